@@ -5,7 +5,7 @@ export type DType = 'F32' | 'F16' | 'BF16';
 
 /**
  * One tensor of a checkpoint. `data` holds the raw little-endian elements: a Float32Array for F32,
- * a Uint16Array of bit patterns for F16 and BF16 (see toFloat32 in safetensors.ts). Views share the
+ * a Uint16Array of bit patterns for F16 and BF16 (see toFloat32 in dtype.ts). Views share the
  * file's bytes where alignment allows.
  */
 export interface Tensor {
