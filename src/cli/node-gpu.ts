@@ -8,6 +8,10 @@ import { acquireGpu, type GpuContext } from '../gpu/device';
 
 const swiftshaderIcd = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
+// Dawn's instance must outlive every adapter and device made from it: if the GPU object is garbage
+// collected, the process dies at the next collection (a futex error or std::system_error). Held here.
+let instance: GPU | undefined;
+
 export async function nodeGpu(): Promise<GpuContext> {
   // The Vulkan loader reads this when Dawn creates its instance, so setting it here is in time.
   if (!process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES && existsSync(swiftshaderIcd)) {
@@ -15,5 +19,6 @@ export async function nodeGpu(): Promise<GpuContext> {
   }
   const { create, globals } = await import('webgpu');
   Object.assign(globalThis, globals);
-  return acquireGpu(create([]), { environment: 'Node (Dawn)' });
+  instance ??= create([]);
+  return acquireGpu(instance, { environment: 'Node (Dawn)' });
 }

@@ -1,0 +1,67 @@
+// attention_softmax — blocks.L.attn.hook_pattern:
+//   att[h, t, s] = softmax_s(q_t · k_s / sqrt(HD)) for s ≤ t, 0 for s > t (causal mask)
+//   q, k: head h's slices of qkv = [q | k | v] (T, 3D), each head HD wide.
+//   att: (H, T, T) f32 scratch for attention_values; the same values go into the capture texture
+//   `pattern` (layer H of the array = head h; texel (s / 4, t) holds keys s..s+3 of query t), which
+//   the heatmaps sample in place.
+// Dispatch: (ceil(T / WG_X), H, 1); one thread per (query, head), three passes over the keys,
+// no barriers (fine on CPU adapters; T·H threads keep a GPU busy for T ≥ 64).
+override D: u32;
+override H: u32;
+override HD: u32;
+override WG_X: u32 = 64u;
+
+struct Params {
+  rows: u32, // T
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> qkv: array<f32>; // (T, 3D)
+@group(0) @binding(2) var<storage, read_write> att: array<f32>; // (H, T, T)
+@group(0) @binding(3) var pattern: texture_storage_2d_array<rgba32float, write>; // (ceil(Tcap/4), Tcap) × H
+
+@compute @workgroup_size(WG_X)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let T = params.rows;
+  let t = gid.x;
+  let h = gid.y;
+  if (t >= T || h >= H) {
+    return;
+  }
+  let scale = inverseSqrt(f32(HD));
+  let q = t * 3u * D + h * HD;
+  let row = (h * T + t) * T;
+  // Pass 1: scores and their max.
+  var m = -3.0e38;
+  for (var s = 0u; s <= t; s++) {
+    let k = s * 3u * D + D + h * HD;
+    var dot = 0.0;
+    for (var j = 0u; j < HD; j++) {
+      dot += qkv[q + j] * qkv[k + j];
+    }
+    let score = dot * scale;
+    att[row + s] = score;
+    m = max(m, score);
+  }
+  // Pass 2: exponentials and their sum.
+  var sum = 0.0;
+  for (var s = 0u; s <= t; s++) {
+    let e = exp(att[row + s] - m);
+    att[row + s] = e;
+    sum += e;
+  }
+  // Pass 3: normalize, zero the masked keys, and write the capture four keys per texel.
+  let inv = 1.0 / sum;
+  for (var s0 = 0u; s0 < T; s0 += 4u) {
+    var texel = vec4f(0.0);
+    for (var i = 0u; i < 4u; i++) {
+      let s = s0 + i;
+      if (s < T) {
+        let p = select(0.0, att[row + s] * inv, s <= t);
+        att[row + s] = p;
+        texel[i] = p;
+      }
+    }
+    textureStore(pattern, vec2u(s0 / 4u, t), h, texel);
+  }
+}

@@ -1,0 +1,87 @@
+// matmul_tiled — out = epilogue(a · w + bias), the variant for real GPUs.
+//   a: (M, K) f32 activations, row-major; w: (K, N) weights in Conv1D layout [in, out]; bias: (N)
+//   out: (M, N) f32. M = params.rows at run time; K and N are override constants per weight.
+// EPILOGUE: 0 none, 1 gelu_new (tanh form), 2 residual add (out = residual + a·w + bias).
+// Dispatch: (ceil(N / 64), ceil(M / 64), 1) workgroups of 16×16 threads. Each workgroup computes a
+// 64×64 tile of out, staging 64×16 of a and 16×64 of w in workgroup memory per step of K; each
+// thread accumulates a 4×4 block in registers.
+alias weight_t = f32;
+
+override K: u32;
+override N: u32;
+override EPILOGUE: u32 = 0u;
+
+const TILE: u32 = 64u;
+const TK: u32 = 16u;
+
+struct Params {
+  rows: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>; // (M, K)
+@group(0) @binding(2) var<storage, read> w: array<weight_t>; // (K, N)
+@group(0) @binding(3) var<storage, read> bias: array<weight_t>; // (N)
+@group(0) @binding(4) var<storage, read> residual: array<f32>; // (M, N), read when EPILOGUE == 2
+@group(0) @binding(5) var<storage, read_write> out: array<f32>; // (M, N)
+
+var<workgroup> tile_a: array<array<f32, TK>, TILE>; // (64 rows, 16 k)
+var<workgroup> tile_w: array<array<f32, TILE>, TK>; // (16 k, 64 cols)
+
+const GELU_C: f32 = 0.7978845608028654; // sqrt(2 / pi)
+
+fn epilogue(x: f32, idx: u32) -> f32 {
+  if (EPILOGUE == 1u) {
+    return 0.5 * x * (1.0 + tanh(GELU_C * (x + 0.044715 * x * x * x)));
+  }
+  if (EPILOGUE == 2u) {
+    return residual[idx] + x;
+  }
+  return x;
+}
+
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let m_total = params.rows;
+  let row0 = wg.y * TILE;
+  let col0 = wg.x * TILE;
+  let tid = lid.y * 16u + lid.x; // 0..255
+  var acc: array<vec4f, 4>;
+  for (var k0 = 0u; k0 < K; k0 += TK) {
+    // 256 threads load 64×16 values of a and 16×64 of w: 4 each.
+    for (var i = 0u; i < 4u; i++) {
+      let e = tid + i * 256u;
+      let ar = e / TK;
+      let ak = e % TK;
+      let gr = row0 + ar;
+      let gk = k0 + ak;
+      tile_a[ar][ak] = select(0.0, a[gr * K + gk], gr < m_total && gk < K);
+      let wk = e / TILE;
+      let wc = e % TILE;
+      let gwk = k0 + wk;
+      let gc = col0 + wc;
+      tile_w[wk][wc] = select(0.0, f32(w[gwk * N + gc]), gwk < K && gc < N);
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < TK; kk++) {
+      let wv = vec4f(tile_w[kk][lid.x * 4u], tile_w[kk][lid.x * 4u + 1u], tile_w[kk][lid.x * 4u + 2u], tile_w[kk][lid.x * 4u + 3u]);
+      for (var i = 0u; i < 4u; i++) {
+        acc[i] += tile_a[lid.y * 4u + i][kk] * wv;
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let r = row0 + lid.y * 4u + i;
+    if (r >= m_total) {
+      break;
+    }
+    for (var j = 0u; j < 4u; j++) {
+      let c = col0 + lid.x * 4u + j;
+      if (c < N) {
+        let idx = r * N + c;
+        out[idx] = epilogue(acc[i][j] + f32(bias[c]), idx);
+      }
+    }
+  }
+}

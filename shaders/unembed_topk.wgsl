@@ -1,0 +1,81 @@
+// unembed_topk — the logit lens, part 1: for lens row r (a residual row after ln_f) and vocabulary
+// chunk c, logits l_v = x_r · wte[v] for v in the chunk (tied unembedding), and of them:
+// the running max, Σ exp(l_v − max), and the TOPK largest (id, logit). No (rows, V) logits buffer
+// is ever written: at T=1024 it would be 2.7 GB for GPT-2 small.
+//   x: (rows, D) f32; wte: one part of the embedding, rows [VOCAB_START, VOCAB_START+VOCAB_COUNT).
+//   partial: (rows, N_CHUNKS, 2 + 2·TOPK) f32: [max, sumexp, logit_0..logit_{K-1}, id_0..id_{K-1}]
+//            (ids as bit patterns), chunk index global over all parts.
+// Dispatch: (ceil(chunks in this part / WG_X), rows, 1); one thread per (chunk, row), no barriers.
+alias weight_t = f32;
+
+override D: u32;
+override CHUNK: u32 = 256u;
+override N_CHUNKS: u32; // over the whole vocabulary
+override VOCAB_START: u32 = 0u; // a multiple of CHUNK
+override VOCAB_COUNT: u32;
+override TOPK: u32 = 5u;
+override WG_X: u32 = 64u;
+
+const MAX_K: u32 = 16u;
+
+struct Params {
+  rows: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>; // (rows, D)
+@group(0) @binding(2) var<storage, read> wte: array<weight_t>; // (VOCAB_COUNT, D)
+@group(0) @binding(3) var<storage, read_write> partial: array<f32>; // (rows, N_CHUNKS, 2 + 2·TOPK)
+
+@compute @workgroup_size(WG_X)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let local_chunk = gid.x;
+  let r = gid.y;
+  let v_begin = local_chunk * CHUNK;
+  if (r >= params.rows || v_begin >= VOCAB_COUNT) {
+    return;
+  }
+  let v_end = min(v_begin + CHUNK, VOCAB_COUNT);
+  var top_l: array<f32, MAX_K>;
+  var top_i: array<u32, MAX_K>;
+  for (var i = 0u; i < TOPK; i++) {
+    top_l[i] = -3.0e38;
+    top_i[i] = 0u;
+  }
+  var m = -3.0e38;
+  var sum = 0.0;
+  let xr = r * D;
+  for (var v = v_begin; v < v_end; v++) {
+    let wr = v * D;
+    var l = 0.0;
+    for (var d = 0u; d < D; d++) {
+      l += x[xr + d] * f32(wte[wr + d]);
+    }
+    // Online softmax denominator.
+    if (l > m) {
+      sum = sum * exp(m - l) + 1.0;
+      m = l;
+    } else {
+      sum += exp(l - m);
+    }
+    // Insertion into the sorted top-K (descending; ties keep the lower id first).
+    if (l > top_l[TOPK - 1u]) {
+      var j = TOPK - 1u;
+      while (j > 0u && l > top_l[j - 1u]) {
+        top_l[j] = top_l[j - 1u];
+        top_i[j] = top_i[j - 1u];
+        j--;
+      }
+      top_l[j] = l;
+      top_i[j] = VOCAB_START + v;
+    }
+  }
+  let stride = 2u + 2u * TOPK;
+  let o = (r * N_CHUNKS + VOCAB_START / CHUNK + local_chunk) * stride;
+  partial[o] = m;
+  partial[o + 1u] = sum;
+  for (var i = 0u; i < TOPK; i++) {
+    partial[o + 2u + i] = top_l[i];
+    partial[o + 2u + TOPK + i] = bitcast<f32>(top_i[i]);
+  }
+}

@@ -1,0 +1,138 @@
+// Kernels as data (after onnxruntime-web's WebGPU ops): each kernel names its WGSL file and its
+// bindings in @binding order; the registry builds explicit bind group layouts and pipelines once
+// per (kernel, override constants, weight type, capture format) and caches them, so a model's
+// pipelines are created at load and every run only encodes dispatches.
+
+import type { ShaderLibrary } from './shader-library';
+
+export type BindingKind = 'uniform' | 'read' | 'write' | 'pattern-texture';
+
+export interface KernelDef {
+  /** File in shaders/ without `.wgsl`. */
+  readonly file: string;
+  readonly bindings: readonly BindingKind[];
+  /** Reads weights through `alias weight_t = f32;`, which the f16 variant rewrites. */
+  readonly weights?: boolean;
+}
+
+export const kernelDefs = {
+  embed: { file: 'embed', bindings: ['uniform', 'read', 'read', 'read', 'write'], weights: true },
+  layerNorm: { file: 'layernorm', bindings: ['uniform', 'read', 'read', 'read', 'write'], weights: true },
+  matmulBlocked: {
+    file: 'matmul_blocked',
+    bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'],
+    weights: true,
+  },
+  matmulTiled: {
+    file: 'matmul_tiled',
+    bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'],
+    weights: true,
+  },
+  attentionSoftmax: { file: 'attention_softmax', bindings: ['uniform', 'read', 'write', 'pattern-texture'] },
+  attentionValues: { file: 'attention_values', bindings: ['uniform', 'read', 'read', 'write'] },
+  unembedTopk: { file: 'unembed_topk', bindings: ['uniform', 'read', 'read', 'write'], weights: true },
+  topkMerge: { file: 'topk_merge', bindings: ['uniform', 'read', 'write'] },
+  unembedLogits: { file: 'unembed_logits', bindings: ['uniform', 'read', 'read', 'write'], weights: true },
+} as const satisfies Record<string, KernelDef>;
+
+export type KernelName = keyof typeof kernelDefs;
+
+/** How weights are stored on the GPU: f16 needs the adapter's shader-f16 feature. */
+export type WeightFormat = 'f32' | 'f16';
+/** Texel format of the attention captures: exact, or half the memory for big models and long prompts. */
+export type CaptureFormat = 'rgba32float' | 'rgba16float';
+
+export interface PipelineVariant {
+  readonly overrides: Readonly<Record<string, number>>;
+  readonly weightFormat?: WeightFormat;
+  readonly captureFormat?: CaptureFormat;
+}
+
+export interface Kernel {
+  readonly name: KernelName;
+  readonly pipeline: GPUComputePipeline;
+  readonly layout: GPUBindGroupLayout;
+}
+
+export class KernelRegistry {
+  readonly #device: GPUDevice;
+  readonly #shaders: ShaderLibrary;
+  readonly #modules = new Map<string, GPUShaderModule>();
+  readonly #layouts = new Map<string, GPUBindGroupLayout>();
+  readonly #kernels = new Map<string, Kernel>();
+
+  constructor(device: GPUDevice, shaders: ShaderLibrary) {
+    this.#device = device;
+    this.#shaders = shaders;
+  }
+
+  /** Number of distinct pipelines created so far (the benchmark reports it). */
+  get pipelineCount(): number {
+    return this.#kernels.size;
+  }
+
+  get(name: KernelName, variant: PipelineVariant): Kernel {
+    const weightFormat = variant.weightFormat ?? 'f32';
+    const captureFormat = variant.captureFormat ?? 'rgba32float';
+    const key = `${name}|${weightFormat}|${captureFormat}|${JSON.stringify(variant.overrides)}`;
+    let kernel = this.#kernels.get(key);
+    if (!kernel) {
+      const def: KernelDef = kernelDefs[name];
+      const layout = this.#layout(def, captureFormat);
+      const module = this.#module(def, weightFormat, captureFormat);
+      const pipeline = this.#device.createComputePipeline({
+        label: `${def.file}${def.weights ? `:${weightFormat}` : ''}`,
+        layout: this.#device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+        compute: { module, entryPoint: 'main', constants: { ...variant.overrides } },
+      });
+      kernel = { name, pipeline, layout };
+      this.#kernels.set(key, kernel);
+    }
+    return kernel;
+  }
+
+  #module(def: KernelDef, weightFormat: WeightFormat, captureFormat: CaptureFormat): GPUShaderModule {
+    const key = `${def.file}|${weightFormat}|${captureFormat}`;
+    let module = this.#modules.get(key);
+    if (!module) {
+      let code = this.#shaders[def.file];
+      if (code === undefined) throw new Error(`shader ${def.file}.wgsl is missing from the shader library`);
+      if (def.weights && weightFormat === 'f16') {
+        code = 'enable f16;\n' + code.replace('alias weight_t = f32;', 'alias weight_t = f16;');
+      }
+      if (captureFormat !== 'rgba32float') code = code.replaceAll('rgba32float', captureFormat);
+      module = this.#device.createShaderModule({ label: def.file, code });
+      this.#modules.set(key, module);
+    }
+    return module;
+  }
+
+  #layout(def: KernelDef, captureFormat: CaptureFormat): GPUBindGroupLayout {
+    const key = `${def.bindings.join(',')}|${captureFormat}`;
+    let layout = this.#layouts.get(key);
+    if (!layout) {
+      layout = this.#device.createBindGroupLayout({
+        label: def.file,
+        entries: def.bindings.map((kind, binding): GPUBindGroupLayoutEntry => {
+          const visibility = GPUShaderStage.COMPUTE;
+          switch (kind) {
+            case 'uniform':
+              return { binding, visibility, buffer: { type: 'uniform' } };
+            case 'read':
+              return { binding, visibility, buffer: { type: 'read-only-storage' } };
+            case 'write':
+              return { binding, visibility, buffer: { type: 'storage' } };
+            case 'pattern-texture':
+              return {
+                binding,
+                visibility,
+                storageTexture: { access: 'write-only', format: captureFormat, viewDimension: '2d-array' },
+              };
+          }
+        }),
+      });
+      this.#layouts.set(key, layout);
+    }
+    return layout;
+  }
+}

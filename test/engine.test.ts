@@ -1,0 +1,188 @@
+// The WGSL forward against the CPU reference (src/model/reference.ts), in Node through Dawn on
+// whatever adapter it finds (SwiftShader here). Tolerances (f32 weights): attention patterns max
+// abs error ≤ 1e-5; logits and residuals ≤ 1e-4 × max |value|; the lens top-k ids match the
+// reference's and their probabilities agree to 1e-4.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { nodeGpu } from '../src/cli/node-gpu';
+import { Engine } from '../src/engine/engine';
+import { weightReaderFromMemory } from '../src/engine/weights';
+import type { GpuContext } from '../src/gpu/device';
+import { readBuffer, readTextureLayer } from '../src/gpu/readback';
+import { viteShaders } from '../src/gpu/shaders-vite';
+import { gpt2Config, randomGpt2Weights } from '../src/model/fixtures';
+import { referenceForward, unembed } from '../src/model/reference';
+import type { Gpt2Config, Gpt2Weights } from '../src/model/types';
+import { residualBoundaries } from '../src/model/hooks';
+
+let gpu: GpuContext;
+beforeAll(async () => {
+  gpu = await nodeGpu();
+});
+afterAll(() => gpu?.device.destroy());
+
+/** Random weights with sharper attention than GPT-2's init (q, k scaled up), so patterns are not flat. */
+function sharpWeights(config: Gpt2Config, seed: number): Gpt2Weights {
+  const w = randomGpt2Weights(config, seed);
+  const D = config.nEmbd;
+  for (const b of w.blocks) {
+    const cAttn = b.cAttn.weight.data as Float32Array; // (D, 3D): scale the q and k columns
+    for (let i = 0; i < D; i++) for (let j = 0; j < 2 * D; j++) cAttn[i * 3 * D + j]! *= 12;
+  }
+  return w;
+}
+
+function randomTokens(n: number, vocab: number, seed: number): number[] {
+  let s = seed;
+  return Array.from({ length: n }, () => {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    return s % vocab;
+  });
+}
+
+const maxAbs = (a: ArrayLike<number>) => {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
+  return m;
+};
+
+interface Case {
+  name: string;
+  config: Gpt2Config;
+  T: number;
+  fallbackKernels: boolean;
+  maxVocabRowsPerPart?: number;
+}
+
+const cases: Case[] = [
+  {
+    name: 'H=3, D=48, T=nCtx',
+    config: gpt2Config({ nLayer: 2, nHead: 3, nEmbd: 48, nCtx: 24, vocabSize: 300 }),
+    T: 24,
+    fallbackKernels: true,
+  },
+  {
+    name: 'H=5, D=60, nInner=100, T=1',
+    config: gpt2Config({ nLayer: 1, nHead: 5, nEmbd: 60, nCtx: 16, vocabSize: 517, nInner: 100 }),
+    T: 1,
+    fallbackKernels: true,
+  },
+  {
+    name: 'wte split in 3 parts, T=13',
+    config: gpt2Config({ nLayer: 2, nHead: 2, nEmbd: 32, nCtx: 20, vocabSize: 2100 }),
+    T: 13,
+    fallbackKernels: true,
+    maxVocabRowsPerPart: 1024,
+  },
+  {
+    name: 'tiled kernels, H=3, D=72, T=67',
+    config: gpt2Config({ nLayer: 1, nHead: 3, nEmbd: 72, nCtx: 70, vocabSize: 260 }),
+    T: 67,
+    fallbackKernels: false,
+  },
+];
+
+describe.each(cases)(
+  'forward matches the CPU reference: $name',
+  ({ config, T, fallbackKernels, maxVocabRowsPerPart }) => {
+    test('patterns, residual stream, logits and lens', async () => {
+      const weights = sharpWeights(config, 7);
+      const tokens = randomTokens(T, config.vocabSize, 3);
+      const engine = await Engine.load(gpu, viteShaders, weightReaderFromMemory(weights), {
+        weightFormat: 'f32',
+        fallbackKernels,
+        maxVocabRowsPerPart,
+      });
+      try {
+        const session = engine.createSession({ capacity: 8 }); // grows to fit T
+        const result = await session.run(tokens);
+        const ref = referenceForward(weights, tokens);
+        const { device } = gpu;
+        const { nLayer: L, nHead: H, nEmbd: D, vocabSize: V } = config;
+
+        // Attention patterns, from the capture textures.
+        let worst = 0;
+        for (let l = 0; l < L; l++) {
+          const tex = session.patternTexture(l);
+          const width = tex.width * 4;
+          for (let h = 0; h < H; h++) {
+            const got = await readTextureLayer(device, tex, h);
+            const want = ref.patterns[l]!;
+            for (let q = 0; q < T; q++)
+              for (let k = 0; k < T; k++)
+                worst = Math.max(worst, Math.abs(got[q * width + k]! - want[(h * T + q) * T + k]!));
+          }
+        }
+        expect(worst).toBeLessThanOrEqual(1e-5);
+        // The patterns are not trivially flat: some query puts most of its weight on one key.
+        expect(maxAbs(ref.patterns[0]!)).toBeGreaterThan(0.5);
+
+        // Residual stream at every boundary.
+        const boundaries = residualBoundaries(L);
+        const refResid = [...ref.residPre.flatMap((pre, l) => [pre, ref.residMid[l]!]), ref.residPost];
+        for (const [i, point] of boundaries.entries()) {
+          const got = new Float32Array(await readBuffer(device, session.residual(point), T * D * 4));
+          const want = refResid[i]!;
+          const scale = maxAbs(want);
+          let err = 0;
+          for (let j = 0; j < T * D; j++) err = Math.max(err, Math.abs(got[j]! - want[j]!));
+          expect(err, `boundary ${i}`).toBeLessThanOrEqual(1e-4 * scale);
+        }
+
+        // Next-token logits of the last position.
+        const logits = new Float32Array(await readBuffer(device, session.logitsLast, V * 4));
+        const wantLogits = ref.logits.subarray((T - 1) * V, T * V);
+        let err = 0;
+        for (let v = 0; v < V; v++) err = Math.max(err, Math.abs(logits[v]! - wantLogits[v]!));
+        expect(err).toBeLessThanOrEqual(1e-4 * maxAbs(wantLogits));
+
+        // Logit lens top-k at every resid_pre and the final resid_post.
+        const k = result.lens.k;
+        const lensResid = [...ref.residPre, ref.residPost];
+        for (const [p, resid] of lensResid.entries()) {
+          const lensLogits = unembed(weights, resid, T);
+          for (let t = 0; t < T; t++) {
+            const row = lensLogits.subarray(t * V, (t + 1) * V);
+            const m = Math.max(...row);
+            let z = 0;
+            for (const l of row) z += Math.exp(l - m);
+            const order = [...row.keys()].sort((a, b) => row[b]! - row[a]!);
+            for (let i = 0; i < k; i++) {
+              const at = (p * T + t) * k + i;
+              const id = result.lens.ids[at]!;
+              const wantP = Math.exp(row[order[i]!]! - m) / z;
+              // Near-ties may swap order; then the probabilities still agree.
+              expect(Math.abs(result.lens.probs[at]! - wantP)).toBeLessThanOrEqual(1e-4);
+              expect(Math.abs(Math.exp(row[id]! - m) / z - wantP)).toBeLessThanOrEqual(1e-4);
+            }
+          }
+        }
+        expect(result.readbackBytes).toBe((L + 1) * T * k * 8);
+        expect(result.dispatches).toBeLessThanOrEqual(8 * L + 4 * engine.weights.wteParts.length + 2);
+      } finally {
+        engine.dispose();
+      }
+    });
+  },
+);
+
+describe('bad input', () => {
+  test('empty prompt, prompt longer than the context, token outside the vocabulary', async () => {
+    const config = gpt2Config({ nLayer: 1, nHead: 2, nEmbd: 16, nCtx: 8, vocabSize: 50 });
+    const engine = await Engine.load(gpu, viteShaders, weightReaderFromMemory(randomGpt2Weights(config, 1)), {
+      weightFormat: 'f32',
+    });
+    try {
+      const s = engine.createSession();
+      await expect(s.run([])).rejects.toThrow('the prompt is empty: type at least one token');
+      await expect(s.run(Array.from({ length: 9 }, () => 1))).rejects.toThrow(
+        "the prompt has 9 tokens but the model's context is 8",
+      );
+      await expect(s.run([1, 50])).rejects.toThrow('token id 50 is outside the vocabulary (0…49)');
+      // The session still works after refusing bad input.
+      const ok = await s.run([1, 2, 3]);
+      expect(ok.lens.ids.length).toBe(2 * 3 * ok.lens.k);
+    } finally {
+      engine.dispose();
+    }
+  });
+});
