@@ -5,7 +5,7 @@ import type { GpuContext } from '../gpu/device';
 import { KernelRegistry, type CaptureFormat, type WeightFormat } from '../gpu/kernels';
 import type { ShaderLibrary } from '../gpu/shader-library';
 import type { Gpt2Config } from '../model/types';
-import { PromptSession, lensChunk } from './session';
+import { PromptSession, lensChunk, type LensPoints } from './session';
 import { GpuWeights, type WeightReader } from './weights';
 
 export interface EngineOptions {
@@ -78,7 +78,9 @@ export class Engine {
   }
 
   /** A new prompt slot with its own activations and captures. */
-  createSession(options: { captureFormat?: CaptureFormat; capacity?: number } = {}): PromptSession {
+  createSession(
+    options: { captureFormat?: CaptureFormat; capacity?: number; lens?: LensPoints } = {},
+  ): PromptSession {
     const session = new PromptSession(
       {
         device: this.gpu.device,
@@ -86,7 +88,11 @@ export class Engine {
         weights: this.weights,
         fallback: this.fallbackKernels,
       },
-      { captureFormat: options.captureFormat ?? 'rgba32float', capacity: options.capacity },
+      {
+        captureFormat: options.captureFormat ?? 'rgba32float',
+        capacity: options.capacity,
+        lens: options.lens ?? 'layers',
+      },
     );
     this.#sessions.add(session);
     return session;

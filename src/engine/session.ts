@@ -21,13 +21,21 @@ export const lensChunk = 1024;
 /** Tokens of capacity added at a time when a prompt outgrows a session. */
 const capacityStep = 64;
 
+/**
+ * Where the logit lens reads the stream: every resid_pre and the final resid_post ('layers'), or
+ * only the final resid_post ('final': the model's own next-token prediction). The lens over all
+ * layers costs (L+1)·T·2·D·V FLOPs — more than the rest of the forward for GPT-2 small.
+ */
+export type LensPoints = 'layers' | 'final';
+
 export interface SessionOptions {
   readonly captureFormat: CaptureFormat;
+  readonly lens: LensPoints;
   /** Initial capacity in tokens (grown on demand up to n_ctx). */
   readonly capacity?: number;
 }
 
-/** Top-k of the logit lens at each lens point (resid_pre of every layer, then the final resid_post). */
+/** Top-k of the logit lens at each of the session's lens points, in depth order. */
 export interface LensTopK {
   readonly points: readonly HookPoint[];
   readonly k: number;
@@ -89,10 +97,11 @@ export class PromptSession {
     this.#config = parts.weights.config;
     this.#captureFormat = options.captureFormat;
     const L = this.#config.nLayer;
-    this.lensPoints = [
-      ...Array.from({ length: L }, (_, layer): HookPoint => ({ kind: 'resid_pre', layer })),
-      { kind: 'resid_post', layer: L - 1 },
-    ];
+    const final: HookPoint = { kind: 'resid_post', layer: L - 1 };
+    this.lensPoints =
+      options.lens === 'final'
+        ? [final]
+        : [...Array.from({ length: L }, (_, layer): HookPoint => ({ kind: 'resid_pre', layer })), final];
     this.#allocate(Math.min(this.#config.nCtx, options.capacity ?? capacityStep));
   }
 

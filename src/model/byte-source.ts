@@ -34,7 +34,8 @@ export function blobSource(name: string, blob: Blob): ByteSource {
   };
 }
 
-function checkRange(name: string, size: number, offset: number, length: number): void {
+/** Throws a RangeError naming the file when [offset, offset + length) is not inside it. */
+export function checkRange(name: string, size: number, offset: number, length: number): void {
   if (
     !Number.isSafeInteger(offset) ||
     !Number.isSafeInteger(length) ||

@@ -1,0 +1,223 @@
+// npm run bench -- [--shape small,medium | tiny | L,H,D,N,V] [--T 16,64,256] [--reps 5]
+//                  [--lens layers|final] [--weights auto|f32|f16] [--out bench/results.json]
+//
+// Random weights of GPT-2 shape on whatever adapter Dawn finds (SwiftShader on a machine without a
+// GPU, the real GPU elsewhere). Per (shape, T): median wall time of one forward with all captures
+// after warm-up (submit to lens top-k back on the CPU), GFLOP/s, dispatches and bytes read back per
+// forward, GPU memory; and in the same run, the best plain matmul GFLOP/s of our own kernels on this
+// adapter and the ratio forward/matmul (how much time goes to anything but arithmetic).
+
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { forwardFlops } from '../engine/cost';
+import { Engine, formatBytes } from '../engine/engine';
+import type { LensPoints } from '../engine/session';
+import { weightReaderFromMemory } from '../engine/weights';
+import type { GpuContext } from '../gpu/device';
+import { KernelRegistry, type KernelName, type WeightFormat } from '../gpu/kernels';
+import type { ShaderLibrary } from '../gpu/shader-library';
+import { gpt2Config, randomGpt2Weights } from '../model/fixtures';
+import type { Gpt2Config } from '../model/types';
+import { nodeGpu } from './node-gpu';
+import { nodeShaders } from './node-shaders';
+
+const shapes: Record<string, Gpt2Config> = {
+  tiny: gpt2Config({ nLayer: 2, nHead: 4, nEmbd: 64, nCtx: 256, vocabSize: 50257 }),
+  small: gpt2Config({ nLayer: 12, nHead: 12, nEmbd: 768, nCtx: 1024, vocabSize: 50257 }),
+  medium: gpt2Config({ nLayer: 24, nHead: 16, nEmbd: 1024, nCtx: 1024, vocabSize: 50257 }),
+};
+
+export interface BenchRow {
+  shape: string;
+  T: number;
+  weights: WeightFormat;
+  lens: LensPoints;
+  median_ms: number;
+  gflop: number;
+  gflops: number;
+  dispatches: number;
+  readback_bytes: number;
+  gpu_bytes: number;
+  ratio_to_matmul: number;
+}
+
+export interface MatmulResult {
+  kernel: KernelName;
+  m: number;
+  k: number;
+  n: number;
+  median_ms: number;
+  gflops: number;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function timeIt(reps: number, fn: () => Promise<unknown>): Promise<number> {
+  await fn(); // warm-up: pipelines compiled, buffers touched
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await fn();
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
+/** Our matmul kernels alone on one GPT-2 shape (T × D by D × 4D, the MLP's c_fc). */
+export async function benchMatmul(
+  gpu: GpuContext,
+  shaders: ShaderLibrary,
+  kernelsToTry: KernelName[],
+  m: number,
+  k: number,
+  n: number,
+  reps: number,
+): Promise<MatmulResult[]> {
+  const { device } = gpu;
+  const registry = new KernelRegistry(device, shaders);
+  const buffer = (label: string, floats: number, usage = 0) =>
+    device.createBuffer({ label, size: floats * 4, usage: GPUBufferUsage.STORAGE | usage });
+  const params = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  device.queue.writeBuffer(params, 0, new Uint32Array([m, 0, 0, 0]));
+  const a = buffer('a', m * k);
+  const w = buffer('w', k * n);
+  const bias = buffer('bias', n);
+  const out = buffer('out', m * n);
+  const sync = buffer('sync', 1, GPUBufferUsage.COPY_SRC);
+  const staging = device.createBuffer({ size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const results: MatmulResult[] = [];
+  try {
+    for (const name of kernelsToTry) {
+      const tiled = name === 'matmulTiled';
+      const kernel = registry.get(name, { overrides: tiled ? { K: k, N: n } : { K: k, N: n, WG_X: 64 } });
+      const bindGroup = device.createBindGroup({
+        layout: kernel.layout,
+        entries: [params, a, w, bias, a, out].map((buffer, binding) => ({ binding, resource: { buffer } })),
+      });
+      const workgroups: [number, number] = tiled
+        ? [Math.ceil(n / 64), Math.ceil(m / 64)]
+        : [Math.ceil(n / 256), Math.ceil(m / 4)];
+      const ms = await timeIt(reps, async () => {
+        const encoder = device.createCommandEncoder();
+        const pass = encoder.beginComputePass();
+        pass.setPipeline(kernel.pipeline);
+        pass.setBindGroup(0, bindGroup);
+        pass.dispatchWorkgroups(...workgroups);
+        pass.end();
+        encoder.copyBufferToBuffer(sync, 0, staging, 0, 4);
+        device.queue.submit([encoder.finish()]);
+        await staging.mapAsync(GPUMapMode.READ);
+        staging.unmap();
+      });
+      results.push({ kernel: name, m, k, n, median_ms: ms, gflops: (2 * m * k * n) / ms / 1e6 });
+    }
+  } finally {
+    for (const b of [params, a, w, bias, out, sync, staging]) b.destroy();
+  }
+  return results;
+}
+
+function parseShape(spec: string): [string, Gpt2Config] {
+  const known = shapes[spec];
+  if (known) return [spec, known];
+  const dims = spec.split(',').map(Number);
+  if (dims.length !== 5 || dims.some((d) => !Number.isInteger(d) || d <= 0)) {
+    throw new Error(`--shape ${spec}: expected small, medium, tiny or L,H,D,N,V`);
+  }
+  const [nLayer, nHead, nEmbd, nCtx, vocabSize] = dims as [number, number, number, number, number];
+  return [spec, gpt2Config({ nLayer, nHead, nEmbd, nCtx, vocabSize })];
+}
+
+async function main(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      shape: { type: 'string' },
+      T: { type: 'string', default: '16,64,256' },
+      reps: { type: 'string', default: '5' },
+      lens: { type: 'string' },
+      weights: { type: 'string', default: 'auto' },
+      out: { type: 'string', default: 'bench/results.json' },
+    },
+  });
+  const gpu = await nodeGpu();
+  const { summary } = gpu;
+  const shaders = nodeShaders();
+  const reps = Number(values.reps);
+  const Ts = values.T.split(',').map(Number);
+  // On a CPU adapter the lens over every layer costs minutes per forward at GPT-2 size.
+  const lens = (values.lens ?? (summary.fallback ? 'final' : 'layers')) as LensPoints;
+  const shapeSpecs = (values.shape ?? (summary.fallback ? 'small' : 'small,medium')).split(',');
+  console.log(
+    `adapter: ${summary.vendor} ${summary.architecture}${summary.fallback ? ' (fallback)' : ''}, ` +
+      `shader-f16 ${summary.shaderF16 ? 'yes' : 'no'}`,
+  );
+
+  const matmulKernels: KernelName[] = summary.fallback ? ['matmulBlocked'] : ['matmulBlocked', 'matmulTiled'];
+  const matmul = await benchMatmul(gpu, shaders, matmulKernels, 256, 768, 3072, reps);
+  const bestMatmul = Math.max(...matmul.map((r) => r.gflops));
+  for (const r of matmul) {
+    console.log(
+      `matmul ${r.kernel} ${r.m}×${r.k}×${r.n}: ${r.median_ms.toFixed(2)} ms, ${r.gflops.toFixed(2)} GFLOP/s`,
+    );
+  }
+
+  const rows: BenchRow[] = [];
+  for (const spec of shapeSpecs) {
+    const [shape, config] = parseShape(spec);
+    const weights = randomGpt2Weights(config, 1);
+    const engine = await Engine.load(gpu, shaders, weightReaderFromMemory(weights), {
+      weightFormat: values.weights as WeightFormat | 'auto',
+    });
+    try {
+      for (const T of Ts) {
+        if (T > config.nCtx) continue;
+        const session = engine.createSession({ capacity: T, lens });
+        const tokens = Array.from({ length: T }, (_, i) => (i * 7919) % config.vocabSize);
+        let last = await session.run(tokens);
+        const ms = await timeIt(reps, async () => (last = await session.run(tokens)));
+        const flops = forwardFlops(config, T, last.lens.points.length);
+        const gflops = flops / ms / 1e6;
+        rows.push({
+          shape,
+          T,
+          weights: engine.weights.format,
+          lens,
+          median_ms: ms,
+          gflop: flops / 1e9,
+          gflops,
+          dispatches: last.dispatches,
+          readback_bytes: last.readbackBytes,
+          gpu_bytes: engine.weights.bytes + session.bytes,
+          ratio_to_matmul: gflops / bestMatmul,
+        });
+        session.destroy();
+        const r = rows.at(-1)!;
+        console.log(
+          `${shape} T=${T} ${r.weights} lens=${lens}: ${ms.toFixed(1)} ms, ${r.gflop.toFixed(2)} GFLOP, ` +
+            `${gflops.toFixed(2)} GFLOP/s (${(100 * r.ratio_to_matmul).toFixed(0)}% of matmul), ` +
+            `${r.dispatches} dispatches, ${r.readback_bytes} B read back, ${formatBytes(r.gpu_bytes)} on the GPU`,
+        );
+      }
+    } finally {
+      engine.dispose();
+    }
+  }
+  const report = {
+    date: new Date().toISOString(),
+    adapter: summary,
+    matmul,
+    best_matmul_gflops: bestMatmul,
+    forward: rows,
+  };
+  await mkdir(dirname(values.out), { recursive: true });
+  await writeFile(values.out, JSON.stringify(report, null, 2) + '\n');
+  console.log(`wrote ${values.out}`);
+  gpu.device.destroy();
+  return 0;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -1,0 +1,113 @@
+// The model cache for Node: one file per entry under a folder (default $STRATA_CACHE_DIR or
+// ~/.cache/strata). An unfinished entry is `<file>.part`, appended to as bytes arrive and renamed
+// when complete, so a file without the suffix is always whole.
+
+import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join, relative, sep } from 'node:path';
+import type { ByteSource } from '../model/byte-source';
+import { keyParts, type CacheEntry, type CacheWriter, type ModelCache } from '../model/model-cache';
+import { fileSource, isNoEntry } from './node-source';
+
+const partSuffix = '.part';
+
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.STRATA_CACHE_DIR || join(homedir(), '.cache', 'strata');
+}
+
+export class NodeModelCache implements ModelCache {
+  constructor(readonly dir: string = defaultCacheDir()) {}
+
+  async get(key: string): Promise<ByteSource | undefined> {
+    const path = this.#path(key);
+    return (await sizeOrUndefined(path)) === undefined ? undefined : fileSource(path);
+  }
+
+  async partial(key: string): Promise<number> {
+    return (await sizeOrUndefined(this.#path(key) + partSuffix)) ?? 0;
+  }
+
+  async append(key: string): Promise<CacheWriter> {
+    const path = this.#path(key);
+    await mkdir(dirname(path), { recursive: true });
+    const handle = await open(path + partSuffix, 'a');
+    return new NodeCacheWriter(handle, path, (await handle.stat()).size);
+  }
+
+  async delete(key: string): Promise<void> {
+    const path = this.#path(key);
+    await rm(path, { force: true });
+    await rm(path + partSuffix, { force: true });
+  }
+
+  async list(): Promise<CacheEntry[]> {
+    const found = await readdir(this.dir, { recursive: true, withFileTypes: true }).catch(
+      (error: unknown) => {
+        if (isNoEntry(error)) return [];
+        throw error;
+      },
+    );
+    const entries: CacheEntry[] = [];
+    for (const dirent of found) {
+      if (!dirent.isFile()) continue;
+      const path = join(dirent.parentPath, dirent.name);
+      const complete = !path.endsWith(partSuffix);
+      const key = relative(this.dir, complete ? path : path.slice(0, -partSuffix.length))
+        .split(sep)
+        .join('/');
+      entries.push({ key, size: (await stat(path)).size, complete });
+    }
+    return entries.sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  #path(key: string): string {
+    return join(this.dir, ...keyParts(key));
+  }
+}
+
+class NodeCacheWriter implements CacheWriter {
+  readonly #handle: FileHandle;
+  readonly #path: string;
+  #size: number;
+
+  constructor(handle: FileHandle, path: string, size: number) {
+    this.#handle = handle;
+    this.#path = path;
+    this.#size = size;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    await this.#handle.writeFile(chunk); // opened with 'a': every write lands at the end
+    this.#size += chunk.byteLength;
+  }
+
+  async reset(): Promise<void> {
+    await this.#handle.truncate(0);
+    this.#size = 0;
+  }
+
+  async close(): Promise<void> {
+    await this.#handle.close();
+    if (this.#size === 0) await rm(this.#path + partSuffix, { force: true });
+  }
+
+  async commit(): Promise<ByteSource> {
+    await this.#handle.close();
+    await rename(this.#path + partSuffix, this.#path);
+    return fileSource(this.#path);
+  }
+}
+
+async function sizeOrUndefined(path: string): Promise<number | undefined> {
+  try {
+    const info = await stat(path);
+    return info.isFile() ? info.size : undefined;
+  } catch (error) {
+    if (isNoEntry(error)) return undefined;
+    throw error;
+  }
+}

@@ -1,0 +1,255 @@
+// Where model files come from: the Hugging Face hub (with an optional cache), files the user picks,
+// and a folder served with the app (static/models/NAME/). Every source resolves to the same
+// ModelFiles; parsing them is someone else's job. Node directories are in src/cli/node-source.ts.
+
+import { blobSource, type ByteSource } from './byte-source';
+import { download, exists, isNotFound, MemorySink, type DownloadOptions, type Site } from './download';
+import { ModelError } from './errors';
+import { cacheKey, fetchCached, type ModelCache } from './model-cache';
+import type { TokenizerFiles } from './tokenizer';
+
+export type { TokenizerFiles };
+
+export interface ModelFiles {
+  /** What the user would call the model: a hub id, a folder name, or the picked checkpoint's name. */
+  name: string;
+  /** config.json text. */
+  config: string;
+  /** model.safetensors, read in ranges: it may be larger than one ArrayBuffer. */
+  checkpoint: ByteSource;
+  /** tokenizer.json, or vocab.json + merges.txt. */
+  tokenizer: TokenizerFiles;
+}
+
+/** Bare names of the GPT-2 family, as the hub still resolves them, and their current ids. */
+export const hubAliases: Readonly<Record<string, string>> = {
+  gpt2: 'openai-community/gpt2',
+  'gpt2-medium': 'openai-community/gpt2-medium',
+  'gpt2-large': 'openai-community/gpt2-large',
+  'gpt2-xl': 'openai-community/gpt2-xl',
+  distilgpt2: 'distilbert/distilgpt2',
+};
+
+export const defaultHubEndpoint = 'https://huggingface.co';
+
+/** `gpt2` → `openai-community/gpt2`; `owner/name` as is; anything else is a 'missing' error. */
+export function resolveHubId(id: string): string {
+  const alias = hubAliases[id];
+  if (alias) return alias;
+  if (/^[\w-][\w.-]*\/[\w-][\w.-]*$/.test(id)) return id;
+  throw new ModelError(
+    'missing',
+    id,
+    `not a hub model id: use owner/name (e.g. openai-community/gpt2) or one of ${Object.keys(hubAliases).join(', ')}`,
+  );
+}
+
+export interface HubLocation {
+  /** The hub, or a mirror (the CLI passes $HF_ENDPOINT). Default https://huggingface.co. */
+  endpoint?: string;
+  /** Branch, tag or commit. Default main. */
+  revision?: string;
+}
+
+export function hubUrl(id: string, file: string, { endpoint, revision }: HubLocation = {}): string {
+  const base = (endpoint ?? defaultHubEndpoint).replace(/\/+$/, '');
+  return `${base}/${id}/resolve/${encodeURIComponent(revision ?? 'main')}/${file}`;
+}
+
+export interface HubOptions extends HubLocation, DownloadOptions {
+  /** Keeps the files for the next load; without one every load downloads. */
+  cache?: ModelCache;
+  /** The cache key of a file's URL. Default cacheKey; the CLI keys by file name to fill one folder. */
+  keyOf?: (url: string) => string;
+}
+
+/** Downloads (or reads from the cache) config.json, the tokenizer files and model.safetensors. */
+export async function filesFromHub(id: string, options: HubOptions = {}): Promise<ModelFiles> {
+  const repo = resolveHubId(id);
+  const { cache, keyOf = cacheKey } = options;
+  const site: Site = 'the hub';
+  const urlOf = (file: string): string => hubUrl(repo, file, options);
+  return loadFiles(repo, {
+    url: urlOf,
+    fetch: async (file) => {
+      const url = urlOf(file);
+      return cache
+        ? fetchCached(url, keyOf(url), cache, { ...options, site })
+        : fetchToMemory(url, options, site);
+    },
+    isCached: async (file) => (await cache?.get(keyOf(urlOf(file)))) !== undefined,
+    exists: (file) => exists(urlOf(file), options.signal),
+  });
+}
+
+/** True when every file a load needs is in the cache, so the model loads offline. */
+export async function isHubModelCached(
+  id: string,
+  cache: ModelCache,
+  options: HubLocation & { keyOf?: (url: string) => string } = {},
+): Promise<boolean> {
+  const repo = resolveHubId(id);
+  const { keyOf = cacheKey } = options;
+  const has = async (file: string): Promise<boolean> =>
+    (await cache.get(keyOf(hubUrl(repo, file, options)))) !== undefined;
+  if (!(await has('config.json')) || !(await has('model.safetensors'))) return false;
+  return (await has('tokenizer.json')) || ((await has('vocab.json')) && (await has('merges.txt')));
+}
+
+/**
+ * A model folder served with the app, e.g. `/models/gpt2-brown-mini/` for static/models/gpt2-brown-mini/.
+ * A relative URL is resolved against the page.
+ */
+export async function filesFromFolder(baseUrl: string, options: DownloadOptions = {}): Promise<ModelFiles> {
+  const withSlash = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
+  const base = new URL(withSlash, globalThis.location?.href);
+  const name = decodeURIComponent(
+    base.pathname
+      .split('/')
+      .filter((part) => part !== '')
+      .pop() ?? base.host,
+  );
+  const urlOf = (file: string): string => new URL(file, base).href;
+  return loadFiles(name, {
+    url: urlOf,
+    fetch: (file) => fetchToMemory(urlOf(file), options, 'the server'),
+    isCached: () => Promise.resolve(false),
+    exists: (file) => exists(urlOf(file), options.signal),
+  });
+}
+
+/** Files the user picked (an <input type=file multiple> or a dropped folder), found by name. */
+export async function filesFromPicked(files: readonly File[]): Promise<ModelFiles> {
+  const chosen = chooseModelFiles(files, (file) => file.name, 'the picked files');
+  return {
+    name: chosen.checkpoint.name,
+    config: await chosen.config.text(),
+    checkpoint: blobSource(chosen.checkpoint.name, chosen.checkpoint),
+    tokenizer: {
+      tokenizerJson: await chosen.tokenizerJson?.text(),
+      vocabJson: await chosen.vocabJson?.text(),
+      mergesTxt: await chosen.mergesTxt?.text(),
+    },
+  };
+}
+
+export interface ModelFileChoice<T> {
+  config: T;
+  checkpoint: T;
+  tokenizerJson?: T;
+  vocabJson?: T;
+  mergesTxt?: T;
+}
+
+const needs =
+  'a GPT-2 model needs config.json, a .safetensors checkpoint and tokenizer.json (or vocab.json + merges.txt)';
+
+/**
+ * Finds a model's files in a listing by name: config.json; model.safetensors or the only
+ * *.safetensors; tokenizer.json, else vocab.json + merges.txt. `where` names the listing in messages.
+ */
+export function chooseModelFiles<T>(
+  entries: readonly T[],
+  nameOf: (entry: T) => string,
+  where: string,
+): ModelFileChoice<T> {
+  const byName = new Map(entries.map((entry) => [nameOf(entry), entry]));
+  const names = [...byName.keys()];
+  const listing =
+    names.length === 0 ? 'nothing' : names.slice(0, 20).join(', ') + (names.length > 20 ? ', ...' : '');
+
+  const checkpoints = names.filter((name) => name.endsWith('.safetensors'));
+  if (checkpoints.length > 1 && !byName.has('model.safetensors')) {
+    throw new ModelError(
+      'unsupported',
+      checkpoints.join(', '),
+      `several checkpoints among ${where}: choose one (sharded checkpoints are not supported)`,
+    );
+  }
+  const checkpointName = byName.has('model.safetensors') ? 'model.safetensors' : checkpoints[0];
+  const pytorch = names.find((name) => /^pytorch_model.*\.bin$|\.(pt|pth|ckpt)$/.test(name));
+  if (checkpointName === undefined && pytorch !== undefined) throw safetensorsOnly(pytorch, 'the model');
+
+  const tokenizerJson = byName.get('tokenizer.json');
+  const vocabJson = byName.get('vocab.json');
+  const mergesTxt = byName.get('merges.txt');
+  const config = byName.get('config.json');
+  const checkpoint = checkpointName === undefined ? undefined : byName.get(checkpointName);
+  const missing = [
+    ...(config ? [] : ['config.json']),
+    ...(checkpoint ? [] : ['model.safetensors']),
+    ...(tokenizerJson || (vocabJson && mergesTxt) ? [] : ['tokenizer.json (or vocab.json + merges.txt)']),
+  ];
+  if (!config || !checkpoint || missing.length > 0) {
+    throw new ModelError('missing', missing.join(', '), `not among ${where} (${listing}); ${needs}`);
+  }
+  return tokenizerJson ? { config, checkpoint, tokenizerJson } : { config, checkpoint, vocabJson, mergesTxt };
+}
+
+function safetensorsOnly(file: string, model: string): ModelError {
+  return new ModelError(
+    'unsupported',
+    file,
+    `${model} has a PyTorch checkpoint only; Strata reads safetensors checkpoints only. Convert it with ` +
+      `transformers: AutoModelForCausalLM.from_pretrained(path).save_pretrained(out, safe_serialization=True), ` +
+      `or with the hub's converter at https://huggingface.co/spaces/safetensors/convert`,
+  );
+}
+
+/** How loadFiles reaches one model's files, by file name. */
+interface FileAccess {
+  url(file: string): string;
+  /** The file's bytes; rejects with an HttpStatusError 404 when there is no such file. */
+  fetch(file: string): Promise<ByteSource>;
+  /** True when fetch would not touch the network: prefer what is cached when offline. */
+  isCached(file: string): Promise<boolean>;
+  exists(file: string): Promise<boolean>;
+}
+
+// Small files first: a missing tokenizer shows before a 500 MB checkpoint has been downloaded.
+async function loadFiles(name: string, access: FileAccess): Promise<ModelFiles> {
+  const config = await textOf(await access.fetch('config.json'));
+  const tokenizer = await loadTokenizer(access);
+  const checkpoint = await access.fetch('model.safetensors').catch(async (error: unknown) => {
+    if (isNotFound(error) && (await access.exists('pytorch_model.bin'))) {
+      throw safetensorsOnly(access.url('pytorch_model.bin'), name);
+    }
+    throw error;
+  });
+  return { name, config, checkpoint, tokenizer };
+}
+
+async function loadTokenizer(access: FileAccess): Promise<TokenizerFiles> {
+  const pair = async (): Promise<TokenizerFiles> => ({
+    vocabJson: await textOf(await access.fetch('vocab.json')),
+    mergesTxt: await textOf(await access.fetch('merges.txt')),
+  });
+  const pairCached = (await access.isCached('vocab.json')) && (await access.isCached('merges.txt'));
+  if (pairCached && !(await access.isCached('tokenizer.json'))) return pair();
+  try {
+    return { tokenizerJson: await textOf(await access.fetch('tokenizer.json')) };
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+  try {
+    return await pair();
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+    throw new ModelError(
+      'missing',
+      access.url('tokenizer.json'),
+      'no tokenizer: neither tokenizer.json nor vocab.json + merges.txt exists',
+      { cause: error },
+    );
+  }
+}
+
+async function fetchToMemory(url: string, options: DownloadOptions, site: Site): Promise<ByteSource> {
+  const sink = new MemorySink();
+  await download(url, sink, { ...options, site });
+  return blobSource(url, sink.blob());
+}
+
+async function textOf(source: ByteSource): Promise<string> {
+  return new TextDecoder().decode(await source.read(0, source.size));
+}

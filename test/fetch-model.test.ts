@@ -1,0 +1,113 @@
+// `npm run fetch-model` as a child process against a local hub: it writes the model folder, shows
+// progress, continues a partial file, is served from the folder on a second run, and fails clearly.
+
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { FixtureServer, modelFiles, writeHubRepo } from './support/fixture-server';
+
+const script = resolve('src/cli/fetch-model.ts');
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+const repo = 'acme/tiny-gpt2';
+
+let root: string;
+let server: FixtureServer;
+let served: Record<string, Uint8Array<ArrayBuffer> | string>;
+let checkpointPath: string;
+
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'strata-fetch-model-'));
+  served = modelFiles(800_000);
+  checkpointPath = (await writeHubRepo(join(root, 'hub'), repo, served))['model.safetensors'] ?? '';
+  server = await FixtureServer.start(join(root, 'hub'));
+});
+
+afterEach(async () => {
+  await server.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI in `cwd` without blocking this process, which serves its requests. */
+function fetchModel(args: string[], cwd: string, env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, ['--import', tsx, script, ...args], {
+      cwd,
+      env: { ...process.env, HF_ENDPOINT: '', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
+    child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+    child.on('error', fail);
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+const sha256 = (bytes: Uint8Array | string): string => createHash('sha256').update(bytes).digest('hex');
+
+async function expectModelFolder(dir: string): Promise<void> {
+  expect((await readdir(dir)).sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer.json']);
+  for (const [name, content] of Object.entries(served)) {
+    expect(sha256(await readFile(join(dir, name))), name).toBe(sha256(content));
+  }
+}
+
+it('downloads a model into a folder, then finds it there', async () => {
+  const out = join(root, 'out');
+  const first = await fetchModel([repo, '--out', out, '--endpoint', server.url], root);
+  expect(first.stderr).toContain('model.safetensors: 800.0 kB of 800.0 kB (100.0%)');
+  expect(first.stdout).toBe(
+    `${repo} is in ${out}: config.json, tokenizer.json, model.safetensors (800.0 kB)\n`,
+  );
+  expect(first.code).toBe(0);
+  await expectModelFolder(out);
+
+  const requests = server.requests.length;
+  const second = await fetchModel([repo, '--out', out], root, { HF_ENDPOINT: server.url });
+  expect(second.code).toBe(0);
+  expect(second.stderr).toContain('model.safetensors: already here (800.0 kB)');
+  expect(server.requests).toHaveLength(requests);
+});
+
+it('continues a partial file left by an earlier run, into static/models/<name>', async () => {
+  const out = join(root, 'static', 'models', 'tiny-gpt2');
+  await mkdir(out, { recursive: true });
+  const checkpoint = served['model.safetensors'] as Uint8Array;
+  await writeFile(join(out, 'model.safetensors.part'), checkpoint.subarray(0, 300_000));
+
+  const run = await fetchModel([repo, '--endpoint', server.url], root);
+  expect(run.stderr).toContain('model.safetensors: 300.0 kB of 800.0 kB (37.5%)');
+  expect(run.code).toBe(0);
+  expect(server.requestsFor(checkpointPath)).toEqual([
+    { method: 'GET', path: checkpointPath, range: 'bytes=300000-', status: 206 },
+  ]);
+  await expectModelFolder(out);
+});
+
+it('fails with the reason and a non-zero exit code', async () => {
+  const missing = await fetchModel(
+    ['acme/none', '--out', join(root, 'none'), '--endpoint', server.url],
+    root,
+  );
+  expect(missing.code).toBe(1);
+  expect(missing.stderr).toBe(
+    `fetch-model: ${server.url}/acme/none/resolve/main/config.json: HTTP 404 Not Found: no such model or file on the hub\n`,
+  );
+
+  const usage = await fetchModel([], root);
+  expect(usage.code).toBe(2);
+  expect(usage.stderr).toContain(
+    'fetch-model: expected one hub id, got 0\nusage: npm run fetch-model -- <hub id>',
+  );
+});
