@@ -1,8 +1,18 @@
-// The studio's root state: owns the GPU device (never handed to components) and exposes what the
-// UI shows as plain reactive values. Created once in App.svelte and shared through context.
+// The studio's root state. Owns the GPU device and the Engine (never handed to components) and
+// exposes what the UI shows as plain reactive values. Created once in App.svelte, shared by context.
 
 import { getContext, setContext } from 'svelte';
+import { Engine } from '../engine/engine';
+import type { PromptSession, RunResult } from '../engine/session';
 import { acquireGpu, WebGpuUnavailableError, type AdapterSummary, type GpuContext } from '../gpu/device';
+import { viteShaders } from '../gpu/shaders-vite';
+import type { DownloadProgress } from '../model/download';
+import { openModel } from '../model/load';
+import { openBrowserCache, type ModelCache } from '../model/model-cache';
+import { filesFromFolder, filesFromHub, filesFromPicked, isHubModelCached } from '../model/sources';
+import type { Gpt2Tokenizer } from '../model/tokenizer';
+import type { Gpt2Config } from '../model/types';
+import { formatModelRef, type ModelRef } from './url-state';
 
 export type GpuStatus =
   | { readonly state: 'pending' }
@@ -10,11 +20,57 @@ export type GpuStatus =
   | { readonly state: 'unavailable'; readonly message: string; readonly help: string }
   | { readonly state: 'lost'; readonly message: string };
 
+export type LoadStatus =
+  | { readonly state: 'idle' }
+  | {
+      readonly state: 'loading';
+      readonly label: string;
+      readonly stage: 'download' | 'upload';
+      readonly file: string;
+      readonly loaded: number;
+      readonly total: number | undefined;
+      readonly cached: boolean;
+    }
+  | { readonly state: 'error'; readonly label: string; readonly message: string };
+
+/** What the UI knows about the loaded model. */
+export interface ModelInfo {
+  readonly label: string;
+  readonly ref: ModelRef | undefined;
+  readonly config: Gpt2Config;
+  readonly weightFormat: string;
+  readonly weightBytes: number;
+  /** Loaded from the browser's cache with no download. */
+  readonly fromCache: boolean;
+}
+
+interface Loaded {
+  readonly info: ModelInfo;
+  readonly engine: Engine;
+  readonly tokenizer: Gpt2Tokenizer;
+}
+
+export type ModelSource =
+  { readonly kind: 'ref'; readonly ref: ModelRef } | { readonly kind: 'files'; readonly files: File[] };
+
 export class Studio {
   gpu = $state.raw<GpuStatus>({ state: 'pending' });
-  #context: GpuContext | undefined;
+  load = $state.raw<LoadStatus>({ state: 'idle' });
+  model = $state.raw<ModelInfo | undefined>(undefined);
+  /** Incremented when the model changes, so prompt runs start over. */
+  modelVersion = $state(0);
+  readonly hubEndpoint: string | undefined;
 
-  async start(): Promise<void> {
+  #context: GpuContext | undefined;
+  #loaded: Loaded | undefined;
+  #abort: AbortController | undefined;
+  #cache: Promise<ModelCache | undefined> | undefined;
+
+  constructor(options: { hubEndpoint?: string } = {}) {
+    this.hubEndpoint = options.hubEndpoint;
+  }
+
+  async start(): Promise<boolean> {
     try {
       this.#context = await acquireGpu(navigator.gpu, { environment: browserName() });
       this.gpu = { state: 'ready', adapter: this.#context.summary };
@@ -22,6 +78,7 @@ export class Studio {
         if (info.reason !== 'destroyed')
           this.gpu = { state: 'lost', message: info.message || 'The GPU device was lost.' };
       });
+      return true;
     } catch (e) {
       if (e instanceof WebGpuUnavailableError)
         this.gpu = { state: 'unavailable', message: e.message, help: e.help };
@@ -31,12 +88,210 @@ export class Studio {
           message: String(e),
           help: 'Reload the page; if it persists, update the browser.',
         };
+      return false;
+    }
+  }
+
+  get tokenizer(): Gpt2Tokenizer | undefined {
+    return this.#loaded?.tokenizer;
+  }
+
+  /**
+   * Loads a model and makes it current. A failed or cancelled load leaves the previous model
+   * loaded and working; the error is in `load`.
+   */
+  async loadModel(source: ModelSource): Promise<boolean> {
+    const gpu = this.#context;
+    if (!gpu) return false;
+    this.#abort?.abort();
+    const abort = (this.#abort = new AbortController());
+    const label = source.kind === 'files' ? 'local files' : formatModelRef(source.ref);
+    let fromCache = true;
+    const onProgress = (p: DownloadProgress) => {
+      if (!p.cached) fromCache = false;
+      this.load = {
+        state: 'loading',
+        label,
+        stage: 'download',
+        file: p.file,
+        loaded: p.loaded,
+        total: p.total,
+        cached: p.cached,
+      };
+    };
+    this.load = {
+      state: 'loading',
+      label,
+      stage: 'download',
+      file: '',
+      loaded: 0,
+      total: undefined,
+      cached: false,
+    };
+    try {
+      const files =
+        source.kind === 'files'
+          ? await filesFromPicked(source.files)
+          : source.ref.kind === 'local'
+            ? await filesFromFolder(`models/${source.ref.folder}/`, { signal: abort.signal, onProgress })
+            : await filesFromHub(source.ref.id, {
+                endpoint: this.hubEndpoint,
+                cache: await this.#browserCache(),
+                signal: abort.signal,
+                onProgress,
+              });
+      if (source.kind !== 'ref' || source.ref.kind !== 'hub') fromCache = false;
+      const opened = await openModel(files);
+      const engine = await Engine.load(gpu, viteShaders, opened.checkpoint, {
+        signal: abort.signal,
+        onProgress: (loaded, total) => {
+          this.load = {
+            state: 'loading',
+            label,
+            stage: 'upload',
+            file: opened.checkpoint.file,
+            loaded,
+            total,
+            cached: false,
+          };
+        },
+      });
+      if (abort.signal.aborted) {
+        engine.dispose();
+        throw new DOMException('cancelled', 'AbortError');
+      }
+      const previous = this.#loaded;
+      this.#loaded = {
+        engine,
+        tokenizer: opened.tokenizer,
+        info: {
+          label: opened.name,
+          ref: source.kind === 'ref' ? source.ref : undefined,
+          config: opened.config,
+          weightFormat: engine.weights.format,
+          weightBytes: engine.weights.bytes,
+          fromCache,
+        },
+      };
+      this.model = this.#loaded.info;
+      this.modelVersion++;
+      previous?.engine.dispose();
+      this.load = { state: 'idle' };
+      return true;
+    } catch (e) {
+      const cancelled = abort.signal.aborted;
+      this.load = cancelled
+        ? { state: 'idle' }
+        : { state: 'error', label, message: (e as Error).message ?? String(e) };
+      return false;
+    } finally {
+      if (this.#abort === abort) this.#abort = undefined;
+    }
+  }
+
+  cancelLoad(): void {
+    this.#abort?.abort();
+  }
+
+  /** True when a hub model's files are all in the browser's cache (the "cached" badge). */
+  async isCached(id: string): Promise<boolean> {
+    const cache = await this.#browserCache();
+    return cache ? isHubModelCached(id, cache, { endpoint: this.hubEndpoint }) : false;
+  }
+
+  /** A prompt slot on the current model: its own captures, the model's shared weights. */
+  createSession(): PromptSession | undefined {
+    return this.#loaded?.engine.createSession();
+  }
+
+  dispose(): void {
+    this.#abort?.abort();
+    this.#loaded?.engine.dispose();
+    this.#loaded = undefined;
+    this.#context?.device.destroy();
+    this.#context = undefined;
+  }
+
+  #browserCache(): Promise<ModelCache | undefined> {
+    this.#cache ??= openBrowserCache();
+    return this.#cache;
+  }
+}
+
+/** One prompt: its tokens, its session on the current model, and its latest result. */
+export class PromptRun {
+  text = $state('');
+  bos = $state(false);
+  result = $state.raw<RunResult | undefined>(undefined);
+  error = $state.raw<string | undefined>(undefined);
+  running = $state(false);
+  readonly #studio: Studio;
+  #session: PromptSession | undefined;
+  #sessionVersion = -1;
+  #pending: readonly number[] | undefined;
+
+  constructor(studio: Studio, text = '', bos = false) {
+    this.#studio = studio;
+    this.text = text;
+    this.bos = bos;
+  }
+
+  /** The prompt's token ids, with <|endoftext|> first when `bos` is set. */
+  readonly tokens = $derived.by((): readonly number[] => {
+    void this.#studio.modelVersion;
+    const tokenizer = this.#studio.tokenizer;
+    if (!tokenizer) return [];
+    const ids = tokenizer.encode(this.text);
+    return this.bos ? [tokenizer.endOfTextId, ...ids] : ids;
+  });
+
+  /**
+   * Runs the model on `tokens`. A run in flight is not interrupted; the latest request waits for it
+   * and then runs (intermediate ones are dropped), so typing never queues stale work.
+   */
+  async run(tokens: readonly number[]): Promise<void> {
+    if (this.running) {
+      this.#pending = tokens;
+      return;
+    }
+    this.running = true;
+    try {
+      let next: readonly number[] | undefined = tokens;
+      while (next) {
+        this.#pending = undefined;
+        await this.#runOnce(next);
+        next = this.#pending;
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  async #runOnce(tokens: readonly number[]): Promise<void> {
+    const version = this.#studio.modelVersion;
+    if (this.#sessionVersion !== version) {
+      this.#session?.destroy();
+      this.#session = this.#studio.createSession();
+      this.#sessionVersion = version;
+    }
+    const session = this.#session;
+    if (!session) return;
+    if (tokens.length === 0) {
+      this.result = undefined;
+      this.error = undefined;
+      return;
+    }
+    try {
+      this.result = await session.run(tokens);
+      this.error = undefined;
+    } catch (e) {
+      this.error = (e as Error).message;
     }
   }
 
   dispose(): void {
-    this.#context?.device.destroy();
-    this.#context = undefined;
+    this.#session?.destroy();
+    this.#session = undefined;
   }
 }
 
@@ -46,10 +301,9 @@ export const getStudio = (): Studio => getContext<Studio>(key);
 
 /** A short browser name for messages ("Chrome 131", "Firefox 128", …). */
 function browserName(): string {
-  const ua = navigator.userAgent;
-  const match = /(Edg|Chrome|Chromium|Firefox|Version)\/(\d+)/.exec(ua) ?? ([] as unknown as RegExpExecArray);
+  const match = /(Edg|Chrome|Chromium|Firefox|Version)\/(\d+)/.exec(navigator.userAgent);
+  if (!match) return 'This browser';
   const [, name, version] = match;
-  if (!name) return 'This browser';
   const label = name === 'Edg' ? 'Edge' : name === 'Version' ? 'Safari' : name;
-  return `${label} ${version ?? ''}`.trim();
+  return `${label} ${version}`;
 }

@@ -94,10 +94,19 @@ export class FixtureServer {
     const fault = <K extends Fault['kind']>(kind: K): Extract<Fault, { kind: K }> | undefined =>
       faults.find((f): f is Extract<Fault, { kind: K }> => f.kind === kind);
 
+    // As the hub does: any page may fetch the files, read their sizes and ask for ranges.
+    response.setHeader('Access-Control-Allow-Origin', '*');
+    response.setHeader('Access-Control-Expose-Headers', 'Content-Length, Content-Range, Accept-Ranges');
     const empty = (status: number, headers: Record<string, string> = {}): void => {
       log(status);
       response.writeHead(status, headers).end();
     };
+    if (method === 'OPTIONS') {
+      return empty(204, {
+        'Access-Control-Allow-Headers': 'Range',
+        'Access-Control-Allow-Methods': 'GET, HEAD',
+      });
+    }
     const status = fault('status');
     if (status) return empty(status.status);
     if (fault('html')) {
@@ -160,7 +169,7 @@ export class FixtureServer {
 export async function writeHubRepo(
   root: string,
   repo: string,
-  files: Record<string, Uint8Array<ArrayBuffer> | string>,
+  files: Record<string, Uint8Array | string>,
 ): Promise<Record<string, string>> {
   const paths: Record<string, string> = {};
   for (const [name, content] of Object.entries(files)) {

