@@ -2,14 +2,16 @@
 //   att[h, t, s] = softmax_s(q_t · k_s / sqrt(HD)) for s ≤ t, 0 for s > t (causal mask)
 //   q, k: head h's slices of qkv = [q | k | v] (T, 3D), each head HD wide.
 //   att: (H, T, T) f32 scratch for attention_values; the same values go into the capture texture
-//   `pattern` (layer H of the array = head h; texel (s / 4, t) holds keys s..s+3 of query t), which
-//   the heatmaps sample in place.
+//   `pattern` (layer h of the array = head h; texel (s / 4, t) holds keys s..s+3 of query t), which
+//   the heatmaps sample in place. Its format (f32, f16, or 8-bit √p) is set at pipeline creation.
 // Dispatch: (ceil(T / WG_X), H, 1); one thread per (query, head), three passes over the keys,
 // no barriers (fine on CPU adapters; T·H threads keep a GPU busy for T ≥ 64).
 override D: u32;
 override H: u32;
 override HD: u32;
 override WG_X: u32 = 64u;
+// The 8-bit capture format stores √p (decoded as stored²): more levels near 0, where most weights are.
+override SQRT_ENCODE: bool = false;
 
 struct Params {
   rows: u32, // T
@@ -59,7 +61,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
       if (s < T) {
         let p = select(0.0, att[row + s] * inv, s <= t);
         att[row + s] = p;
-        texel[i] = p;
+        texel[i] = select(p, sqrt(p), SQRT_ENCODE);
       }
     }
     textureStore(pattern, vec2u(s0 / 4u, t), h, texel);

@@ -5,7 +5,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { nodeGpu } from '../src/cli/node-gpu';
 import { Engine } from '../src/engine/engine';
-import { weightReaderFromMemory } from '../src/engine/weights';
+import { GpuWeights, weightReaderFromMemory } from '../src/engine/weights';
+import { activationBytes, captureBytes } from '../src/engine/cost';
+import { lensChunk, lensTopK } from '../src/engine/session';
 import type { GpuContext } from '../src/gpu/device';
 import { readBuffer, readTextureLayer } from '../src/gpu/readback';
 import { viteShaders } from '../src/gpu/shaders-vite';
@@ -182,6 +184,106 @@ describe('bad input', () => {
       const ok = await s.run([1, 2, 3]);
       expect(ok.lens.ids.length).toBe(2 * 3 * ok.lens.k);
     } finally {
+      engine.dispose();
+    }
+  });
+});
+
+describe('capture formats and memory', () => {
+  const config = gpt2Config({ nLayer: 2, nHead: 3, nEmbd: 24, nCtx: 40, vocabSize: 100 });
+  const weights = sharpWeights(config, 5);
+  const tokens = randomTokens(37, 100, 9);
+
+  test.each([
+    ['rgba16float', 1e-3], // f16 rounding: half an ulp of values ≤ 1
+    ['rgba8unorm', 4e-3], // √p in 8 bits: |Δp| ≤ 2·√p·(0.5/255) + (0.5/255)² ≤ 4e-3
+  ] as const)('%s captures hold the patterns within %s', async (format, tolerance) => {
+    const engine = await Engine.load(gpu, viteShaders, weightReaderFromMemory(weights), {
+      weightFormat: 'f32',
+    });
+    try {
+      const session = engine.createSession({ captureFormat: format, lens: 'final' });
+      await session.run(tokens);
+      expect(session.captureFormat).toBe(format);
+      const ref = referenceForward(weights, tokens);
+      const T = tokens.length;
+      let worst = 0;
+      for (let l = 0; l < 2; l++) {
+        const tex = session.patternTexture(l);
+        for (let h = 0; h < 3; h++) {
+          const got = await readTextureLayer(gpu.device, tex, h);
+          for (let q = 0; q < T; q++)
+            for (let k = 0; k < T; k++)
+              worst = Math.max(
+                worst,
+                Math.abs(got[q * tex.width * 4 + k]! - ref.patterns[l]![(h * T + q) * T + k]!),
+              );
+        }
+      }
+      expect(worst).toBeLessThanOrEqual(tolerance);
+      expect(worst).toBeGreaterThan(0); // coarser than f32, or the format was not applied
+    } finally {
+      engine.dispose();
+    }
+  });
+
+  test('auto picks the finest format within the budget; memory matches the formulas', async () => {
+    const engine = await Engine.load(gpu, viteShaders, weightReaderFromMemory(weights), {
+      weightFormat: 'f32',
+    });
+    try {
+      const C = 40;
+      const f32Bytes = captureBytes(config, C, 'rgba32float');
+      const roomy = engine.createSession({ capacity: C });
+      expect(roomy.captureFormat).toBe('rgba32float');
+      const tight = engine.createSession({ capacity: C, captureBudget: f32Bytes - 1 });
+      expect(tight.captureFormat).toBe('rgba16float');
+      const tiny = engine.createSession({ capacity: C, captureBudget: 1 });
+      expect(tiny.captureFormat).toBe('rgba8unorm');
+      await tiny.run(tokens); // the 8-bit pipeline runs
+      for (const s of [roomy, tight, tiny]) {
+        expect(s.bytes).toBe(
+          captureBytes(config, C, s.captureFormat) +
+            activationBytes(config, C, s.lensPoints.length, lensChunk, lensTopK),
+        );
+      }
+      expect(engine.weights.bytes).toBe(GpuWeights.bytesNeeded(config, 'f32'));
+    } finally {
+      engine.dispose();
+    }
+  });
+
+  test('the lens can be limited to the final stream', async () => {
+    const engine = await Engine.load(gpu, viteShaders, weightReaderFromMemory(weights), {
+      weightFormat: 'f32',
+    });
+    try {
+      const s = engine.createSession({ lens: 'final' });
+      const r = await s.run(tokens);
+      expect(r.lens.points).toEqual([{ kind: 'resid_post', layer: 1 }]);
+      const ref = referenceForward(weights, tokens);
+      const T = tokens.length;
+      for (let t = 0; t < T; t++) {
+        const row = ref.logits.subarray(t * 100, (t + 1) * 100);
+        expect(r.lens.ids[t * r.lens.k]).toBe(row.indexOf(Math.max(...row)));
+      }
+    } finally {
+      engine.dispose();
+    }
+  });
+
+  test('shader-f16 adapters get f16 weights; others a clear error when f16 is forced', async () => {
+    const reader = weightReaderFromMemory(weights);
+    if (gpu.summary.shaderF16) {
+      const engine = await Engine.load(gpu, viteShaders, reader);
+      expect(engine.weights.format).toBe('f16');
+      engine.dispose();
+    } else {
+      await expect(Engine.load(gpu, viteShaders, reader, { weightFormat: 'f16' })).rejects.toThrow(
+        'f16 weights need the shader-f16 feature, which this GPU adapter does not have',
+      );
+      const engine = await Engine.load(gpu, viteShaders, reader);
+      expect(engine.weights.format).toBe('f32');
       engine.dispose();
     }
   });

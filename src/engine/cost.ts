@@ -1,7 +1,54 @@
 // What one forward costs: FLOPs (for GFLOP/s in the benchmark) and GPU memory (for the "too large"
 // checks and the README's figures). Formulas, checked against real allocations in the tests.
 
+import { captureBytesPerValue, type CaptureFormat } from '../gpu/kernels';
 import type { Gpt2Config } from '../model/types';
+
+/**
+ * What one prompt's attention captures may take on the GPU by default: 1.5 GiB. GPT-2 small at
+ * T=1024 in f32 takes 0.56 GiB; XL at T=1024 needs the 8-bit format (1.17 GiB).
+ */
+export const captureBudgetBytes = 1.5 * 2 ** 30;
+
+/** Bytes of the attention captures (L·H patterns of C×C, C padded to 4 keys per texel). */
+export function captureBytes(config: Gpt2Config, capacity: number, format: CaptureFormat): number {
+  const texels = config.nLayer * config.nHead * capacity * Math.ceil(capacity / 4);
+  return texels * 4 * captureBytesPerValue[format];
+}
+
+/** The finest capture format whose captures fit the budget (the 8-bit one if none does). */
+export function chooseCaptureFormat(config: Gpt2Config, capacity: number, budget: number): CaptureFormat {
+  const formats: CaptureFormat[] = ['rgba32float', 'rgba16float', 'rgba8unorm'];
+  return formats.find((f) => captureBytes(config, capacity, f) <= budget) ?? 'rgba8unorm';
+}
+
+/** Bytes of one session's buffers (activations, lens scratch, readback) at a capacity of C tokens. */
+export function activationBytes(
+  config: Gpt2Config,
+  capacity: number,
+  lensPoints: number,
+  lensChunk: number,
+  topK: number,
+): number {
+  const { nLayer: L, nHead: H, nEmbd: D, nInner: F, vocabSize: V } = config;
+  const C = capacity;
+  const nChunks = Math.ceil(V / lensChunk);
+  const f32 = 4;
+  return (
+    C * 4 + // tokens
+    3 * 256 + // uniforms
+    (2 * L + 1) * C * D * f32 + // residual stream at every boundary
+    C * D * f32 + // ln
+    C * 3 * D * f32 + // qkv
+    H * C * C * f32 + // attention scratch
+    C * D * f32 + // z
+    C * F * f32 + // MLP hidden
+    2 * lensPoints * C * D * f32 + // lens stack and its ln_f
+    lensPoints * C * nChunks * (2 + 2 * topK) * f32 + // lens partials
+    2 * lensPoints * C * topK * 8 + // lens top-k and its readback copy
+    V * f32 // logits of the last position
+  );
+}
 
 /**
  * Multiply-adds ×2 of one forward over T tokens: the blocks (QKV, causal attention, output

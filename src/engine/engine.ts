@@ -2,10 +2,10 @@
 // Two sessions (two prompts side by side) hold their own captures and share one copy of the weights.
 
 import type { GpuContext } from '../gpu/device';
-import { KernelRegistry, type CaptureFormat, type WeightFormat } from '../gpu/kernels';
+import { KernelRegistry, type WeightFormat } from '../gpu/kernels';
 import type { ShaderLibrary } from '../gpu/shader-library';
 import type { Gpt2Config } from '../model/types';
-import { PromptSession, lensChunk, type LensPoints } from './session';
+import { PromptSession, lensChunk, type SessionOptions } from './session';
 import { GpuWeights, type WeightReader } from './weights';
 
 export interface EngineOptions {
@@ -78,9 +78,7 @@ export class Engine {
   }
 
   /** A new prompt slot with its own activations and captures. */
-  createSession(
-    options: { captureFormat?: CaptureFormat; capacity?: number; lens?: LensPoints } = {},
-  ): PromptSession {
+  createSession(options: Partial<SessionOptions> = {}): PromptSession {
     const session = new PromptSession(
       {
         device: this.gpu.device,
@@ -88,11 +86,7 @@ export class Engine {
         weights: this.weights,
         fallback: this.fallbackKernels,
       },
-      {
-        captureFormat: options.captureFormat ?? 'rgba32float',
-        capacity: options.capacity,
-        lens: options.lens ?? 'layers',
-      },
+      { captureFormat: 'auto', lens: 'layers', ...options },
     );
     this.#sessions.add(session);
     return session;

@@ -11,7 +11,15 @@
 
 import { hookName, residualBoundaries, type HookPoint } from '../model/hooks';
 import type { Gpt2Config } from '../model/types';
-import type { CaptureFormat, Kernel, KernelName, KernelRegistry, PipelineVariant } from '../gpu/kernels';
+import {
+  captureBytesPerValue,
+  type CaptureFormat,
+  type Kernel,
+  type KernelName,
+  type KernelRegistry,
+  type PipelineVariant,
+} from '../gpu/kernels';
+import { captureBudgetBytes, chooseCaptureFormat } from './cost';
 import type { GpuWeights } from './weights';
 
 /** Logit-lens settings shared by every session of an engine. */
@@ -29,7 +37,10 @@ const capacityStep = 64;
 export type LensPoints = 'layers' | 'final';
 
 export interface SessionOptions {
-  readonly captureFormat: CaptureFormat;
+  /** 'auto': the finest format whose captures at the session's capacity fit `captureBudget`. */
+  readonly captureFormat: CaptureFormat | 'auto';
+  /** Bytes the attention captures may take (default captureBudgetBytes). */
+  readonly captureBudget?: number;
   readonly lens: LensPoints;
   /** Initial capacity in tokens (grown on demand up to n_ctx). */
   readonly capacity?: number;
@@ -76,7 +87,9 @@ const uniformStride = 256; // minUniformBufferOffsetAlignment
 export class PromptSession {
   readonly #parts: EngineParts;
   readonly #config: Gpt2Config;
-  readonly #captureFormat: CaptureFormat;
+  readonly #formatOption: CaptureFormat | 'auto';
+  readonly #captureBudget: number;
+  #captureFormat: CaptureFormat = 'rgba32float';
   readonly lensPoints: readonly HookPoint[];
   #capacity = 0;
   #buffers: GPUBuffer[] = [];
@@ -95,7 +108,8 @@ export class PromptSession {
   constructor(parts: EngineParts, options: SessionOptions) {
     this.#parts = parts;
     this.#config = parts.weights.config;
-    this.#captureFormat = options.captureFormat;
+    this.#formatOption = options.captureFormat;
+    this.#captureBudget = options.captureBudget ?? captureBudgetBytes;
     const L = this.#config.nLayer;
     const final: HookPoint = { kind: 'resid_post', layer: L - 1 };
     this.lensPoints =
@@ -109,6 +123,7 @@ export class PromptSession {
     return this.#capacity;
   }
 
+  /** The format of the attention captures now (with 'auto', it can coarsen as the capacity grows). */
   get captureFormat(): CaptureFormat {
     return this.#captureFormat;
   }
@@ -117,7 +132,11 @@ export class PromptSession {
   get bytes(): number {
     return (
       this.#buffers.reduce((n, b) => n + b.size, 0) +
-      this.#textures.reduce((n, t) => n + t.width * t.height * t.depthOrArrayLayers * texelBytes(t.format), 0)
+      this.#textures.reduce(
+        (n, t) =>
+          n + t.width * t.height * t.depthOrArrayLayers * 4 * captureBytesPerValue[t.format as CaptureFormat],
+        0,
+      )
     );
   }
 
@@ -225,6 +244,10 @@ export class PromptSession {
   #allocate(capacity: number): void {
     this.#release();
     this.#capacity = capacity;
+    this.#captureFormat =
+      this.#formatOption === 'auto'
+        ? chooseCaptureFormat(this.#config, capacity, this.#captureBudget)
+        : this.#formatOption;
     const { device, kernels, weights, fallback } = this.#parts;
     const {
       nLayer: L,
@@ -380,7 +403,10 @@ export class PromptSession {
       step(
         `blocks.${l}.attn.softmax`,
         'attentionSoftmax',
-        { captureFormat: this.#captureFormat, overrides: { D, H, HD, WG_X: wg } },
+        {
+          captureFormat: this.#captureFormat,
+          overrides: { D, H, HD, WG_X: wg, SQRT_ENCODE: this.#captureFormat === 'rgba8unorm' ? 1 : 0 },
+        },
         [
           uniform(0),
           { buffer: qkv },
@@ -458,8 +484,4 @@ export class PromptSession {
       );
     }
   }
-}
-
-function texelBytes(format: GPUTextureFormat): number {
-  return format === 'rgba32float' ? 16 : 8;
 }

@@ -39,8 +39,23 @@ export type KernelName = keyof typeof kernelDefs;
 
 /** How weights are stored on the GPU: f16 needs the adapter's shader-f16 feature. */
 export type WeightFormat = 'f32' | 'f16';
-/** Texel format of the attention captures: exact, or half the memory for big models and long prompts. */
-export type CaptureFormat = 'rgba32float' | 'rgba16float';
+/**
+ * Texel format of the attention captures (4 keys per texel): exact f32; f16 (half the memory);
+ * or 8-bit unorm holding √p (a quarter; √ spends the 256 levels where attention weights live, near 0).
+ */
+export type CaptureFormat = 'rgba32float' | 'rgba16float' | 'rgba8unorm';
+
+/** Bytes per attention weight in each capture format. */
+export const captureBytesPerValue: Readonly<Record<CaptureFormat, number>> = {
+  rgba32float: 4,
+  rgba16float: 2,
+  rgba8unorm: 1,
+};
+
+/** Turns a stored capture value back into the attention weight. */
+export function decodeCapture(format: CaptureFormat, stored: number): number {
+  return format === 'rgba8unorm' ? stored * stored : stored;
+}
 
 export interface PipelineVariant {
   readonly overrides: Readonly<Record<string, number>>;

@@ -1,4 +1,5 @@
 import { f16ToF32 } from '../model/dtype';
+import { captureBytesPerValue, decodeCapture, type CaptureFormat } from './kernels';
 
 // Copies of GPU data to the CPU, for small results, tests and the capture CLI. Never on a render
 // path: the studio draws captures where they are.
@@ -26,17 +27,18 @@ export async function readBuffer(
 }
 
 /**
- * One array layer of a float texture as f32 values, rows × (width·4) for rgba formats: for an
- * attention capture, the (capacity, capacity) pattern of one head, padded to a multiple of 4 keys.
+ * One array layer of an attention-capture texture as attention weights (decoded from the capture
+ * format): rows × (width·4), i.e. the (capacity, capacity) pattern of one head, keys padded to 4.
  */
 export async function readTextureLayer(
   device: GPUDevice,
   texture: GPUTexture,
   layer: number,
 ): Promise<Float32Array> {
-  const bytesPerTexel = texture.format === 'rgba32float' ? 16 : texture.format === 'rgba16float' ? 8 : 0;
-  if (!bytesPerTexel) throw new Error(`readTextureLayer does not handle ${texture.format}`);
-  const bytesPerRow = Math.ceil((texture.width * bytesPerTexel) / 256) * 256;
+  const format = texture.format as CaptureFormat;
+  const valueBytes = captureBytesPerValue[format];
+  if (!valueBytes) throw new Error(`readTextureLayer does not handle ${texture.format}`);
+  const bytesPerRow = Math.ceil((texture.width * 4 * valueBytes) / 256) * 256;
   const staging = device.createBuffer({
     label: `${texture.label}.readback`,
     size: bytesPerRow * texture.height,
@@ -55,20 +57,17 @@ export async function readTextureLayer(
     const perRow = texture.width * 4;
     const out = new Float32Array(perRow * texture.height);
     for (let y = 0; y < texture.height; y++) {
+      const at = y * bytesPerRow;
       const row =
-        bytesPerTexel === 16
-          ? new Float32Array(raw, y * bytesPerRow, perRow)
-          : halfRow(new Uint16Array(raw, y * bytesPerRow, perRow));
+        format === 'rgba32float'
+          ? new Float32Array(raw, at, perRow)
+          : format === 'rgba16float'
+            ? Float32Array.from(new Uint16Array(raw, at, perRow), f16ToF32)
+            : Float32Array.from(new Uint8Array(raw, at, perRow), (b) => decodeCapture(format, b / 255));
       out.set(row, y * perRow);
     }
     return out;
   } finally {
     staging.destroy();
   }
-}
-
-function halfRow(bits: Uint16Array): Float32Array {
-  const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) out[i] = f16ToF32(bits[i]!);
-  return out;
 }
