@@ -12,13 +12,20 @@ const swiftshaderIcd = '/usr/lib/chromium/vk_swiftshader_icd.json';
 // collected, the process dies at the next collection (a futex error or std::system_error). Held here.
 let instance: GPU | undefined;
 
-export async function nodeGpu(): Promise<GpuContext> {
-  // The Vulkan loader reads this when Dawn creates its instance, so setting it here is in time.
-  if (!process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES && existsSync(swiftshaderIcd)) {
-    process.env.VK_ICD_FILENAMES = swiftshaderIcd;
+/** Dawn's GPU object (what navigator.gpu is in a browser), created once per process. */
+export async function nodeGpuApi(): Promise<GPU> {
+  if (!instance) {
+    // The Vulkan loader reads this when Dawn creates its instance, so setting it here is in time.
+    if (!process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES && existsSync(swiftshaderIcd)) {
+      process.env.VK_ICD_FILENAMES = swiftshaderIcd;
+    }
+    const { create, globals } = await import('webgpu');
+    Object.assign(globalThis, globals);
+    instance = create([]);
   }
-  const { create, globals } = await import('webgpu');
-  Object.assign(globalThis, globals);
-  instance ??= create([]);
-  return acquireGpu(instance, { environment: 'Node (Dawn)' });
+  return instance;
+}
+
+export async function nodeGpu(): Promise<GpuContext> {
+  return acquireGpu(await nodeGpuApi(), { environment: 'Node (Dawn)' });
 }

@@ -16,9 +16,10 @@ import { formatModelRef, type ModelRef } from './url-state';
 
 export type GpuStatus =
   | { readonly state: 'pending' }
-  | { readonly state: 'ready'; readonly adapter: AdapterSummary }
+  | { readonly state: 'ready'; readonly adapter: AdapterSummary; readonly recovered: number }
   | { readonly state: 'unavailable'; readonly message: string; readonly help: string }
-  | { readonly state: 'lost'; readonly message: string };
+  /** The device was lost; `recovering` while a new device is acquired and the model re-uploaded. */
+  | { readonly state: 'lost'; readonly message: string; readonly recovering: boolean };
 
 export type LoadStatus =
   | { readonly state: 'idle' }
@@ -61,22 +62,37 @@ export class Studio {
   modelVersion = $state(0);
   readonly hubEndpoint: string | undefined;
 
+  readonly #gpuApi: () => GPU | undefined;
+  readonly #environment: () => string;
   #context: GpuContext | undefined;
   #loaded: Loaded | undefined;
+  #lastSource: ModelSource | undefined;
   #abort: AbortController | undefined;
   #cache: Promise<ModelCache | undefined> | undefined;
+  #recoveries = 0;
 
-  constructor(options: { hubEndpoint?: string } = {}) {
+  constructor(
+    options: {
+      hubEndpoint?: string;
+      /** Where WebGPU comes from: navigator.gpu in the browser, Dawn in Node tests. */
+      gpu?: () => GPU | undefined;
+      environment?: () => string;
+    } = {},
+  ) {
     this.hubEndpoint = options.hubEndpoint;
+    this.#gpuApi = options.gpu ?? (() => navigator.gpu);
+    this.#environment = options.environment ?? browserName;
   }
 
   async start(): Promise<boolean> {
     try {
-      this.#context = await acquireGpu(navigator.gpu, { environment: browserName() });
-      this.gpu = { state: 'ready', adapter: this.#context.summary };
-      void this.#context.device.lost.then((info) => {
-        if (info.reason !== 'destroyed')
-          this.gpu = { state: 'lost', message: info.message || 'The GPU device was lost.' };
+      const context = await acquireGpu(this.#gpuApi(), { environment: this.#environment() });
+      this.#context = context;
+      this.gpu = { state: 'ready', adapter: context.summary, recovered: this.#recoveries };
+      void context.device.lost.then((info) => {
+        // Our own dispose() destroys the device on purpose; any other loss is recovered from.
+        if (this.#context === context)
+          void this.#recover(info.message || `the device was lost (${info.reason})`);
       });
       return true;
     } catch (e) {
@@ -90,6 +106,27 @@ export class Studio {
         };
       return false;
     }
+  }
+
+  /**
+   * After a device loss (driver reset, GPU process crash, another tab taking the memory): a new
+   * device, and the current model loaded again from where it came (the browser's cache for hub
+   * models), so the studio carries on where it was.
+   */
+  async #recover(reason: string): Promise<void> {
+    this.#context = undefined;
+    this.#abort?.abort();
+    this.#loaded?.engine.dispose();
+    this.#loaded = undefined;
+    this.model = undefined;
+    this.modelVersion++;
+    this.gpu = { state: 'lost', message: reason, recovering: true };
+    this.#recoveries++;
+    if (!(await this.start())) {
+      this.gpu = { state: 'lost', message: reason, recovering: false };
+      return;
+    }
+    if (this.#lastSource) await this.loadModel(this.#lastSource);
   }
 
   get tokenizer(): Gpt2Tokenizer | undefined {
@@ -161,6 +198,7 @@ export class Studio {
         throw new DOMException('cancelled', 'AbortError');
       }
       const previous = this.#loaded;
+      this.#lastSource = source;
       this.#loaded = {
         engine,
         tokenizer: opened.tokenizer,
@@ -205,11 +243,12 @@ export class Studio {
   }
 
   dispose(): void {
+    const context = this.#context;
+    this.#context = undefined; // before destroy(): a loss we cause is not recovered from
     this.#abort?.abort();
     this.#loaded?.engine.dispose();
     this.#loaded = undefined;
-    this.#context?.device.destroy();
-    this.#context = undefined;
+    context?.device.destroy();
   }
 
   #browserCache(): Promise<ModelCache | undefined> {
