@@ -4,7 +4,7 @@
 // reference's and their probabilities agree to 1e-4.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { nodeGpu } from '../src/cli/node-gpu';
-import { Engine } from '../src/engine/engine';
+import { Engine, formatBytes } from '../src/engine/engine';
 import { GpuWeights, weightReaderFromMemory } from '../src/engine/weights';
 import { activationBytes, captureBytes } from '../src/engine/cost';
 import { lensChunk, lensTopK } from '../src/engine/session';
@@ -286,5 +286,19 @@ describe('capture formats and memory', () => {
       expect(engine.weights.format).toBe('f32');
       engine.dispose();
     }
+  });
+});
+
+describe('models too large for the device', () => {
+  test('a weight larger than the largest buffer binding is refused before anything is read', async () => {
+    const config = gpt2Config({ nLayer: 1, nHead: 128, nEmbd: 16384, nCtx: 8, vocabSize: 10 });
+    const reader = {
+      config,
+      read: () => Promise.reject(new Error('nothing should be read')),
+    };
+    const limit = Math.min(gpu.device.limits.maxBufferSize, gpu.device.limits.maxStorageBufferBindingSize);
+    await expect(Engine.load(gpu, viteShaders, reader, { weightFormat: 'f32' })).rejects.toThrow(
+      `h.0.mlp.c_fc.weight needs 4.00 GiB in one buffer (f32), but this GPU's largest storage binding is ${formatBytes(limit)}: the model is too large for this device`,
+    );
   });
 });

@@ -6,7 +6,7 @@ import { KernelRegistry, type WeightFormat } from '../gpu/kernels';
 import type { ShaderLibrary } from '../gpu/shader-library';
 import type { Gpt2Config } from '../model/types';
 import { PromptSession, lensChunk, type SessionOptions } from './session';
-import { GpuWeights, type WeightReader } from './weights';
+import { GpuWeights, largestBlockTensor, type WeightReader } from './weights';
 
 export interface EngineOptions {
   /** 'auto' (default): f16 when the adapter has shader-f16, else f32. */
@@ -52,9 +52,13 @@ export class Engine {
     }
     const format: WeightFormat = requested === 'auto' ? (gpu.summary.shaderF16 ? 'f16' : 'f32') : requested;
     const needed = GpuWeights.bytesNeeded(reader.config, format);
-    if (needed > gpu.summary.maxBufferSize * 64) {
+    // Every weight but wte (which is split) must fit one buffer binding: say so before reading any.
+    const limit = Math.min(gpu.device.limits.maxBufferSize, gpu.device.limits.maxStorageBufferBindingSize);
+    const largest = largestBlockTensor(reader.config, format);
+    if (largest.bytes > limit) {
       throw new Error(
-        `the model needs ${formatBytes(needed)} of GPU memory for its weights; this device cannot hold it`,
+        `${largest.name} needs ${formatBytes(largest.bytes)} in one buffer (${format}), but this GPU's ` +
+          `largest storage binding is ${formatBytes(limit)}: the model is too large for this device`,
       );
     }
     const { device } = gpu;
@@ -70,7 +74,8 @@ export class Engine {
     if (oom) {
       weights.destroy();
       throw new Error(
-        `out of GPU memory while uploading the weights (${formatBytes(needed)} needed in ${format}): ${oom.message}`,
+        `out of GPU memory while uploading the weights: the model needs ${formatBytes(needed)} in ${format}, ` +
+          `more than this GPU could give (${oom.message}). Close other GPU-heavy tabs or pick a smaller model.`,
       );
     }
     const kernels = new KernelRegistry(device, shaders);

@@ -59,6 +59,21 @@ export function weightReaderFromMemory(weights: Gpt2Weights): WeightReader {
   };
 }
 
+/** The largest weight other than wte (split by vocabulary) and its size in bytes. */
+export function largestBlockTensor(
+  config: Gpt2Config,
+  format: WeightFormat,
+): { name: string; bytes: number } {
+  const { nEmbd: D, nInner: F } = config;
+  const candidates = [
+    { name: 'h.0.attn.c_attn.weight', count: D * 3 * D },
+    { name: 'h.0.mlp.c_fc.weight', count: D * F },
+    { name: 'wpe.weight', count: config.nCtx * D },
+  ];
+  const largest = candidates.reduce((a, b) => (b.count > a.count ? b : a));
+  return { name: largest.name, bytes: largest.count * (format === 'f16' ? 2 : 4) };
+}
+
 export interface UploadOptions {
   readonly format: WeightFormat;
   /** Vocabulary rows per wte part, a multiple of `vocabAlign`; by default as many as the binding limit allows. */
