@@ -13,6 +13,7 @@ import { filesFromFolder, filesFromHub, filesFromPicked, isHubModelCached } from
 import type { Gpt2Tokenizer } from '../model/tokenizer';
 import type { Gpt2Config } from '../model/types';
 import { formatModelRef, type ModelRef } from './url-state';
+import { HeatmapView, type CaptureSource } from './heatmaps.svelte';
 
 export type GpuStatus =
   | { readonly state: 'pending' }
@@ -237,6 +238,11 @@ export class Studio {
     return cache ? isHubModelCached(id, cache, { endpoint: this.hubEndpoint }) : false;
   }
 
+  /** The GPU device, for the renderers the state layer makes (heatmaps); components never use it. */
+  get device(): GPUDevice | undefined {
+    return this.#context?.device;
+  }
+
   /** A prompt slot on the current model: its own captures, the model's shared weights. */
   createSession(): PromptSession | undefined {
     return this.#loaded?.engine.createSession();
@@ -268,6 +274,8 @@ export class PromptRun {
   #session: PromptSession | undefined;
   #sessionVersion = -1;
   #pending: readonly number[] | undefined;
+  /** The session whose captures hold `result` (the heatmaps draw only from that one). */
+  #resultSession: PromptSession | undefined;
 
   constructor(studio: Studio, text = '', bos = false) {
     this.#studio = studio;
@@ -322,10 +330,30 @@ export class PromptRun {
     }
     try {
       this.result = await session.run(tokens);
+      this.#resultSession = session;
       this.error = undefined;
     } catch (e) {
       this.error = (e as Error).message;
     }
+  }
+
+  /**
+   * Draws this prompt's attention captures on `canvas`, straight from the GPU (HeatmapView).
+   * The caller disposes the view when the canvas goes.
+   */
+  attachHeatmaps(canvas: HTMLCanvasElement): HeatmapView {
+    return new HeatmapView(canvas, (): CaptureSource | undefined => {
+      const device = this.#studio.device;
+      if (!device) return undefined;
+      const session = this.#session;
+      const result = this.result;
+      const current =
+        session &&
+        result &&
+        this.#resultSession === session &&
+        this.#sessionVersion === this.#studio.modelVersion;
+      return { device, captures: current ? { session, rows: result.tokens.length } : undefined };
+    });
   }
 
   dispose(): void {

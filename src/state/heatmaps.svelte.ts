@@ -1,0 +1,276 @@
+// The attention heatmaps' state: the view settings the panel's components share (plain data), and
+// HeatmapView, the state-layer object behind one heatmap canvas. A component gets a HeatmapView
+// from PromptRun.attachHeatmaps(canvas), calls draw(params) when what it shows changes, and
+// dispose() when it goes; the renderer, its GPU objects and the canvas's WebGPU context stay in here.
+//
+// Drawing reads the capture textures where the forward pass left them (src/viz/heatmap-renderer.ts);
+// the only copy to the CPU is probe(): one or two texels for the tooltip under the pointer,
+// throttled, and never part of drawing.
+
+import type { PromptSession } from '../engine/session';
+import { captureBytesPerValue, decodeCapture, type CaptureFormat } from '../gpu/kernels';
+import { viteShaders } from '../gpu/shaders-vite';
+import { f16ToF32 } from '../model/dtype';
+import type { ColormapName } from '../viz/colormaps';
+import {
+  HeatmapRenderer,
+  canvasTarget,
+  maskedColor,
+  type CellRect,
+  type HeatmapNormalization,
+  type HeatmapScale,
+  type SinkMode,
+} from '../viz/heatmap-renderer';
+import type { HeadRect } from '../viz/heatmap-layout';
+
+export { colormapGradient, colormapNames, type ColormapName } from '../viz/colormaps';
+export type { CellRect, HeatmapNormalization, HeatmapScale, SinkMode } from '../viz/heatmap-renderer';
+export {
+  allCells,
+  clampCells,
+  headAt,
+  headGridLayout,
+  isAllCells,
+  panCells,
+  zoomCells,
+  type HeadGridLayout,
+  type HeadRect,
+} from '../viz/heatmap-layout';
+
+/** The masked-cell colour as CSS, for legends. */
+export const maskedCss = `rgb(${maskedColor.join(', ')})`;
+
+/** What the attention panel shows: the layer, the focused head, and how weights become colours. */
+export class HeatmapSettings {
+  layer = $state(0);
+  /** The head shown large; undefined: the grid of all heads only. */
+  focus = $state<number | undefined>(undefined);
+  colormap = $state<ColormapName>('viridis');
+  scale = $state<HeatmapScale>('linear');
+  normalization = $state<HeatmapNormalization>('head');
+  sink = $state<SinkMode>('show');
+  /** The part of the focused head's pattern shown; undefined: all of it. */
+  zoom = $state.raw<CellRect | undefined>(undefined);
+}
+
+/** One head in a rectangle of the canvas, in CSS pixels; `cells`: the part shown (zoom). */
+export interface HeatmapViewport extends HeadRect {
+  readonly cells?: CellRect;
+}
+
+/** Everything one draw needs: plain data. */
+export interface HeatmapParams {
+  readonly layer: number;
+  readonly viewports: readonly HeatmapViewport[];
+  readonly colormap: ColormapName;
+  readonly scale: HeatmapScale;
+  readonly normalization: HeatmapNormalization;
+  readonly sink: SinkMode;
+}
+
+/** What PromptRun lends a HeatmapView: the device and, after a run, that run's captures. */
+export interface CaptureSource {
+  readonly device: GPUDevice;
+  readonly captures: { readonly session: PromptSession; readonly rows: number } | undefined;
+}
+
+export interface ProbeCell {
+  readonly layer: number;
+  readonly head: number;
+  readonly query: number;
+  readonly key: number;
+}
+
+export interface ProbedCell extends ProbeCell {
+  /** The attention weight p[query, key] as captured. */
+  readonly weight: number;
+  /** p[query, 0]: the weight on the first token (for the sink's renormalization). */
+  readonly sinkWeight: number;
+}
+
+const probeIntervalMs = 50;
+
+export class HeatmapView {
+  /** The last cell probe() read, with its weight; undefined when none is wanted. */
+  probed = $state.raw<ProbedCell | undefined>(undefined);
+  /** Why the last draw failed, if it did. */
+  error = $state.raw<string | undefined>(undefined);
+
+  readonly #canvas: HTMLCanvasElement;
+  readonly #source: () => CaptureSource | undefined;
+  #renderer: HeatmapRenderer | undefined;
+  #params: HeatmapParams | undefined;
+  #frame: number | undefined;
+  #wanted: ProbeCell | undefined;
+  #probing = false;
+  #staging: { readonly device: GPUDevice; readonly buffer: GPUBuffer } | undefined;
+  #disposed = false;
+
+  constructor(canvas: HTMLCanvasElement, source: () => CaptureSource | undefined) {
+    this.#canvas = canvas;
+    this.#source = source;
+  }
+
+  /**
+   * Draws `params` at the next animation frame (several calls in one frame draw once). Call it
+   * when the params, the canvas size or the run's result change; nothing redraws by itself.
+   */
+  draw(params: HeatmapParams): void {
+    if (this.#disposed) return;
+    this.#params = params;
+    this.#frame ??= requestAnimationFrame(() => {
+      this.#frame = undefined;
+      this.#render();
+    });
+  }
+
+  #render(): void {
+    const source = this.#source();
+    const params = this.#params;
+    const canvas = this.#canvas;
+    if (this.#disposed || !source || canvas.width === 0 || canvas.height === 0) return;
+    try {
+      if (this.#renderer?.device !== source.device) {
+        this.#renderer?.dispose();
+        this.#renderer = undefined;
+        const format = navigator.gpu.getPreferredCanvasFormat();
+        this.#renderer = new HeatmapRenderer(
+          source.device,
+          viteShaders,
+          canvasTarget(source.device, canvas, format),
+        );
+      }
+      const captures = source.captures;
+      if (!params || !captures) {
+        this.#renderer.clear();
+        return;
+      }
+      // CSS pixels → canvas pixels (the canvas's backing store is CSS size × devicePixelRatio).
+      const sx = canvas.width / (canvas.clientWidth || canvas.width);
+      const sy = canvas.height / (canvas.clientHeight || canvas.height);
+      this.#renderer.draw({
+        pattern: captures.session.patternTexture(params.layer),
+        rows: captures.rows,
+        viewports: params.viewports.map((v) => ({
+          head: v.head,
+          x: Math.round(v.x * sx),
+          y: Math.round(v.y * sy),
+          width: Math.round((v.x + v.width) * sx) - Math.round(v.x * sx),
+          height: Math.round((v.y + v.height) * sy) - Math.round(v.y * sy),
+          cells: v.cells,
+        })),
+        colormap: params.colormap,
+        scale: params.scale,
+        normalization: params.normalization,
+        sink: params.sink,
+      });
+      this.error = undefined;
+    } catch (e) {
+      this.error = (e as Error).message ?? String(e);
+    }
+  }
+
+  /**
+   * Reads p[query, key] (and p[query, 0]) of one head for a tooltip into `probed`: a copy of one
+   * or two texels, at most one in flight and one per 50 ms; the latest request wins. Call it again
+   * after a new run to refresh the value. undefined clears `probed`.
+   */
+  probe(cell: ProbeCell | undefined): void {
+    if (this.#disposed) return;
+    this.#wanted = cell;
+    if (!cell) {
+      this.probed = undefined;
+      return;
+    }
+    // (Reads no reactive state: a component calls this from an effect.)
+    if (!this.#probing) void this.#probeLoop();
+  }
+
+  async #probeLoop(): Promise<void> {
+    this.#probing = true;
+    try {
+      for (let cell = this.#wanted; cell && !this.#disposed; cell = this.#wanted) {
+        this.#wanted = undefined;
+        const started = performance.now();
+        const read = await this.#read(cell).catch(() => undefined);
+        if (this.#disposed) return;
+        if (read) this.probed = read;
+        const wait = probeIntervalMs - (performance.now() - started);
+        if (this.#wanted && wait > 0) await new Promise((resume) => setTimeout(resume, wait));
+      }
+    } finally {
+      this.#probing = false;
+    }
+  }
+
+  async #read(cell: ProbeCell): Promise<ProbedCell | undefined> {
+    const source = this.#source();
+    const captures = source?.captures;
+    if (!source || !captures) return undefined;
+    const { query, key, head } = cell;
+    if (query < 0 || query >= captures.rows || key < 0 || key > query) return undefined;
+    const texture = captures.session.patternTexture(cell.layer);
+    if (head < 0 || head >= texture.depthOrArrayLayers) return undefined;
+    const { device } = source;
+    if (this.#staging?.device !== device) {
+      this.#staging?.buffer.destroy();
+      this.#staging = undefined;
+    }
+    const staging = (this.#staging ??= {
+      device,
+      buffer: device.createBuffer({
+        label: 'heatmap.probe',
+        size: 512,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      }),
+    }).buffer;
+    // Two texels: (key/4, query) at byte 0 and (0, query) at byte 256, of array layer `head`.
+    const encoder = device.createCommandEncoder({ label: 'heatmap.probe' });
+    for (const [x, offset] of [
+      [Math.floor(key / 4), 0],
+      [0, 256],
+    ] as const) {
+      encoder.copyTextureToBuffer(
+        { texture, origin: [x, query, head] },
+        { buffer: staging, offset },
+        [1, 1, 1],
+      );
+    }
+    device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    try {
+      const format = texture.format as CaptureFormat;
+      const raw = staging.getMappedRange();
+      return {
+        ...cell,
+        weight: texelValue(format, raw, 0, key % 4),
+        sinkWeight: texelValue(format, raw, 256, 0),
+      };
+    } finally {
+      staging.unmap();
+    }
+  }
+
+  dispose(): void {
+    this.#disposed = true;
+    if (this.#frame !== undefined) cancelAnimationFrame(this.#frame);
+    this.#renderer?.dispose();
+    this.#renderer = undefined;
+    // A probe in flight fails its mapAsync here and ends quietly.
+    this.#staging?.buffer.destroy();
+    this.#staging = undefined;
+  }
+}
+
+/** Component `i` of the capture texel at `offset` in `raw`, decoded to an attention weight. */
+function texelValue(format: CaptureFormat, raw: ArrayBuffer, offset: number, i: number): number {
+  const bytes = captureBytesPerValue[format];
+  const at = offset + i * bytes;
+  const stored =
+    format === 'rgba32float'
+      ? new Float32Array(raw, at, 1)[0]!
+      : format === 'rgba16float'
+        ? f16ToF32(new Uint16Array(raw, at, 1)[0]!)
+        : new Uint8Array(raw, at, 1)[0]! / 255;
+  return decodeCapture(format, stored);
+}

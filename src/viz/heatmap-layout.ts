@@ -1,0 +1,107 @@
+// Where heads go on a heatmap canvas, and the zoom/pan arithmetic of a focused head: pure
+// functions in CSS pixels and cells, shared by the components (labels, hit tests) and the state
+// layer (the viewports it hands the renderer), so both always agree.
+
+import type { CellRect } from './heatmap-renderer';
+
+export interface HeadRect {
+  readonly head: number;
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+export interface HeadGridLayout {
+  readonly columns: number;
+  readonly rows: number;
+  /** Side of each head's square, px. */
+  readonly cell: number;
+  /** Height of the label strip above each square, px. */
+  readonly label: number;
+  readonly width: number;
+  readonly height: number;
+  /** Each head's square (below its label), row-major: head h at row ⌊h/columns⌋. */
+  readonly heads: readonly HeadRect[];
+}
+
+export interface GridOptions {
+  readonly minCell?: number;
+  readonly maxCell?: number;
+  readonly gap?: number;
+  readonly label?: number;
+}
+
+/** A grid of H squares filling `width`: as many columns as fit at `minCell`, rows balanced. */
+export function headGridLayout(nHead: number, width: number, options: GridOptions = {}): HeadGridLayout {
+  const { minCell = 88, maxCell = 180, gap = 10, label = 18 } = options;
+  const fit = Math.max(1, Math.floor((width + gap) / (minCell + gap)));
+  const rows = Math.ceil(nHead / Math.min(fit, Math.max(1, nHead)));
+  const columns = Math.max(1, Math.ceil(nHead / Math.max(1, rows)));
+  const cell = Math.max(8, Math.min(maxCell, Math.floor((width - (columns - 1) * gap) / columns)));
+  const heads = Array.from({ length: nHead }, (_, head) => ({
+    head,
+    x: (head % columns) * (cell + gap),
+    y: Math.floor(head / columns) * (cell + label + gap) + label,
+    width: cell,
+    height: cell,
+  }));
+  return {
+    columns,
+    rows,
+    cell,
+    label,
+    width: columns * cell + (columns - 1) * gap,
+    height: rows * (cell + label) + (rows - 1) * gap,
+    heads,
+  };
+}
+
+/** The head whose square or label is at (x, y), if any. */
+export function headAt(layout: HeadGridLayout, x: number, y: number): number | undefined {
+  return layout.heads.find(
+    (r) => x >= r.x && x < r.x + r.width && y >= r.y - layout.label && y < r.y + r.height,
+  )?.head;
+}
+
+/** All T × T cells. */
+export const allCells = (T: number): CellRect => ({ key0: 0, query0: 0, key1: T, query1: T });
+
+/** `cells` kept inside the T × T prompt, at least `minSpan` cells wide (and at most T). */
+export function clampCells(cells: CellRect, T: number, minSpan = 2): CellRect {
+  const fit = (a: number, b: number): [number, number] => {
+    const span = Math.min(T, Math.max(Math.min(minSpan, T), b - a));
+    const start = Math.min(Math.max(0, a), T - span);
+    return [start, start + span];
+  };
+  const [key0, key1] = fit(cells.key0, cells.key1);
+  const [query0, query1] = fit(cells.query0, cells.query1);
+  return { key0, query0, key1, query1 };
+}
+
+/** Zooms by `factor` (< 1 in) keeping the cell at fractions (fx, fy) of the view in place. */
+export function zoomCells(cells: CellRect, T: number, factor: number, fx = 0.5, fy = 0.5): CellRect {
+  const kw = cells.key1 - cells.key0;
+  const qh = cells.query1 - cells.query0;
+  const ak = cells.key0 + fx * kw;
+  const aq = cells.query0 + fy * qh;
+  const nk = kw * factor;
+  const nq = qh * factor;
+  return clampCells(
+    { key0: ak - fx * nk, key1: ak + (1 - fx) * nk, query0: aq - fy * nq, query1: aq + (1 - fy) * nq },
+    T,
+  );
+}
+
+/** Moves the view by (dk, dq) cells. */
+export function panCells(cells: CellRect, T: number, dk: number, dq: number): CellRect {
+  return clampCells(
+    { key0: cells.key0 + dk, key1: cells.key1 + dk, query0: cells.query0 + dq, query1: cells.query1 + dq },
+    T,
+  );
+}
+
+/** True when `cells` shows the whole prompt. */
+export function isAllCells(cells: CellRect | undefined, T: number): boolean {
+  return !cells || (cells.key0 <= 0 && cells.query0 <= 0 && cells.key1 >= T && cells.query1 >= T);
+}

@@ -1,0 +1,373 @@
+// Attention heatmaps drawn straight from the capture textures: no copy of attention data leaves
+// the GPU. One draw records, in one command buffer, a small compute pass (each head's max shown
+// weight, for per-head normalization; shaders/heatmap_max.wgsl) and one render pass that draws
+// each requested head into its own viewport (shaders/heatmap.wgsl), then submits and returns.
+//
+// Created and owned by the state layer (src/state/heatmaps.svelte.ts), never by a component.
+// Pipelines are made once per device and target format and shared by every renderer; bind groups
+// once per capture texture (a session that grows its capacity makes new textures, which get new
+// bind groups); the colormap is a 256×1 texture rewritten only when the map changes.
+
+import type { CaptureFormat } from '../gpu/kernels';
+import type { ShaderLibrary } from '../gpu/shader-library';
+import { colormapSize, colormapTable, type ColormapName } from './colormaps';
+import { StructWriter, structLayout, type StructLayout } from './wgsl-struct';
+
+export type HeatmapScale = 'linear' | 'log';
+/** 'head': each head divided by its own max shown weight; 'shared': weights as they are (max 1). */
+export type HeatmapNormalization = 'head' | 'shared';
+/** The first key: as it is, hidden (drawn as background), or taken out of each row's distribution. */
+export type SinkMode = 'show' | 'hide' | 'renormalize';
+
+/** A region of (key, query) space in cells: keys [key0, key1) across, queries [query0, query1) down. */
+export interface CellRect {
+  readonly key0: number;
+  readonly query0: number;
+  readonly key1: number;
+  readonly query1: number;
+}
+
+/** One head drawn into a rectangle of the target, in target pixels (integers). */
+export interface HeatmapViewport {
+  readonly head: number;
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+  /** What part of the pattern to show (default: all T × T cells). */
+  readonly cells?: CellRect;
+}
+
+export type Rgb = readonly [number, number, number];
+
+export interface HeatmapFrame {
+  /** blocks.L.attn.hook_pattern of one layer: (ceil(capacity/4), capacity) × H (see session.ts). */
+  readonly pattern: GPUTexture;
+  /** T: the prompt's tokens (rows and columns ≥ T of `pattern` are stale). */
+  readonly rows: number;
+  readonly viewports: readonly HeatmapViewport[];
+  readonly colormap: ColormapName;
+  readonly scale: HeatmapScale;
+  readonly normalization: HeatmapNormalization;
+  readonly sink: SinkMode;
+  /** Bytes of the target outside every viewport (default: the panel colour). */
+  readonly clear?: Rgb;
+  /** Bytes of masked (key after query) and hidden cells (default: maskedColor). */
+  readonly masked?: Rgb;
+}
+
+/** Where the renderer draws: a configured canvas, or a texture in tests. */
+export interface RenderTarget {
+  /** An 8-bit unorm format (the canvas's preferred one): colours are written as the bytes given. */
+  readonly format: GPUTextureFormat;
+  current(): GPUTexture;
+  dispose(): void;
+}
+
+/** The canvas panel colour (src/app.css --panel) and the masked-cell colour, as bytes. */
+export const panelColor: Rgb = [0x16, 0x19, 0x20];
+export const maskedColor: Rgb = [0x24, 0x28, 0x31];
+
+const uniformStride = 256; // minUniformBufferOffsetAlignment
+const maxWg = 64;
+const sinkModes: Readonly<Record<SinkMode, number>> = { show: 0, hide: 1, renormalize: 2 };
+
+/** A WebGPU canvas configured for `device`; opaque, so the colours written are the colours shown. */
+export function canvasTarget(
+  device: GPUDevice,
+  canvas: HTMLCanvasElement | OffscreenCanvas,
+  format: GPUTextureFormat,
+): RenderTarget {
+  const context = canvas.getContext('webgpu') as GPUCanvasContext | null;
+  if (!context) throw new Error('this canvas cannot give a WebGPU context');
+  context.configure({ device, format, alphaMode: 'opaque' });
+  return { format, current: () => context.getCurrentTexture(), dispose: () => context.unconfigure() };
+}
+
+interface Pipelines {
+  readonly uniforms: StructLayout;
+  readonly render: GPURenderPipeline;
+  readonly renderLayout: GPUBindGroupLayout;
+  readonly max: GPUComputePipeline;
+  readonly maxLayout: GPUBindGroupLayout;
+}
+
+const pipelineCache = new WeakMap<GPUDevice, Map<string, Pipelines>>();
+
+function pipelinesFor(device: GPUDevice, shaders: ShaderLibrary, format: GPUTextureFormat): Pipelines {
+  let byFormat = pipelineCache.get(device);
+  if (!byFormat) pipelineCache.set(device, (byFormat = new Map()));
+  let p = byFormat.get(format);
+  if (p) return p;
+  const source = (file: string) => {
+    const code = shaders[file];
+    if (code === undefined) throw new Error(`shader ${file}.wgsl is missing from the shader library`);
+    return code;
+  };
+  const common = source('heatmap_common');
+  const fragment = GPUShaderStage.FRAGMENT;
+  const texture = (binding: number, visibility: number, viewDimension: GPUTextureViewDimension) => ({
+    binding,
+    visibility,
+    texture: { sampleType: 'unfilterable-float' as const, viewDimension },
+  });
+  const renderLayout = device.createBindGroupLayout({
+    label: 'heatmap',
+    entries: [
+      { binding: 0, visibility: fragment, buffer: { type: 'uniform', hasDynamicOffset: true } },
+      texture(1, fragment, '2d-array'),
+      texture(2, fragment, '2d'),
+      { binding: 3, visibility: fragment, buffer: { type: 'read-only-storage' } },
+    ],
+  });
+  const compute = GPUShaderStage.COMPUTE;
+  const maxLayout = device.createBindGroupLayout({
+    label: 'heatmap_max',
+    entries: [
+      { binding: 0, visibility: compute, buffer: { type: 'uniform' } },
+      texture(1, compute, '2d-array'),
+      { binding: 2, visibility: compute, buffer: { type: 'storage' } },
+    ],
+  });
+  const renderModule = device.createShaderModule({
+    label: 'heatmap',
+    code: `${common}\n${source('heatmap')}`,
+  });
+  const maxModule = device.createShaderModule({
+    label: 'heatmap_max',
+    code: `${common}\n${source('heatmap_max')}`,
+  });
+  p = {
+    uniforms: structLayout(common, 'HeatmapUniforms'),
+    renderLayout,
+    maxLayout,
+    render: device.createRenderPipeline({
+      label: `heatmap:${format}`,
+      layout: device.createPipelineLayout({ bindGroupLayouts: [renderLayout] }),
+      vertex: { module: renderModule, entryPoint: 'vs_main' },
+      fragment: { module: renderModule, entryPoint: 'fs_main', targets: [{ format }] },
+      primitive: { topology: 'triangle-list' },
+    }),
+    max: device.createComputePipeline({
+      label: 'heatmap_max',
+      layout: device.createPipelineLayout({ bindGroupLayouts: [maxLayout] }),
+      compute: { module: maxModule, entryPoint: 'main', constants: { WG_X: maxWg } },
+    }),
+  };
+  byFormat.set(format, p);
+  return p;
+}
+
+interface BindGroups {
+  readonly render: GPUBindGroup;
+  readonly max: GPUBindGroup;
+}
+
+export class HeatmapRenderer {
+  readonly device: GPUDevice;
+  readonly #target: RenderTarget;
+  readonly #pipelines: Pipelines;
+  readonly #colormap: GPUTexture; // (256, 1) rgba8unorm
+  #colormapName: ColormapName | undefined;
+  #uniforms: GPUBuffer; // viewports × 256 bytes, one HeatmapUniforms each
+  #headMax: GPUBuffer; // (heads) f32 bits
+  #bindGroups = new WeakMap<GPUTexture, BindGroups>();
+  #destroyed = false;
+
+  constructor(device: GPUDevice, shaders: ShaderLibrary, target: RenderTarget) {
+    this.device = device;
+    this.#target = target;
+    this.#pipelines = pipelinesFor(device, shaders, target.format);
+    this.#colormap = device.createTexture({
+      label: 'heatmap.colormap',
+      size: [colormapSize, 1],
+      format: 'rgba8unorm',
+      usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
+    });
+    this.#uniforms = this.#uniformBuffer(16);
+    this.#headMax = this.#headMaxBuffer(32);
+  }
+
+  #uniformBuffer(viewports: number): GPUBuffer {
+    return this.device.createBuffer({
+      label: 'heatmap.uniforms',
+      size: viewports * uniformStride,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+  }
+
+  #headMaxBuffer(heads: number): GPUBuffer {
+    return this.device.createBuffer({
+      label: 'heatmap.head_max',
+      size: heads * 4,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+    });
+  }
+
+  #bindGroupsFor(pattern: GPUTexture): BindGroups {
+    let groups = this.#bindGroups.get(pattern);
+    if (!groups) {
+      const { renderLayout, maxLayout, uniforms } = this.#pipelines;
+      const view = pattern.createView({ dimension: '2d-array' });
+      groups = {
+        render: this.device.createBindGroup({
+          label: `heatmap ${pattern.label}`,
+          layout: renderLayout,
+          entries: [
+            { binding: 0, resource: { buffer: this.#uniforms, size: uniforms.size } },
+            { binding: 1, resource: view },
+            { binding: 2, resource: this.#colormap.createView() },
+            { binding: 3, resource: { buffer: this.#headMax } },
+          ],
+        }),
+        max: this.device.createBindGroup({
+          label: `heatmap_max ${pattern.label}`,
+          layout: maxLayout,
+          entries: [
+            { binding: 0, resource: { buffer: this.#uniforms, size: uniforms.size } },
+            { binding: 1, resource: view },
+            { binding: 2, resource: { buffer: this.#headMax } },
+          ],
+        }),
+      };
+      this.#bindGroups.set(pattern, groups);
+    }
+    return groups;
+  }
+
+  /** Records and submits one frame; returns at once (nothing is read back or waited for). */
+  draw(frame: HeatmapFrame): void {
+    if (this.#destroyed) throw new Error('this heatmap renderer was disposed');
+    const { device } = this;
+    const { pattern, rows, viewports } = frame;
+    const heads = pattern.depthOrArrayLayers;
+    for (const v of viewports) {
+      if (!Number.isInteger(v.head) || v.head < 0 || v.head >= heads)
+        throw new RangeError(`head ${v.head} is not in ${pattern.label} (${heads} heads)`);
+    }
+    if (!Number.isInteger(rows) || rows < 0 || rows > pattern.height)
+      throw new RangeError(`${rows} rows do not fit ${pattern.label} (capacity ${pattern.height})`);
+
+    // Buffers grow (rarely); bind groups that held the old ones go with them.
+    if (viewports.length * uniformStride > this.#uniforms.size || heads * 4 > this.#headMax.size) {
+      const n = Math.max(viewports.length, this.#uniforms.size / uniformStride);
+      if (n * uniformStride > this.#uniforms.size) {
+        this.#uniforms.destroy();
+        this.#uniforms = this.#uniformBuffer(n);
+      }
+      if (heads * 4 > this.#headMax.size) {
+        this.#headMax.destroy();
+        this.#headMax = this.#headMaxBuffer(heads);
+      }
+      this.#bindGroups = new WeakMap();
+    }
+    if (this.#colormapName !== frame.colormap) {
+      device.queue.writeTexture({ texture: this.#colormap }, colormapTable(frame.colormap), {}, [
+        colormapSize,
+        1,
+      ]);
+      this.#colormapName = frame.colormap;
+    }
+
+    const target = this.#target.current();
+    const masked = frame.masked ?? maskedColor;
+    const clear = frame.clear ?? panelColor;
+    const data = new ArrayBuffer(Math.max(1, viewports.length) * uniformStride);
+    const writer = new StructWriter(this.#pipelines.uniforms, data);
+    const common = {
+      background: [masked[0] / 255, masked[1] / 255, masked[2] / 255, 1],
+      rows,
+      sqrt_encoded: (pattern.format as CaptureFormat) === 'rgba8unorm' ? 1 : 0,
+      sink_mode: sinkModes[frame.sink],
+      log_scale: frame.scale === 'log' ? 1 : 0,
+      shared_max: frame.normalization === 'shared' ? 1 : 0,
+    };
+    const drawn = viewports.map((v, i) => {
+      // Clipped to the target: setViewport rejects rectangles that leave it.
+      const x0 = Math.max(0, Math.round(v.x));
+      const y0 = Math.max(0, Math.round(v.y));
+      const x1 = Math.min(target.width, Math.round(v.x + v.width));
+      const y1 = Math.min(target.height, Math.round(v.y + v.height));
+      const c = v.cells ?? { key0: 0, query0: 0, key1: rows, query1: rows };
+      // The cells shown stay those of the whole rectangle, even where it is clipped.
+      const sx = (c.key1 - c.key0) / v.width;
+      const sy = (c.query1 - c.query0) / v.height;
+      writer.set(i * uniformStride, {
+        ...common,
+        rect: [x0, y0, x1 - x0, y1 - y0],
+        view: [
+          c.key0 + (x0 - v.x) * sx,
+          c.query0 + (y0 - v.y) * sy,
+          c.key0 + (x1 - v.x) * sx,
+          c.query0 + (y1 - v.y) * sy,
+        ],
+        head: v.head,
+      });
+      return { i, x0, y0, w: x1 - x0, h: y1 - y0 };
+    });
+    if (viewports.length === 0) writer.set(0, { ...common, head: 0 });
+    device.queue.writeBuffer(this.#uniforms, 0, data);
+
+    const groups = this.#bindGroupsFor(pattern);
+    const encoder = device.createCommandEncoder({ label: 'heatmaps' });
+    if (frame.normalization === 'head' && rows > 0 && viewports.length > 0) {
+      encoder.clearBuffer(this.#headMax, 0, heads * 4);
+      const pass = encoder.beginComputePass({ label: 'heatmap_max' });
+      pass.setPipeline(this.#pipelines.max);
+      pass.setBindGroup(0, groups.max);
+      pass.dispatchWorkgroups(Math.ceil(rows / maxWg), heads, 1);
+      pass.end();
+    }
+    const pass = encoder.beginRenderPass({
+      label: 'heatmaps',
+      colorAttachments: [
+        {
+          view: target.createView(),
+          clearValue: { r: clear[0] / 255, g: clear[1] / 255, b: clear[2] / 255, a: 1 },
+          loadOp: 'clear',
+          storeOp: 'store',
+        },
+      ],
+    });
+    if (rows > 0) {
+      pass.setPipeline(this.#pipelines.render);
+      for (const d of drawn) {
+        if (d.w <= 0 || d.h <= 0) continue;
+        pass.setViewport(d.x0, d.y0, d.w, d.h, 0, 1);
+        pass.setScissorRect(d.x0, d.y0, d.w, d.h);
+        pass.setBindGroup(0, groups.render, [d.i * uniformStride]);
+        pass.draw(3);
+      }
+    }
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+  }
+
+  /** Clears the target to the panel colour (nothing to show: no prompt run yet). */
+  clear(color: Rgb = panelColor): void {
+    if (this.#destroyed) return;
+    const encoder = this.device.createCommandEncoder({ label: 'heatmaps.clear' });
+    encoder
+      .beginRenderPass({
+        colorAttachments: [
+          {
+            view: this.#target.current().createView(),
+            clearValue: { r: color[0] / 255, g: color[1] / 255, b: color[2] / 255, a: 1 },
+            loadOp: 'clear',
+            storeOp: 'store',
+          },
+        ],
+      })
+      .end();
+    this.device.queue.submit([encoder.finish()]);
+  }
+
+  dispose(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#uniforms.destroy();
+    this.#headMax.destroy();
+    this.#colormap.destroy();
+    this.#target.dispose();
+  }
+}
