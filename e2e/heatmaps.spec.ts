@@ -210,3 +210,30 @@ test('heatmaps show the engine’s attention patterns, and the layer slider swit
   await expect(focus).toHaveCount(0);
   expect(errors).toEqual([]);
 });
+
+test('a link reproduces the view: model, prompt, layer, focused head, colours', async ({ page, context }) => {
+  const link =
+    `/?hub=${encodeURIComponent(server.url)}&model=${repo}&prompt=${encodeURIComponent(prompt)}` +
+    '&layer=1&head=1&colormap=magma&scale=log&norm=shared&sink=hide';
+  await page.goto(link);
+  await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
+  const panel = page.getByTestId('attention-panel');
+  await expect(panel.getByRole('slider', { name: 'Layer' })).toHaveValue('1');
+  await expect(panel.getByRole('button', { name: 'Head 1.1' })).toHaveAttribute('aria-pressed', 'true');
+  await expect(panel.getByLabel('Colormap')).toHaveValue('magma');
+  await expect(panel.getByLabel('Scale', { exact: true })).toHaveValue('log');
+  await expect(panel.getByLabel('Normalize')).toHaveValue('shared');
+  await expect(panel.getByLabel('First token (sink)')).toHaveValue('hide');
+  const focused = await page.getByTestId('heatmap-focus-canvas').screenshot();
+
+  // Changing the view updates the URL; the URL opened in a new tab shows the same picture.
+  await panel.getByRole('slider', { name: 'Layer' }).press('ArrowLeft');
+  await expect(page).toHaveURL(/layer=0|^(?!.*layer=)/);
+  await panel.getByRole('slider', { name: 'Layer' }).press('ArrowRight');
+  await expect(page).toHaveURL(/layer=1/);
+  const again = await context.newPage();
+  await again.goto(page.url());
+  await expect(again.getByTestId('next-tokens').locator('li')).toHaveCount(5);
+  await expect(again.getByTestId('heatmap-focus-canvas')).toBeVisible();
+  expect(Buffer.compare(await again.getByTestId('heatmap-focus-canvas').screenshot(), focused)).toBe(0);
+});
