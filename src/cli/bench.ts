@@ -89,15 +89,20 @@ export async function benchMatmul(
   const results: MatmulResult[] = [];
   try {
     for (const name of kernelsToTry) {
-      const tiled = name === 'matmulTiled';
-      const kernel = registry.get(name, { overrides: tiled ? { K: k, N: n } : { K: k, N: n, WG_X: 64 } });
+      // Overrides and dispatch shape as the session uses them (src/engine/session.ts).
+      const shapes: Partial<Record<KernelName, [Record<string, number>, [number, number]]>> = {
+        matmulTiled: [{ K: k, N: n }, [Math.ceil(n / 64), Math.ceil(m / 64)]],
+        matmulBlocked: [{ K: k, N: n, WG_X: 64 }, [Math.ceil(n / 256), Math.ceil(m / 4)]],
+        matmulBlockedVec4: [{ K: k, N: n, WG_X: 16 }, [Math.ceil(n / 128), Math.ceil(m / 8)]],
+      };
+      const shape = shapes[name];
+      if (!shape) throw new Error(`${name} is not a matmul kernel`);
+      const [overrides, workgroups] = shape;
+      const kernel = registry.get(name, { overrides });
       const bindGroup = device.createBindGroup({
         layout: kernel.layout,
         entries: [params, a, w, bias, a, out].map((buffer, binding) => ({ binding, resource: { buffer } })),
       });
-      const workgroups: [number, number] = tiled
-        ? [Math.ceil(n / 64), Math.ceil(m / 64)]
-        : [Math.ceil(n / 256), Math.ceil(m / 4)];
       const ms = await timeIt(reps, async () => {
         const encoder = device.createCommandEncoder();
         const pass = encoder.beginComputePass();
@@ -154,7 +159,10 @@ async function main(args: string[]): Promise<number> {
       `shader-f16 ${summary.shaderF16 ? 'yes' : 'no'}`,
   );
 
-  const matmulKernels: KernelName[] = summary.fallback ? ['matmulBlocked'] : ['matmulBlocked', 'matmulTiled'];
+  // Every matmul kernel we have that suits this adapter (the vec4 one needs K, N % 4 == 0: 768, 3072).
+  const matmulKernels: KernelName[] = summary.fallback
+    ? ['matmulBlocked', 'matmulBlockedVec4']
+    : ['matmulBlocked', 'matmulBlockedVec4', 'matmulTiled'];
   const matmul = await benchMatmul(gpu, shaders, matmulKernels, 256, 768, 3072, reps);
   const bestMatmul = Math.max(...matmul.map((r) => r.gflops));
   for (const r of matmul) {

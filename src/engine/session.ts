@@ -332,6 +332,11 @@ export class PromptSession {
       steps.push({ label, kernel, bindGroup, workgroups });
     };
     const wg = 64;
+    const wgVec4 = 16;
+    // The vec4 kernels (fallback adapters only) read rows of D floats as D/4 vec4s.
+    const vec4D = fallback && D % 4 === 0;
+    const vec4HD = fallback && HD % 4 === 0; // and so D % 4 == 0
+    const lnOverrides = { ...wf, overrides: { D, EPS: layerNormEpsilon, WG_X: wg } };
     const matmul = (
       label: string,
       a: GPUBuffer,
@@ -353,7 +358,17 @@ export class PromptSession {
         { buffer: res },
         { buffer: out },
       ];
-      if (fallback) {
+      if (fallback && K % 4 === 0 && N % 4 === 0) {
+        // 8×8 outputs per thread with vec4 loads; small workgroups so that T=16 still makes
+        // several of them for SwiftShader's worker threads.
+        step(
+          label,
+          'matmulBlockedVec4',
+          { ...wf, overrides: { K, N, EPILOGUE: epilogue, WG_X: wgVec4 } },
+          resources,
+          (T) => [ceilDiv(N, 8 * wgVec4), ceilDiv(T, 8), 1],
+        );
+      } else if (fallback) {
         step(
           label,
           'matmulBlocked',
@@ -391,7 +406,6 @@ export class PromptSession {
       const pre = this.#resid[2 * l]!;
       const mid = this.#resid[2 * l + 1]!;
       const post = this.#resid[2 * l + 2]!;
-      const lnOverrides = { ...wf, overrides: { D, EPS: layerNormEpsilon, WG_X: wg } };
       step(
         `blocks.${l}.ln_1`,
         'layerNorm',
@@ -417,10 +431,11 @@ export class PromptSession {
       );
       step(
         `blocks.${l}.attn.values`,
-        'attentionValues',
-        { overrides: { D, H, HD, WG_X: wg } },
+        vec4HD ? 'attentionValuesVec4' : 'attentionValues',
+        { overrides: { D, H, HD, WG_X: vec4HD ? wgVec4 : wg } },
         [uniform(0), { buffer: qkv }, { buffer: att }, { buffer: z }],
-        (T) => [ceilDiv(D, wg), T, 1],
+        // The vec4 kernel: 4 queries × 4 columns per thread.
+        vec4HD ? (T) => [ceilDiv(D, 4 * wgVec4), ceilDiv(T, 4), 1] : (T) => [ceilDiv(D, wg), T, 1],
       );
       matmul(`blocks.${l}.attn.c_proj`, z, b.attnProj.weight, b.attnProj.bias, mid, D, D, 2, pre);
       step(
@@ -437,7 +452,7 @@ export class PromptSession {
     step(
       'lens.ln_f',
       'layerNorm',
-      { ...wf, overrides: { D, EPS: layerNormEpsilon, WG_X: wg } },
+      lnOverrides,
       [
         uniform(1),
         { buffer: lensRaw },
@@ -448,24 +463,35 @@ export class PromptSession {
       (T) => [ceilDiv(nLens * T, wg), 1, 1],
     );
     for (const part of weights.wteParts) {
-      step(
-        'lens.unembed_topk',
-        'unembedTopk',
-        {
-          ...wf,
-          overrides: {
-            D,
-            CHUNK: lensChunk,
-            N_CHUNKS: nChunks,
-            VOCAB_START: part.start,
-            VOCAB_COUNT: part.count,
-            TOPK: lensTopK,
-            WG_X: wg,
-          },
-        },
-        [uniform(1), { buffer: lensX }, { buffer: part.buffer }, { buffer: partial }],
-        (T) => [ceilDiv(ceilDiv(part.count, lensChunk), wg), nLens * T, 1],
-      );
+      const overrides = {
+        D,
+        CHUNK: lensChunk,
+        N_CHUNKS: nChunks,
+        VOCAB_START: part.start,
+        VOCAB_COUNT: part.count,
+        TOPK: lensTopK,
+      };
+      const resources = [uniform(1), { buffer: lensX }, { buffer: part.buffer }, { buffer: partial }];
+      const chunks = ceilDiv(part.count, lensChunk);
+      if (vec4D) {
+        // 8 lens rows × one chunk per thread; the stack's last row (the final stream's last
+        // position) also goes out whole as logits_last.
+        step(
+          'lens.unembed_topk',
+          'unembedTopkVec4',
+          { ...wf, overrides: { ...overrides, WG_X: wgVec4 } },
+          [...resources, { buffer: this.#logits }],
+          (T) => [ceilDiv(chunks, wgVec4), ceilDiv(nLens * T, 8), 1],
+        );
+      } else {
+        step(
+          'lens.unembed_topk',
+          'unembedTopk',
+          { ...wf, overrides: { ...overrides, WG_X: wg } },
+          resources,
+          (T) => [ceilDiv(chunks, wg), nLens * T, 1],
+        );
+      }
     }
     step(
       'lens.topk_merge',
@@ -474,7 +500,8 @@ export class PromptSession {
       [uniform(1), { buffer: partial }, { buffer: this.#lensOut }],
       (T) => [ceilDiv(nLens * T, wg), 1, 1],
     );
-    for (const part of weights.wteParts) {
+    // The vec4 lens kernel has written logits_last already.
+    for (const part of vec4D ? [] : weights.wteParts) {
       step(
         'logits_last',
         'unembedLogits',

@@ -23,6 +23,12 @@ export const kernelDefs = {
     bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'],
     weights: true,
   },
+  /** matmulBlocked for K % 4 == 0 and N % 4 == 0: vec4 loads, 8×8 outputs per thread. */
+  matmulBlockedVec4: {
+    file: 'matmul_blocked_vec4',
+    bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'],
+    weights: true,
+  },
   matmulTiled: {
     file: 'matmul_tiled',
     bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'],
@@ -30,7 +36,18 @@ export const kernelDefs = {
   },
   attentionSoftmax: { file: 'attention_softmax', bindings: ['uniform', 'read', 'write', 'pattern-texture'] },
   attentionValues: { file: 'attention_values', bindings: ['uniform', 'read', 'read', 'write'] },
+  /** attentionValues for HD % 4 == 0 on fallback adapters: vec4 loads, 4 queries × 4 columns per thread. */
+  attentionValuesVec4: { file: 'attention_values_vec4', bindings: ['uniform', 'read', 'read', 'write'] },
   unembedTopk: { file: 'unembed_topk', bindings: ['uniform', 'read', 'read', 'write'], weights: true },
+  /**
+   * unembedTopk for D % 4 == 0 on fallback adapters: vec4 loads, 8 rows × 8 tokens per step; also
+   * writes logits_last (the stack's last row), so no unembedLogits pass follows it.
+   */
+  unembedTopkVec4: {
+    file: 'unembed_topk_vec4',
+    bindings: ['uniform', 'read', 'read', 'write', 'write'],
+    weights: true,
+  },
   topkMerge: { file: 'topk_merge', bindings: ['uniform', 'read', 'write'] },
   unembedLogits: { file: 'unembed_logits', bindings: ['uniform', 'read', 'read', 'write'], weights: true },
 } as const satisfies Record<string, KernelDef>;
