@@ -56,6 +56,13 @@ interface Case {
 }
 
 const cases: Case[] = [
+  // n_embd and head size not multiples of 4: the scalar kernels (c_fc's 30×120 still takes vec4).
+  {
+    name: 'D=30, HD=10, T=11',
+    config: gpt2Config({ nLayer: 1, nHead: 3, nEmbd: 30, nCtx: 12, vocabSize: 130 }),
+    T: 11,
+    fallbackKernels: true,
+  },
   {
     name: 'H=3, D=48, T=nCtx',
     config: gpt2Config({ nLayer: 2, nHead: 3, nEmbd: 48, nCtx: 24, vocabSize: 300 }),
