@@ -5,7 +5,8 @@
 
 import type { ShaderLibrary } from './shader-library';
 
-export type BindingKind = 'uniform' | 'read' | 'write' | 'pattern-texture';
+/** 'pattern-texture': a capture written by the forward; 'pattern-read': a capture read with textureLoad. */
+export type BindingKind = 'uniform' | 'read' | 'write' | 'pattern-texture' | 'pattern-read';
 
 export interface KernelDef {
   /** File in shaders/ without `.wgsl`. */
@@ -50,6 +51,34 @@ export const kernelDefs = {
   },
   topkMerge: { file: 'topk_merge', bindings: ['uniform', 'read', 'write'] },
   unembedLogits: { file: 'unembed_logits', bindings: ['uniform', 'read', 'read', 'write'], weights: true },
+  /** Head ablation on z before attn.c_proj (zero or mean over positions), in place. */
+  ablateHeads: { file: 'ablate_heads', bindings: ['uniform', 'read', 'write'] },
+  /** MLP ablation (zero or mean over positions) with the residual add: resid_post from resid_mid. */
+  ablateMlp: { file: 'ablate_mlp', bindings: ['uniform', 'read', 'read', 'read', 'write'] },
+  /** Token tracking: the tracked tokens' logits at each lens row. */
+  trackTarget: {
+    file: 'track_target',
+    bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'],
+    weights: true,
+  },
+  /** Token tracking: ranks, counted per vocabulary chunk (atomics). */
+  trackCount: {
+    file: 'track_count',
+    bindings: ['uniform', 'read', 'read', 'read', 'read', 'read', 'write'],
+    weights: true,
+  },
+  /** trackCount for D % 4 == 0 on fallback adapters: vec4 loads, 8 rows × 8 tokens per step. */
+  trackCountVec4: {
+    file: 'track_count_vec4',
+    bindings: ['uniform', 'read', 'read', 'read', 'read', 'read', 'write'],
+    weights: true,
+  },
+  /** Token tracking: probabilities (from the lens's softmax partials) and ranks. */
+  trackMerge: { file: 'track_merge', bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'] },
+  /** Head detectors and row entropy, per query (src/instruments/detectors.ts). */
+  detectHeadsRows: { file: 'detect_heads_rows', bindings: ['uniform', 'read', 'pattern-read', 'write'] },
+  /** detectHeadsRows summed over queries into each head's scores. */
+  detectHeadsReduce: { file: 'detect_heads_reduce', bindings: ['uniform', 'read', 'write'] },
 } as const satisfies Record<string, KernelDef>;
 
 export type KernelName = keyof typeof kernelDefs;
@@ -159,6 +188,13 @@ export class KernelRegistry {
                 binding,
                 visibility,
                 storageTexture: { access: 'write-only', format: captureFormat, viewDimension: '2d-array' },
+              };
+            case 'pattern-read':
+              // Every capture format can be bound so, and textureLoad needs no sampler.
+              return {
+                binding,
+                visibility,
+                texture: { sampleType: 'unfilterable-float', viewDimension: '2d-array' },
               };
           }
         }),
