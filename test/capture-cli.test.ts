@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { CaptureJson } from '../src/cli/capture';
+import { ablationOption, type CaptureJson } from '../src/cli/capture';
 import { gpt2ConfigJson } from '../src/model/config';
 import { encodeGpt2Checkpoint, gpt2Config, randomGpt2Weights } from '../src/model/fixtures';
 import { referenceForward, unembed } from '../src/model/reference';
@@ -72,6 +72,7 @@ describe('npm run capture', () => {
       vocab_size: 50257,
     });
     expect(json.adapter.vendor).toBeTypeOf('string');
+    expect(json.ablation).toBeNull();
 
     const T = tokens.length;
     const ref = referenceForward(weights, tokens);
@@ -143,5 +144,94 @@ describe('npm run capture', () => {
     const both = await cli(['--model', model, '--prompt', 'a', '--ids', '1']);
     expect(both.code).toBe(1);
     expect(both.stderr).toContain('give exactly one of --prompt and --ids');
+  });
+
+  test('--ablate, --ablate-mlp, --ablate-mode mean: the ablated model, matching the reference', async () => {
+    const model = writeModel();
+    const ids = [464, 3139, 286, 4881, 318, 6342];
+    const r = await cli([
+      '--model',
+      model,
+      '--ids',
+      ids.join(','),
+      '--ablate',
+      '1.2, 0.1',
+      '--ablate-mlp',
+      '0',
+      '--ablate-mode',
+      'mean',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.stdout) as CaptureJson;
+    expect(json.ablation).toEqual({
+      heads: [
+        [0, 1],
+        [1, 2],
+      ],
+      mlps: [0],
+      mode: 'mean',
+    });
+
+    const T = ids.length;
+    const ablate = {
+      heads: [
+        { layer: 1, head: 2 },
+        { layer: 0, head: 1 },
+      ],
+      mlps: [0],
+      mode: 'mean',
+    } as const;
+    const ref = referenceForward(weights, ids, { ablate });
+    const clean = referenceForward(weights, ids);
+    // Layer 1's patterns see the ablated head 0.1 and MLP 0.
+    let err = 0;
+    let moved = 0;
+    for (let h = 0; h < 3; h++)
+      for (let q = 0; q < T; q++)
+        for (let k = 0; k < T; k++) {
+          const at = (h * T + q) * T + k;
+          err = Math.max(err, Math.abs(json.attention[1]![h]![q]![k]! - ref.patterns[1]![at]!));
+          moved = Math.max(moved, Math.abs(ref.patterns[1]![at]! - clean.patterns[1]![at]!));
+        }
+    expect(err).toBeLessThanOrEqual(1e-5);
+    expect(moved).toBeGreaterThan(1e-3);
+    // The final stream's norms, and the logits, which the ablation moves far beyond the tolerance.
+    for (let t = 0; t < T; t++) {
+      let s = 0;
+      for (let d = 0; d < 48; d++) s += ref.residPost[t * 48 + d]! ** 2;
+      expect(json.residual_norms[4]![t]).toBeCloseTo(Math.sqrt(s), 4);
+    }
+    const want = ref.logits.subarray((T - 1) * 50257);
+    const tolerance = 1e-4 * Math.max(...want.map(Math.abs));
+    expect(Math.max(...json.logits_last.map((v, i) => Math.abs(v - want[i]!)))).toBeLessThanOrEqual(
+      tolerance,
+    );
+    const cleanLast = clean.logits.subarray((T - 1) * 50257);
+    expect(Math.max(...json.logits_last.map((v, i) => Math.abs(v - cleanLast[i]!)))).toBeGreaterThan(
+      100 * tolerance,
+    );
+  });
+
+  test('bad ablation options: clear errors', async () => {
+    const model = writeModel();
+    // Syntax: refused before the model is read (exit 2, with the usage).
+    const syntax = await cli(['--model', model, '--ids', '1,2', '--ablate', '5']);
+    expect(syntax.code).toBe(2);
+    expect(syntax.stderr).toContain('--ablate: "5" is not a head: write layer.head, e.g. 5.5');
+    expect(syntax.stderr).toContain('usage: npm run capture');
+    expect(() => ablationOption({ ablate: '0.0', 'ablate-mode': 'max' })).toThrow(
+      '--ablate-mode must be zero or mean, got "max"',
+    );
+    expect(() => ablationOption({ 'ablate-mode': 'mean' })).toThrow(
+      '--ablate-mode needs --ablate or --ablate-mlp',
+    );
+    expect(() => ablationOption({ 'ablate-mlp': '1,a' })).toThrow('--ablate-mlp: "a" is not a layer number');
+    expect(ablationOption({ 'ablate-mlp': '1' })).toEqual({ heads: [], mlps: [1], mode: 'zero' });
+    expect(ablationOption({})).toBeUndefined();
+    // Ranges: checked against the model (exit 1).
+    const layer = await cli(['--model', model, '--ids', '1,2', '--ablate', '0.0,2.1']);
+    expect(layer.code).toBe(1);
+    expect(layer.stderr).toContain('capture failed: cannot ablate head 2.1: layer 2 is not in [0, 2)');
   });
 });

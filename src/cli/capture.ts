@@ -1,15 +1,16 @@
 // npm run capture -- --model <folder or hub id> (--prompt "TEXT" | --ids 1,2,3) [--bos] [--out FILE]
+//                    [--ablate 5.5,6.9] [--ablate-mlp 3] [--ablate-mode zero|mean]
 //
 // Strata's `run_with_cache` for scripts and notebooks: one forward pass on the same engine as the
 // studio (WebGPU through Dawn), written as JSON — every attention pattern, the residual stream's
-// norm at every boundary, the last position's logits, and the logit lens's top-5 per layer.
+// norm at every boundary, the last position's logits, and the logit lens's top-5 per layer —
+// optionally with heads and MLPs ablated (zero, or the mean over the prompt's positions).
 
 import { stat, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { captureJson, type CaptureJson } from '../engine/capture-json';
 import { Engine } from '../engine/engine';
-import type { PromptSession } from '../engine/session';
-import { readBuffer, readTextureLayer } from '../gpu/readback';
-import { residualBoundaries } from '../model/hooks';
+import { checkAblation, parseHeadList, parseLayerList, type Ablation } from '../model/ablation';
 import { openModel, type OpenedModel } from '../model/load';
 import { filesFromHub } from '../model/sources';
 import type { Gpt2Tokenizer } from '../model/tokenizer';
@@ -19,107 +20,80 @@ import { nodeShaders } from './node-shaders';
 import { filesFromDirectory } from './node-source';
 
 const usage = `usage: npm run capture -- --model <folder or hub id> (--prompt "TEXT" | --ids 1,2,3) [--bos] [--out FILE]
+                           [--ablate L.H,…] [--ablate-mlp L,…] [--ablate-mode zero|mean]
 
   --model     a model folder (config.json, model.safetensors, tokenizer files) or a hub id
               (gpt2, distilgpt2, owner/name; downloads once into the cache, $HF_ENDPOINT honoured)
   --prompt    text to tokenize with the model's tokenizer
   --ids       token ids, comma-separated, instead of --prompt
   --bos       prepend <|endoftext|> as TransformerLens does by default
-  --out       write the JSON here (default: stdout)`;
+  --out       write the JSON here (default: stdout)
+  --ablate    heads to ablate, layer.head comma-separated (e.g. 5.5,6.9): their output (hook_z) is
+              replaced before attn.c_proj, whose bias stays
+  --ablate-mlp  layers whose MLP output (hook_mlp_out) is ablated, comma-separated (e.g. 3)
+  --ablate-mode zero (default) or mean: the mean over the prompt's positions`;
 
-/** The capture file's schema (README documents it). */
-export interface CaptureJson {
-  model: { name: string; n_layer: number; n_head: number; n_embd: number; n_ctx: number; vocab_size: number };
-  adapter: { vendor: string; architecture: string; fallback: boolean };
-  tokens: { id: number; text: string }[];
-  /** [layer][head][query][key] */
-  attention: number[][][][];
-  /** [2·n_layer+1][T]: resid_pre 0, resid_mid 0, resid_pre 1, …, resid_post. */
-  residual_norms: number[][];
-  /** [vocab_size]: the last position's next-token logits. */
-  logits_last: number[];
-  /** [n_layer+1][T]: top-5 of ln_f + unembedding at each resid_pre and the final resid_post. */
-  lens: { id: number; text: string; p: number }[][][];
-}
+export type { CaptureJson } from '../engine/capture-json';
 
-/** f32 values as the shortest decimal that reads back as the same f32. */
-const f32 = (x: number) => Number(Math.fround(x).toPrecision(9));
-
-export async function capture(model: OpenedModel, tokens: number[]): Promise<CaptureJson> {
+export async function capture(
+  model: OpenedModel,
+  tokens: number[],
+  options: { ablate?: Ablation } = {},
+): Promise<CaptureJson> {
+  // A bad head or layer is refused before anything is uploaded.
+  if (options.ablate) checkAblation(model.config, options.ablate);
   const gpu = await nodeGpu();
   const engine = await Engine.load(gpu, nodeShaders(), model.checkpoint, { weightFormat: 'f32' });
   try {
     const session = engine.createSession({ capacity: tokens.length });
-    const run = await session.run(tokens);
-    const { config } = model;
-    const T = tokens.length;
-    const label = (id: number) => model.tokenizer.tokenLabel(id);
-    const lens = run.lens.points.map((_, p) =>
-      Array.from({ length: T }, (_, t) =>
-        Array.from({ length: run.lens.k }, (_, i) => {
-          const at = (p * T + t) * run.lens.k + i;
-          const id = run.lens.ids[at]!;
-          return { id, text: label(id), p: f32(run.lens.probs[at]!) };
-        }),
-      ),
-    );
-    return {
-      model: {
-        name: model.name,
-        n_layer: config.nLayer,
-        n_head: config.nHead,
-        n_embd: config.nEmbd,
-        n_ctx: config.nCtx,
-        vocab_size: config.vocabSize,
-      },
-      adapter: {
-        vendor: gpu.summary.vendor,
-        architecture: gpu.summary.architecture,
-        fallback: gpu.summary.fallback,
-      },
-      tokens: tokens.map((id) => ({ id, text: label(id) })),
-      attention: await readAttention(engine, session, T),
-      residual_norms: await readResidualNorms(engine, session, T),
-      logits_last: [...new Float32Array(await readBuffer(gpu.device, session.logitsLast))].map(f32),
-      lens,
-    };
+    const run = await session.run(tokens, { ablate: options.ablate });
+    return await captureJson({
+      device: gpu.device,
+      config: model.config,
+      name: model.name,
+      adapter: gpu.summary,
+      session,
+      run,
+      tokenLabel: (id) => model.tokenizer.tokenLabel(id),
+    });
   } finally {
     engine.dispose();
     gpu.device.destroy();
   }
 }
 
-async function readAttention(engine: Engine, session: PromptSession, T: number): Promise<number[][][][]> {
-  const out: number[][][][] = [];
-  for (let l = 0; l < engine.config.nLayer; l++) {
-    const texture = session.patternTexture(l);
-    const width = texture.width * 4;
-    const heads: number[][][] = [];
-    for (let h = 0; h < engine.config.nHead; h++) {
-      const values = await readTextureLayer(engine.gpu.device, texture, h);
-      heads.push(
-        Array.from({ length: T }, (_, q) => [...values.subarray(q * width, q * width + T)].map(f32)),
-      );
+/**
+ * The ablation that --ablate, --ablate-mlp and --ablate-mode ask for (undefined for none); checks
+ * syntax only (the ranges are checked against the model in capture()).
+ */
+export function ablationOption(opts: {
+  ablate?: string;
+  'ablate-mlp'?: string;
+  'ablate-mode'?: string;
+}): Ablation | undefined {
+  const mode = opts['ablate-mode'] ?? 'zero';
+  if (mode !== 'zero' && mode !== 'mean')
+    throw new Error(`--ablate-mode must be zero or mean, got "${mode}"`);
+  if (opts.ablate === undefined && opts['ablate-mlp'] === undefined) {
+    if (opts['ablate-mode'] !== undefined) throw new Error('--ablate-mode needs --ablate or --ablate-mlp');
+    return undefined;
+  }
+  const tag = (flag: string, parse: () => unknown) => {
+    try {
+      return parse();
+    } catch (e) {
+      throw new Error(`${flag}: ${(e as Error).message}`);
     }
-    out.push(heads);
-  }
-  return out;
-}
-
-async function readResidualNorms(engine: Engine, session: PromptSession, T: number): Promise<number[][]> {
-  const D = engine.config.nEmbd;
-  const out: number[][] = [];
-  for (const point of residualBoundaries(engine.config.nLayer)) {
-    const x = new Float32Array(await readBuffer(engine.gpu.device, session.residual(point), T * D * 4));
-    out.push(
-      Array.from({ length: T }, (_, t) => {
-        let s = 0;
-        for (let d = 0; d < D; d++) s += x[t * D + d]! ** 2;
-        return f32(Math.sqrt(s));
-      }),
-    );
-  }
-  return out;
+  };
+  const heads =
+    opts.ablate === undefined
+      ? []
+      : (tag('--ablate', () => parseHeadList(opts.ablate!)) as Ablation['heads']);
+  const mlps =
+    opts['ablate-mlp'] === undefined
+      ? []
+      : (tag('--ablate-mlp', () => parseLayerList(opts['ablate-mlp']!)) as number[]);
+  return { heads, mlps, mode };
 }
 
 /** Tokens from --prompt or --ids, with <|endoftext|> first when --bos is given. */
@@ -170,6 +144,9 @@ async function main(args: string[]): Promise<number> {
         ids: { type: 'string' },
         bos: { type: 'boolean', default: false },
         out: { type: 'string' },
+        ablate: { type: 'string' },
+        'ablate-mlp': { type: 'string' },
+        'ablate-mode': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -185,10 +162,17 @@ async function main(args: string[]): Promise<number> {
     console.error(`--model is required\n\n${usage}`);
     return 2;
   }
+  let ablate: Ablation | undefined;
+  try {
+    ablate = ablationOption(values);
+  } catch (e) {
+    console.error(`${(e as Error).message}\n\n${usage}`);
+    return 2;
+  }
   try {
     const model = await resolveModel(values.model, process.env);
     const tokens = promptTokens(model.tokenizer, values);
-    const json = JSON.stringify(await capture(model, tokens));
+    const json = JSON.stringify(await capture(model, tokens, { ablate }));
     if (values.out) {
       await writeFile(values.out, json);
       console.error(`wrote ${values.out}: ${tokens.length} tokens, ${model.config.nLayer} layers`);

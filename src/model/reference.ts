@@ -5,15 +5,17 @@
 // Shapes: T tokens, D = nEmbd, H = nHead, hd = headDim, F = nInner, V = vocabSize, N = nCtx.
 // Every matrix is row-major; Conv1D weights are [in, out] so y = x·W + b with no transpose.
 
+import { checkAblation, type Ablation } from './ablation';
 import { toFloat32 } from './dtype';
 import type { Gpt2Config, Gpt2Weights, LayerNormWeights, LinearWeights, Tensor } from './types';
 
 export interface ReferenceOptions {
   /**
-   * Heads whose output (the head's slice of z = pattern·V, before c_proj) is replaced: zero, or the
-   * mean over positions of that head's z for this prompt. c_proj's bias stays.
+   * Heads whose output (the head's slice of z = pattern·V, before c_proj) is replaced, c_proj's
+   * bias staying; MLPs whose whole output (hook_mlp_out, bias included) is replaced. By zero, or by
+   * the mean over this prompt's positions (see Ablation).
    */
-  ablate?: { heads: readonly { layer: number; head: number }[]; mode: 'zero' | 'mean' };
+  ablate?: Ablation;
 }
 
 export interface ReferenceResult {
@@ -199,17 +201,25 @@ function attention(qkv: Float64Array, T: number, c: Gpt2Config, pattern: Float32
   return z;
 }
 
-/** Replace head `head`'s slice of z (T, D) by zero or by its mean over positions. */
-function ablateHead(z: Float64Array, T: number, c: Gpt2Config, head: number, mode: 'zero' | 'mean'): void {
-  const D = c.nEmbd;
-  const off = head * c.headDim;
-  for (let j = 0; j < c.headDim; j++) {
+/**
+ * Replace columns [from, to) of x (T, width) by zero or by their mean over the T positions: a
+ * head's slice of z, or the whole MLP output.
+ */
+function ablateColumns(
+  x: Float64Array,
+  T: number,
+  width: number,
+  from: number,
+  to: number,
+  mode: 'zero' | 'mean',
+): void {
+  for (let j = from; j < to; j++) {
     let mean = 0;
     if (mode === 'mean') {
-      for (let t = 0; t < T; t++) mean += z[t * D + off + j]!;
+      for (let t = 0; t < T; t++) mean += x[t * width + j]!;
       mean /= T;
     }
-    for (let t = 0; t < T; t++) z[t * D + off + j] = mean;
+    for (let t = 0; t < T; t++) x[t * width + j] = mean;
   }
 }
 
@@ -261,22 +271,6 @@ function checkTokens(c: Gpt2Config, tokens: readonly number[]): void {
   }
 }
 
-function checkAblation(c: Gpt2Config, opts: ReferenceOptions | undefined): void {
-  const ablate = opts?.ablate;
-  if (!ablate) return;
-  if (ablate.mode !== 'zero' && ablate.mode !== 'mean') {
-    throw new Error(`ablation mode must be 'zero' or 'mean', got '${String(ablate.mode)}'`);
-  }
-  for (const { layer, head } of ablate.heads) {
-    if (!Number.isInteger(layer) || layer < 0 || layer >= c.nLayer) {
-      throw new Error(`cannot ablate head ${layer}.${head}: layer ${layer} is not in [0, ${c.nLayer})`);
-    }
-    if (!Number.isInteger(head) || head < 0 || head >= c.nHead) {
-      throw new Error(`cannot ablate head ${layer}.${head}: head ${head} is not in [0, ${c.nHead})`);
-    }
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 
 /** One GPT-2 forward pass over `tokens` on the CPU, keeping the residual stream and patterns. */
@@ -287,7 +281,7 @@ export function referenceForward(
 ): ReferenceResult {
   const c = weights.config;
   checkTokens(c, tokens);
-  checkAblation(c, opts);
+  if (opts?.ablate) checkAblation(c, opts.ablate);
   const w = convertWeights(weights);
   const T = tokens.length;
   const D = c.nEmbd;
@@ -313,7 +307,9 @@ export function referenceForward(
     const pattern = new Float32Array(c.nHead * T * T); // (H, T, T), zero above the diagonal
     const z = attention(qkv, T, c, pattern); // (T, D)
     if (ablate) {
-      for (const { layer, head } of ablate.heads) if (layer === l) ablateHead(z, T, c, head, ablate.mode);
+      for (const { layer, head } of ablate.heads) {
+        if (layer === l) ablateColumns(z, T, D, head * c.headDim, (head + 1) * c.headDim, ablate.mode);
+      }
     }
     const attnOut = linear(z, T, b.attnProj); // (T, D)
     for (let i = 0; i < x.length; i++) x[i] = x[i]! + attnOut[i]!;
@@ -323,7 +319,8 @@ export function referenceForward(
     // MLP: x += c_proj(gelu_new(c_fc(ln_2(x))))
     const hidden = linear(layerNorm(x, T, D, b.ln2, eps), T, b.fc); // (T, F)
     geluNew(hidden);
-    const mlpOut = linear(hidden, T, b.mlpProj); // (T, D)
+    const mlpOut = linear(hidden, T, b.mlpProj); // (T, D): blocks.l.hook_mlp_out
+    if (ablate?.mlps?.includes(l)) ablateColumns(mlpOut, T, D, 0, D, ablate.mode);
     for (let i = 0; i < x.length; i++) x[i] = x[i]! + mlpOut[i]!;
   }
 

@@ -1,0 +1,71 @@
+// track_count — token tracking, part 2: the tracked tokens' ranks, counted over one vocabulary
+// chunk of one wte part and added up across chunks and parts by atomics:
+//   rank[i, r] += #{ v in the chunk : v ≠ ids[i] and x[lens_row(r)] · wte[v] > tracked[i, r] }
+// (rows and lens_row as in track_target.wgsl; rank must be cleared before the first part).
+//   x: (lens rows, D) f32 after ln_f; wte: one part, rows [VOCAB_START, VOCAB_START + VOCAB_COUNT);
+//   ids: (n_ids); points: (tracked points); tracked: (n_ids, rows) f32; rank: (n_ids, rows) u32.
+// Dispatch: (ceil(chunks in this part / WG_X), rows, 1); one thread per (chunk, row), each logit
+// compared with every tracked token's; no barriers. The token itself is skipped by id, so rounding
+// can never count it against itself.
+alias weight_t = f32;
+
+override D: u32;
+override CHUNK: u32 = 1024u;
+override VOCAB_START: u32 = 0u;
+override VOCAB_COUNT: u32;
+override WG_X: u32 = 64u;
+
+// At most this many tokens tracked at once (maxTrackedTokens in src/engine/cost.ts).
+const MAX_IDS: u32 = 16u;
+
+struct Params {
+  rows: u32, // tracked points · T
+  T: u32,
+  n_ids: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>; // (lens rows, D)
+@group(0) @binding(2) var<storage, read> wte: array<weight_t>; // (VOCAB_COUNT, D)
+@group(0) @binding(3) var<storage, read> ids: array<u32>; // (n_ids)
+@group(0) @binding(4) var<storage, read> points: array<u32>; // (tracked points)
+@group(0) @binding(5) var<storage, read> tracked: array<f32>; // (n_ids, rows)
+@group(0) @binding(6) var<storage, read_write> rank: array<atomic<u32>>; // (n_ids, rows)
+
+@compute @workgroup_size(WG_X)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let local_chunk = gid.x;
+  let r = gid.y;
+  let rows = params.rows;
+  let v_begin = local_chunk * CHUNK;
+  if (r >= rows || v_begin >= VOCAB_COUNT) {
+    return;
+  }
+  let v_end = min(v_begin + CHUNK, VOCAB_COUNT);
+  let n = min(params.n_ids, MAX_IDS);
+  var tl: array<f32, MAX_IDS>;
+  var count: array<u32, MAX_IDS>;
+  for (var i = 0u; i < n; i++) {
+    tl[i] = tracked[i * rows + r];
+    count[i] = 0u;
+  }
+  let T = params.T;
+  let xr = (points[r / T] * T + r % T) * D;
+  for (var v = v_begin; v < v_end; v++) {
+    let wr = v * D;
+    var l = 0.0;
+    for (var d = 0u; d < D; d++) {
+      l += x[xr + d] * f32(wte[wr + d]);
+    }
+    for (var i = 0u; i < n; i++) {
+      if (l > tl[i] && VOCAB_START + v != ids[i]) {
+        count[i]++;
+      }
+    }
+  }
+  for (var i = 0u; i < n; i++) {
+    if (count[i] > 0u) {
+      atomicAdd(&rank[i * rows + r], count[i]);
+    }
+  }
+}

