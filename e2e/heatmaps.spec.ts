@@ -199,7 +199,7 @@ test('heatmaps show the engine’s attention patterns, and the layer slider swit
   const [q, k] = [T - 1, 1];
   const box = (await focus.boundingBox())!;
   await page.mouse.move(box.x + ((k + 0.5) * box.width) / T, box.y + ((q + 0.5) * box.height) / T);
-  const tooltip = page.getByTestId('heatmap-tooltip');
+  const tooltip = page.getByTestId('heatmap-focus-tooltip');
   await expect(tooltip).toContainText(`query ${q}`);
   await expect(tooltip).toContainText(`key ${k}`);
   const weight = Number(await page.getByTestId('tooltip-weight').getAttribute('data-weight'));

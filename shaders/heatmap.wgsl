@@ -54,11 +54,12 @@ fn fs_main(@builtin(position) pos: vec4f) -> @location(0) vec4f {
     if (k0 > k_end) {
       continue;
     }
-    let scale = row_scale(t, u.head);
+    let scale = row_scale(pattern, u.sqrt_encoded, t, u.head);
     for (var x = k0 / 4u; x <= k_end / 4u; x += x_step) {
       let s = vec4u(4u * x) + vec4u(0u, 1u, 2u, 3u);
       let inside = (s >= vec4u(k0)) & (s <= vec4u(k_end));
-      best = max(best, max4(select(vec4f(BACKGROUND), shown4(t, x, u.head, scale), inside)));
+      let shown = shown4(pattern, u.sqrt_encoded, t, x, u.head, scale);
+      best = max(best, max4(select(vec4f(BACKGROUND), shown, inside)));
     }
   }
   if (best < 0.0) {

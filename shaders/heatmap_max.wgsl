@@ -16,10 +16,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   if (t >= u.rows || head >= arrayLength(&head_max)) {
     return;
   }
-  let scale = row_scale(t, head);
+  let scale = row_scale(pattern, u.sqrt_encoded, t, head);
   var best = 0.0;
   for (var x = 0u; x <= t / 4u; x++) {
-    best = max(best, max4(shown4(t, x, head, scale)));
+    best = max(best, max4(shown4(pattern, u.sqrt_encoded, t, x, head, scale)));
   }
   atomicMax(&head_max[head], bitcast<u32>(best));
 }

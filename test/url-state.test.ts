@@ -7,6 +7,8 @@ test('the URL round-trips model, prompt and view', () => {
     hubEndpoint: 'http://127.0.0.1:9999',
     prompt: 'The capital of France is & more?',
     bos: true,
+    compare: 'The capital of Italy is',
+    bosB: true,
     view: {
       layer: 5,
       head: 1,
@@ -25,10 +27,14 @@ test('defaults stay out of the URL; the bundled model is the default', () => {
     hubEndpoint: undefined,
     prompt: 'Hi',
     bos: false,
+    compare: undefined,
+    bosB: true, // only written with a compare prompt
     view: defaultView,
   });
   expect(search).toBe('?model=local%3Agpt2-brown-mini&prompt=Hi');
   expect(readUrlState('').model).toEqual({ kind: 'local', folder: 'gpt2-brown-mini' });
+  expect(readUrlState('').compare).toBeUndefined();
+  expect(readUrlState('?compare=').compare).toBe('');
 });
 
 test('a hand-edited link with bad values falls back instead of breaking the page', () => {

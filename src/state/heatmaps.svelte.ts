@@ -4,14 +4,18 @@
 // dispose() when it goes; the renderer, its GPU objects and the canvas's WebGPU context stay in here.
 //
 // Drawing reads the capture textures where the forward pass left them (src/viz/heatmap-renderer.ts);
-// the only copy to the CPU is probe(): one or two texels for the tooltip under the pointer,
-// throttled, and never part of drawing.
+// the only copies to the CPU are probe(): one or two texels for the tooltip under the pointer,
+// throttled, and never part of drawing; and exportPng(), which the user asks for.
+//
+// A view may draw two prompts' captures as their difference (compare mode): the renderer samples
+// both textures in place.
 
 import type { PromptSession } from '../engine/session';
 import { captureBytesPerValue, decodeCapture, type CaptureFormat } from '../gpu/kernels';
 import { viteShaders } from '../gpu/shaders-vite';
 import { f16ToF32 } from '../model/dtype';
-import type { ColormapName } from '../viz/colormaps';
+import type { AnyColormapName, ColormapName, DivergingColormapName } from '../viz/colormaps';
+import { noteDraw } from './debug';
 import {
   HeatmapRenderer,
   canvasTarget,
@@ -23,7 +27,14 @@ import {
 } from '../viz/heatmap-renderer';
 import type { HeadRect } from '../viz/heatmap-layout';
 
-export { colormapGradient, colormapNames, type ColormapName } from '../viz/colormaps';
+export {
+  colormapGradient,
+  colormapNames,
+  divergingColormapNames,
+  type AnyColormapName,
+  type ColormapName,
+  type DivergingColormapName,
+} from '../viz/colormaps';
 export type { CellRect, HeatmapNormalization, HeatmapScale, SinkMode } from '../viz/heatmap-renderer';
 export {
   allCells,
@@ -46,6 +57,8 @@ export class HeatmapSettings {
   /** The head shown large; undefined: the grid of all heads only. */
   focus = $state<number | undefined>(undefined);
   colormap = $state<ColormapName>('viridis');
+  /** The diverging map of difference views (compare mode). */
+  diffColormap = $state<DivergingColormapName>('rdbu');
   scale = $state<HeatmapScale>('linear');
   normalization = $state<HeatmapNormalization>('head');
   sink = $state<SinkMode>('show');
@@ -62,16 +75,28 @@ export interface HeatmapViewport extends HeadRect {
 export interface HeatmapParams {
   readonly layer: number;
   readonly viewports: readonly HeatmapViewport[];
-  readonly colormap: ColormapName;
+  /** A diverging map for difference views. */
+  readonly colormap: AnyColormapName;
   readonly scale: HeatmapScale;
   readonly normalization: HeatmapNormalization;
   readonly sink: SinkMode;
 }
 
-/** What PromptRun lends a HeatmapView: the device and, after a run, that run's captures. */
+/** One run's captures: the session that holds them, T, and the run's number (for debugCounters). */
+export interface SessionCaptures {
+  readonly session: PromptSession;
+  readonly rows: number;
+  readonly seq: number;
+}
+
+/**
+ * What PromptRun lends a HeatmapView: the device and, after a run, that run's captures; for a
+ * difference view also the other prompt's (with as many rows).
+ */
 export interface CaptureSource {
   readonly device: GPUDevice;
-  readonly captures: { readonly session: PromptSession; readonly rows: number } | undefined;
+  readonly captures: SessionCaptures | undefined;
+  readonly capturesB?: SessionCaptures;
 }
 
 export interface ProbeCell {
@@ -86,6 +111,8 @@ export interface ProbedCell extends ProbeCell {
   readonly weight: number;
   /** p[query, 0]: the weight on the first token (for the sink's renormalization). */
   readonly sinkWeight: number;
+  /** A difference view's second prompt: its p[query, key] and p[query, 0]. */
+  readonly b?: { readonly weight: number; readonly sinkWeight: number };
 }
 
 const probeIntervalMs = 50;
@@ -141,8 +168,10 @@ export class HeatmapView {
         );
       }
       const captures = source.captures;
+      const name = canvas.dataset['testid'] ?? 'heatmap';
       if (!params || !captures) {
         this.#renderer.clear();
+        noteDraw(source.device, name, -1);
         return;
       }
       // CSS pixels → canvas pixels (the canvas's backing store is CSS size × devicePixelRatio).
@@ -150,6 +179,7 @@ export class HeatmapView {
       const sy = canvas.height / (canvas.clientHeight || canvas.height);
       this.#renderer.draw({
         pattern: captures.session.patternTexture(params.layer),
+        patternB: source.capturesB?.session.patternTexture(params.layer),
         rows: captures.rows,
         viewports: params.viewports.map((v) => ({
           head: v.head,
@@ -164,10 +194,28 @@ export class HeatmapView {
         normalization: params.normalization,
         sink: params.sink,
       });
+      noteDraw(source.device, name, captures.seq);
       this.error = undefined;
     } catch (e) {
       this.error = (e as Error).message ?? String(e);
     }
+  }
+
+  /**
+   * The canvas as a PNG, as drawn with the latest params: drawn again now and copied in the same
+   * task, before the frame is presented (a WebGPU canvas keeps no image after presenting).
+   */
+  exportPng(): Promise<Blob> {
+    if (this.#disposed) return Promise.reject(new Error('this heatmap is gone'));
+    if (this.#frame !== undefined) cancelAnimationFrame(this.#frame);
+    this.#frame = undefined;
+    this.#render();
+    return new Promise((resolve, reject) =>
+      this.#canvas.toBlob(
+        (blob) => (blob ? resolve(blob) : reject(new Error('the canvas gave no image'))),
+        'image/png',
+      ),
+    );
   }
 
   /**
@@ -210,6 +258,7 @@ export class HeatmapView {
     const { query, key, head } = cell;
     if (query < 0 || query >= captures.rows || key < 0 || key > query) return undefined;
     const texture = captures.session.patternTexture(cell.layer);
+    const textureB = source.capturesB?.session.patternTexture(cell.layer);
     if (head < 0 || head >= texture.depthOrArrayLayers) return undefined;
     const { device } = source;
     if (this.#staging?.device !== device) {
@@ -220,31 +269,41 @@ export class HeatmapView {
       device,
       buffer: device.createBuffer({
         label: 'heatmap.probe',
-        size: 512,
+        size: 1024,
         usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
       }),
     }).buffer;
-    // Two texels: (key/4, query) at byte 0 and (0, query) at byte 256, of array layer `head`.
+    // Two texels: (key/4, query) at byte 0 and (0, query) at byte 256, of array layer `head`; the
+    // same of the second prompt's texture at 512 and 768.
     const encoder = device.createCommandEncoder({ label: 'heatmap.probe' });
-    for (const [x, offset] of [
-      [Math.floor(key / 4), 0],
-      [0, 256],
-    ] as const) {
-      encoder.copyTextureToBuffer(
-        { texture, origin: [x, query, head] },
-        { buffer: staging, offset },
-        [1, 1, 1],
-      );
+    for (const [t, base] of textureB
+      ? [[texture, 0] as const, [textureB, 512] as const]
+      : [[texture, 0] as const]) {
+      for (const [x, offset] of [
+        [Math.floor(key / 4), 0],
+        [0, 256],
+      ] as const) {
+        encoder.copyTextureToBuffer(
+          { texture: t, origin: [x, query, head] },
+          { buffer: staging, offset: base + offset },
+          [1, 1, 1],
+        );
+      }
     }
     device.queue.submit([encoder.finish()]);
     await staging.mapAsync(GPUMapMode.READ);
     try {
       const format = texture.format as CaptureFormat;
       const raw = staging.getMappedRange();
+      const formatB = textureB?.format as CaptureFormat | undefined;
       return {
         ...cell,
         weight: texelValue(format, raw, 0, key % 4),
         sinkWeight: texelValue(format, raw, 256, 0),
+        b: formatB && {
+          weight: texelValue(formatB, raw, 512, key % 4),
+          sinkWeight: texelValue(formatB, raw, 768, 0),
+        },
       };
     } finally {
       staging.unmap();

@@ -17,6 +17,7 @@ import {
 import type { ProbeFitResult } from '../instruments/probe-fit';
 import { hookName } from '../model/hooks';
 import type { Studio } from './studio.svelte';
+import { studioGpu } from './gpu/access';
 
 export type ProbeStatus =
   | { readonly state: 'idle' }
@@ -140,7 +141,7 @@ export class ProbeStudy {
     const dataset = this.dataset;
     const model = studio.model;
     const tokenizer = studio.tokenizer;
-    const device = studio.device;
+    const device = studioGpu(studio).device();
     if (!dataset) {
       this.status = { state: 'error', message: 'Choose a dataset first.' };
       return;
@@ -158,7 +159,7 @@ export class ProbeStudy {
       const { inputs, labels, skipped } = prepareProbeInputs(dataset, tokenizer, { bos, nCtx: config.nCtx });
       const longest = Math.max(...inputs.map((i) => i.tokens.length));
       // Only the final lens point: the lens at every layer would cost more than the forward itself.
-      session = studio.createSession({ lens: 'final', capacity: longest });
+      session = studioGpu(studio).createSession({ lens: 'final', capacity: longest });
       if (!session) throw new Error('Load a model first.');
       this.status = { state: 'capturing', done: 0, total: inputs.length };
       const t0 = performance.now();

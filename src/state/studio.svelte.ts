@@ -1,8 +1,11 @@
 // The studio's root state. Owns the GPU device and the Engine (never handed to components) and
 // exposes what the UI shows as plain reactive values. Created once in App.svelte, shared by context.
+// Other state modules reach the GPU objects through ./gpu/access.ts, which components cannot import.
 
 import { getContext, setContext } from 'svelte';
+import { captureJson, type CaptureJson } from '../engine/capture-json';
 import { Engine } from '../engine/engine';
+import { ResidualStatsKernel, type ResidualStats } from '../engine/residual-stats';
 import type { PromptSession, RunResult } from '../engine/session';
 import { acquireGpu, WebGpuUnavailableError, type AdapterSummary, type GpuContext } from '../gpu/device';
 import { viteShaders } from '../gpu/shaders-vite';
@@ -13,7 +16,17 @@ import { filesFromFolder, filesFromHub, filesFromPicked, isHubModelCached } from
 import type { Gpt2Tokenizer } from '../model/tokenizer';
 import type { Gpt2Config } from '../model/types';
 import { formatModelRef, type ModelRef } from './url-state';
-import { HeatmapView, type CaptureSource } from './heatmaps.svelte';
+import { HeatmapView, type CaptureSource, type SessionCaptures } from './heatmaps.svelte';
+import { debugCounters } from './debug';
+import {
+  registerRunCaptures,
+  registerRunLock,
+  registerStudioGpu,
+  runCaptures,
+  studioGpu,
+  type RunCaptures,
+  type StudioGpu,
+} from './gpu/access';
 
 export type GpuStatus =
   | { readonly state: 'pending' }
@@ -83,6 +96,12 @@ export class Studio {
     this.hubEndpoint = options.hubEndpoint;
     this.#gpuApi = options.gpu ?? (() => navigator.gpu);
     this.#environment = options.environment ?? browserName;
+    registerStudioGpu(this, {
+      engine: () => this.#loaded?.engine,
+      device: () => this.#context?.device,
+      createSession: (options) => this.#loaded?.engine.createSession(options),
+      modelVersion: () => this.modelVersion,
+    });
   }
 
   async start(): Promise<boolean> {
@@ -238,15 +257,9 @@ export class Studio {
     return cache ? isHubModelCached(id, cache, { endpoint: this.hubEndpoint }) : false;
   }
 
-  /** The GPU device, for the renderers the state layer makes (heatmaps); components never use it. */
-  get device(): GPUDevice | undefined {
-    return this.#context?.device;
-  }
-
-  /** A prompt slot on the current model: its own captures, the model's shared weights. */
-  createSession(): PromptSession | undefined {
-    return this.#loaded?.engine.createSession();
-  }
+  // The device, the engine and new sessions: for state modules only, through studioGpu(studio)
+  // (./gpu/access.ts, which components cannot import). No public getter here: components hold
+  // the Studio.
 
   dispose(): void {
     const context = this.#context;
@@ -263,24 +276,40 @@ export class Studio {
   }
 }
 
+/** A run's residual-stream summary, with the result it belongs to (flow view, compare mode). */
+export interface FlowData {
+  readonly result: RunResult;
+  readonly stats: ResidualStats;
+}
+
 /** One prompt: its tokens, its session on the current model, and its latest result. */
 export class PromptRun {
   text = $state('');
   bos = $state(false);
   result = $state.raw<RunResult | undefined>(undefined);
+  /** Set after `result`, once the run's residual stats are back (one small readback). */
+  flow = $state.raw<FlowData | undefined>(undefined);
   error = $state.raw<string | undefined>(undefined);
   running = $state(false);
   readonly #studio: Studio;
+  readonly #gpu: StudioGpu;
   #session: PromptSession | undefined;
+  #stats: ResidualStatsKernel | undefined;
   #sessionVersion = -1;
   #pending: readonly number[] | undefined;
   /** The session whose captures hold `result` (the heatmaps draw only from that one). */
   #resultSession: PromptSession | undefined;
+  #seq = 0;
+  /** Work on the session (runs, exports) one at a time: a run overwrites the captures. */
+  #lock: Promise<unknown> = Promise.resolve();
 
   constructor(studio: Studio, text = '', bos = false) {
     this.#studio = studio;
+    this.#gpu = studioGpu(studio);
     this.text = text;
     this.bos = bos;
+    registerRunCaptures(this, () => this.#captures());
+    registerRunLock(this, (work) => this.#exclusive(work));
   }
 
   /** The prompt's token ids, with <|endoftext|> first when `bos` is set. */
@@ -306,7 +335,8 @@ export class PromptRun {
       let next: readonly number[] | undefined = tokens;
       while (next) {
         this.#pending = undefined;
-        await this.#runOnce(next);
+        const now = next;
+        await this.#exclusive(() => this.#runOnce(now));
         next = this.#pending;
       }
     } finally {
@@ -314,51 +344,126 @@ export class PromptRun {
     }
   }
 
+  #exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const done = this.#lock.then(work, work);
+    this.#lock = done.catch(() => undefined);
+    return done;
+  }
+
   async #runOnce(tokens: readonly number[]): Promise<void> {
     const version = this.#studio.modelVersion;
     if (this.#sessionVersion !== version) {
       this.#session?.destroy();
-      this.#session = this.#studio.createSession();
+      this.#stats?.destroy();
+      const engine = this.#gpu.engine();
+      this.#session = engine?.createSession();
+      this.#stats = engine && new ResidualStatsKernel(engine.gpu.device, viteShaders, engine.config);
       this.#sessionVersion = version;
+      this.flow = undefined;
     }
     const session = this.#session;
-    if (!session) return;
+    const stats = this.#stats;
+    if (!session || !stats) return;
     if (tokens.length === 0) {
       this.result = undefined;
+      this.flow = undefined;
       this.error = undefined;
       return;
     }
     try {
-      this.result = await session.run(tokens);
+      const result = await session.run(tokens);
+      this.#seq++;
       this.#resultSession = session;
+      this.result = result;
       this.error = undefined;
+      debugCounters.runs++;
+      // The flow view's numbers: one more small readback, after the heatmaps have their result.
+      this.flow = { result, stats: await stats.compute(session, tokens.length) };
     } catch (e) {
       this.error = (e as Error).message;
     }
   }
 
+  #captures(): RunCaptures | undefined {
+    const session = this.#session;
+    const result = this.result;
+    const current =
+      session &&
+      result &&
+      this.#resultSession === session &&
+      this.#sessionVersion === this.#studio.modelVersion;
+    return current ? { session, result, seq: this.#seq } : undefined;
+  }
+
   /**
-   * Draws this prompt's attention captures on `canvas`, straight from the GPU (HeatmapView).
+   * Draws this prompt's attention captures on `canvas`, straight from the GPU (HeatmapView). With
+   * `against`, another prompt: the difference of the two, while their lengths agree.
    * The caller disposes the view when the canvas goes.
    */
-  attachHeatmaps(canvas: HTMLCanvasElement): HeatmapView {
+  attachHeatmaps(canvas: HTMLCanvasElement, against?: PromptRun): HeatmapView {
+    const slot = (c: RunCaptures): SessionCaptures => ({
+      session: c.session,
+      rows: c.result.tokens.length,
+      seq: c.seq,
+    });
     return new HeatmapView(canvas, (): CaptureSource | undefined => {
-      const device = this.#studio.device;
+      const device = this.#gpu.device();
       if (!device) return undefined;
-      const session = this.#session;
-      const result = this.result;
-      const current =
-        session &&
-        result &&
-        this.#resultSession === session &&
-        this.#sessionVersion === this.#studio.modelVersion;
-      return { device, captures: current ? { session, rows: result.tokens.length } : undefined };
+      const a = this.#captures();
+      if (!against) return { device, captures: a && slot(a) };
+      const b = runCaptures(against);
+      return a && b && a.result.tokens.length === b.result.tokens.length
+        ? { device, captures: slot(a), capturesB: slot(b) }
+        : { device, captures: undefined };
+    });
+  }
+
+  /**
+   * The latest run's captures in the capture CLI's schema (every pattern, the residual norms, the
+   * logits, the lens), read back from the GPU: an export the user asked for, not drawing.
+   */
+  exportCapture(): Promise<CaptureJson> {
+    return this.#exclusive(async () => {
+      const captures = this.#captures();
+      const engine = this.#gpu.engine();
+      const model = this.#studio.model;
+      const tokenizer = this.#studio.tokenizer;
+      const gpu = this.#studio.gpu;
+      if (!captures || !engine || !model || !tokenizer || gpu.state !== 'ready')
+        throw new Error('nothing to export yet: run a prompt first');
+      return captureJson({
+        device: engine.gpu.device,
+        config: engine.config,
+        name: model.label,
+        adapter: gpu.adapter,
+        session: captures.session,
+        run: captures.result,
+        tokenLabel: (id) => tokenizer.tokenLabel(id),
+      });
+    });
+  }
+
+  /**
+   * Frees the prompt's GPU memory (its session) until it runs again, e.g. when compare mode's
+   * second prompt is put away; its result goes with it.
+   */
+  release(): Promise<void> {
+    return this.#exclusive(async () => {
+      this.#session?.destroy();
+      this.#stats?.destroy();
+      this.#session = undefined;
+      this.#stats = undefined;
+      this.#sessionVersion = -1;
+      this.result = undefined;
+      this.flow = undefined;
     });
   }
 
   dispose(): void {
     this.#session?.destroy();
+    this.#stats?.destroy();
     this.#session = undefined;
+    this.#stats = undefined;
   }
 }
 

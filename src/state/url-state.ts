@@ -2,6 +2,7 @@
 //   ?model=<hub id> | local:<folder in static/models>   (default local:gpt2-brown-mini)
 //   &hub=<endpoint>    a hub mirror (default https://huggingface.co)
 //   &prompt=<text>     &bos=1
+//   &compare=<text>    compare mode: the second prompt (B)   &bos_b=1
 //   &layer=<n> &head=<n>                       the layer shown and the focused head
 //   &colormap=viridis|magma|… &scale=linear|log &norm=head|shared &sink=show|hide|renormalize
 
@@ -27,6 +28,9 @@ export interface UrlState {
   readonly hubEndpoint: string | undefined;
   readonly prompt: string | undefined;
   readonly bos: boolean;
+  /** Compare mode's second prompt; undefined: compare mode off. */
+  readonly compare: string | undefined;
+  readonly bosB: boolean;
   readonly view: ViewState;
 }
 
@@ -66,6 +70,8 @@ export function readUrlState(search: string): UrlState {
     hubEndpoint: params.get('hub') ?? undefined,
     prompt: params.get('prompt') ?? undefined,
     bos: params.get('bos') === '1',
+    compare: params.get('compare') ?? undefined,
+    bosB: params.get('bos_b') === '1',
     view: {
       layer: index(params.get('layer')) ?? defaultView.layer,
       head: index(params.get('head')),
@@ -83,6 +89,10 @@ export function writeUrlState(state: UrlState): string {
   if (state.hubEndpoint) params.set('hub', state.hubEndpoint);
   if (state.prompt !== undefined) params.set('prompt', state.prompt);
   if (state.bos) params.set('bos', '1');
+  if (state.compare !== undefined) {
+    params.set('compare', state.compare);
+    if (state.bosB) params.set('bos_b', '1');
+  }
   const v = state.view;
   if (v.layer !== defaultView.layer) params.set('layer', String(v.layer));
   if (v.head !== undefined) params.set('head', String(v.head));

@@ -8,18 +8,30 @@ import {
   interpolateInferno,
   interpolateMagma,
   interpolatePlasma,
+  interpolatePuOr,
+  interpolateRdBu,
   interpolateViridis,
 } from 'd3-scale-chromatic';
 
 export const colormapNames = ['viridis', 'magma', 'inferno', 'plasma', 'cividis'] as const;
 export type ColormapName = (typeof colormapNames)[number];
+/**
+ * Diverging maps for differences (A − B), neutral in the middle: 'rdbu' runs blue (B more) → red
+ * (A more), 'puor' purple → orange (readable with red–green colour blindness too).
+ */
+export const divergingColormapNames = ['rdbu', 'puor'] as const;
+export type DivergingColormapName = (typeof divergingColormapNames)[number];
+export type AnyColormapName = ColormapName | DivergingColormapName;
 
-const interpolators: Readonly<Record<ColormapName, (t: number) => string>> = {
+const interpolators: Readonly<Record<AnyColormapName, (t: number) => string>> = {
   viridis: interpolateViridis,
   magma: interpolateMagma,
   inferno: interpolateInferno,
   plasma: interpolatePlasma,
   cividis: interpolateCividis,
+  // d3's RdBu and PuOr run red → blue and orange → purple: reversed, so that positive is warm.
+  rdbu: (t) => interpolateRdBu(1 - t),
+  puor: (t) => interpolatePuOr(1 - t),
 };
 
 /** Entries in a lookup table: one per 8-bit level. */
@@ -34,10 +46,10 @@ function parseColor(css: string): [number, number, number] {
   throw new Error(`unexpected colour from d3-scale-chromatic: ${css}`);
 }
 
-const tables = new Map<ColormapName, Uint8Array<ArrayBuffer>>();
+const tables = new Map<AnyColormapName, Uint8Array<ArrayBuffer>>();
 
 /** The colormap as 256 RGBA8 entries (alpha 255), entry i = the map at i/255. Cached; do not modify. */
-export function colormapTable(name: ColormapName): Uint8Array<ArrayBuffer> {
+export function colormapTable(name: AnyColormapName): Uint8Array<ArrayBuffer> {
   let table = tables.get(name);
   if (!table) {
     const interpolate = interpolators[name];
@@ -55,15 +67,20 @@ export function colormapIndex(x: number): number {
   return Math.round(Math.min(1, Math.max(0, x)) * (colormapSize - 1));
 }
 
+/** The entry a difference heatmap picks for x in [−1, 1] (heatmap_diff.wgsl): 0 is the middle. */
+export function divergingIndex(x: number): number {
+  return colormapIndex(0.5 * (x + 1));
+}
+
 /** The colour of a value in [0, 1] as [r, g, b] bytes. */
-export function colormapColor(name: ColormapName, x: number): [number, number, number] {
+export function colormapColor(name: AnyColormapName, x: number): [number, number, number] {
   const i = 4 * colormapIndex(x);
   const t = colormapTable(name);
   return [t[i]!, t[i + 1]!, t[i + 2]!];
 }
 
 /** A CSS linear-gradient of the map, for legends. */
-export function colormapGradient(name: ColormapName, direction = 'to right'): string {
+export function colormapGradient(name: AnyColormapName, direction = 'to right'): string {
   const t = colormapTable(name);
   const stops = Array.from({ length: 9 }, (_, k) => {
     const i = 4 * Math.round((k / 8) * (colormapSize - 1));

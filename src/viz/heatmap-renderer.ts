@@ -2,6 +2,9 @@
 // the GPU. One draw records, in one command buffer, a small compute pass (each head's max shown
 // weight, for per-head normalization; shaders/heatmap_max.wgsl) and one render pass that draws
 // each requested head into its own viewport (shaders/heatmap.wgsl), then submits and returns.
+// Given a second prompt's capture of the same layer (compare mode), it draws the difference A − B
+// instead, with a diverging colormap (heatmap_diff.wgsl, heatmap_diff_max.wgsl), from both
+// textures in place.
 //
 // Created and owned by the state layer (src/state/heatmaps.svelte.ts), never by a component.
 // Pipelines are made once per device and target format and shared by every renderer; bind groups
@@ -10,7 +13,7 @@
 
 import type { CaptureFormat } from '../gpu/kernels';
 import type { ShaderLibrary } from '../gpu/shader-library';
-import { colormapSize, colormapTable, type ColormapName } from './colormaps';
+import { colormapSize, colormapTable, type AnyColormapName } from './colormaps';
 import { StructWriter, structLayout, type StructLayout } from './wgsl-struct';
 
 export type HeatmapScale = 'linear' | 'log';
@@ -43,10 +46,16 @@ export type Rgb = readonly [number, number, number];
 export interface HeatmapFrame {
   /** blocks.L.attn.hook_pattern of one layer: (ceil(capacity/4), capacity) × H (see session.ts). */
   readonly pattern: GPUTexture;
+  /**
+   * Another prompt's capture of the same layer, with as many heads and at least `rows` rows: the
+   * frame shows pattern − patternB (a diverging `colormap`; 'shared' normalization is the
+   * difference as it is, in [−1, 1]; 'head' divides by the head's largest |difference|).
+   */
+  readonly patternB?: GPUTexture;
   /** T: the prompt's tokens (rows and columns ≥ T of `pattern` are stale). */
   readonly rows: number;
   readonly viewports: readonly HeatmapViewport[];
-  readonly colormap: ColormapName;
+  readonly colormap: AnyColormapName;
   readonly scale: HeatmapScale;
   readonly normalization: HeatmapNormalization;
   readonly sink: SinkMode;
@@ -92,18 +101,30 @@ interface Pipelines {
   readonly maxLayout: GPUBindGroupLayout;
 }
 
+/** 'pattern': one prompt's weights; 'diff': two prompts' difference. */
+type Mode = 'pattern' | 'diff';
+
 const pipelineCache = new WeakMap<GPUDevice, Map<string, Pipelines>>();
 
-function pipelinesFor(device: GPUDevice, shaders: ShaderLibrary, format: GPUTextureFormat): Pipelines {
-  let byFormat = pipelineCache.get(device);
-  if (!byFormat) pipelineCache.set(device, (byFormat = new Map()));
-  let p = byFormat.get(format);
+/** The pipelines of one mode for one target format, made once per device. */
+function pipelinesFor(
+  device: GPUDevice,
+  shaders: ShaderLibrary,
+  format: GPUTextureFormat,
+  mode: Mode,
+): Pipelines {
+  let byKey = pipelineCache.get(device);
+  if (!byKey) pipelineCache.set(device, (byKey = new Map()));
+  const key = `${mode}|${format}`;
+  let p = byKey.get(key);
   if (p) return p;
   const source = (file: string) => {
     const code = shaders[file];
     if (code === undefined) throw new Error(`shader ${file}.wgsl is missing from the shader library`);
     return code;
   };
+  const diff = mode === 'diff';
+  const [renderFile, maxFile] = diff ? ['heatmap_diff', 'heatmap_diff_max'] : ['heatmap', 'heatmap_max'];
   const common = source('heatmap_common');
   const fragment = GPUShaderStage.FRAGMENT;
   const texture = (binding: number, visibility: number, viewDimension: GPUTextureViewDimension) => ({
@@ -112,49 +133,51 @@ function pipelinesFor(device: GPUDevice, shaders: ShaderLibrary, format: GPUText
     texture: { sampleType: 'unfilterable-float' as const, viewDimension },
   });
   const renderLayout = device.createBindGroupLayout({
-    label: 'heatmap',
+    label: renderFile,
     entries: [
       { binding: 0, visibility: fragment, buffer: { type: 'uniform', hasDynamicOffset: true } },
       texture(1, fragment, '2d-array'),
       texture(2, fragment, '2d'),
       { binding: 3, visibility: fragment, buffer: { type: 'read-only-storage' } },
+      ...(diff ? [texture(4, fragment, '2d-array')] : []),
     ],
   });
   const compute = GPUShaderStage.COMPUTE;
   const maxLayout = device.createBindGroupLayout({
-    label: 'heatmap_max',
+    label: maxFile,
     entries: [
       { binding: 0, visibility: compute, buffer: { type: 'uniform' } },
       texture(1, compute, '2d-array'),
       { binding: 2, visibility: compute, buffer: { type: 'storage' } },
+      ...(diff ? [texture(3, compute, '2d-array')] : []),
     ],
   });
   const renderModule = device.createShaderModule({
-    label: 'heatmap',
-    code: `${common}\n${source('heatmap')}`,
+    label: renderFile,
+    code: `${common}\n${source(renderFile)}`,
   });
   const maxModule = device.createShaderModule({
-    label: 'heatmap_max',
-    code: `${common}\n${source('heatmap_max')}`,
+    label: maxFile,
+    code: `${common}\n${source(maxFile)}`,
   });
   p = {
     uniforms: structLayout(common, 'HeatmapUniforms'),
     renderLayout,
     maxLayout,
     render: device.createRenderPipeline({
-      label: `heatmap:${format}`,
+      label: `${renderFile}:${format}`,
       layout: device.createPipelineLayout({ bindGroupLayouts: [renderLayout] }),
       vertex: { module: renderModule, entryPoint: 'vs_main' },
       fragment: { module: renderModule, entryPoint: 'fs_main', targets: [{ format }] },
       primitive: { topology: 'triangle-list' },
     }),
     max: device.createComputePipeline({
-      label: 'heatmap_max',
+      label: maxFile,
       layout: device.createPipelineLayout({ bindGroupLayouts: [maxLayout] }),
       compute: { module: maxModule, entryPoint: 'main', constants: { WG_X: maxWg } },
     }),
   };
-  byFormat.set(format, p);
+  byKey.set(key, p);
   return p;
 }
 
@@ -166,18 +189,21 @@ interface BindGroups {
 export class HeatmapRenderer {
   readonly device: GPUDevice;
   readonly #target: RenderTarget;
-  readonly #pipelines: Pipelines;
+  readonly #shaders: ShaderLibrary;
   readonly #colormap: GPUTexture; // (256, 1) rgba8unorm
-  #colormapName: ColormapName | undefined;
+  #colormapName: AnyColormapName | undefined;
   #uniforms: GPUBuffer; // viewports × 256 bytes, one HeatmapUniforms each
   #headMax: GPUBuffer; // (heads) f32 bits
   #bindGroups = new WeakMap<GPUTexture, BindGroups>();
+  /** Difference views: by pattern A, then pattern B. */
+  #diffBindGroups = new WeakMap<GPUTexture, WeakMap<GPUTexture, BindGroups>>();
   #destroyed = false;
 
   constructor(device: GPUDevice, shaders: ShaderLibrary, target: RenderTarget) {
     this.device = device;
     this.#target = target;
-    this.#pipelines = pipelinesFor(device, shaders, target.format);
+    this.#shaders = shaders;
+    pipelinesFor(device, shaders, target.format, 'pattern'); // shader errors surface here
     this.#colormap = device.createTexture({
       label: 'heatmap.colormap',
       size: [colormapSize, 1],
@@ -204,33 +230,47 @@ export class HeatmapRenderer {
     });
   }
 
-  #bindGroupsFor(pattern: GPUTexture): BindGroups {
-    let groups = this.#bindGroups.get(pattern);
+  #pipelines(mode: Mode): Pipelines {
+    return pipelinesFor(this.device, this.#shaders, this.#target.format, mode);
+  }
+
+  #bindGroupsFor(pattern: GPUTexture, patternB: GPUTexture | undefined): BindGroups {
+    let byB: WeakMap<GPUTexture, BindGroups> | undefined;
+    if (patternB) {
+      byB = this.#diffBindGroups.get(pattern);
+      if (!byB) this.#diffBindGroups.set(pattern, (byB = new WeakMap()));
+    }
+    let groups = patternB ? byB!.get(patternB) : this.#bindGroups.get(pattern);
     if (!groups) {
-      const { renderLayout, maxLayout, uniforms } = this.#pipelines;
+      const { renderLayout, maxLayout, uniforms } = this.#pipelines(patternB ? 'diff' : 'pattern');
       const view = pattern.createView({ dimension: '2d-array' });
+      const viewB = patternB?.createView({ dimension: '2d-array' });
+      const label = patternB ? `${pattern.label} − ${patternB.label}` : pattern.label;
       groups = {
         render: this.device.createBindGroup({
-          label: `heatmap ${pattern.label}`,
+          label: `heatmap ${label}`,
           layout: renderLayout,
           entries: [
             { binding: 0, resource: { buffer: this.#uniforms, size: uniforms.size } },
             { binding: 1, resource: view },
             { binding: 2, resource: this.#colormap.createView() },
             { binding: 3, resource: { buffer: this.#headMax } },
+            ...(viewB ? [{ binding: 4, resource: viewB }] : []),
           ],
         }),
         max: this.device.createBindGroup({
-          label: `heatmap_max ${pattern.label}`,
+          label: `heatmap_max ${label}`,
           layout: maxLayout,
           entries: [
             { binding: 0, resource: { buffer: this.#uniforms, size: uniforms.size } },
             { binding: 1, resource: view },
             { binding: 2, resource: { buffer: this.#headMax } },
+            ...(viewB ? [{ binding: 3, resource: viewB }] : []),
           ],
         }),
       };
-      this.#bindGroups.set(pattern, groups);
+      if (byB) byB.set(patternB!, groups);
+      else this.#bindGroups.set(pattern, groups);
     }
     return groups;
   }
@@ -239,14 +279,21 @@ export class HeatmapRenderer {
   draw(frame: HeatmapFrame): void {
     if (this.#destroyed) throw new Error('this heatmap renderer was disposed');
     const { device } = this;
-    const { pattern, rows, viewports } = frame;
+    const { pattern, patternB, rows, viewports } = frame;
     const heads = pattern.depthOrArrayLayers;
     for (const v of viewports) {
       if (!Number.isInteger(v.head) || v.head < 0 || v.head >= heads)
         throw new RangeError(`head ${v.head} is not in ${pattern.label} (${heads} heads)`);
     }
-    if (!Number.isInteger(rows) || rows < 0 || rows > pattern.height)
-      throw new RangeError(`${rows} rows do not fit ${pattern.label} (capacity ${pattern.height})`);
+    for (const p of patternB ? [pattern, patternB] : [pattern]) {
+      if (!Number.isInteger(rows) || rows < 0 || rows > p.height)
+        throw new RangeError(`${rows} rows do not fit ${p.label} (capacity ${p.height})`);
+    }
+    if (patternB && patternB.depthOrArrayLayers !== heads)
+      throw new RangeError(
+        `cannot compare ${pattern.label} (${heads} heads) with ${patternB.label} (${patternB.depthOrArrayLayers})`,
+      );
+    const pipelines = this.#pipelines(patternB ? 'diff' : 'pattern');
 
     // Buffers grow (rarely); bind groups that held the old ones go with them.
     if (viewports.length * uniformStride > this.#uniforms.size || heads * 4 > this.#headMax.size) {
@@ -260,6 +307,7 @@ export class HeatmapRenderer {
         this.#headMax = this.#headMaxBuffer(heads);
       }
       this.#bindGroups = new WeakMap();
+      this.#diffBindGroups = new WeakMap();
     }
     if (this.#colormapName !== frame.colormap) {
       device.queue.writeTexture({ texture: this.#colormap }, colormapTable(frame.colormap), {}, [
@@ -273,11 +321,12 @@ export class HeatmapRenderer {
     const masked = frame.masked ?? maskedColor;
     const clear = frame.clear ?? panelColor;
     const data = new ArrayBuffer(Math.max(1, viewports.length) * uniformStride);
-    const writer = new StructWriter(this.#pipelines.uniforms, data);
+    const writer = new StructWriter(pipelines.uniforms, data);
     const common = {
       background: [masked[0] / 255, masked[1] / 255, masked[2] / 255, 1],
       rows,
       sqrt_encoded: (pattern.format as CaptureFormat) === 'rgba8unorm' ? 1 : 0,
+      sqrt_encoded_b: (patternB?.format as CaptureFormat | undefined) === 'rgba8unorm' ? 1 : 0,
       sink_mode: sinkModes[frame.sink],
       log_scale: frame.scale === 'log' ? 1 : 0,
       shared_max: frame.normalization === 'shared' ? 1 : 0,
@@ -308,12 +357,12 @@ export class HeatmapRenderer {
     if (viewports.length === 0) writer.set(0, { ...common, head: 0 });
     device.queue.writeBuffer(this.#uniforms, 0, data);
 
-    const groups = this.#bindGroupsFor(pattern);
+    const groups = this.#bindGroupsFor(pattern, patternB);
     const encoder = device.createCommandEncoder({ label: 'heatmaps' });
     if (frame.normalization === 'head' && rows > 0 && viewports.length > 0) {
       encoder.clearBuffer(this.#headMax, 0, heads * 4);
       const pass = encoder.beginComputePass({ label: 'heatmap_max' });
-      pass.setPipeline(this.#pipelines.max);
+      pass.setPipeline(pipelines.max);
       pass.setBindGroup(0, groups.max);
       pass.dispatchWorkgroups(Math.ceil(rows / maxWg), heads, 1);
       pass.end();
@@ -330,7 +379,7 @@ export class HeatmapRenderer {
       ],
     });
     if (rows > 0) {
-      pass.setPipeline(this.#pipelines.render);
+      pass.setPipeline(pipelines.render);
       for (const d of drawn) {
         if (d.w <= 0 || d.h <= 0) continue;
         pass.setViewport(d.x0, d.y0, d.w, d.h, 0, 1);

@@ -1,0 +1,154 @@
+// Exports in Chromium on the fixture model. The focused heatmap's PNG: a download that decodes as
+// a PNG of the canvas's size whose pixels are the heatmap's (the colormap colour of the reference
+// pattern at sampled cells, one entry of slack). The captures' JSON: a download in the capture
+// CLI's schema (src/engine/capture-json.ts; README), every field of the right shape, with values
+// against the CPU reference forward: attention within 1e-5, residual norms within 1e-4 relative,
+// logits within 1e-4 × max |logit|, the lens's top tokens and probabilities (1e-4).
+import { expect, test, type Download } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import type { CaptureJson } from '../src/engine/capture-json';
+import { residualBoundaries } from '../src/model/hooks';
+import { colormapIndex, colormapTable } from '../src/viz/colormaps';
+import { maskedColor } from '../src/viz/heatmap-renderer';
+import { Fixture, collectErrors, config, reference, repo, rowNorm, tokenizer, top2 } from './fixture';
+import { decodePng, pixel } from './png';
+
+const prompt = 'The cat sat on the mat, and the dog';
+const want = reference(prompt);
+const { T } = want;
+const { nLayer: L, nHead: H, vocabSize: V } = config;
+
+let fixture: Fixture;
+test.beforeAll(async () => {
+  fixture = await Fixture.start();
+});
+test.afterAll(async () => fixture?.close());
+
+async function bytesOf(download: Download): Promise<Buffer> {
+  return readFileSync((await download.path())!);
+}
+
+test('the focused heatmap exports as a PNG of what it shows; the captures as capture-CLI JSON', async ({
+  page,
+}) => {
+  const errors = collectErrors(page);
+  await page.goto(fixture.url(prompt, { head: '1', colormap: 'magma' }));
+  await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
+  const canvas = page.getByTestId('heatmap-focus-canvas');
+  await expect(canvas).toHaveAttribute('data-rows', String(T));
+
+  // PNG.
+  const [png] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Save this heatmap as a PNG image' }).click(),
+  ]);
+  expect(png.suggestedFilename()).toBe('strata-L0-H1.png');
+  const bytes = await bytesOf(png);
+  expect([...bytes.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  const image = decodePng(bytes);
+  const size = await canvas.evaluate((c: HTMLCanvasElement) => [c.width, c.height]);
+  expect([image.width, image.height]).toEqual(size);
+  const table = colormapTable('magma');
+  const p = (q: number, k: number) => want.ref.patterns[0]![(1 * T + q) * T + k]!;
+  let max = 0;
+  for (let q = 0; q < T; q++) for (let k = 0; k <= q; k++) max = Math.max(max, p(q, k));
+  const problems: string[] = [];
+  for (const [q, k] of [
+    [0, 0],
+    [4, 2],
+    [T - 1, 0],
+    [T - 1, T - 1],
+    [6, 3],
+    [1, 6],
+  ] as const) {
+    const got = pixel(image, ((k + 0.5) * image.width) / T, ((q + 0.5) * image.height) / T);
+    if (k > q) {
+      if (got.join() !== maskedColor.join()) problems.push(`masked (${q},${k}): ${got}`);
+      continue;
+    }
+    const i = colormapIndex(p(q, k) / max);
+    const ok = [i, i - 1, i + 1].some(
+      (j) => j >= 0 && j < 256 && [0, 1, 2].every((c) => table[4 * j + c] === got[c]),
+    );
+    if (!ok) problems.push(`(${q},${k}) entry ${i}: ${got}`);
+  }
+  expect(problems).toEqual([]);
+
+  // JSON.
+  const [json] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Export the captures of prompt as JSON' }).click(),
+  ]);
+  expect(json.suggestedFilename()).toBe('strata-capture.json');
+  const c = JSON.parse((await bytesOf(json)).toString('utf8')) as CaptureJson;
+  expect(Object.keys(c).sort()).toEqual(
+    ['ablation', 'adapter', 'attention', 'lens', 'logits_last', 'model', 'residual_norms', 'tokens'].sort(),
+  );
+  expect(c.ablation).toBeNull(); // the studio runs the clean model
+  expect(c.model).toEqual({
+    name: repo,
+    n_layer: L,
+    n_head: H,
+    n_embd: config.nEmbd,
+    n_ctx: config.nCtx,
+    vocab_size: V,
+  });
+  expect(Object.keys(c.adapter).sort()).toEqual(['architecture', 'fallback', 'vendor']);
+  expect(typeof c.adapter.fallback).toBe('boolean');
+  expect(c.tokens).toEqual(want.tokens.map((id) => ({ id, text: tokenizer.tokenLabel(id) })));
+
+  expect(c.attention).toHaveLength(L);
+  let worst = 0;
+  for (let l = 0; l < L; l++) {
+    expect(c.attention[l]).toHaveLength(H);
+    for (let h = 0; h < H; h++) {
+      expect(c.attention[l]![h]).toHaveLength(T);
+      for (let q = 0; q < T; q++) {
+        expect(c.attention[l]![h]![q]).toHaveLength(T);
+        for (let k = 0; k < T; k++)
+          worst = Math.max(
+            worst,
+            Math.abs(c.attention[l]![h]![q]![k]! - want.ref.patterns[l]![(h * T + q) * T + k]!),
+          );
+      }
+    }
+  }
+  expect(worst).toBeLessThanOrEqual(1e-5);
+
+  const boundaries = [
+    ...want.ref.residPre.flatMap((pre, l) => [pre, want.ref.residMid[l]!]),
+    want.ref.residPost,
+  ];
+  expect(c.residual_norms).toHaveLength(residualBoundaries(L).length);
+  c.residual_norms.forEach((row, i) => {
+    expect(row).toHaveLength(T);
+    row.forEach((n, t) => {
+      const r = rowNorm(boundaries[i]!, t);
+      expect(Math.abs(n - r), `boundary ${i} t${t}`).toBeLessThanOrEqual(1e-4 * r);
+    });
+  });
+
+  expect(c.logits_last).toHaveLength(V);
+  const logits = want.ref.logits.subarray((T - 1) * V, T * V);
+  let scale = 0;
+  let err = 0;
+  for (let v = 0; v < V; v++) {
+    scale = Math.max(scale, Math.abs(logits[v]!));
+    err = Math.max(err, Math.abs(c.logits_last[v]! - logits[v]!));
+  }
+  expect(err).toBeLessThanOrEqual(1e-4 * scale);
+
+  expect(c.lens).toHaveLength(L + 1);
+  c.lens.forEach((depth, d) => {
+    expect(depth).toHaveLength(T);
+    depth.forEach((top, t) => {
+      expect(top).toHaveLength(5);
+      const [[id1, p1], [id2, p2]] = top2(want.lens[d]!, t);
+      expect(top[0]!.id === id1 || (top[0]!.id === id2 && p1 - p2 < 1e-4)).toBe(true);
+      expect(Math.abs(top[0]!.p - p1)).toBeLessThanOrEqual(1e-4);
+      expect(top[0]!.text).toBe(tokenizer.tokenLabel(top[0]!.id));
+      for (let i = 1; i < 5; i++) expect(top[i]!.p).toBeLessThanOrEqual(top[i - 1]!.p);
+    });
+  });
+  expect(errors).toEqual([]);
+});

@@ -1,0 +1,40 @@
+// Counters the studio keeps for tests and the UI benchmark (e2e/bench-ui.ts), on
+// `globalThis.__strataDebug`: forward runs finished, heatmap frames submitted, and — with
+// `?debug=1` — when each canvas's latest frame finished on the GPU and which run it showed.
+// Nothing here reads GPU data back.
+
+export interface DrawRecord {
+  /** The result it drew (PromptRun's result counter); -1: nothing to draw (cleared). */
+  readonly seq: number;
+  /** performance.now() when the frame was submitted. */
+  readonly submitted: number;
+  /** performance.now() when the GPU finished it (onSubmittedWorkDone); NaN until then. */
+  done: number;
+}
+
+export interface DebugCounters {
+  /** Timestamps of GPU completion are recorded only when this is set (?debug=1). */
+  enabled: boolean;
+  /** Forward passes finished (each with its lens and residual-stats readbacks). */
+  runs: number;
+  /** Heatmap frames submitted. */
+  draws: number;
+  /** The latest frame of each heatmap canvas, by its data-testid. */
+  readonly canvases: Record<string, DrawRecord>;
+}
+
+export const debugCounters: DebugCounters = { enabled: false, runs: 0, draws: 0, canvases: {} };
+
+if (typeof window !== 'undefined') {
+  debugCounters.enabled = new URLSearchParams(window.location.search).get('debug') === '1';
+  (globalThis as { __strataDebug?: DebugCounters }).__strataDebug = debugCounters;
+}
+
+/** Notes a heatmap frame just submitted on `device` for the canvas `name`. */
+export function noteDraw(device: GPUDevice, name: string, seq: number): void {
+  debugCounters.draws++;
+  if (!debugCounters.enabled) return;
+  const record: DrawRecord = { seq, submitted: performance.now(), done: NaN };
+  debugCounters.canvases[name] = record;
+  void device.queue.onSubmittedWorkDone().then(() => (record.done = performance.now()));
+}

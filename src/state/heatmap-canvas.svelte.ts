@@ -1,0 +1,51 @@
+// The lifecycle of a heatmap canvas, once, for every component that has one (the head grid, the
+// focused head, the difference view): a Svelte attachment (`{@attach heatmapCanvas(...)}`) that
+// gets a HeatmapView for the canvas, sizes the canvas's backing store to its CSS size × the device
+// pixel ratio (following the ratio when the window moves to another screen or zooms), redraws
+// when what it shows changes, and disposes the view when the canvas goes.
+
+import { untrack } from 'svelte';
+import type { Attachment } from 'svelte/attachments';
+import { devicePixelRatio } from 'svelte/reactivity/window';
+import type { HeatmapParams, HeatmapView } from './heatmaps.svelte';
+
+/** Where a canvas's patterns come from: a PromptRun (its own, or its difference with another). */
+export interface HeatmapSource {
+  attachHeatmaps(canvas: HTMLCanvasElement): HeatmapView;
+  /** Read to redraw after each run. */
+  readonly result: unknown;
+}
+
+export interface HeatmapCanvasOptions {
+  readonly source: HeatmapSource;
+  /** CSS size of the canvas; read in an effect, so it may depend on reactive state. */
+  readonly size: () => { readonly width: number; readonly height: number };
+  /** What to draw; read in an effect. */
+  readonly params: () => HeatmapParams;
+  /** Gets the view (for tooltips and export) when the canvas comes, and undefined when it goes. */
+  readonly onview?: (view: HeatmapView | undefined) => void;
+}
+
+export function heatmapCanvas(options: HeatmapCanvasOptions): Attachment<HTMLCanvasElement> {
+  return (canvas) => {
+    const view = untrack(() => options.source.attachHeatmaps(canvas));
+    untrack(() => options.onview?.(view));
+    $effect(() => {
+      const { width, height } = options.size();
+      const dpr = devicePixelRatio.current ?? 1;
+      // Setting the backing-store size clears the canvas: only when it changes, then redraw.
+      const w = Math.max(1, Math.round(width * dpr));
+      const h = Math.max(1, Math.round(height * dpr));
+      if (canvas.width !== w) canvas.width = w;
+      if (canvas.height !== h) canvas.height = h;
+      canvas.style.width = `${width}px`;
+      canvas.style.height = `${height}px`;
+      void options.source.result;
+      view.draw(options.params());
+    });
+    return () => {
+      view.dispose();
+      options.onview?.(undefined);
+    };
+  };
+}
