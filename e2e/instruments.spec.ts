@@ -279,7 +279,11 @@ test('entropy across depth and the depth summary match the oracle and the refere
     await expect(entropy.getByTestId('entropy-layer')).toHaveCount(L);
   }
 
+  // End: the last tab (Ablation); two to the left: the depth summary.
   await page.keyboard.press('End');
+  await expect(instruments.getByRole('tab', { name: 'Ablation' })).toHaveAttribute('aria-selected', 'true');
+  await page.keyboard.press('ArrowLeft');
+  await page.keyboard.press('ArrowLeft');
   const depthTab = instruments.getByRole('tab', { name: 'Depth summary' });
   await expect(depthTab).toHaveAttribute('aria-selected', 'true');
   const summary = instruments.getByTestId('depth-summary');
