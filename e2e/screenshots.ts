@@ -1,0 +1,57 @@
+// README screenshots, taken from the running app (the built studio served by `vite preview`) on the
+// bundled model in headless Chromium with WebGPU on whatever adapter it finds:
+//   npm run screenshots            (writes docs/screenshots/*.png)
+import { chromium, type Page } from '@playwright/test';
+import { mkdir } from 'node:fs/promises';
+import { preview } from 'vite';
+import { chromiumArgs, chromiumPath } from './chromium';
+
+const out = 'docs/screenshots';
+const prompt =
+  'Mr. and Mrs. Dursley, of number four, Privet Drive, were proud to say that they were perfectly normal. ' +
+  'Mr. and Mrs. Dursley, of number four, Privet Drive, were proud';
+
+async function ready(page: Page) {
+  await page.getByTestId('next-tokens').locator('li').first().waitFor({ timeout: 180_000 });
+  await page.waitForTimeout(1500); // the heatmaps' and instruments' last frames
+}
+
+async function shot(page: Page, testid: string, name: string) {
+  const el = page.getByTestId(testid).first();
+  await el.scrollIntoViewIfNeeded();
+  await page.waitForTimeout(500);
+  await el.screenshot({ path: `${out}/${name}.png` });
+  console.log(`${out}/${name}.png`);
+}
+
+await mkdir(out, { recursive: true });
+const server = await preview({ preview: { host: '127.0.0.1', port: 4174, strictPort: true } });
+const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
+try {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark' });
+  const base = 'http://127.0.0.1:4174/';
+  await page.goto(`${base}?${new URLSearchParams({ prompt, bos: '1', layer: '1', head: '1' }).toString()}`);
+  await ready(page);
+  await shot(page, 'attention-panel', 'attention');
+  await shot(page, 'flow-view', 'residual-stream');
+  const instruments = page.getByTestId('instruments');
+  await page.waitForFunction(
+    () => document.querySelectorAll('[data-detector="probe-induction"] [data-score]').length > 0,
+  );
+  await shot(page, 'instruments', 'detectors');
+  await instruments.getByRole('tab', { name: 'Logit lens' }).click();
+  await instruments.getByTestId('lens-cell').first().waitFor({ timeout: 180_000 });
+  await shot(page, 'instruments', 'logit-lens');
+
+  await page.goto(
+    `${base}?${new URLSearchParams({ prompt: 'The cat sat on the mat because it was', compare: 'The dog sat on the mat because it was', layer: '1' }).toString()}`,
+  );
+  await ready(page);
+  await page.getByTestId('next-tokens-b').locator('li').first().waitFor({ timeout: 180_000 });
+  await page.waitForTimeout(1500);
+  await page.screenshot({ path: `${out}/compare.png`, fullPage: false });
+  console.log(`${out}/compare.png`);
+} finally {
+  await browser.close();
+  await new Promise<void>((resolve) => server.httpServer.close(() => resolve()));
+}
