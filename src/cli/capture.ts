@@ -116,7 +116,8 @@ export function promptTokens(
   return opts.bos ? [tokenizer.endOfTextId, ...tokens] : tokens;
 }
 
-async function resolveModel(spec: string, env: NodeJS.ProcessEnv): Promise<OpenedModel> {
+/** A model folder, or a hub id downloaded once into the cache (progress on stderr). */
+export async function resolveModel(spec: string, env: NodeJS.ProcessEnv): Promise<OpenedModel> {
   const isDir = await stat(spec).then(
     (s) => s.isDirectory(),
     () => false,
