@@ -36,6 +36,7 @@ import { pickToken, type TokenPick } from './lens-view';
 import type { PromptTokens } from './lens.svelte';
 import { studioGpu, type StudioGpu } from './gpu/access';
 import type { Studio } from './studio.svelte';
+import { onePer } from './one-per';
 
 export {
   describeAblation,
@@ -367,17 +368,12 @@ export class AblationLab {
   }
 }
 
-const instances = new WeakMap<object, AblationLab>();
+const instances = onePer((studio: Studio, source: PromptTokens) => new AblationLab(studio, source));
 
 /**
  * The ablation lab of a prompt: one per PromptRun (or token source), made on first use, so the
  * panel and the head grid's marks share one selection.
  */
 export function ablationFor(studio: Studio, source: PromptTokens): AblationLab {
-  let lab = instances.get(source);
-  if (!lab) {
-    lab = new AblationLab(studio, source);
-    instances.set(source, lab);
-  }
-  return lab;
+  return instances.get(studio, source);
 }

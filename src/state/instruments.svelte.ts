@@ -33,6 +33,7 @@ import {
 } from '../instruments/head-scores';
 import { studioGpu, withRunCaptures, type RunCaptures, type StudioGpu } from './gpu/access';
 import type { PromptRun, Studio } from './studio.svelte';
+import { onePer } from './one-per';
 
 export {
   detectors,
@@ -392,21 +393,16 @@ export class Instruments {
     this.#stop = undefined;
     this.#users = 0;
     this.#release();
-    if (instances.get(this.#run) === this) instances.delete(this.#run);
+    instances.forget(this.#run, this);
   }
 }
 
-const instances = new WeakMap<PromptRun, Instruments>();
+const instances = onePer((studio: Studio, run: PromptRun) => new Instruments(studio, run));
 
 /**
  * The instruments of a prompt: one per PromptRun, made on first use, so the instruments panel and
  * the head grid's badges share the same scores.
  */
 export function instrumentsFor(studio: Studio, run: PromptRun): Instruments {
-  let instruments = instances.get(run);
-  if (!instruments) {
-    instruments = new Instruments(studio, run);
-    instances.set(run, instruments);
-  }
-  return instruments;
+  return instances.get(studio, run);
 }

@@ -26,6 +26,7 @@ import {
 } from './lens-view';
 import { studioGpu, type StudioGpu } from './gpu/access';
 import type { Studio } from './studio.svelte';
+import { onePer } from './one-per';
 
 export {
   formatProb,
@@ -344,14 +345,9 @@ export class LogitLens {
   }
 }
 
-const instances = new WeakMap<object, LogitLens>();
+const instances = onePer((studio: Studio, source: PromptTokens) => new LogitLens(studio, source));
 
 /** The logit lens of a prompt: one per PromptRun (or token source), made on first use. */
 export function lensFor(studio: Studio, source: PromptTokens): LogitLens {
-  let lens = instances.get(source);
-  if (!lens) {
-    lens = new LogitLens(studio, source);
-    instances.set(source, lens);
-  }
-  return lens;
+  return instances.get(studio, source);
 }
