@@ -8,8 +8,9 @@ Stages:
  1. data: tools/train/tokenize-corpus.mjs (node + gpt-3-encoder) turns the tagged Brown files into natural text
     and GPT-2 BPE ids under tools/train/.cache/ (train.u16, val.u16; every 10th file held out).
  2. train: hand-written forward/backward (gpt2_numpy.py) in float32, AdamW, warmup + cosine LR, gradient
-    clipping, fixed seed. Batches mix three kinds of sequences (see make_sequence): Brown text, Brown text whose
-    span repeats, and random-token spans each repeated (the two repeated kinds make induction heads form).
+    clipping, fixed seed. Phase 1: random-token spans each repeated (R + R) only, which grows the previous-token
+    and induction heads; phase 2: batches mixing Brown text, Brown text whose span repeats, and R + R spans
+    (see make_sequence and the constants below).
     Speed trick (the model stays exactly GPT-2): the training softmax runs over a per-step column set, the
     4096 most frequent training tokens + every target of the batch + 2048 ids sampled uniformly from the rest of
     the 50257, whose logits get + log(|rest| / 2048) so that they stand for the whole rest (an importance-
@@ -52,7 +53,7 @@ CFG = g.Config(n_layer=4, n_head=4, n_embd=64, n_inner=256, n_positions=256, voc
 #     both form here. Deterministic: same seed, same step at which the phase ends.
 #  2. text: TEXT_STEPS steps of 8,192-token batches mixing Brown text, repeated text and repeated random spans
 #     (4 : 1 : 3), cycling 64 x 128, 64 x 128, 64 x 128, 32 x 256 tokens (so every row of wpe trains).
-# Why: five full runs that mixed text in from the start (width 128; 1K- and 8K-token batches; 32- to 256-token
+# Why: six full runs that mixed text in from the start (width 128; 1K- and 8K-token batches; 32- to 256-token
 # windows; learning rates 1.2e-3 and 3e-3) had no induction head (best score 0.13) after 220-1,750 steps,
 # while small runs of this code on R + R alone formed one within 300 steps (width 64, 4K-token batches:
 # score 0.94; 2K-token batches 0.15, 1K none). With uniform attention over T keys the gradient toward the one
