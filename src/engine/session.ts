@@ -38,7 +38,7 @@ export type { Ablation, HeadRef } from '../model/ablation';
 export { maxTrackedTokens } from './cost';
 
 /** Logit-lens settings shared by every session of an engine. */
-export const lensTopK = 5;
+export const lensTopK = 5; // at most 8 (MAX_K in unembed_topk_tiled.wgsl)
 /** Vocabulary entries per thread in the lens kernel (wte parts are multiples of it). */
 export const lensChunk = 1024;
 /** Tokens of capacity added at a time when a prompt outgrows a session. */
@@ -746,7 +746,18 @@ export class PromptSession {
       };
       const resources = [uniform(1), { buffer: lensX }, { buffer: part.buffer }, { buffer: partial }];
       const chunks = ceilDiv(part.count, lensChunk);
-      if (vec4D) {
+      if (!fallback) {
+        // 64 rows × one chunk per workgroup, tiled through workgroup memory; also logits_last.
+        this.#lensSteps.push(
+          step(
+            'lens.unembed_topk',
+            'unembedTopkTiled',
+            { ...wf, overrides },
+            [...resources, { buffer: this.#logits }],
+            (rows) => [chunks, ceilDiv(rows, 64), 1],
+          ),
+        );
+      } else if (vec4D) {
         // 8 lens rows × one chunk per thread; the stack's last row (the final stream's last
         // position) also goes out whole as logits_last.
         this.#lensSteps.push(
@@ -779,9 +790,9 @@ export class PromptSession {
         (rows) => [ceilDiv(rows, wg), 1, 1],
       ),
     );
-    // The vec4 lens kernel has written logits_last already.
-    this.#logitsLastFused = vec4D;
-    for (const part of vec4D ? [] : weights.wteParts) {
+    // The tiled and vec4 lens kernels have written logits_last already.
+    this.#logitsLastFused = !fallback || vec4D;
+    for (const part of this.#logitsLastFused ? [] : weights.wteParts) {
       this.#lensSteps.push(
         step(
           'logits_last',
@@ -849,8 +860,15 @@ export class PromptSession {
         { buffer: track.rank },
       ];
       steps.push(
-        // As the lens: 8 rows × one chunk per thread with vec4 loads on fallback adapters.
-        fallback && D % 4 === 0
+        // As the lens: tiled on real GPUs, 8 rows × one chunk per thread with vec4 loads on
+        // fallback adapters.
+        !fallback
+          ? this.#step('track.rank', 'trackCountTiled', { ...wf, overrides }, resources, (rows) => [
+              chunks,
+              ceilDiv(rows, 64),
+              1,
+            ])
+          : D % 4 === 0
           ? this.#step(
               'track.rank',
               'trackCountVec4',

@@ -14,6 +14,8 @@ export interface KernelDef {
   readonly bindings: readonly BindingKind[];
   /** Reads weights through `alias weight_t = f32;`, which the f16 variant rewrites. */
   readonly weights?: boolean;
+  /** Files in shaders/ without an entry point whose declarations the kernel uses (prepended). */
+  readonly modules?: readonly string[];
 }
 
 export const kernelDefs = {
@@ -49,6 +51,13 @@ export const kernelDefs = {
     bindings: ['uniform', 'read', 'read', 'write', 'write'],
     weights: true,
   },
+  /** unembedTopk for real GPUs: 64 rows × 64 tokens per tile in workgroup memory; writes logits_last too. */
+  unembedTopkTiled: {
+    file: 'unembed_topk_tiled',
+    bindings: ['uniform', 'read', 'read', 'write', 'write'],
+    weights: true,
+    modules: ['lens_tile'],
+  },
   topkMerge: { file: 'topk_merge', bindings: ['uniform', 'read', 'write'] },
   unembedLogits: { file: 'unembed_logits', bindings: ['uniform', 'read', 'read', 'write'], weights: true },
   /** Head ablation on z before attn.c_proj (zero or mean over positions), in place. */
@@ -68,6 +77,13 @@ export const kernelDefs = {
     weights: true,
   },
   /** trackCount for D % 4 == 0 on fallback adapters: vec4 loads, 8 rows × 8 tokens per step. */
+  /** trackCount for real GPUs: the logits tile by tile as unembedTopkTiled. */
+  trackCountTiled: {
+    file: 'track_count_tiled',
+    bindings: ['uniform', 'read', 'read', 'read', 'read', 'read', 'write'],
+    weights: true,
+    modules: ['lens_tile'],
+  },
   trackCountVec4: {
     file: 'track_count_vec4',
     bindings: ['uniform', 'read', 'read', 'read', 'read', 'read', 'write'],
@@ -156,8 +172,13 @@ export class KernelRegistry {
     const key = `${def.file}|${weightFormat}|${captureFormat}`;
     let module = this.#modules.get(key);
     if (!module) {
-      let code = this.#shaders[def.file];
-      if (code === undefined) throw new Error(`shader ${def.file}.wgsl is missing from the shader library`);
+      const source = (file: string): string => {
+        const code = this.#shaders[file];
+        if (code === undefined) throw new Error(`shader ${file}.wgsl is missing from the shader library`);
+        return code;
+      };
+      // WGSL declarations are order-independent: the modules can follow the kernel.
+      let code = [def.file, ...(def.modules ?? [])].map(source).join('\n');
       if (def.weights && weightFormat === 'f16') {
         code = 'enable f16;\n' + code.replace('alias weight_t = f32;', 'alias weight_t = f16;');
       }
