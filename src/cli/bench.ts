@@ -10,7 +10,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Engine, formatBytes } from '../engine/engine';
+import { formatBytes } from '../engine/cost';
+import { Engine } from '../engine/engine';
 import type { LensPoints } from '../engine/session';
 import { weightReaderFromMemory } from '../engine/weights';
 import type { GpuContext } from '../gpu/device';

@@ -108,3 +108,10 @@ export function forwardFlops(
 export function trackFlops(config: Gpt2Config, rows: number, ids: number): number {
   return rows * 2 * config.nEmbd * (config.vocabSize + ids);
 }
+
+/** Bytes as a person reads them: KiB, MiB or GiB. */
+export function formatBytes(n: number): string {
+  if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(2)} GiB`;
+  if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(1)} MiB`;
+  return `${(n / 2 ** 10).toFixed(1)} KiB`;
+}

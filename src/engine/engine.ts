@@ -1,11 +1,12 @@
 // The Engine facade: one model's weights on one device, and the prompt sessions that run on them.
 // Two sessions (two prompts side by side) hold their own captures and share one copy of the weights.
 
-import type { GpuContext } from '../gpu/device';
+import { GpuOutOfMemoryError, type GpuContext } from '../gpu/device';
 import { KernelRegistry, type WeightFormat } from '../gpu/kernels';
 import type { ShaderLibrary } from '../gpu/shader-library';
 import type { Gpt2Config } from '../model/types';
-import { PromptSession, lensChunk, type SessionOptions } from './session';
+import { activationBytes, captureBytes, chooseCaptureFormat, captureBudgetBytes, formatBytes } from './cost';
+import { PromptSession, firstLine, lensChunk, lensTopK, type SessionOptions } from './session';
 import { GpuWeights, largestBlockTensor, type WeightReader } from './weights';
 
 export interface EngineOptions {
@@ -62,22 +63,36 @@ export class Engine {
       );
     }
     const { device } = gpu;
+    // Out of memory shows two ways: a mapped buffer that cannot be allocated throws (RangeError),
+    // any other allocation fires the error scope.
     device.pushErrorScope('out-of-memory');
-    const weights = await GpuWeights.upload(device, reader, {
-      format,
-      vocabAlign: lensChunk,
-      maxVocabRowsPerPart: options.maxVocabRowsPerPart,
-      onProgress: options.onProgress,
-      signal: options.signal,
-    });
+    let weights: GpuWeights | undefined;
+    let failure: unknown;
+    try {
+      weights = await GpuWeights.upload(device, reader, {
+        format,
+        vocabAlign: lensChunk,
+        maxVocabRowsPerPart: options.maxVocabRowsPerPart,
+        onProgress: options.onProgress,
+        signal: options.signal,
+      });
+    } catch (e) {
+      failure = e;
+    }
     const oom = await device.popErrorScope();
-    if (oom) {
-      weights.destroy();
-      throw new Error(
-        `out of GPU memory while uploading the weights: the model needs ${formatBytes(needed)} in ${format}, ` +
-          `more than this GPU could give (${oom.message}). Close other GPU-heavy tabs or pick a smaller model.`,
+    if (oom || failure instanceof GpuOutOfMemoryError) {
+      weights?.destroy();
+      const why = firstLine(oom?.message ?? (failure instanceof Error ? failure.message : String(failure)));
+      throw new GpuOutOfMemoryError(
+        needed,
+        `out of GPU memory while uploading the weights: the model needs ${formatBytes(needed)} in ${format} ` +
+          `(and each prompt ${formatBytes(promptBytes(reader.config))} more for ${promptTokens} tokens), ` +
+          `more than this GPU could give (${why}). WebGPU does not tell how much memory a GPU has: ` +
+          `close other GPU-heavy tabs or pick a smaller model.`,
+        { cause: failure ?? oom },
       );
     }
+    if (failure !== undefined || !weights) throw failure;
     const kernels = new KernelRegistry(device, shaders);
     return new Engine(gpu, weights, kernels, options.fallbackKernels ?? gpu.summary.fallback);
   }
@@ -104,8 +119,12 @@ export class Engine {
   }
 }
 
-export function formatBytes(n: number): string {
-  if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(2)} GiB`;
-  if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(1)} MiB`;
-  return `${(n / 2 ** 10).toFixed(1)} KiB`;
+/** Tokens of the prompt that the out-of-memory message prices. */
+const promptTokens = 64;
+
+/** GPU bytes of one prompt session of promptTokens tokens (captures and activations, lens 'layers'). */
+function promptBytes(config: Gpt2Config): number {
+  const T = Math.min(promptTokens, config.nCtx);
+  const format = chooseCaptureFormat(config, T, captureBudgetBytes);
+  return captureBytes(config, T, format) + activationBytes(config, T, config.nLayer + 1, lensChunk, lensTopK);
 }

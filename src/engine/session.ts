@@ -16,6 +16,7 @@
 import { checkAblation, isEmptyAblation, type Ablation } from '../model/ablation';
 import { hookName, residualBoundaries, type HookPoint } from '../model/hooks';
 import type { Gpt2Config } from '../model/types';
+import { GpuOutOfMemoryError } from '../gpu/device';
 import {
   captureBytesPerValue,
   type CaptureFormat,
@@ -26,8 +27,11 @@ import {
 } from '../gpu/kernels';
 import {
   ablationFlagStride,
+  activationBytes,
   captureBudgetBytes,
+  captureBytes,
   chooseCaptureFormat,
+  formatBytes,
   forwardFlops,
   maxTrackedTokens,
   trackFlops,
@@ -146,6 +150,17 @@ interface Tracking {
   readonly steps: readonly Step[];
 }
 
+/** What an allocation left: the GPU's out-of-memory error, or a validation error without one (a bug). */
+interface Allocation {
+  readonly oom?: GPUError;
+  readonly bug?: Error;
+}
+
+/** A driver's message without the call stack Dawn appends. */
+export function firstLine(message: string): string {
+  return (message.split('\n')[0] ?? '').replace(/\.$/, '');
+}
+
 /** The GPU context a session needs from its engine. */
 export interface EngineParts {
   readonly device: GPUDevice;
@@ -192,6 +207,10 @@ export class PromptSession {
   #logitsLastFused = false;
   /** Positions of the last run whose lens stack is on the GPU (0: none yet). */
   #lastT = 0;
+  /** The last run that completed: replayed to restore the captures after a failed growth. */
+  #last: { tokens: readonly number[]; options: RunOptions } | undefined;
+  /** The constructor's allocation, checked for out-of-memory by the first run. */
+  #initialAllocation: Promise<Allocation> | undefined;
   #destroyed = false;
 
   constructor(parts: EngineParts, options: SessionOptions) {
@@ -208,7 +227,9 @@ export class PromptSession {
         : options.lens === 'all'
           ? residualBoundaries(L)
           : [...Array.from({ length: L }, (_, layer): HookPoint => ({ kind: 'resid_pre', layer })), final];
-    this.#allocate(Math.min(this.#config.nCtx, options.capacity ?? capacityStep));
+    this.#initialAllocation = this.#allocateChecked(
+      Math.min(this.#config.nCtx, options.capacity ?? capacityStep),
+    );
   }
 
   get capacity(): number {
@@ -271,7 +292,18 @@ export class PromptSession {
         throw new RangeError(`token id ${id} is outside the vocabulary (0…${vocabSize - 1})`);
     }
     const ablation = normalizeAblation(this.#config, options.ablate);
-    if (T > this.#capacity) this.#allocate(Math.min(nCtx, ceilDiv(T, capacityStep) * capacityStep));
+    if (this.#initialAllocation) {
+      const { oom, bug } = await this.#initialAllocation;
+      this.#initialAllocation = undefined;
+      if (bug) throw bug;
+      if (oom) {
+        const capacity = this.#capacity;
+        this.#release();
+        this.#capacity = 0;
+        throw this.#outOfMemory(T, capacity, oom, false);
+      }
+    }
+    if (T > this.#capacity) await this.#grow(T);
 
     const { device } = this.#parts;
     const nLens = this.lensPoints.length;
@@ -330,6 +362,7 @@ export class PromptSession {
       probs[i] = rawF[2 * i + 1]!;
     }
     const skippedMlps = ablation?.mode === 'zero' ? (ablation.mlps?.length ?? 0) : 0;
+    this.#last = { tokens: [...tokens], options };
     return {
       tokens: [...tokens],
       lens: { points: this.lensPoints, k: lensTopK, ids, probs },
@@ -427,6 +460,75 @@ export class PromptSession {
     }
     pass.end();
     return steps.length;
+  }
+
+  /**
+   * Grows the buffers to fit T tokens. When the GPU is out of memory: the previous capacity is
+   * allocated again and the last run replayed (its captures are what the studio shows), then a
+   * GpuOutOfMemoryError says what the prompt needed.
+   */
+  async #grow(T: number): Promise<void> {
+    const previous = this.#capacity;
+    const capacity = Math.min(this.#config.nCtx, ceilDiv(T, capacityStep) * capacityStep);
+    const { oom, bug } = await this.#allocateChecked(capacity);
+    if (bug) throw bug;
+    if (!oom) return;
+    this.#release();
+    this.#capacity = 0;
+    let restored = false;
+    if (previous > 0) {
+      const again = await this.#allocateChecked(previous);
+      if (again.oom || again.bug) {
+        this.#release();
+        this.#capacity = 0;
+      } else {
+        restored = true;
+        const last = this.#last;
+        if (last) await this.run(last.tokens, last.options);
+      }
+    }
+    throw this.#outOfMemory(T, capacity, oom, restored);
+  }
+
+  /**
+   * #allocate inside error scopes. Validation errors that follow an out-of-memory error (views and
+   * bind groups of resources that could not be made) are its consequences; one without it is a bug.
+   */
+  #allocateChecked(capacity: number): Promise<Allocation> {
+    const { device } = this.#parts;
+    device.pushErrorScope('validation');
+    device.pushErrorScope('out-of-memory');
+    this.#allocate(capacity);
+    const oom = device.popErrorScope();
+    const validation = device.popErrorScope();
+    return Promise.all([oom, validation]).then(([o, v]) => ({
+      oom: o ?? undefined,
+      bug:
+        !o && v ? new Error(`allocating a prompt session for ${capacity} tokens: ${v.message}`) : undefined,
+    }));
+  }
+
+  #outOfMemory(T: number, capacity: number, oom: GPUError, restored: boolean): GpuOutOfMemoryError {
+    const config = this.#config;
+    const format =
+      this.#formatOption === 'auto'
+        ? chooseCaptureFormat(config, capacity, this.#captureBudget)
+        : this.#formatOption;
+    const captures = captureBytes(config, capacity, format);
+    const activations = activationBytes(config, capacity, this.lensPoints.length, lensChunk, lensTopK);
+    const kept = restored
+      ? this.#last
+        ? `the previous prompt (${this.#last.tokens.length} tokens) and its results are kept`
+        : `prompts up to ${this.#capacity} tokens still run`
+      : 'nothing of this prompt slot is left on the GPU';
+    return new GpuOutOfMemoryError(
+      captures + activations,
+      `out of GPU memory for a prompt of ${T} tokens: its attention captures (${format}, ` +
+        `${formatBytes(captures)}) and activations (${formatBytes(activations)}) come on top of the ` +
+        `model's weights (${formatBytes(this.#parts.weights.bytes)}), more than this GPU could give ` +
+        `(${firstLine(oom.message)}); ${kept}. Try a shorter prompt, or close other GPU-heavy tabs.`,
+      { cause: oom },
+    );
   }
 
   destroy(): void {
@@ -869,20 +971,20 @@ export class PromptSession {
               1,
             ])
           : D % 4 === 0
-          ? this.#step(
-              'track.rank',
-              'trackCountVec4',
-              { ...wf, overrides: { ...overrides, WG_X: wgVec4 } },
-              resources,
-              (rows) => [ceilDiv(chunks, wgVec4), ceilDiv(rows, 8), 1],
-            )
-          : this.#step(
-              'track.rank',
-              'trackCount',
-              { ...wf, overrides: { ...overrides, WG_X: wg } },
-              resources,
-              (rows) => [ceilDiv(chunks, wg), rows, 1],
-            ),
+            ? this.#step(
+                'track.rank',
+                'trackCountVec4',
+                { ...wf, overrides: { ...overrides, WG_X: wgVec4 } },
+                resources,
+                (rows) => [ceilDiv(chunks, wgVec4), ceilDiv(rows, 8), 1],
+              )
+            : this.#step(
+                'track.rank',
+                'trackCount',
+                { ...wf, overrides: { ...overrides, WG_X: wg } },
+                resources,
+                (rows) => [ceilDiv(chunks, wg), rows, 1],
+              ),
       );
     }
     steps.push(

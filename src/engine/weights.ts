@@ -5,7 +5,9 @@
 
 import { f32ToF16, toFloat32 } from '../model/dtype';
 import type { Gpt2Config, Gpt2Weights, Tensor } from '../model/types';
+import { GpuOutOfMemoryError } from '../gpu/device';
 import type { WeightFormat } from '../gpu/kernels';
+import { formatBytes } from './cost';
 
 /** Where weights come from: a checkpoint (streamed) or weights already in memory. */
 export interface WeightReader {
@@ -132,12 +134,19 @@ export class GpuWeights {
     const upload = (label: string, values: Float32Array | Uint16Array): GPUBuffer => {
       opts.signal?.throwIfAborted();
       const size = Math.ceil((values.length * elementBytes) / 4) * 4; // bindings need 4-byte sizes
-      const buffer = device.createBuffer({
-        label,
-        size,
-        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
-        mappedAtCreation: true,
-      });
+      let buffer: GPUBuffer;
+      try {
+        buffer = device.createBuffer({
+          label,
+          size,
+          usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+          mappedAtCreation: true,
+        });
+      } catch (e) {
+        // WebGPU throws a RangeError when a buffer mapped at creation cannot be allocated.
+        if (!(e instanceof RangeError)) throw e;
+        throw new GpuOutOfMemoryError(total, `${label} (${formatBytes(size)}): ${e.message}`, { cause: e });
+      }
       buffers.push(buffer);
       const range = buffer.getMappedRange();
       if (values instanceof Uint16Array) new Uint16Array(range, 0, values.length).set(values);

@@ -18,6 +18,22 @@ export class WebGpuUnavailableError extends Error {
   }
 }
 
+/**
+ * The GPU refused memory (an out-of-memory error scope fired, or a mapped buffer could not be
+ * allocated). WebGPU does not tell how much memory a GPU has, so the message says what was needed.
+ */
+export class GpuOutOfMemoryError extends Error {
+  override readonly name = 'GpuOutOfMemoryError';
+  constructor(
+    /** Bytes the failed step needed in all. */
+    readonly neededBytes: number,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** What the studio and the CLI report about the adapter they run on. */
 export interface AdapterSummary {
   readonly vendor: string;

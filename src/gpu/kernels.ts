@@ -50,6 +50,7 @@ export const kernelDefs = {
     file: 'unembed_topk_vec4',
     bindings: ['uniform', 'read', 'read', 'write', 'write'],
     weights: true,
+    modules: ['lens_block_vec4'],
   },
   /** unembedTopk for real GPUs: 64 rows × 64 tokens per tile in workgroup memory; writes logits_last too. */
   unembedTopkTiled: {
@@ -88,6 +89,7 @@ export const kernelDefs = {
     file: 'track_count_vec4',
     bindings: ['uniform', 'read', 'read', 'read', 'read', 'read', 'write'],
     weights: true,
+    modules: ['lens_block_vec4'],
   },
   /** Token tracking: probabilities (from the lens's softmax partials) and ranks. */
   trackMerge: { file: 'track_merge', bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'] },

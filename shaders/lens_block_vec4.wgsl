@@ -1,0 +1,68 @@
+// lens_block_vec4 — a module without an entry point, prepended to unembed_topk_vec4.wgsl and
+// track_count_vec4.wgsl (the lens kernels for CPU fallback adapters): the logits of 8 lens rows ×
+// 8 tokens, l[r, v] = x[r] · wte[v], in 16 vec4 accumulators. Each loaded vec4 of x is used 8
+// times and of wte 8 times. SwiftShader turns every lane-varying load into a per-lane gather that
+// costs far more than the arithmetic, and keeps neither unrolled loops nor dynamically indexed
+// arrays in registers: hence the named variables. No barriers, no workgroup memory.
+// The including kernel declares `x: array<vec4f>`, `wte: array<vec4<weight_t>>` and override D.
+
+/** (a·b0, a·b1, a·b2, a·b3) */
+fn dots(a: vec4f, b0: vec4f, b1: vec4f, b2: vec4f, b3: vec4f) -> vec4f {
+  return vec4f(dot(a, b0), dot(a, b1), dot(a, b2), dot(a, b3));
+}
+
+// Rows at vec4 offsets xa (rows 0-3) and xb (rows 4-7) of x, tokens at vec4 offsets wa (0-3) and
+// wb (4-7) of wte. Returns, at i: row i's logits of tokens 0-3; at 8 + i: of tokens 4-7.
+fn lens_block(xa: vec4u, xb: vec4u, wa: vec4u, wb: vec4u) -> array<vec4f, 16> {
+  var l0 = vec4f(0.0);
+  var h0 = vec4f(0.0);
+  var l1 = vec4f(0.0);
+  var h1 = vec4f(0.0);
+  var l2 = vec4f(0.0);
+  var h2 = vec4f(0.0);
+  var l3 = vec4f(0.0);
+  var h3 = vec4f(0.0);
+  var l4 = vec4f(0.0);
+  var h4 = vec4f(0.0);
+  var l5 = vec4f(0.0);
+  var h5 = vec4f(0.0);
+  var l6 = vec4f(0.0);
+  var h6 = vec4f(0.0);
+  var l7 = vec4f(0.0);
+  var h7 = vec4f(0.0);
+  for (var d = 0u; d < D / 4u; d++) {
+    let b0 = vec4f(wte[wa.x + d]);
+    let b1 = vec4f(wte[wa.y + d]);
+    let b2 = vec4f(wte[wa.z + d]);
+    let b3 = vec4f(wte[wa.w + d]);
+    let b4 = vec4f(wte[wb.x + d]);
+    let b5 = vec4f(wte[wb.y + d]);
+    let b6 = vec4f(wte[wb.z + d]);
+    let b7 = vec4f(wte[wb.w + d]);
+    let a0 = x[xa.x + d];
+    l0 += dots(a0, b0, b1, b2, b3);
+    h0 += dots(a0, b4, b5, b6, b7);
+    let a1 = x[xa.y + d];
+    l1 += dots(a1, b0, b1, b2, b3);
+    h1 += dots(a1, b4, b5, b6, b7);
+    let a2 = x[xa.z + d];
+    l2 += dots(a2, b0, b1, b2, b3);
+    h2 += dots(a2, b4, b5, b6, b7);
+    let a3 = x[xa.w + d];
+    l3 += dots(a3, b0, b1, b2, b3);
+    h3 += dots(a3, b4, b5, b6, b7);
+    let a4 = x[xb.x + d];
+    l4 += dots(a4, b0, b1, b2, b3);
+    h4 += dots(a4, b4, b5, b6, b7);
+    let a5 = x[xb.y + d];
+    l5 += dots(a5, b0, b1, b2, b3);
+    h5 += dots(a5, b4, b5, b6, b7);
+    let a6 = x[xb.z + d];
+    l6 += dots(a6, b0, b1, b2, b3);
+    h6 += dots(a6, b4, b5, b6, b7);
+    let a7 = x[xb.w + d];
+    l7 += dots(a7, b0, b1, b2, b3);
+    h7 += dots(a7, b4, b5, b6, b7);
+  }
+  return array<vec4f, 16>(l0, l1, l2, l3, l4, l5, l6, l7, h0, h1, h2, h3, h4, h5, h6, h7);
+}
