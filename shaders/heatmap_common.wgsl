@@ -1,6 +1,7 @@
 // heatmap_common — what one heatmap cell shows, read in place from an attention capture. No entry
 // point: the heatmap renderer prepends this file to heatmap.wgsl, heatmap_max.wgsl and (with a
-// second prompt's capture, pattern_b) heatmap_diff.wgsl and heatmap_diff_max.wgsl.
+// second prompt's capture, pattern_b) heatmap_diff.wgsl and heatmap_diff_max.wgsl; the two
+// fragment shaders get heatmap_pixel.wgsl after it.
 //   pattern: blocks.L.attn.hook_pattern, a texture_2d_array (ceil(Tcap/4), Tcap) × H; texel
 //            (s/4, t) of array layer h holds keys s..s+3 of query t (component s % 4); the 8-bit
 //            capture stores √p. Rows and columns ≥ T are stale and never read.

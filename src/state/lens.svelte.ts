@@ -1,21 +1,22 @@
 // The logit-lens panel's state for one prompt: the lens at every residual boundary (lens: 'all',
 // 2L+1 points: resid_pre 0, resid_mid 0, …, the final resid_post) at every position, and the
-// probability and rank of tracked tokens across depth. It runs the prompt in its own session on the
-// current model (the weights are shared; PromptRun's session and captures are untouched), so the
-// lens over every boundary — about twice a GPT-2 small forward — is paid only while the panel is
-// open. Tracking reads the last run's lens stack again (PromptSession.trackTokens): adding a token
-// or moving the position runs no forward.
+// probability and rank of tracked tokens across depth. It has no session of its own: while the
+// panel is shown it holds the prompt's run to the lens at every boundary (PromptRun.holdLens), so
+// the one forward per prompt change that the studio runs anyway is the lens's run, and it reads
+// that run's result. Tracking reads the run's lens stack again on the prompt's session
+// (PromptSession.trackTokens): adding a token or moving the position runs no forward.
 //
-// Ordering: every use of the session (runs, tracking) goes through one queue, one at a time. A run
-// request waits behind the work in flight and takes the newest tokens when it starts (requests made
-// meanwhile share it), so typing never queues stale runs; the result and its track are applied
-// together, and only while the model they came from is still current.
+// Ordering: tracking goes through the prompt's lock (withRunCaptures), so it never overlaps a run
+// of the prompt and reads the lens stack of the result it is stored with; a track is shown only
+// with that result. Requests made while one waits share it.
 //
-// In the browser, attach() follows the prompt (debounced); update() and syncTrack() are the same
-// work, callable directly (Node tests, where effects do not run).
+// In the browser, attach() holds the lens, runs the prompt once if its result lacks the lens, and
+// re-tracks after each new result (an effect). update() and syncTrack() are the same work,
+// callable directly (Node tests, where effects do not run).
 
 import { untrack } from 'svelte';
-import type { LensTopK, PromptSession, TokenTrack } from '../engine/session';
+import type { LensTopK, RunResult, TokenTrack } from '../engine/session';
+import { residualBoundaries } from '../model/hooks';
 import {
   lensRows,
   maxTrackedTokens,
@@ -24,8 +25,8 @@ import {
   type LensRow,
   type TokenPick,
 } from './lens-view';
-import { studioGpu, type StudioGpu } from './gpu/access';
-import type { Studio } from './studio.svelte';
+import { runCaptures, withRunCaptures, type RunCaptures } from './gpu/access';
+import type { PromptRun, Studio } from './studio.svelte';
 import { onePer } from './one-per';
 
 export {
@@ -41,16 +42,18 @@ export {
   type TrackSeries,
 } from './lens-view';
 
-/** What the lens follows: a PromptRun, or anything with the prompt's token ids. */
+/** A prompt's token ids (what AblationLab follows; a PromptRun has them). */
 export interface PromptTokens {
   readonly tokens: readonly number[];
 }
 
-/** A finished lens run. */
+/** The prompt's run, when it read the lens at every residual boundary. */
 export interface LensResult {
   readonly tokens: readonly number[];
   readonly lens: LensTopK;
   readonly modelVersion: number;
+  /** The prompt's result this is (tracks are kept with it). */
+  readonly run: RunResult;
 }
 
 /** A token followed across depth. */
@@ -62,10 +65,20 @@ export interface TrackedToken {
 
 const message = (e: unknown) => (e as Error)?.message ?? String(e);
 
+/** The run read the lens at every residual boundary of an L-layer model (lens: 'all'). */
+function hasEveryBoundary(run: RunResult, L: number): boolean {
+  const points = run.lens.points;
+  const want = residualBoundaries(L);
+  return (
+    points.length === want.length &&
+    points.every((p, i) => {
+      const q = want[i]!;
+      return p.kind === q.kind && 'layer' in p && 'layer' in q && p.layer === q.layer;
+    })
+  );
+}
+
 export class LogitLens {
-  result = $state.raw<LensResult | undefined>(undefined);
-  /** The tracked tokens' probabilities and ranks for `result` (undefined when none are tracked). */
-  track = $state.raw<TokenTrack | undefined>(undefined);
   tracked = $state.raw<readonly TrackedToken[]>([]);
   /** The position the tracking charts read; undefined: the last one. */
   position = $state<number | undefined>(undefined);
@@ -73,17 +86,15 @@ export class LogitLens {
   logScale = $state(false);
   /** The last token the user tried to add, when it was refused (or valid with a hint). */
   pick = $state.raw<TokenPick | undefined>(undefined);
-  error = $state.raw<string | undefined>(undefined);
   trackError = $state.raw<string | undefined>(undefined);
-  running = $state(false);
   tracking = $state(false);
-  readonly debounceMs: number;
 
   readonly #studio: Studio;
-  readonly #gpu: StudioGpu;
-  readonly #source: PromptTokens;
-  #session: { readonly session: PromptSession; readonly modelVersion: number } | undefined;
-  #chain: Promise<unknown> = Promise.resolve();
+  readonly #run: PromptRun;
+  /** The latest track and the prompt result whose lens stack it was read from. */
+  #trackOf = $state.raw<{ readonly run: RunResult; readonly track: TokenTrack } | undefined>(undefined);
+  /** The model version `tracked` was checked against (ids belong to a vocabulary). */
+  #trackedModel: number;
   #queuedRun: Promise<void> | undefined;
   #queuedTrack: Promise<void> | undefined;
   #want: readonly number[] = [];
@@ -91,19 +102,48 @@ export class LogitLens {
   #stop: (() => void) | undefined;
   #disposed = false;
 
-  constructor(studio: Studio, source: PromptTokens, options: { debounceMs?: number } = {}) {
+  constructor(studio: Studio, run: PromptRun) {
     this.#studio = studio;
-    this.#gpu = studioGpu(studio);
-    this.#source = source;
-    this.debounceMs = options.debounceMs ?? 150;
+    this.#run = run;
+    this.#trackedModel = studio.modelVersion;
   }
+
+  /**
+   * The prompt's latest result while it is current (its model still loaded) and read the lens at
+   * every residual boundary; undefined otherwise (e.g. a run made before the panel held the lens).
+   */
+  readonly result = $derived.by((): LensResult | undefined => {
+    const c = runCaptures(this.#run);
+    const model = this.#studio.model;
+    if (!c || !model || !hasEveryBoundary(c.result, model.config.nLayer)) return undefined;
+    const r = c.result;
+    return { tokens: r.tokens, lens: r.lens, modelVersion: this.#studio.modelVersion, run: r };
+  });
+
+  /** The tracked tokens' probabilities and ranks for `result` (undefined when none are tracked). */
+  readonly track = $derived.by((): TokenTrack | undefined => {
+    const t = this.#trackOf;
+    return t && t.run === this.result?.run ? t.track : undefined;
+  });
+
+  /** The lens's run failed: the prompt's error (e.g. longer than the model's context). */
+  readonly error = $derived.by((): string | undefined => {
+    const nCtx = this.#studio.model?.config.nCtx ?? Infinity;
+    const T = this.#run.tokens.length;
+    // The studio does not run a prompt that cannot fit: say so here too.
+    if (T > nCtx) return `the prompt has ${T} tokens but the model's context is ${nCtx}`;
+    return this.#run.error;
+  });
+
+  /** The prompt's run (the lens's) is in flight. */
+  readonly running = $derived.by(() => this.#run.running);
 
   /** The lens as rows of cells (lens points in depth order × positions), labelled by the tokenizer. */
   readonly rows = $derived.by((): LensRow[] => {
     const r = this.result;
     const tokenizer = this.#studio.tokenizer;
     const model = this.#studio.model;
-    if (!r || !tokenizer || !model || r.modelVersion !== this.#studio.modelVersion) return [];
+    if (!r || !tokenizer || !model) return [];
     return lensRows(r.lens, r.tokens.length, model.config.nLayer, (id) => tokenizer.tokenLabel(id));
   });
 
@@ -128,22 +168,29 @@ export class LogitLens {
   });
 
   /**
-   * Starts following the prompt: a lens run (debounced) for each change of its tokens or of the
-   * model. Returns the function that stops; the session goes with the last user.
+   * Starts following the prompt: holds its run to the lens at every boundary, runs it once now if
+   * its result lacks that lens, and re-tracks after each new result. Returns the function that
+   * stops; the hold goes with the last user.
    */
   attach(): () => void {
     if (this.#disposed) throw new Error('this logit lens was disposed');
     this.#users++;
     if (this.#users === 1) {
-      this.#stop = $effect.root(() => {
+      const release = this.#run.holdLens();
+      // A result made without the lens (or a run in flight that may be): run the prompt again.
+      // Otherwise the studio's next run of the prompt is the lens's.
+      const run = this.#run;
+      if (run.running || (run.result && !this.result)) void this.update();
+      const effects = $effect.root(() => {
         $effect(() => {
-          const tokens = this.#source.tokens;
-          void this.#studio.modelVersion;
-          if (!this.#studio.model) return;
-          const timer = setTimeout(() => untrack(() => void this.update(tokens)), this.debounceMs);
-          return () => clearTimeout(timer);
+          const r = this.result;
+          if (r && untrack(() => this.tracked.length > 0)) untrack(() => void this.syncTrack());
         });
       });
+      this.#stop = () => {
+        effects();
+        release();
+      };
     }
     let attached = true;
     return () => {
@@ -152,21 +199,27 @@ export class LogitLens {
       if (--this.#users === 0) {
         this.#stop?.();
         this.#stop = undefined;
-        this.#release();
       }
     };
   }
 
   /**
-   * Runs the lens on `tokens` (default: the prompt's now) after the work in flight. Requests made
-   * while one waits share it, and it runs the newest tokens. Errors land in `error`.
+   * Runs the prompt (PromptRun.run, with the lens held) on `tokens` (default: the prompt's now)
+   * and tracks the tokens on the result. Requests made while one waits share it, and it runs the
+   * newest tokens. Errors land in `error`.
    */
-  update(tokens: readonly number[] = this.#source.tokens): Promise<void> {
+  update(tokens: readonly number[] = this.#run.tokens): Promise<void> {
     if (this.#disposed) return Promise.resolve();
     this.#want = tokens;
-    this.#queuedRun ??= this.#enqueue(() => {
+    this.#queuedRun ??= Promise.resolve().then(async () => {
       this.#queuedRun = undefined;
-      return this.#runOnce(this.#want);
+      const release = this.#run.holdLens();
+      try {
+        await this.#run.run(this.#want);
+      } finally {
+        release();
+      }
+      await this.syncTrack();
     });
     return this.#queuedRun;
   }
@@ -203,6 +256,7 @@ export class LogitLens {
     if (!Number.isInteger(id) || id < 0 || id >= V) {
       return `Token id ${id} is outside this model's vocabulary (0…${V - 1}).`;
     }
+    this.#followModel();
     if (this.tracked.some((t) => t.id === id)) return undefined;
     if (this.tracked.length >= maxTrackedTokens) {
       return `At most ${maxTrackedTokens} tokens can be tracked at once: remove one first.`;
@@ -228,111 +282,57 @@ export class LogitLens {
 
   clearTokens(): void {
     this.tracked = [];
-    this.track = undefined;
+    this.#trackOf = undefined;
   }
 
-  /** Tracks the current list on the last run (no forward), after the work in flight. */
+  /**
+   * Tracks the current list on the prompt's latest result (no forward), under the prompt's lock:
+   * after the run in flight, if any.
+   */
   syncTrack(): Promise<void> {
     if (this.#disposed) return Promise.resolve();
-    this.#queuedTrack ??= this.#enqueue(() => {
+    this.#queuedTrack ??= withRunCaptures(this.#run, (captures) => {
       this.#queuedTrack = undefined;
-      return this.#trackOnce();
+      return this.#trackOnce(captures);
     });
     return this.#queuedTrack;
   }
 
-  #enqueue(work: () => Promise<void>): Promise<void> {
-    const done = this.#chain.then(work);
-    this.#chain = done.catch(() => undefined);
-    return done;
-  }
-
-  /** This model's session, made (lens at every boundary) when the model changed. */
-  #sessionNow(): PromptSession | undefined {
+  /** Token ids belong to a tokenizer and a vocabulary: after a model change, keep those it has. */
+  #followModel(): void {
     const version = this.#studio.modelVersion;
-    if (this.#session?.modelVersion === version) return this.#session.session;
-    this.#session?.session.destroy();
-    this.#session = undefined;
-    const session = this.#gpu.createSession({ lens: 'all' });
-    if (!session) return undefined;
-    this.#session = { session, modelVersion: version };
-    // Token ids belong to a tokenizer and a vocabulary: keep those the new model has.
+    if (this.#trackedModel === version) return;
+    this.#trackedModel = version;
     const tokenizer = this.#studio.tokenizer;
     const V = this.#studio.model?.config.vocabSize ?? 0;
     this.tracked = tokenizer
       ? this.tracked.filter((t) => t.id < V && tokenizer.tokenLabel(t.id) === t.label)
       : [];
-    return session;
   }
 
-  async #runOnce(tokens: readonly number[]): Promise<void> {
-    if (this.#disposed) return;
-    const version = this.#studio.modelVersion;
-    const session = this.#sessionNow();
-    if (!session) {
-      this.result = undefined;
-      this.track = undefined;
-      return;
-    }
-    if (tokens.length === 0) {
-      this.result = undefined;
-      this.track = undefined;
-      this.error = undefined;
-      return;
-    }
-    this.running = true;
-    try {
-      const run = await session.run(tokens);
-      const ids = this.tracked.map((t) => t.id);
-      let track: TokenTrack | undefined;
-      let trackError: string | undefined;
-      if (ids.length) {
-        try {
-          track = await session.trackTokens(ids);
-        } catch (e) {
-          trackError = message(e);
-        }
-      }
-      if (this.#disposed || version !== this.#studio.modelVersion) return;
-      this.result = { tokens: run.tokens, lens: run.lens, modelVersion: version };
-      this.track = track;
-      this.trackError = trackError;
-      this.error = undefined;
-    } catch (e) {
-      if (!this.#disposed && version === this.#studio.modelVersion) this.error = message(e);
-    } finally {
-      this.running = false;
-    }
-  }
-
-  async #trackOnce(): Promise<void> {
-    const version = this.#studio.modelVersion;
-    const held = this.#session;
-    // The session's last run is `result` (both go through the queue); none yet: the run will track.
-    if (this.#disposed || !this.result || !held || held.modelVersion !== version) return;
+  /** Under the prompt's lock: the captures are the latest result's, and no run overlaps. */
+  async #trackOnce(captures: RunCaptures | undefined): Promise<void> {
+    const model = this.#studio.model;
+    // No result with the lens yet: the run that makes one is followed by a track (attach, update).
+    if (this.#disposed || !captures || !model) return;
+    if (!hasEveryBoundary(captures.result, model.config.nLayer)) return;
+    this.#followModel();
     const ids = this.tracked.map((t) => t.id);
     if (ids.length === 0) {
-      this.track = undefined;
+      this.#trackOf = undefined;
       return;
     }
     this.tracking = true;
     try {
-      const track = await held.session.trackTokens(ids);
-      if (this.#disposed || version !== this.#studio.modelVersion) return;
-      this.track = track;
+      const track = await captures.session.trackTokens(ids);
+      if (this.#disposed) return;
+      this.#trackOf = { run: captures.result, track };
       this.trackError = undefined;
     } catch (e) {
-      if (!this.#disposed && version === this.#studio.modelVersion) this.trackError = message(e);
+      if (!this.#disposed) this.trackError = message(e);
     } finally {
       this.tracking = false;
     }
-  }
-
-  /** Frees the session once the work using it has settled; results stay. */
-  #release(): void {
-    const held = this.#session;
-    this.#session = undefined;
-    void this.#chain.then(() => held?.session.destroy());
   }
 
   dispose(): void {
@@ -341,13 +341,12 @@ export class LogitLens {
     this.#stop?.();
     this.#stop = undefined;
     this.#users = 0;
-    this.#release();
   }
 }
 
-const instances = onePer((studio: Studio, source: PromptTokens) => new LogitLens(studio, source));
+const instances = onePer((studio: Studio, run: PromptRun) => new LogitLens(studio, run));
 
-/** The logit lens of a prompt: one per PromptRun (or token source), made on first use. */
-export function lensFor(studio: Studio, source: PromptTokens): LogitLens {
-  return instances.get(studio, source);
+/** The logit lens of a prompt: one per PromptRun, made on first use. */
+export function lensFor(studio: Studio, run: PromptRun): LogitLens {
+  return instances.get(studio, run);
 }

@@ -6,7 +6,7 @@ import { getContext, setContext } from 'svelte';
 import { captureJson, type CaptureJson } from '../engine/capture-json';
 import { Engine } from '../engine/engine';
 import { ResidualStatsKernel, type ResidualStats } from '../engine/residual-stats';
-import type { PromptSession, RunResult } from '../engine/session';
+import type { LensPoints, PromptSession, RunResult } from '../engine/session';
 import { acquireGpu, WebGpuUnavailableError, type AdapterSummary, type GpuContext } from '../gpu/device';
 import { viteShaders } from '../gpu/shaders-vite';
 import type { DownloadProgress } from '../model/download';
@@ -282,7 +282,12 @@ export interface FlowData {
   readonly stats: ResidualStats;
 }
 
-/** One prompt: its tokens, its session on the current model, and its latest result. */
+/**
+ * One prompt: its tokens, its session on the current model, and its latest result. The session's
+ * logit lens reads every resid_pre and the final resid_post (what the flow view, the prediction and
+ * the export need), or every residual boundary while the logit-lens panel holds it (holdLens): the
+ * panel then reads this run's lens and tracks tokens on this session, with no forward of its own.
+ */
 export class PromptRun {
   text = $state('');
   bos = $state(false);
@@ -294,12 +299,21 @@ export class PromptRun {
   readonly #studio: Studio;
   readonly #gpu: StudioGpu;
   #session: PromptSession | undefined;
+  /** The lens points #session was made with. */
+  #sessionLens: LensPoints = 'layers';
   #stats: ResidualStatsKernel | undefined;
   #sessionVersion = -1;
   #pending: readonly number[] | undefined;
-  /** The session whose captures hold `result` (the heatmaps draw only from that one). */
+  /** The runs in flight and queued (see run), until the last request has run. */
+  #loop: Promise<void> | undefined;
+  /**
+   * The session whose captures hold `result` (the heatmaps draw only from that one). It is
+   * #session, or the one before it while a run on a session with other lens points is in flight.
+   */
   #resultSession: PromptSession | undefined;
   #seq = 0;
+  /** Holders of the lens at every residual boundary (holdLens). */
+  #lensHolds = 0;
   /** Work on the session (runs, exports) one at a time: a run overwrites the captures. */
   #lock: Promise<unknown> = Promise.resolve();
 
@@ -323,25 +337,45 @@ export class PromptRun {
 
   /**
    * Runs the model on `tokens`. A run in flight is not interrupted; the latest request waits for it
-   * and then runs (intermediate ones are dropped), so typing never queues stale work.
+   * and then runs (intermediate ones are dropped), so typing never queues stale work. Resolves once
+   * the latest request has run (every caller waiting on the same runs gets the same promise).
    */
-  async run(tokens: readonly number[]): Promise<void> {
-    if (this.running) {
-      this.#pending = tokens;
-      return;
-    }
+  run(tokens: readonly number[]): Promise<void> {
+    this.#pending = tokens;
+    this.#loop ??= this.#drain();
+    return this.#loop;
+  }
+
+  async #drain(): Promise<void> {
     this.running = true;
     try {
-      let next: readonly number[] | undefined = tokens;
-      while (next) {
+      for (let next = this.#pending; next; next = this.#pending) {
         this.#pending = undefined;
         const now = next;
         await this.#exclusive(() => this.#runOnce(now));
-        next = this.#pending;
       }
     } finally {
+      // In the same step as the last check for a request: a later run() starts a new loop.
       this.running = false;
+      this.#loop = undefined;
     }
+  }
+
+  /**
+   * Runs this prompt with the logit lens at every residual boundary (lens: 'all', 2L+1 points)
+   * while at least one holder holds it: from the next run on, `result.lens` has those points and
+   * the session can track tokens at all of them. Returns the function that lets go; runs after the
+   * last holder let go read only every resid_pre and the final resid_post again (cheaper).
+   * Holding runs nothing: the holder asks for a run if the result it needs is not there.
+   */
+  holdLens(): () => void {
+    this.#lensHolds++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.#lensHolds--;
+    };
   }
 
   #exclusive<T>(work: () => Promise<T>): Promise<T> {
@@ -352,19 +386,28 @@ export class PromptRun {
 
   async #runOnce(tokens: readonly number[]): Promise<void> {
     const version = this.#studio.modelVersion;
+    const lens: LensPoints = this.#lensHolds > 0 ? 'all' : 'layers';
     if (this.#sessionVersion !== version) {
-      this.#session?.destroy();
-      this.#stats?.destroy();
+      this.#freeSessions();
       const engine = this.#gpu.engine();
-      this.#session = engine?.createSession();
+      this.#session = engine?.createSession({ lens });
+      this.#sessionLens = lens;
       this.#stats = engine && new ResidualStatsKernel(engine.gpu.device, viteShaders, engine.config);
       this.#sessionVersion = version;
       this.flow = undefined;
+    } else if (this.#session && this.#sessionLens !== lens) {
+      // The lens panel was opened or closed: a session with the lens points wanted now. The one
+      // holding the result's captures stays (the heatmaps keep drawing them) until this run's
+      // result replaces it.
+      if (this.#session !== this.#resultSession) this.#session.destroy();
+      this.#session = this.#gpu.engine()?.createSession({ lens });
+      this.#sessionLens = lens;
     }
     const session = this.#session;
     const stats = this.#stats;
     if (!session || !stats) return;
     if (tokens.length === 0) {
+      this.#showFrom(undefined);
       this.result = undefined;
       this.flow = undefined;
       this.error = undefined;
@@ -373,7 +416,7 @@ export class PromptRun {
     try {
       const result = await session.run(tokens);
       this.#seq++;
-      this.#resultSession = session;
+      this.#showFrom(session);
       this.result = result;
       this.error = undefined;
       debugCounters.runs++;
@@ -384,14 +427,28 @@ export class PromptRun {
     }
   }
 
+  /** Makes `session` the one whose captures hold the result; frees the one before if it is retired. */
+  #showFrom(session: PromptSession | undefined): void {
+    const before = this.#resultSession;
+    this.#resultSession = session;
+    if (before && before !== session && before !== this.#session) before.destroy();
+  }
+
+  /** Frees every session (and the stats kernel): the model changed, or the prompt is released. */
+  #freeSessions(): void {
+    if (this.#resultSession !== this.#session) this.#resultSession?.destroy();
+    this.#session?.destroy();
+    this.#stats?.destroy();
+    this.#session = undefined;
+    this.#resultSession = undefined;
+    this.#stats = undefined;
+  }
+
   #captures(): RunCaptures | undefined {
-    const session = this.#session;
+    // #resultSession is cleared with the sessions of an older model (#freeSessions).
+    const session = this.#resultSession;
     const result = this.result;
-    const current =
-      session &&
-      result &&
-      this.#resultSession === session &&
-      this.#sessionVersion === this.#studio.modelVersion;
+    const current = session && result && this.#sessionVersion === this.#studio.modelVersion;
     return current ? { session, result, seq: this.#seq } : undefined;
   }
 
@@ -449,10 +506,7 @@ export class PromptRun {
    */
   release(): Promise<void> {
     return this.#exclusive(async () => {
-      this.#session?.destroy();
-      this.#stats?.destroy();
-      this.#session = undefined;
-      this.#stats = undefined;
+      this.#freeSessions();
       this.#sessionVersion = -1;
       this.result = undefined;
       this.flow = undefined;
@@ -460,10 +514,7 @@ export class PromptRun {
   }
 
   dispose(): void {
-    this.#session?.destroy();
-    this.#stats?.destroy();
-    this.#session = undefined;
-    this.#stats = undefined;
+    this.#freeSessions();
   }
 }
 

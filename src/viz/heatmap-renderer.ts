@@ -5,6 +5,8 @@
 // Given a second prompt's capture of the same layer (compare mode), it draws the difference A − B
 // instead, with a diverging colormap (heatmap_diff.wgsl, heatmap_diff_max.wgsl), from both
 // textures in place.
+// WGSL has no imports: each module is its entry-point file with the shared files it needs put
+// before it (shaderModules below); the vertex stage is a module of its own (heatmap_vertex.wgsl).
 //
 // Created and owned by the state layer (src/state/heatmaps.svelte.ts), never by a component.
 // Pipelines are made once per device and target format and shared by every renderer; bind groups
@@ -104,6 +106,22 @@ interface Pipelines {
 /** 'pattern': one prompt's weights; 'diff': two prompts' difference. */
 type Mode = 'pattern' | 'diff';
 
+/**
+ * The files each module is made of, in order: what every kernel reads (heatmap_common: the
+ * uniforms, the capture, the cell shown), what both fragment shaders share (heatmap_pixel: the
+ * cells under a pixel, value to colour), then the entry point's own file.
+ */
+const shaderModules: Readonly<Record<Mode, { render: readonly string[]; max: readonly string[] }>> = {
+  pattern: {
+    render: ['heatmap_common', 'heatmap_pixel', 'heatmap'],
+    max: ['heatmap_common', 'heatmap_max'],
+  },
+  diff: {
+    render: ['heatmap_common', 'heatmap_pixel', 'heatmap_diff'],
+    max: ['heatmap_common', 'heatmap_diff_max'],
+  },
+};
+
 const pipelineCache = new WeakMap<GPUDevice, Map<string, Pipelines>>();
 
 /** The pipelines of one mode for one target format, made once per device. */
@@ -124,7 +142,9 @@ function pipelinesFor(
     return code;
   };
   const diff = mode === 'diff';
-  const [renderFile, maxFile] = diff ? ['heatmap_diff', 'heatmap_diff_max'] : ['heatmap', 'heatmap_max'];
+  const files = shaderModules[mode];
+  const renderFile = files.render.at(-1)!;
+  const maxFile = files.max.at(-1)!;
   const common = source('heatmap_common');
   const fragment = GPUShaderStage.FRAGMENT;
   const texture = (binding: number, visibility: number, viewDimension: GPUTextureViewDimension) => ({
@@ -152,14 +172,11 @@ function pipelinesFor(
       ...(diff ? [texture(3, compute, '2d-array')] : []),
     ],
   });
-  const renderModule = device.createShaderModule({
-    label: renderFile,
-    code: `${common}\n${source(renderFile)}`,
-  });
-  const maxModule = device.createShaderModule({
-    label: maxFile,
-    code: `${common}\n${source(maxFile)}`,
-  });
+  const module = (label: string, parts: readonly string[]) =>
+    device.createShaderModule({ label, code: parts.map(source).join('\n') });
+  const vertexModule = module('heatmap_vertex', ['heatmap_vertex']);
+  const renderModule = module(renderFile, files.render);
+  const maxModule = module(maxFile, files.max);
   p = {
     uniforms: structLayout(common, 'HeatmapUniforms'),
     renderLayout,
@@ -167,7 +184,7 @@ function pipelinesFor(
     render: device.createRenderPipeline({
       label: `${renderFile}:${format}`,
       layout: device.createPipelineLayout({ bindGroupLayouts: [renderLayout] }),
-      vertex: { module: renderModule, entryPoint: 'vs_main' },
+      vertex: { module: vertexModule, entryPoint: 'vs_main' },
       fragment: { module: renderModule, entryPoint: 'fs_main', targets: [{ format }] },
       primitive: { topology: 'triangle-list' },
     }),
