@@ -1,5 +1,6 @@
 // npm run bench -- [--shape small,medium | tiny | L,H,D,N,V] [--T 16,64,256] [--reps 5]
-//                  [--lens layers|final] [--weights auto|f32|f16] [--out bench/results.json]
+//                  [--lens layers|final|all] [--weights auto|f32|f16] [--kernels auto|tiled|fallback]
+//                  [--out bench/results.json]
 //
 // Random weights of GPT-2 shape on whatever adapter Dawn finds (SwiftShader on a machine without a
 // GPU, the real GPU elsewhere). Per (shape, T): median wall time of one forward with all captures
@@ -134,33 +135,77 @@ function parseShape(spec: string): [string, Gpt2Config] {
   return [spec, gpt2Config({ nLayer, nHead, nEmbd, nCtx, vocabSize })];
 }
 
+const usage = `usage: npm run bench -- [--shape small,medium | tiny | L,H,D,N,V] [--T 16,64,256] [--reps 5]
+                      [--lens layers|final|all] [--weights auto|f32|f16] [--kernels auto|tiled|fallback]
+                      [--out bench/results.json]`;
+
+/** A comma-separated list of positive integers, or a clear error naming the option. */
+function positiveInts(option: string, text: string): number[] {
+  const values = text.split(',').map(Number);
+  if (values.some((v) => !Number.isInteger(v) || v <= 0)) {
+    throw new Error(`--${option} ${text}: expected positive integers separated by commas`);
+  }
+  return values;
+}
+
+function oneOf<T extends string>(option: string, text: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(text)) {
+    throw new Error(`--${option} ${text}: expected one of ${allowed.join(', ')}`);
+  }
+  return text as T;
+}
+
 async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      shape: { type: 'string' },
-      T: { type: 'string', default: '16,64,256' },
-      reps: { type: 'string', default: '5' },
-      lens: { type: 'string' },
-      weights: { type: 'string', default: 'auto' },
-      out: { type: 'string', default: 'bench/results.json' },
-    },
-  });
+  let options;
+  try {
+    const { values } = parseArgs({
+      args,
+      options: {
+        shape: { type: 'string' },
+        T: { type: 'string', default: '16,64,256' },
+        reps: { type: 'string', default: '5' },
+        lens: { type: 'string' },
+        weights: { type: 'string', default: 'auto' },
+        kernels: { type: 'string', default: 'auto' },
+        out: { type: 'string', default: 'bench/results.json' },
+        help: { type: 'boolean' },
+      },
+    });
+    if (values.help) {
+      console.log(usage);
+      return 0;
+    }
+    options = {
+      ...values,
+      reps: positiveInts('reps', values.reps)[0]!,
+      Ts: positiveInts('T', values.T),
+      lens:
+        values.lens === undefined
+          ? undefined
+          : oneOf('lens', values.lens, ['layers', 'final', 'all'] as const),
+      weights: oneOf('weights', values.weights, ['auto', 'f32', 'f16'] as const),
+      kernels: oneOf('kernels', values.kernels, ['auto', 'tiled', 'fallback'] as const),
+    };
+  } catch (e) {
+    console.error(`${(e as Error).message}\n\n${usage}`);
+    return 2;
+  }
+  const values = options;
   const gpu = await nodeGpu();
   const { summary } = gpu;
   const shaders = nodeShaders();
-  const reps = Number(values.reps);
-  const Ts = values.T.split(',').map(Number);
+  const { reps, Ts } = values;
+  const fallbackKernels = values.kernels === 'auto' ? summary.fallback : values.kernels === 'fallback';
   // On a CPU adapter the lens over every layer costs minutes per forward at GPT-2 size.
-  const lens = (values.lens ?? (summary.fallback ? 'final' : 'layers')) as LensPoints;
+  const lens: LensPoints = values.lens ?? (summary.fallback ? 'final' : 'layers');
   const shapeSpecs = (values.shape ?? (summary.fallback ? 'small' : 'small,medium')).split(',');
   console.log(
     `adapter: ${summary.vendor} ${summary.architecture}${summary.fallback ? ' (fallback)' : ''}, ` +
-      `shader-f16 ${summary.shaderF16 ? 'yes' : 'no'}`,
+      `shader-f16 ${summary.shaderF16 ? 'yes' : 'no'}; ${fallbackKernels ? 'barrier-free' : 'tiled'} kernels`,
   );
 
   // Every matmul kernel we have that suits this adapter (the vec4 one needs K, N % 4 == 0: 768, 3072).
-  const matmulKernels: KernelName[] = summary.fallback
+  const matmulKernels: KernelName[] = fallbackKernels
     ? ['matmulBlocked', 'matmulBlockedVec4']
     : ['matmulBlocked', 'matmulBlockedVec4', 'matmulTiled'];
   const matmul = await benchMatmul(gpu, shaders, matmulKernels, 256, 768, 3072, reps);
@@ -176,7 +221,8 @@ async function main(args: string[]): Promise<number> {
     const [shape, config] = parseShape(spec);
     const weights = randomGpt2Weights(config, 1);
     const engine = await Engine.load(gpu, shaders, weightReaderFromMemory(weights), {
-      weightFormat: values.weights as WeightFormat | 'auto',
+      weightFormat: values.weights,
+      fallbackKernels,
     });
     try {
       for (const T of Ts) {
@@ -216,6 +262,7 @@ async function main(args: string[]): Promise<number> {
   const report = {
     date: new Date().toISOString(),
     adapter: summary,
+    kernels: fallbackKernels ? 'barrier-free' : 'tiled',
     matmul,
     best_matmul_gflops: bestMatmul,
     forward: rows,
