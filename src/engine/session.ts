@@ -774,7 +774,8 @@ export class PromptSession {
           this.#matmul(`blocks.${l}.attn.c_attn`, ln, b.cAttn.weight, b.cAttn.bias, qkv, D, 3 * D, 0),
           step(
             `blocks.${l}.attn.softmax`,
-            'attentionSoftmax',
+            // One thread per (query, head) on fallback adapters, a workgroup per row on GPUs.
+            fallback ? 'attentionSoftmax' : 'attentionSoftmaxRows',
             {
               captureFormat: this.#captureFormat,
               overrides: { D, H, HD, WG_X: wg, SQRT_ENCODE: this.#captureFormat === 'rgba8unorm' ? 1 : 0 },
@@ -785,7 +786,7 @@ export class PromptSession {
               { buffer: att },
               this.#textures[l]!.createView({ dimension: '2d-array' }),
             ],
-            (T) => [ceilDiv(T, wg), H, 1],
+            fallback ? (T) => [ceilDiv(T, wg), H, 1] : (T) => [T, H, 1],
           ),
           step(
             `blocks.${l}.attn.values`,

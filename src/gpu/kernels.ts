@@ -38,6 +38,11 @@ export const kernelDefs = {
     weights: true,
   },
   attentionSoftmax: { file: 'attention_softmax', bindings: ['uniform', 'read', 'write', 'pattern-texture'] },
+  /** attentionSoftmax for real GPUs: one workgroup per (query, head), reductions in workgroup memory. */
+  attentionSoftmaxRows: {
+    file: 'attention_softmax_rows',
+    bindings: ['uniform', 'read', 'write', 'pattern-texture'],
+  },
   attentionValues: { file: 'attention_values', bindings: ['uniform', 'read', 'read', 'write'] },
   /** attentionValues for HD % 4 == 0 on fallback adapters: vec4 loads, 4 queries × 4 columns per thread. */
   attentionValuesVec4: { file: 'attention_values_vec4', bindings: ['uniform', 'read', 'read', 'write'] },
