@@ -4,19 +4,13 @@
 // 1e-5), ] changes head, Escape returns the keyboard focus to that head's button in the grid.
 // Then, in compare mode at 1280×800 and at 3840×2160: every control has an accessible name, the
 // page does not overflow sideways, the theme is dark, no console errors (screenshots attached).
-import { expect, test, type Page } from '@playwright/test';
-import { Fixture, collectErrors, reference } from './fixture';
+import type { Page } from '@playwright/test';
+import { expect, reference, test } from './fixture';
 
 const prompt = 'The cat sat on the mat, and the dog';
 const want = reference(prompt);
 const p = (layer: number, head: number, q: number, k: number) =>
   want.ref.patterns[layer]![(head * want.T + q) * want.T + k]!;
-
-let fixture: Fixture;
-test.beforeAll(async () => {
-  fixture = await Fixture.start();
-});
-test.afterAll(async () => fixture?.close());
 
 /** Presses Tab until the focused element matches, at most `limit` times. */
 async function tabTo(page: Page, matches: () => boolean | Promise<boolean>, limit = 40) {
@@ -35,8 +29,8 @@ const focused = (page: Page) =>
 
 test('keyboard only: heads, the heatmap’s cell cursor and tooltip, Escape back to the grid', async ({
   page,
+  fixture,
 }) => {
-  const errors = collectErrors(page);
   await page.goto(fixture.url(prompt));
   await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
   const panel = page.getByTestId('attention-panel');
@@ -80,7 +74,6 @@ test('keyboard only: heads, the heatmap’s cell cursor and tooltip, Escape back
   await page.keyboard.press('Escape');
   await expect(canvas).toHaveCount(0);
   expect(await focused(page)).toEqual({ role: 'button', label: 'Head 0.0' });
-  expect(errors).toEqual([]);
 });
 
 for (const [width, height] of [
@@ -89,8 +82,8 @@ for (const [width, height] of [
 ] as const) {
   test(`compare mode at ${width}×${height}: labelled controls, no sideways overflow, dark`, async ({
     page,
+    fixture,
   }, testInfo) => {
-    const errors = collectErrors(page);
     await page.setViewportSize({ width, height });
     await page.goto(fixture.url(prompt, { compare: 'The cat sat on the rug, and the dog', head: '0' }));
     await expect(page.getByTestId('next-tokens-b').locator('li')).toHaveCount(5);
@@ -139,6 +132,5 @@ for (const [width, height] of [
       body: await page.screenshot({ fullPage: true }),
       contentType: 'image/png',
     });
-    expect(errors).toEqual([]);
   });
 }

@@ -2,7 +2,8 @@
 // the model loads by itself, and the instruments find in it what it was trained to show — a
 // previous-token head on English text and an induction head on repeated random tokens (score ≥ 0.5
 // each, the bundled model's own acceptance bar), with those heads labelled in the attention grid.
-import { expect, test, type Page } from '@playwright/test';
+import type { Page } from '@playwright/test';
+import { expect, test } from './fixture';
 
 const sentence =
   'The jury further said in term-end presentments that the City Executive Committee, which had over-all ' +
@@ -18,11 +19,6 @@ async function scores(page: Page, key: string): Promise<number[]> {
 test('the bundled model loads offline and shows a previous-token head and an induction head', async ({
   page,
 }) => {
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
-  });
   // Anything but the app's own origin would be the network: there is none to use.
   await page.route(/^(?!http:\/\/127\.0\.0\.1:4173\/)/, (route) => route.abort());
   await page.goto(`/?${new URLSearchParams({ prompt: sentence }).toString()}`);
@@ -58,5 +54,4 @@ test('the bundled model loads offline and shows a previous-token head and an ind
     .getByTestId('attention-panel')
     .getByRole('button', { name: `Head ${layer}.${head}`, exact: true });
   await expect(button).toHaveAccessibleDescription(/previous/i);
-  expect(errors).toEqual([]);
 });

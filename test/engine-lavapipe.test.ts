@@ -6,40 +6,34 @@
 // (attention ≤ 1e-5, logits ≤ 1e-4 × max|logit|); with arbitrary weights rounded to f16,
 // attention ≤ 2e-3 and logits ≤ 1e-2 × max|logit| against the reference on the unrounded weights.
 import { existsSync } from 'node:fs';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { nodeGpu } from '../src/cli/node-gpu';
 import { Engine } from '../src/engine/engine';
 import { weightReaderFromMemory } from '../src/engine/weights';
-import type { GpuContext } from '../src/gpu/device';
 import { readBuffer, readTextureLayer } from '../src/gpu/readback';
 import { viteShaders } from '../src/gpu/shaders-vite';
-import { gpt2Config, randomGpt2Weights } from '../src/model/fixtures';
+import { gpt2Config } from '../src/model/fixtures';
 import { referenceForward } from '../src/model/reference';
 import type { Gpt2Config, Gpt2Weights } from '../src/model/types';
+import { useGpu } from './support/tiny-engine';
+import { tinyWeights } from './support/tiny-models';
 
 const lavapipeIcd = '/usr/share/vulkan/icd.d/lvp_icd.json';
-let gpu: GpuContext;
 
-beforeAll(async () => {
+const gpu = useGpu(() => {
   // Each vitest file runs in its own process: this one's Dawn sees lavapipe only.
   expect(existsSync(lavapipeIcd), `${lavapipeIcd} missing: run tools/system-deps.sh`).toBe(true);
   process.env.VK_ICD_FILENAMES = lavapipeIcd;
-  gpu = await nodeGpu();
+  return nodeGpu();
+});
+beforeAll(() => {
   expect(gpu.summary.vendor).toBe('mesa');
   expect(gpu.summary.shaderF16, 'lavapipe without shader-f16: Mesa ≥ 24 is needed').toBe(true);
 });
-afterAll(() => gpu?.device.destroy());
 
-function sharp(config: Gpt2Config, seed: number, exact16: boolean): Gpt2Weights {
-  const w = randomGpt2Weights(config, seed, { exact16 });
-  const D = config.nEmbd;
-  for (const b of w.blocks) {
-    const cAttn = b.cAttn.weight.data as Float32Array;
-    // ×8 keeps exact16 values exact (a power of two) and sharpens the attention.
-    for (let i = 0; i < D; i++) for (let j = 0; j < 2 * D; j++) cAttn[i * 3 * D + j]! *= 8;
-  }
-  return w;
-}
+// ×8 keeps exact16 values exact (a power of two) and sharpens the attention.
+const sharp = (config: Gpt2Config, seed: number, exact16: boolean): Gpt2Weights =>
+  tinyWeights(config, seed, { attention: 8, exact16 });
 
 async function compare(engine: Engine, weights: Gpt2Weights, tokens: number[]) {
   const session = engine.createSession({ lens: 'final' });
@@ -73,18 +67,28 @@ async function compare(engine: Engine, weights: Gpt2Weights, tokens: number[]) {
 const config = gpt2Config({ nLayer: 2, nHead: 3, nEmbd: 48, nCtx: 24, vocabSize: 500 });
 const tokens = [3, 77, 499, 0, 12, 12, 250, 3, 77, 499];
 
-test('f16 weights holding f16-exact values match the reference to f32 tolerances', async () => {
-  const weights = sharp(config, 4, true);
-  const engine = await Engine.load(gpu, viteShaders, weightReaderFromMemory(weights));
-  try {
-    expect(engine.weights.format).toBe('f16');
-    const { attention, logits } = await compare(engine, weights, tokens);
-    expect(attention).toBeLessThanOrEqual(1e-5);
-    expect(logits).toBeLessThanOrEqual(1e-4);
-  } finally {
-    engine.dispose();
-  }
-});
+// Both kernel sets: lavapipe is a fallback adapter, so the tiled kernels (real GPUs) are forced.
+test.each([
+  { kernels: 'barrier-free', fallbackKernels: true },
+  { kernels: 'tiled', fallbackKernels: false },
+])(
+  'f16 weights holding f16-exact values match the reference to f32 tolerances ($kernels)',
+  async (c) => {
+    const weights = sharp(config, 4, true);
+    const engine = await Engine.load(gpu, viteShaders, weightReaderFromMemory(weights), {
+      fallbackKernels: c.fallbackKernels,
+    });
+    try {
+      expect(engine.weights.format).toBe('f16');
+      const { attention, logits } = await compare(engine, weights, tokens);
+      expect(attention).toBeLessThanOrEqual(1e-5);
+      expect(logits).toBeLessThanOrEqual(1e-4);
+    } finally {
+      engine.dispose();
+    }
+  },
+  400_000,
+); // the tiled pipelines compile slowly on lavapipe (minutes with a cold shader cache)
 
 test('f16 weights rounded from f32 stay within the f16 tolerance', async () => {
   const weights = sharp(config, 5, false);
@@ -101,12 +105,13 @@ test('f16 weights rounded from f32 stay within the f16 tolerance', async () => {
   }
 });
 
-test("GPT-2's f32 wte (154 MB) is split under a 128 MiB binding limit; tiled kernels", async () => {
+// (The barrier-free kernels: lavapipe takes 7-15 s to compile each tiled pipeline, and the tiled
+// kernels over wte parts are checked on SwiftShader in lens.test.ts.)
+test("GPT-2's f32 wte (154 MB) is split under a 128 MiB binding limit", async () => {
   const big = gpt2Config({ nLayer: 1, nHead: 12, nEmbd: 768, nCtx: 16, vocabSize: 50257 });
-  const weights = randomGpt2Weights(big, 6);
+  const weights = tinyWeights(big, 6);
   const engine = await Engine.load(gpu, viteShaders, weightReaderFromMemory(weights), {
     weightFormat: 'f32',
-    fallbackKernels: false,
   });
   try {
     expect(gpu.device.limits.maxStorageBufferBindingSize).toBe(128 * 2 ** 20);
@@ -117,4 +122,4 @@ test("GPT-2's f32 wte (154 MB) is split under a 128 MiB binding limit; tiled ker
   } finally {
     engine.dispose();
   }
-});
+}, 300_000); // a 40M-parameter model through lavapipe and the f64 reference: slow on a busy CPU

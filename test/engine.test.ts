@@ -2,50 +2,19 @@
 // whatever adapter it finds (SwiftShader here). Tolerances (f32 weights): attention patterns max
 // abs error ≤ 1e-5; logits and residuals ≤ 1e-4 × max |value|; the lens top-k ids match the
 // reference's and their probabilities agree to 1e-4.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { nodeGpu } from '../src/cli/node-gpu';
-import { Engine, formatBytes } from '../src/engine/engine';
-import { GpuWeights, weightReaderFromMemory } from '../src/engine/weights';
-import { activationBytes, captureBytes } from '../src/engine/cost';
+import { describe, expect, test } from 'vitest';
+import { GpuWeights } from '../src/engine/weights';
+import { activationBytes, captureBytes, formatBytes } from '../src/engine/cost';
 import { lensChunk, lensTopK } from '../src/engine/session';
-import type { GpuContext } from '../src/gpu/device';
 import { readBuffer, readTextureLayer } from '../src/gpu/readback';
-import { viteShaders } from '../src/gpu/shaders-vite';
-import { gpt2Config, randomGpt2Weights } from '../src/model/fixtures';
+import { gpt2Config } from '../src/model/fixtures';
 import { referenceForward, unembed } from '../src/model/reference';
-import type { Gpt2Config, Gpt2Weights } from '../src/model/types';
+import type { Gpt2Config } from '../src/model/types';
 import { residualBoundaries } from '../src/model/hooks';
+import { loadEngine, useGpu, withEngine } from './support/tiny-engine';
+import { maxAbs, randomTokens, sharpWeights, tinyWeights } from './support/tiny-models';
 
-let gpu: GpuContext;
-beforeAll(async () => {
-  gpu = await nodeGpu();
-});
-afterAll(() => gpu?.device.destroy());
-
-/** Random weights with sharper attention than GPT-2's init (q, k scaled up), so patterns are not flat. */
-function sharpWeights(config: Gpt2Config, seed: number): Gpt2Weights {
-  const w = randomGpt2Weights(config, seed);
-  const D = config.nEmbd;
-  for (const b of w.blocks) {
-    const cAttn = b.cAttn.weight.data as Float32Array; // (D, 3D): scale the q and k columns
-    for (let i = 0; i < D; i++) for (let j = 0; j < 2 * D; j++) cAttn[i * 3 * D + j]! *= 12;
-  }
-  return w;
-}
-
-function randomTokens(n: number, vocab: number, seed: number): number[] {
-  let s = seed;
-  return Array.from({ length: n }, () => {
-    s = (s * 1103515245 + 12345) % 2 ** 31;
-    return s % vocab;
-  });
-}
-
-const maxAbs = (a: ArrayLike<number>) => {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
-  return m;
-};
+const gpu = useGpu();
 
 interface Case {
   name: string;
@@ -88,6 +57,14 @@ const cases: Case[] = [
     T: 67,
     fallbackKernels: false,
   },
+  {
+    // attention_softmax_rows: each of its 64 threads owns every 64th group of 4 keys; past 256
+    // keys the threads take a second group.
+    name: 'tiled kernels, T=300 > 4·64 keys',
+    config: gpt2Config({ nLayer: 1, nHead: 2, nEmbd: 16, nCtx: 300, vocabSize: 100 }),
+    T: 300,
+    fallbackKernels: false,
+  },
 ];
 
 describe.each(cases)(
@@ -96,12 +73,7 @@ describe.each(cases)(
     test('patterns, residual stream, logits and lens', async () => {
       const weights = sharpWeights(config, 7);
       const tokens = randomTokens(T, config.vocabSize, 3);
-      const engine = await Engine.load(gpu, viteShaders, weightReaderFromMemory(weights), {
-        weightFormat: 'f32',
-        fallbackKernels,
-        maxVocabRowsPerPart,
-      });
-      try {
+      await withEngine(gpu, weights, { fallbackKernels, maxVocabRowsPerPart }, async (engine) => {
         const session = engine.createSession({ capacity: 8 }); // grows to fit T
         const result = await session.run(tokens);
         const ref = referenceForward(weights, tokens);
@@ -167,9 +139,7 @@ describe.each(cases)(
         }
         expect(result.readbackBytes).toBe((L + 1) * T * k * 8);
         expect(result.dispatches).toBeLessThanOrEqual(8 * L + 4 * engine.weights.wteParts.length + 2);
-      } finally {
-        engine.dispose();
-      }
+      });
     });
   },
 );
@@ -177,10 +147,7 @@ describe.each(cases)(
 describe('bad input', () => {
   test('empty prompt, prompt longer than the context, token outside the vocabulary', async () => {
     const config = gpt2Config({ nLayer: 1, nHead: 2, nEmbd: 16, nCtx: 8, vocabSize: 50 });
-    const engine = await Engine.load(gpu, viteShaders, weightReaderFromMemory(randomGpt2Weights(config, 1)), {
-      weightFormat: 'f32',
-    });
-    try {
+    await withEngine(gpu, tinyWeights(config, 1), async (engine) => {
       const s = engine.createSession();
       await expect(s.run([])).rejects.toThrow('the prompt is empty: type at least one token');
       await expect(s.run(Array.from({ length: 9 }, () => 1))).rejects.toThrow(
@@ -190,9 +157,7 @@ describe('bad input', () => {
       // The session still works after refusing bad input.
       const ok = await s.run([1, 2, 3]);
       expect(ok.lens.ids.length).toBe(2 * 3 * ok.lens.k);
-    } finally {
-      engine.dispose();
-    }
+    });
   });
 });
 
@@ -205,10 +170,7 @@ describe('capture formats and memory', () => {
     ['rgba16float', 1e-3], // f16 rounding: half an ulp of values ≤ 1
     ['rgba8unorm', 4e-3], // √p in 8 bits: |Δp| ≤ 2·√p·(0.5/255) + (0.5/255)² ≤ 4e-3
   ] as const)('%s captures hold the patterns within %s', async (format, tolerance) => {
-    const engine = await Engine.load(gpu, viteShaders, weightReaderFromMemory(weights), {
-      weightFormat: 'f32',
-    });
-    try {
+    await withEngine(gpu, weights, async (engine) => {
       const session = engine.createSession({ captureFormat: format, lens: 'final' });
       await session.run(tokens);
       expect(session.captureFormat).toBe(format);
@@ -229,16 +191,11 @@ describe('capture formats and memory', () => {
       }
       expect(worst).toBeLessThanOrEqual(tolerance);
       expect(worst).toBeGreaterThan(0); // coarser than f32, or the format was not applied
-    } finally {
-      engine.dispose();
-    }
+    });
   });
 
   test('auto picks the finest format within the budget; memory matches the formulas', async () => {
-    const engine = await Engine.load(gpu, viteShaders, weightReaderFromMemory(weights), {
-      weightFormat: 'f32',
-    });
-    try {
+    await withEngine(gpu, weights, async (engine) => {
       const C = 40;
       const f32Bytes = captureBytes(config, C, 'rgba32float');
       const roomy = engine.createSession({ capacity: C });
@@ -255,16 +212,11 @@ describe('capture formats and memory', () => {
         );
       }
       expect(engine.weights.bytes).toBe(GpuWeights.bytesNeeded(config, 'f32'));
-    } finally {
-      engine.dispose();
-    }
+    });
   });
 
   test('the lens can be limited to the final stream', async () => {
-    const engine = await Engine.load(gpu, viteShaders, weightReaderFromMemory(weights), {
-      weightFormat: 'f32',
-    });
-    try {
+    await withEngine(gpu, weights, async (engine) => {
       const s = engine.createSession({ lens: 'final' });
       const r = await s.run(tokens);
       expect(r.lens.points).toEqual([{ kind: 'resid_post', layer: 1 }]);
@@ -274,22 +226,19 @@ describe('capture formats and memory', () => {
         const row = ref.logits.subarray(t * 100, (t + 1) * 100);
         expect(r.lens.ids[t * r.lens.k]).toBe(row.indexOf(Math.max(...row)));
       }
-    } finally {
-      engine.dispose();
-    }
+    });
   });
 
   test('shader-f16 adapters get f16 weights; others a clear error when f16 is forced', async () => {
-    const reader = weightReaderFromMemory(weights);
     if (gpu.summary.shaderF16) {
-      const engine = await Engine.load(gpu, viteShaders, reader);
+      const engine = await loadEngine(gpu, weights, { weightFormat: 'auto' });
       expect(engine.weights.format).toBe('f16');
       engine.dispose();
     } else {
-      await expect(Engine.load(gpu, viteShaders, reader, { weightFormat: 'f16' })).rejects.toThrow(
+      await expect(loadEngine(gpu, weights, { weightFormat: 'f16' })).rejects.toThrow(
         'f16 weights need the shader-f16 feature, which this GPU adapter does not have',
       );
-      const engine = await Engine.load(gpu, viteShaders, reader);
+      const engine = await loadEngine(gpu, weights, { weightFormat: 'auto' });
       expect(engine.weights.format).toBe('f32');
       engine.dispose();
     }
@@ -304,7 +253,7 @@ describe('models too large for the device', () => {
       read: () => Promise.reject(new Error('nothing should be read')),
     };
     const limit = Math.min(gpu.device.limits.maxBufferSize, gpu.device.limits.maxStorageBufferBindingSize);
-    await expect(Engine.load(gpu, viteShaders, reader, { weightFormat: 'f32' })).rejects.toThrow(
+    await expect(loadEngine(gpu, reader, { weightFormat: 'f32' })).rejects.toThrow(
       `h.0.mlp.c_fc.weight needs 4.00 GiB in one buffer (f32), but this GPU's largest storage binding is ${formatBytes(limit)}: the model is too large for this device`,
     );
   });

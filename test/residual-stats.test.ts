@@ -4,34 +4,20 @@
 // residual stream. Tolerances: norms within 1e-4 relative; cosines within 1e-4 absolute (they lie
 // in [−1, 1]). Also the stream's last rows (read back with the stats) and their cosines between
 // two prompts: rows within 1e-4 × max |value| (the engine's residual tolerance), cosines 1e-4.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { nodeGpu } from '../src/cli/node-gpu';
-import { Engine } from '../src/engine/engine';
+import { describe, expect, test } from 'vitest';
 import {
   ResidualStatsKernel,
   residualStatsAt,
   rowCosines,
   type ResidualStatsRow,
 } from '../src/engine/residual-stats';
-import { weightReaderFromMemory } from '../src/engine/weights';
-import type { GpuContext } from '../src/gpu/device';
 import { viteShaders } from '../src/gpu/shaders-vite';
-import { gpt2Config, randomGpt2Weights } from '../src/model/fixtures';
+import { gpt2Config } from '../src/model/fixtures';
 import { referenceForward, type ReferenceResult } from '../src/model/reference';
+import { loadEngine, useGpu } from './support/tiny-engine';
+import { randomTokens, tinyWeights } from './support/tiny-models';
 
-let gpu: GpuContext;
-beforeAll(async () => {
-  gpu = await nodeGpu();
-});
-afterAll(() => gpu?.device.destroy());
-
-function tokensOf(n: number, vocab: number, seed: number): number[] {
-  let s = seed;
-  return Array.from({ length: n }, () => {
-    s = (s * 1103515245 + 12345) % 2 ** 31;
-    return s % vocab;
-  });
-}
+const gpu = useGpu();
 
 /** The stats of block l at position t, in f64 from the reference's (f32-stored) stream. */
 function referenceStats(ref: ReferenceResult, L: number, D: number, l: number, t: number): ResidualStatsRow {
@@ -66,16 +52,14 @@ describe.each([
   { name: 'L=3, D=48', config: gpt2Config({ nLayer: 3, nHead: 4, nEmbd: 48, nCtx: 80, vocabSize: 211 }) },
 ])('residual stats match the CPU reference: $name', ({ config }) => {
   test('norms and cosines at every block and position, before and after the session grows', async () => {
-    const weights = randomGpt2Weights(config, 4);
-    const engine = await Engine.load(gpu, viteShaders, weightReaderFromMemory(weights), {
-      weightFormat: 'f32',
-    });
+    const weights = tinyWeights(config, 4);
+    const engine = await loadEngine(gpu, weights);
     const kernel = new ResidualStatsKernel(gpu.device, viteShaders, config);
     try {
       const session = engine.createSession({ capacity: 16, lens: 'final' });
       const { nLayer: L, nEmbd: D } = config;
       for (const T of [9, 70]) {
-        const tokens = tokensOf(T, config.vocabSize, T);
+        const tokens = randomTokens(T, config.vocabSize, T);
         await session.run(tokens);
         const stats = await kernel.compute(session, T);
         expect(stats.data.length).toBe(L * T * 8);
@@ -117,13 +101,11 @@ describe.each([
 
 test('the stream’s last rows at every depth, and their cosines between two prompts', async () => {
   const config = gpt2Config({ nLayer: 2, nHead: 2, nEmbd: 24, nCtx: 16, vocabSize: 101 });
-  const weights = randomGpt2Weights(config, 9);
-  const engine = await Engine.load(gpu, viteShaders, weightReaderFromMemory(weights), {
-    weightFormat: 'f32',
-  });
+  const weights = tinyWeights(config, 9);
+  const engine = await loadEngine(gpu, weights);
   const kernel = new ResidualStatsKernel(gpu.device, viteShaders, config);
   try {
-    const [a, b] = [tokensOf(7, 101, 1), tokensOf(11, 101, 2)];
+    const [a, b] = [randomTokens(7, 101, 1), randomTokens(11, 101, 2)];
     const sa = engine.createSession({ lens: 'final' });
     const sb = engine.createSession({ lens: 'final' });
     await Promise.all([sa.run(a), sb.run(b)]);

