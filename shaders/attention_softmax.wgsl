@@ -4,8 +4,9 @@
 //   att: (H, T, T) f32 scratch for attention_values; the same values go into the capture texture
 //   `pattern` (layer h of the array = head h; texel (s / 4, t) holds keys s..s+3 of query t), which
 //   the heatmaps sample in place. Its format (f32, f16, or 8-bit √p) is set at pipeline creation.
-// Dispatch: (ceil(T / WG_X), H, 1); one thread per (query, head), three passes over the keys,
-// no barriers (fine on CPU adapters; T·H threads keep a GPU busy for T ≥ 64).
+// Dispatch: (ceil(T / WG_X), H, 1); one thread per (query, head), three passes over the keys (the
+// last in attention_pattern.wgsl, prepended), no barriers: the variant for CPU adapters
+// (attention_softmax_rows.wgsl is the one for GPUs).
 override D: u32;
 override H: u32;
 override HD: u32;
@@ -55,15 +56,6 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   // Pass 3: normalize, zero the masked keys, and write the capture four keys per texel.
   let inv = 1.0 / sum;
   for (var s0 = 0u; s0 < T; s0 += 4u) {
-    var texel = vec4f(0.0);
-    for (var i = 0u; i < 4u; i++) {
-      let s = s0 + i;
-      if (s < T) {
-        let p = select(0.0, att[row + s] * inv, s <= t);
-        att[row + s] = p;
-        texel[i] = select(p, sqrt(p), SQRT_ENCODE);
-      }
-    }
-    textureStore(pattern, vec2u(s0 / 4u, t), h, texel);
+    store_keys(row, t, h, s0, T, inv);
   }
 }

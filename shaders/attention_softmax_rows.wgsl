@@ -75,17 +75,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
     }
   }
   let inv = 1.0 / reduce(sum, i, false);
-  // Pass 3: normalize, zero the masked keys, and write the capture four keys per texel.
+  // Pass 3 (attention_pattern.wgsl, prepended): normalize, zero the masked keys, write the capture.
   for (var s0 = 4u * i; s0 < T; s0 += 4u * WG_X) {
-    var texel = vec4f(0.0);
-    for (var j = 0u; j < 4u; j++) {
-      let s = s0 + j;
-      if (s < T) {
-        let p = select(0.0, att[row + s] * inv, s <= t);
-        att[row + s] = p;
-        texel[j] = select(p, sqrt(p), SQRT_ENCODE);
-      }
-    }
-    textureStore(pattern, vec2u(s0 / 4u, t), h, texel);
+    store_keys(row, t, h, s0, T, inv);
   }
 }

@@ -45,6 +45,7 @@ import { debugCounters } from '../src/state/debug';
 import { PromptRun, Studio } from '../src/state/studio.svelte';
 import { chartMargin, probabilityChart, rankChart } from '../src/viz/depth-chart';
 import { gpt2Tokenizer, maxAbs, peakyWeights, pickedFiles, softmax } from './support/tiny-models';
+import { watchDevices } from './support/tiny-engine';
 
 const tokenizer = gpt2Tokenizer();
 
@@ -417,32 +418,14 @@ describe('LogitLens on the engine', () => {
  * the device, by any session (a lens with a session of its own would show up here).
  */
 function encoderCountingGpu(real: GPU, counts: Map<string, number>): GPU {
-  return {
-    getPreferredCanvasFormat: () => real.getPreferredCanvasFormat(),
-    wgslLanguageFeatures: real.wgslLanguageFeatures,
-    async requestAdapter(options) {
-      const adapter = await real.requestAdapter(options);
-      if (!adapter) return null;
-      return new Proxy(adapter, {
-        get(target, property) {
-          if (property === 'requestDevice') {
-            return async (descriptor?: GPUDeviceDescriptor) => {
-              const device = await target.requestDevice(descriptor);
-              const make = device.createCommandEncoder;
-              device.createCommandEncoder = (d?: GPUCommandEncoderDescriptor) => {
-                const label = d?.label ?? '';
-                counts.set(label, (counts.get(label) ?? 0) + 1);
-                return make.call(device, d);
-              };
-              return device;
-            };
-          }
-          const value: unknown = Reflect.get(target, property);
-          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-        },
-      });
-    },
-  } as GPU;
+  return watchDevices(real, (device) => {
+    const make = device.createCommandEncoder;
+    device.createCommandEncoder = (d?: GPUCommandEncoderDescriptor) => {
+      const label = d?.label ?? '';
+      counts.set(label, (counts.get(label) ?? 0) + 1);
+      return make.call(device, d);
+    };
+  });
 }
 
 describe('the lens panel reads the prompt’s own run', () => {

@@ -37,11 +37,16 @@ export const kernelDefs = {
     bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'],
     weights: true,
   },
-  attentionSoftmax: { file: 'attention_softmax', bindings: ['uniform', 'read', 'write', 'pattern-texture'] },
+  attentionSoftmax: {
+    file: 'attention_softmax',
+    bindings: ['uniform', 'read', 'write', 'pattern-texture'],
+    modules: ['attention_pattern'],
+  },
   /** attentionSoftmax for real GPUs: one workgroup per (query, head), reductions in workgroup memory. */
   attentionSoftmaxRows: {
     file: 'attention_softmax_rows',
     bindings: ['uniform', 'read', 'write', 'pattern-texture'],
+    modules: ['attention_pattern'],
   },
   attentionValues: { file: 'attention_values', bindings: ['uniform', 'read', 'read', 'write'] },
   /** attentionValues for HD % 4 == 0 on fallback adapters: vec4 loads, 4 queries × 4 columns per thread. */
