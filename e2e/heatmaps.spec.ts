@@ -201,3 +201,24 @@ test('a link reproduces the view: model, prompt, layer, focused head, colours', 
   await expect(again.getByTestId('heatmap-focus-canvas')).toBeVisible();
   expect(Buffer.compare(await again.getByTestId('heatmap-focus-canvas').screenshot(), focused)).toBe(0);
 });
+
+// The kernels a real GPU runs (attention with one workgroup per row, tiled matmuls), forced on
+// Chromium's software adapter with ?kernels=tiled: the captures they write draw the same pictures.
+test('the kernels made for GPUs write the same captures in Chromium', async ({ page, hub }) => {
+  await page.goto(hub.studioUrl(repo, prompt, { kernels: 'tiled', colormap: 'inferno', head: '1' }));
+  await expect(page.getByTestId('kernel-set')).toHaveText('tiled kernels');
+  await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
+  const focus = page.getByTestId('heatmap-focus-canvas');
+  await expect(focus).toHaveAttribute('data-head', '1');
+  for (const layer of [0, 1]) {
+    if (layer === 1) {
+      await page.getByRole('slider', { name: 'Layer' }).focus();
+      await page.keyboard.press('ArrowRight');
+    }
+    await expect(focus).toHaveAttribute('data-layer', String(layer));
+    await expect(async () => {
+      const image = await shot(focus);
+      expectPattern(image, { x: 0, y: 0, size: image.width }, layer, 1, 'inferno');
+    }).toPass({ timeout: 30_000 });
+  }
+});

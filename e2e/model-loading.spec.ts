@@ -13,6 +13,8 @@ const config = gpt2Config({ nLayer: 2, nHead: 2, nEmbd: 32, nCtx: 32, vocabSize:
 // Sharper logits than GPT-2's init so the top-5 is not a near-tie.
 const weights = tinyWeights(config, 3, { wte: 20 });
 const repo = 'strata-test/tiny-gpt2';
+/** The same model for the tiled-kernels test (repo's download count stays its first test's). */
+const tiledRepo = 'strata-test/tiny-gpt2-tiled';
 
 test.beforeAll(async ({ hub }) => {
   const files = hubFiles(weights, 'vocab.json');
@@ -20,6 +22,7 @@ test.beforeAll(async ({ hub }) => {
   const checkpoint = checkpointOf(weights);
   const truncated = checkpoint.slice(0, checkpoint.byteLength - 1000);
   await hub.publish('strata-test/truncated', { ...files, 'model.safetensors': truncated });
+  await hub.publish(tiledRepo, files);
 });
 test.use({ allowedErrors: [missingTokenizerJson] });
 
@@ -82,4 +85,17 @@ test('a corrupt model shows why and the previous model keeps working', async ({ 
   await expect(async () => expectMatchesReference(await shownPrediction(page), prompt)).toPass({
     timeout: 60_000,
   });
+});
+
+// The kernels a real GPU runs (tiled through workgroup memory: matmuls, the attention rows, the
+// logit lens), forced on Chromium's software adapter with ?kernels=tiled: the same prediction.
+test('the kernels made for GPUs give the reference prediction in Chromium too', async ({ page, hub }) => {
+  const prompt = 'Hello world, this is Strata';
+  await page.goto(hub.studioUrl(tiledRepo, prompt, { kernels: 'tiled' }));
+  await expect(page.getByTestId('kernel-set')).toHaveText('tiled kernels');
+  await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
+  expectMatchesReference(await shownPrediction(page), prompt);
+  // The default on this adapter is the other set.
+  await page.goto(hub.studioUrl(tiledRepo, prompt));
+  await expect(page.getByTestId('kernel-set')).toHaveText('barrier-free kernels');
 });

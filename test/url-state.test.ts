@@ -9,6 +9,7 @@ test('the URL round-trips model, prompt and view', () => {
     bos: true,
     compare: 'The capital of Italy is',
     bosB: true,
+    kernels: 'tiled' as const,
     view: {
       layer: 5,
       head: 1,
@@ -29,6 +30,7 @@ test('defaults stay out of the URL; the bundled model is the default', () => {
     bos: false,
     compare: undefined,
     bosB: true, // only written with a compare prompt
+    kernels: 'auto',
     view: defaultView,
   });
   expect(search).toBe('?model=local%3Agpt2-brown-mini&prompt=Hi');
@@ -38,6 +40,7 @@ test('defaults stay out of the URL; the bundled model is the default', () => {
 });
 
 test('a hand-edited link with bad values falls back instead of breaking the page', () => {
-  const s = readUrlState('?layer=-3&head=x&colormap=rainbow&scale=cubic&norm=&sink=1');
+  const s = readUrlState('?layer=-3&head=x&colormap=rainbow&scale=cubic&norm=&sink=1&kernels=fast');
   expect(s.view).toEqual(defaultView);
+  expect(s.kernels).toBe('auto');
 });

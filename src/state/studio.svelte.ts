@@ -15,7 +15,7 @@ import { openBrowserCache, type ModelCache } from '../model/model-cache';
 import { filesFromFolder, filesFromHub, filesFromPicked, isHubModelCached } from '../model/sources';
 import type { Gpt2Tokenizer } from '../model/tokenizer';
 import type { Gpt2Config } from '../model/types';
-import { formatModelRef, type ModelRef } from './url-state';
+import { formatModelRef, type KernelChoice, type ModelRef } from './url-state';
 import { HeatmapView, type CaptureSource, type SessionCaptures } from './heatmaps.svelte';
 import { debugCounters } from './debug';
 import {
@@ -55,6 +55,8 @@ export interface ModelInfo {
   readonly config: Gpt2Config;
   readonly weightFormat: string;
   readonly weightBytes: number;
+  /** The kernel set the engine runs: tiled (for GPUs) or barrier-free (for CPU adapters). */
+  readonly kernels: 'tiled' | 'barrier-free';
   /** Loaded from the browser's cache with no download. */
   readonly fromCache: boolean;
 }
@@ -75,6 +77,8 @@ export class Studio {
   /** Incremented when the model changes, so prompt runs start over. */
   modelVersion = $state(0);
   readonly hubEndpoint: string | undefined;
+  /** The kernel set asked for ('auto': from the adapter). */
+  readonly kernels: KernelChoice;
 
   readonly #gpuApi: () => GPU | undefined;
   readonly #environment: () => string;
@@ -88,12 +92,14 @@ export class Studio {
   constructor(
     options: {
       hubEndpoint?: string;
+      kernels?: KernelChoice;
       /** Where WebGPU comes from: navigator.gpu in the browser, Dawn in Node tests. */
       gpu?: () => GPU | undefined;
       environment?: () => string;
     } = {},
   ) {
     this.hubEndpoint = options.hubEndpoint;
+    this.kernels = options.kernels ?? 'auto';
     this.#gpuApi = options.gpu ?? (() => navigator.gpu);
     this.#environment = options.environment ?? browserName;
     registerStudioGpu(this, {
@@ -200,6 +206,7 @@ export class Studio {
       if (source.kind !== 'ref' || source.ref.kind !== 'hub') fromCache = false;
       const opened = await openModel(files);
       const engine = await Engine.load(gpu, viteShaders, opened.checkpoint, {
+        ...(this.kernels === 'auto' ? {} : { fallbackKernels: this.kernels === 'fallback' }),
         signal: abort.signal,
         onProgress: (loaded, total) => {
           this.load = {
@@ -228,6 +235,7 @@ export class Studio {
           config: opened.config,
           weightFormat: engine.weights.format,
           weightBytes: engine.weights.bytes,
+          kernels: engine.fallbackKernels ? 'barrier-free' : 'tiled',
           fromCache,
         },
       };

@@ -5,6 +5,8 @@
 //   &compare=<text>    compare mode: the second prompt (B)   &bos_b=1
 //   &layer=<n> &head=<n>                       the layer shown and the focused head
 //   &colormap=viridis|magma|… &scale=linear|log &norm=head|shared &sink=show|hide|renormalize
+//   &kernels=tiled|fallback   the kernel set regardless of the adapter (default: barrier-free on
+//                             CPU fallback adapters, tiled on GPUs), to compare the two
 
 import { colormapNames, type ColormapName } from '../viz/colormaps';
 import type { HeatmapNormalization, HeatmapScale, SinkMode } from '../viz/heatmap-renderer';
@@ -13,6 +15,9 @@ export const bundledModel = 'gpt2-brown-mini';
 
 export type ModelRef =
   { readonly kind: 'local'; readonly folder: string } | { readonly kind: 'hub'; readonly id: string };
+
+/** Which kernels the engine runs: 'auto' picks from the adapter. */
+export type KernelChoice = 'auto' | 'tiled' | 'fallback';
 
 export interface ViewState {
   readonly layer: number;
@@ -31,6 +36,7 @@ export interface UrlState {
   /** Compare mode's second prompt; undefined: compare mode off. */
   readonly compare: string | undefined;
   readonly bosB: boolean;
+  readonly kernels: KernelChoice;
   readonly view: ViewState;
 }
 
@@ -72,6 +78,7 @@ export function readUrlState(search: string): UrlState {
     bos: params.get('bos') === '1',
     compare: params.get('compare') ?? undefined,
     bosB: params.get('bos_b') === '1',
+    kernels: oneOf(params.get('kernels'), ['auto', 'tiled', 'fallback'], 'auto'),
     view: {
       layer: index(params.get('layer')) ?? defaultView.layer,
       head: index(params.get('head')),
@@ -93,6 +100,7 @@ export function writeUrlState(state: UrlState): string {
     params.set('compare', state.compare);
     if (state.bosB) params.set('bos_b', '1');
   }
+  if (state.kernels !== 'auto') params.set('kernels', state.kernels);
   const v = state.view;
   if (v.layer !== defaultView.layer) params.set('layer', String(v.layer));
   if (v.head !== undefined) params.set('head', String(v.head));
