@@ -90,26 +90,29 @@ for (const [width, height] of [
     await expect(page.getByTestId('flow-view-b').getByTestId('flow-cell').first()).toBeVisible();
     await expect(page.getByTestId('diff-focus-canvas')).toBeVisible();
 
-    // Every control and widget has an accessible name.
-    const unnamed: string[] = [];
-    for (const role of [
-      'button',
-      'textbox',
-      'combobox',
-      'slider',
-      'checkbox',
-      'gridcell',
-      'grid',
-      'application',
-      'toolbar',
-      'img',
-      'group',
-    ] as const) {
-      const all = await page.getByRole(role).count();
-      const named = await page.getByRole(role, { name: /\S/ }).count();
-      if (named !== all) unnamed.push(`${role}: ${all - named} of ${all} without a name`);
-    }
-    expect(unnamed).toEqual([]);
+    // Every control and widget has an accessible name. (Counted until two counts agree: the
+    // instruments' grids appear as their work finishes.)
+    await expect(async () => {
+      const unnamed: string[] = [];
+      for (const role of [
+        'button',
+        'textbox',
+        'combobox',
+        'slider',
+        'checkbox',
+        'gridcell',
+        'grid',
+        'application',
+        'toolbar',
+        'img',
+        'group',
+      ] as const) {
+        const all = await page.getByRole(role).count();
+        const named = await page.getByRole(role, { name: /\S/ }).count();
+        if (named !== all) unnamed.push(`${role}: ${all - named} of ${all} without a name`);
+      }
+      expect(unnamed).toEqual([]);
+    }).toPass({ timeout: 30_000 });
 
     // Nothing overflows the window sideways (wide charts scroll inside their panels).
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
