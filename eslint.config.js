@@ -39,7 +39,7 @@ export default ts.config(
     },
   },
   {
-    // Components hold view parameters only: no GPU objects, no engine internals (ARCHITECTURE.md).
+    // Components hold view parameters only: no GPU objects, no engine internals (docs/ARCHITECTURE.md).
     files: ['src/components/**/*.svelte', 'src/App.svelte'],
     rules: {
       'no-restricted-imports': [
@@ -47,12 +47,37 @@ export default ts.config(
         {
           patterns: [
             {
-              group: ['**/gpu/*', '**/engine/*'],
-              message: 'Components talk to state/, never to gpu/ or engine/.',
+              group: ['**/gpu/*', '**/engine/*', '**/render/*', '**/io/*'],
+              message: 'Components talk to state/, never to gpu/, engine/, render/ or io/.',
             },
           ],
         },
       ],
     },
   },
+
+  // Imports run one way: components → state → instruments / render → engine → gpu → io → model.
+  ...[
+    ['src/model/**', ['io', 'gpu', 'engine', 'instruments', 'render', 'viz', 'state', 'components', 'cli']],
+    ['src/io/**', ['gpu', 'engine', 'instruments', 'render', 'viz', 'state', 'components', 'cli']],
+    ['src/gpu/**', ['engine', 'instruments', 'render', 'viz', 'state', 'components', 'cli']],
+    ['src/viz/**', ['gpu', 'engine', 'render', 'state', 'components', 'cli', 'io']],
+    ['src/engine/**', ['instruments', 'render', 'state', 'components', 'cli']],
+    ['src/instruments/**', ['render', 'state', 'components', 'cli']],
+    ['src/render/**', ['state', 'components', 'cli']],
+    ['src/state/**', ['components', 'cli']],
+  ].map(([folder, banned]) => ({
+    files: [folder],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: banned.map((b) => ({
+            group: [`**/${b}/*`],
+            message: `${folder.slice(4, -3)}/ may not import ${b}/ (docs/ARCHITECTURE.md: imports run one way).`,
+          })),
+        },
+      ],
+    },
+  })),
 );

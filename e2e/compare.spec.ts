@@ -7,7 +7,7 @@
 // prompts' lengths differ, the per-layer cosine of their last-position streams (within 1e-4).
 import type { Locator, Page } from '@playwright/test';
 import { colormapIndex, colormapTable, divergingIndex } from '../src/viz/colormaps';
-import { maskedColor } from '../src/viz/heatmap-renderer';
+import { maskedColor } from '../src/render/heatmap-renderer';
 import { config, expect, reference, test, top2 } from './fixture';
 import { decodePng, pixel, type Image } from './png';
 

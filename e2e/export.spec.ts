@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { CaptureJson } from '../src/engine/capture-json';
 import { residualBoundaries } from '../src/model/hooks';
 import { colormapIndex, colormapTable } from '../src/viz/colormaps';
-import { maskedColor } from '../src/viz/heatmap-renderer';
+import { maskedColor } from '../src/render/heatmap-renderer';
 import { config, expect, reference, repo, rowNorm, test, tokenizer, top2 } from './fixture';
 import { decodePng, pixel } from './png';
 

@@ -7,7 +7,7 @@ import type { Locator, Page } from '@playwright/test';
 import { gpt2Config } from '../src/model/fixtures';
 import { referenceForward } from '../src/model/reference';
 import { colormapIndex, colormapTable, type ColormapName } from '../src/viz/colormaps';
-import { maskedColor } from '../src/viz/heatmap-renderer';
+import { maskedColor } from '../src/render/heatmap-renderer';
 import { gpt2Tokenizer, hubFiles, tinyWeights } from '../test/support/tiny-models';
 import { expect, missingTokenizerJson, test, type Hub } from './fixture';
 import { decodePng, pixel, type Image } from './png';

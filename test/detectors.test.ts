@@ -1,5 +1,5 @@
-// The head detectors and attention statistics on the GPU (shaders/detect_heads_rows.wgsl,
-// shaders/detect_heads_reduce.wgsl, src/instruments/detectors.ts), in Node through Dawn.
+// The head detectors and attention statistics on the GPU (shaders/instruments/detect_heads_rows.wgsl,
+// shaders/instruments/detect_heads_reduce.wgsl, src/instruments/detectors.ts), in Node through Dawn.
 //
 // (a) Hand-built patterns with scores known in closed form (pure previous-token, pure sink, uniform
 //     causal, pure current, a mixed 0.5/0.3/0.2 head, duplicate-token and induction heads, over

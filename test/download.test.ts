@@ -9,9 +9,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fileSource, filesFromDirectory } from '../src/cli/node-source';
 import { defaultCacheDir, NodeModelCache } from '../src/cli/node-cache';
 import type { ByteSource } from '../src/model/byte-source';
-import type { DownloadProgress } from '../src/model/download';
+import type { DownloadProgress } from '../src/io/download';
 import { ModelError } from '../src/model/errors';
-import { cacheKey } from '../src/model/model-cache';
+import { cacheKey } from '../src/io/model-cache';
 import {
   filesFromFolder,
   filesFromHub,
@@ -20,7 +20,7 @@ import {
   isHubModelCached,
   resolveHubId,
   type HubOptions,
-} from '../src/model/sources';
+} from '../src/io/sources';
 import { FixtureServer, modelFiles, writeHubRepo } from './support/fixture-server';
 
 const repo = 'acme/tiny-gpt2';

@@ -1,6 +1,6 @@
 // Difference heatmaps (compare mode) in Node through Dawn: two synthetic attention captures — of
 // different capacities and formats, as two prompts' sessions can have — drawn as A − B into an
-// rgba8unorm texture by shaders/heatmap_diff.wgsl (+ heatmap_diff_max.wgsl for per-head
+// rgba8unorm texture by shaders/render/heatmap_diff.wgsl (+ heatmap_diff_max.wgsl for per-head
 // normalization), every pixel read back and compared with a plain-TypeScript model: the cell under
 // each pixel (or, where a pixel covers several, the one of largest |A − B|), the causal mask, the
 // sink modes, log scale, and the diverging colormap's entry. Colours may differ by one colormap
@@ -16,7 +16,7 @@ import {
   type HeatmapFrame,
   type HeatmapViewport,
   type RenderTarget,
-} from '../src/viz/heatmap-renderer';
+} from '../src/render/heatmap-renderer';
 import { useGpu } from './support/tiny-engine';
 
 const gpu = useGpu();

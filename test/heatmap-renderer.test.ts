@@ -1,6 +1,6 @@
 // The heatmap render pipeline in Node through Dawn: a synthetic attention capture (random causal
 // rows, stale garbage beyond T) drawn into an rgba8unorm texture, every pixel read back and
-// compared with a plain-TypeScript model of what shaders/heatmap.wgsl should show — cells under
+// compared with a plain-TypeScript model of what shaders/render/heatmap.wgsl should show — cells under
 // pixels, max over the cells a pixel covers, the causal mask, the sink modes, log scale, per-head
 // and shared normalization, zoom, several heads in one pass, and the 8-bit √p capture. Colours may
 // differ by one colormap entry where f32 rounding lands on the other side of a level.
@@ -16,7 +16,7 @@ import {
   type HeatmapFrame,
   type HeatmapViewport,
   type RenderTarget,
-} from '../src/viz/heatmap-renderer';
+} from '../src/render/heatmap-renderer';
 import { useGpu } from './support/tiny-engine';
 
 const gpu = useGpu();

@@ -1,4 +1,4 @@
-// The residual-stats kernel (shaders/residual_stats.wgsl) against the CPU reference forward: a tiny
+// The residual-stats kernel (shaders/instruments/residual_stats.wgsl) against the CPU reference forward: a tiny
 // random GPT-2 runs on the engine in Node through Dawn, the kernel summarises its residual captures,
 // and every value is compared with the same quantities computed in f64 from referenceForward's
 // residual stream. Tolerances: norms within 1e-4 relative; cosines within 1e-4 absolute (they lie
@@ -10,7 +10,7 @@ import {
   residualStatsAt,
   rowCosines,
   type ResidualStatsRow,
-} from '../src/engine/residual-stats';
+} from '../src/instruments/residual-stats';
 import { viteShaders } from '../src/gpu/shaders-vite';
 import { gpt2Config } from '../src/model/fixtures';
 import { referenceForward, type ReferenceResult } from '../src/model/reference';

@@ -12,7 +12,7 @@ import { captureJson, type CaptureJson } from '../engine/capture-json';
 import { Engine } from '../engine/engine';
 import { checkAblation, parseHeadList, parseLayerList, type Ablation } from '../model/ablation';
 import { openModel, type OpenedModel } from '../model/load';
-import { filesFromHub } from '../model/sources';
+import { filesFromHub } from '../io/sources';
 import type { Gpt2Tokenizer } from '../model/tokenizer';
 import { nodeGpu } from './node-gpu';
 import { NodeModelCache } from './node-cache';

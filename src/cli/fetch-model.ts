@@ -6,9 +6,9 @@
 
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { HttpStatusError, type DownloadProgress } from '../model/download';
+import { HttpStatusError, type DownloadProgress } from '../io/download';
 import { ModelError } from '../model/errors';
-import { filesFromHub, resolveHubId } from '../model/sources';
+import { filesFromHub, resolveHubId } from '../io/sources';
 import { NodeModelCache } from './node-cache';
 
 const usage = `usage: npm run fetch-model -- <hub id> [--out DIR] [--endpoint URL] [--revision REV]

@@ -6,7 +6,7 @@ import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs
 import { homedir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import type { ByteSource } from '../model/byte-source';
-import { keyParts, type CacheEntry, type CacheWriter, type ModelCache } from '../model/model-cache';
+import { keyParts, type CacheEntry, type CacheWriter, type ModelCache } from '../io/model-cache';
 import { fileSource, isNoEntry } from './node-source';
 
 const partSuffix = '.part';

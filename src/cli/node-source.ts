@@ -5,7 +5,7 @@ import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { checkRange, type ByteSource } from '../model/byte-source';
 import { ModelError } from '../model/errors';
-import { chooseModelFiles, type ModelFiles } from '../model/sources';
+import { chooseModelFiles, type ModelFiles } from '../io/sources';
 
 // One read() call moves at most ~2 GiB on Linux; larger ranges take several.
 const maxReadBytes = 2 ** 30;

@@ -10,7 +10,7 @@ import type { Gpt2Config } from '../model/types';
  */
 export const captureBudgetBytes = 1.5 * 2 ** 30;
 
-/** Tokens one trackTokens call can follow at once (MAX_IDS in shaders/track_count*.wgsl). */
+/** Tokens one trackTokens call can follow at once (MAX_IDS in shaders/lens/track_count*.wgsl). */
 export const maxTrackedTokens = 16;
 
 /** Bytes per layer of the ablation flags: H + 1 u32 (heads, then the MLP), each layer's slot

@@ -174,7 +174,7 @@ const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
 const uniformStride = 256; // minUniformBufferOffsetAlignment
 const wg = 64;
 const wgVec4 = 16;
-/** Ablation flag values (shaders/ablate_*.wgsl). */
+/** Ablation flag values (shaders/forward/ablate_*.wgsl). */
 const flagOf = { zero: 1, mean: 2 } as const;
 
 export class PromptSession {

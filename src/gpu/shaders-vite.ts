@@ -2,5 +2,5 @@
 import { libraryFromPaths } from './shader-library';
 
 export const viteShaders = libraryFromPaths(
-  import.meta.glob<string>('../../shaders/*.wgsl', { query: '?raw', import: 'default', eager: true }),
+  import.meta.glob<string>('../../shaders/**/*.wgsl', { query: '?raw', import: 'default', eager: true }),
 );

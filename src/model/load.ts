@@ -6,7 +6,8 @@ import { openGpt2Checkpoint, type Gpt2Checkpoint } from './checkpoint';
 import { parseGpt2Config } from './config';
 import { ModelError } from './errors';
 import { openSafetensors } from './safetensors';
-import type { ModelFiles } from './sources';
+import type { ByteSource } from './byte-source';
+import type { TokenizerFiles } from './tokenizer';
 import { Gpt2Tokenizer } from './tokenizer';
 import type { Gpt2Config } from './types';
 
@@ -15,6 +16,18 @@ export interface OpenedModel {
   readonly config: Gpt2Config;
   readonly checkpoint: Gpt2Checkpoint;
   readonly tokenizer: Gpt2Tokenizer;
+}
+
+/** A model's files, wherever they came from (src/io/sources.ts makes them). */
+export interface ModelFiles {
+  /** What the user would call the model: a hub id, a folder name, or the picked checkpoint's name. */
+  name: string;
+  /** config.json text. */
+  config: string;
+  /** model.safetensors, read in ranges: it may be larger than one ArrayBuffer. */
+  checkpoint: ByteSource;
+  /** tokenizer.json, or vocab.json + merges.txt. */
+  tokenizer: TokenizerFiles;
 }
 
 export async function openModel(files: ModelFiles): Promise<OpenedModel> {

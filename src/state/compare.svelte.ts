@@ -4,7 +4,7 @@
 // the two prompts have as many tokens (drawn on the GPU from both capture textures), otherwise the
 // similarity of the two residual streams layer by layer, from each run's small stats readback.
 
-import { rowCosines } from '../engine/residual-stats';
+import { rowCosines } from '../instruments/residual-stats';
 import type { HeatmapSource } from './heatmap-canvas.svelte';
 import type { PromptRun } from './studio.svelte';
 

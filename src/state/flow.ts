@@ -3,8 +3,8 @@
 // embeddings (resid_pre 0), depth l the stream entering block l, depth L the final resid_post (the
 // model's output); block l sits between depths l and l+1 and adds attention's and the MLP's output.
 
-import type { ResidualStats } from '../engine/residual-stats';
-import { residualStatsAt } from '../engine/residual-stats';
+import type { ResidualStats } from '../instruments/residual-stats';
+import { residualStatsAt } from '../instruments/residual-stats';
 import type { RunResult } from '../engine/session';
 import { hookName, type HookPoint } from '../model/hooks';
 import type { FlowBlock, FlowCell, FlowGrid } from '../viz/flow-layout';

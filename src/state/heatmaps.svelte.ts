@@ -24,7 +24,7 @@ import {
   type HeatmapNormalization,
   type HeatmapScale,
   type SinkMode,
-} from '../viz/heatmap-renderer';
+} from '../render/heatmap-renderer';
 import type { HeadRect } from '../viz/heatmap-layout';
 
 export {
@@ -35,7 +35,7 @@ export {
   type ColormapName,
   type DivergingColormapName,
 } from '../viz/colormaps';
-export type { CellRect, HeatmapNormalization, HeatmapScale, SinkMode } from '../viz/heatmap-renderer';
+export type { CellRect, HeatmapNormalization, HeatmapScale, SinkMode } from '../render/heatmap-renderer';
 export {
   allCells,
   clampCells,

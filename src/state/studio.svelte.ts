@@ -5,14 +5,14 @@
 import { getContext, setContext } from 'svelte';
 import { captureJson, type CaptureJson } from '../engine/capture-json';
 import { Engine } from '../engine/engine';
-import { ResidualStatsKernel, type ResidualStats } from '../engine/residual-stats';
+import { ResidualStatsKernel, type ResidualStats } from '../instruments/residual-stats';
 import type { LensPoints, PromptSession, RunResult } from '../engine/session';
 import { acquireGpu, WebGpuUnavailableError, type AdapterSummary, type GpuContext } from '../gpu/device';
 import { viteShaders } from '../gpu/shaders-vite';
-import type { DownloadProgress } from '../model/download';
+import type { DownloadProgress } from '../io/download';
 import { openModel } from '../model/load';
-import { openBrowserCache, type ModelCache } from '../model/model-cache';
-import { filesFromFolder, filesFromHub, filesFromPicked, isHubModelCached } from '../model/sources';
+import { openBrowserCache, type ModelCache } from '../io/model-cache';
+import { filesFromFolder, filesFromHub, filesFromPicked, isHubModelCached } from '../io/sources';
 import type { Gpt2Tokenizer } from '../model/tokenizer';
 import type { Gpt2Config } from '../model/types';
 import { formatModelRef, type KernelChoice, type ModelRef } from './url-state';

@@ -9,7 +9,7 @@
 //                             CPU fallback adapters, tiled on GPUs), to compare the two
 
 import { colormapNames, type ColormapName } from '../viz/colormaps';
-import type { HeatmapNormalization, HeatmapScale, SinkMode } from '../viz/heatmap-renderer';
+import type { HeatmapNormalization, HeatmapScale, SinkMode } from '../render/heatmap-renderer';
 
 export const bundledModel = 'gpt2-brown-mini';
 

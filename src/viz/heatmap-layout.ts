@@ -2,7 +2,13 @@
 // functions in CSS pixels and cells, shared by the components (labels, hit tests) and the state
 // layer (the viewports it hands the renderer), so both always agree.
 
-import type { CellRect } from './heatmap-renderer';
+/** A region of (key, query) space in cells: keys [key0, key1) across, queries [query0, query1) down. */
+export interface CellRect {
+  readonly key0: number;
+  readonly query0: number;
+  readonly key1: number;
+  readonly query1: number;
+}
 
 export interface HeadRect {
   readonly head: number;

@@ -1,18 +1,18 @@
 // The residual stream's summary for the flow view: per block and position, the stream's norm and
 // what attention and the MLP add to it (norms, and cosines with the stream they read), computed
-// on the GPU from a session's residual captures (shaders/residual_stats.wgsl) and read back as one
+// on the GPU from a session's residual captures (shaders/instruments/residual_stats.wgsl) and read back as one
 // small (L, T, 8) f32 array, together with the stream's last row at every depth (for comparing
 // two prompts' streams layer by layer): a few KB, one readback per run.
 
 import { residualBoundaries, type HookPoint } from '../model/hooks';
 import type { Gpt2Config } from '../model/types';
 import type { ShaderLibrary } from '../gpu/shader-library';
-import type { PromptSession } from './session';
+import type { PromptSession } from '../engine/session';
 
 /** Floats per (layer, position) in the kernel's output. */
 export const residualStatsStride = 8;
 
-/** Per (layer, position): see shaders/residual_stats.wgsl. */
+/** Per (layer, position): see shaders/instruments/residual_stats.wgsl. */
 export interface ResidualStatsRow {
   /** ‖blocks.l.hook_resid_pre‖: the stream block l reads. */
   readonly preNorm: number;

@@ -1,7 +1,7 @@
 // Attention heatmaps drawn straight from the capture textures: no copy of attention data leaves
 // the GPU. One draw records, in one command buffer, a small compute pass (each head's max shown
-// weight, for per-head normalization; shaders/heatmap_max.wgsl) and one render pass that draws
-// each requested head into its own viewport (shaders/heatmap.wgsl), then submits and returns.
+// weight, for per-head normalization; shaders/render/heatmap_max.wgsl) and one render pass that draws
+// each requested head into its own viewport (shaders/render/heatmap.wgsl), then submits and returns.
 // Given a second prompt's capture of the same layer (compare mode), it draws the difference A − B
 // instead, with a diverging colormap (heatmap_diff.wgsl, heatmap_diff_max.wgsl), from both
 // textures in place.
@@ -15,7 +15,9 @@
 
 import type { CaptureFormat } from '../gpu/kernels';
 import type { ShaderLibrary } from '../gpu/shader-library';
-import { colormapSize, colormapTable, type AnyColormapName } from './colormaps';
+import { colormapSize, colormapTable, type AnyColormapName } from '../viz/colormaps';
+import type { CellRect } from '../viz/heatmap-layout';
+export type { CellRect };
 import { StructWriter, structLayout, type StructLayout } from './wgsl-struct';
 
 export type HeatmapScale = 'linear' | 'log';
@@ -23,14 +25,6 @@ export type HeatmapScale = 'linear' | 'log';
 export type HeatmapNormalization = 'head' | 'shared';
 /** The first key: as it is, hidden (drawn as background), or taken out of each row's distribution. */
 export type SinkMode = 'show' | 'hide' | 'renormalize';
-
-/** A region of (key, query) space in cells: keys [key0, key1) across, queries [query0, query1) down. */
-export interface CellRect {
-  readonly key0: number;
-  readonly query0: number;
-  readonly key1: number;
-  readonly query1: number;
-}
 
 /** One head drawn into a rectangle of the target, in target pixels (integers). */
 export interface HeatmapViewport {

@@ -3,7 +3,7 @@
 // stopped. The browser implementation (origin private file system) lives here; the Node one, a cache
 // folder, in src/cli/node-cache.ts. No Node APIs in this file.
 
-import { blobSource, type ByteSource } from './byte-source';
+import { blobSource, type ByteSource } from '../model/byte-source';
 import { download, fileNameOf, type ByteSink, type DownloadOptions, type Site } from './download';
 
 export interface CacheEntry {

@@ -2,7 +2,7 @@
 // after a dropped connection. A GPT-2 checkpoint is 0.3 to 6.4 GB, so a connection that drops at 80%
 // must not cost the first 80% again. Uses only fetch and streams: runs in the browser and in Node.
 
-import { ModelError } from './errors';
+import { ModelError } from '../model/errors';
 
 export interface DownloadProgress {
   /** The file's name, the last component of its URL (e.g. `model.safetensors`). */

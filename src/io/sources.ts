@@ -2,24 +2,14 @@
 // and a folder served with the app (static/models/NAME/). Every source resolves to the same
 // ModelFiles; parsing them is someone else's job. Node directories are in src/cli/node-source.ts.
 
-import { blobSource, type ByteSource } from './byte-source';
+import { blobSource, type ByteSource } from '../model/byte-source';
 import { download, exists, isNotFound, MemorySink, type DownloadOptions, type Site } from './download';
-import { ModelError } from './errors';
+import { ModelError } from '../model/errors';
 import { cacheKey, fetchCached, type ModelCache } from './model-cache';
-import type { TokenizerFiles } from './tokenizer';
+import type { TokenizerFiles } from '../model/tokenizer';
+import type { ModelFiles } from '../model/load';
 
-export type { TokenizerFiles };
-
-export interface ModelFiles {
-  /** What the user would call the model: a hub id, a folder name, or the picked checkpoint's name. */
-  name: string;
-  /** config.json text. */
-  config: string;
-  /** model.safetensors, read in ranges: it may be larger than one ArrayBuffer. */
-  checkpoint: ByteSource;
-  /** tokenizer.json, or vocab.json + merges.txt. */
-  tokenizer: TokenizerFiles;
-}
+export type { ModelFiles, TokenizerFiles };
 
 /** Bare names of the GPT-2 family, as the hub still resolves them, and their current ids. */
 export const hubAliases: Readonly<Record<string, string>> = {
