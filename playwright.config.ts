@@ -3,7 +3,8 @@ import { chromiumArgs, chromiumPath } from './e2e/chromium';
 
 // e2e tests run the built app (`vite build` first; see the test:e2e script) in a system Chromium with
 // WebGPU enabled. No downloaded browser: CHROME_PATH overrides /usr/bin/chromium.
-const port = 4173;
+// STRATA_E2E_PORT lets several checkouts run their e2e tests on one machine at once.
+const port = Number(process.env.STRATA_E2E_PORT ?? 4173);
 
 export default defineConfig({
   testDir: 'e2e',

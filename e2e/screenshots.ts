@@ -25,7 +25,9 @@ async function shot(page: Page, testid: string, name: string) {
 }
 
 await mkdir(out, { recursive: true });
-const server = await preview({ preview: { host: '127.0.0.1', port: 4174, strictPort: true } });
+const server = await preview({
+  preview: { host: '127.0.0.1', port: Number(process.env.STRATA_SHOT_PORT ?? 4174), strictPort: true },
+});
 const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
 try {
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark' });
