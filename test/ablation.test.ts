@@ -84,7 +84,7 @@ describe.each(cases)(
         const { device } = gpu;
         const { nLayer: L, nHead: H, nEmbd: D, vocabSize: V } = config;
         const clean = await session.run(tokens);
-        const cleanLogits = new Float32Array(await readBuffer(device, session.logitsLast, V * 4));
+        const cleanLogits = new Float32Array(await readBuffer(device, session.capture('logits_last'), V * 4));
         const result = await session.run(tokens, { ablate });
         const ref = referenceForward(weights, tokens, { ablate });
         const refClean = referenceForward(weights, tokens);
@@ -92,7 +92,7 @@ describe.each(cases)(
         // Patterns of every layer (those after an ablated component change).
         let worst = 0;
         for (let l = 0; l < L; l++) {
-          const tex = session.patternTexture(l);
+          const tex = session.capture({ kind: 'pattern', layer: l });
           const width = tex.width * 4;
           for (let h = 0; h < H; h++) {
             const got = await readTextureLayer(device, tex, h);
@@ -110,14 +110,14 @@ describe.each(cases)(
         // Residual stream at every boundary.
         const want = boundariesOf(ref);
         for (const [i, point] of residualBoundaries(L).entries()) {
-          const got = new Float32Array(await readBuffer(device, session.residual(point), T * D * 4));
+          const got = new Float32Array(await readBuffer(device, session.capture(point), T * D * 4));
           expect(maxAbsDiff(got, want[i]!, T * D), `boundary ${i}`).toBeLessThanOrEqual(
             1e-4 * maxAbs(want[i]!),
           );
         }
 
         // Next-token logits of the last position, moved by the ablation far beyond the tolerance.
-        const logits = new Float32Array(await readBuffer(device, session.logitsLast, V * 4));
+        const logits = new Float32Array(await readBuffer(device, session.capture('logits_last'), V * 4));
         const wantLogits = ref.logits.subarray((T - 1) * V, T * V);
         const tolerance = 1e-4 * maxAbs(wantLogits);
         expect(maxAbsDiff(logits, wantLogits)).toBeLessThanOrEqual(tolerance);
@@ -154,7 +154,7 @@ describe.each(cases)(
 
         // The next clean run is clean again: no ablation state leaks between runs.
         await session.run(tokens);
-        const again = new Float32Array(await readBuffer(device, session.logitsLast, V * 4));
+        const again = new Float32Array(await readBuffer(device, session.capture('logits_last'), V * 4));
         expect(maxAbsDiff(again, refClean.logits.subarray((T - 1) * V))).toBeLessThanOrEqual(tolerance);
       } finally {
         session.destroy();

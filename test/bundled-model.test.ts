@@ -27,7 +27,7 @@ async function patterns(tokens: number[]): Promise<Float32Array[][]> {
   const T = tokens.length;
   const out: Float32Array[][] = [];
   for (let l = 0; l < model.config.nLayer; l++) {
-    const tex = session.patternTexture(l);
+    const tex = session.capture({ kind: 'pattern', layer: l });
     const heads: Float32Array[] = [];
     for (let h = 0; h < model.config.nHead; h++) {
       const raw = await readTextureLayer(gpu.device, tex, h);

@@ -44,7 +44,7 @@ async function compare(engine: Engine, weights: Gpt2Weights, tokens: number[]) {
   let attention = 0;
   for (let l = 0; l < L; l++)
     for (let h = 0; h < H; h++) {
-      const tex = session.patternTexture(l);
+      const tex = session.capture({ kind: 'pattern', layer: l });
       const got = await readTextureLayer(gpu.device, tex, h);
       for (let q = 0; q < T; q++)
         for (let k = 0; k < T; k++)
@@ -53,7 +53,7 @@ async function compare(engine: Engine, weights: Gpt2Weights, tokens: number[]) {
             Math.abs(got[q * tex.width * 4 + k]! - ref.patterns[l]![(h * T + q) * T + k]!),
           );
     }
-  const logits = new Float32Array(await readBuffer(gpu.device, session.logitsLast));
+  const logits = new Float32Array(await readBuffer(gpu.device, session.capture('logits_last')));
   const want = ref.logits.subarray((T - 1) * V, T * V);
   let err = 0;
   let scale = 0;

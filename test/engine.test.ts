@@ -83,7 +83,7 @@ describe.each(cases)(
         // Attention patterns, from the capture textures.
         let worst = 0;
         for (let l = 0; l < L; l++) {
-          const tex = session.patternTexture(l);
+          const tex = session.capture({ kind: 'pattern', layer: l });
           const width = tex.width * 4;
           for (let h = 0; h < H; h++) {
             const got = await readTextureLayer(device, tex, h);
@@ -101,7 +101,7 @@ describe.each(cases)(
         const boundaries = residualBoundaries(L);
         const refResid = [...ref.residPre.flatMap((pre, l) => [pre, ref.residMid[l]!]), ref.residPost];
         for (const [i, point] of boundaries.entries()) {
-          const got = new Float32Array(await readBuffer(device, session.residual(point), T * D * 4));
+          const got = new Float32Array(await readBuffer(device, session.capture(point), T * D * 4));
           const want = refResid[i]!;
           const scale = maxAbs(want);
           let err = 0;
@@ -110,7 +110,7 @@ describe.each(cases)(
         }
 
         // Next-token logits of the last position.
-        const logits = new Float32Array(await readBuffer(device, session.logitsLast, V * 4));
+        const logits = new Float32Array(await readBuffer(device, session.capture('logits_last'), V * 4));
         const wantLogits = ref.logits.subarray((T - 1) * V, T * V);
         let err = 0;
         for (let v = 0; v < V; v++) err = Math.max(err, Math.abs(logits[v]! - wantLogits[v]!));
@@ -178,7 +178,7 @@ describe('capture formats and memory', () => {
       const T = tokens.length;
       let worst = 0;
       for (let l = 0; l < 2; l++) {
-        const tex = session.patternTexture(l);
+        const tex = session.capture({ kind: 'pattern', layer: l });
         for (let h = 0; h < 3; h++) {
           const got = await readTextureLayer(gpu.device, tex, h);
           for (let q = 0; q < T; q++)

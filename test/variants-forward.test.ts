@@ -40,7 +40,7 @@ test.each(['F16', 'BF16'] as const)(
     await withEngine(gpu, checkpoint, async (engine) => {
       const session = engine.createSession({ lens: 'final' });
       await session.run(tokens);
-      const logits = new Float32Array(await readBuffer(gpu.device, session.logitsLast));
+      const logits = new Float32Array(await readBuffer(gpu.device, session.capture('logits_last')));
       const ref = referenceForward(weights, tokens).logits.subarray((tokens.length - 1) * 200);
       const scale = Math.max(...ref.map(Math.abs));
       for (let v = 0; v < 200; v++) expect(Math.abs(logits[v]! - ref[v]!)).toBeLessThanOrEqual(1e-4 * scale);

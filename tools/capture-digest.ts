@@ -40,7 +40,7 @@ async function digests(
   const T = run.tokens.length;
   const lines: string[] = [];
   for (let l = 0; l < L; l++) {
-    const tex = session.patternTexture(l);
+    const tex = session.capture({ kind: 'pattern', layer: l });
     const width = tex.width * 4;
     const valid = new Float32Array(H * T * T);
     for (let h = 0; h < H; h++) {
@@ -50,9 +50,9 @@ async function digests(
     lines.push(`${tag} ${hookName({ kind: 'pattern', layer: l })} ${sha(valid)}`);
   }
   for (const p of residualBoundaries(L)) {
-    lines.push(`${tag} ${hookName(p)} ${sha(await readBuffer(device, session.residual(p), T * D * 4))}`);
+    lines.push(`${tag} ${hookName(p)} ${sha(await readBuffer(device, session.capture(p), T * D * 4))}`);
   }
-  lines.push(`${tag} logits_last ${sha(await readBuffer(device, session.logitsLast, V * 4))}`);
+  lines.push(`${tag} logits_last ${sha(await readBuffer(device, session.capture('logits_last'), V * 4))}`);
   lines.push(`${tag} lens.ids ${sha(run.lens.ids)} lens.probs ${sha(run.lens.probs)}`);
   return lines;
 }

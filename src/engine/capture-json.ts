@@ -84,7 +84,9 @@ export async function captureJson(source: CaptureSource): Promise<CaptureJson> {
     tokens: run.tokens.map((id) => ({ id, text: label(id) })),
     attention: await readAttention(source, T),
     residual_norms: await readResidualNorms(source, T),
-    logits_last: [...new Float32Array(await readBuffer(source.device, source.session.logitsLast))].map(f32),
+    logits_last: [
+      ...new Float32Array(await readBuffer(source.device, source.session.capture('logits_last'))),
+    ].map(f32),
     lens: lensJson,
     ablation: run.ablation
       ? {
@@ -99,7 +101,7 @@ export async function captureJson(source: CaptureSource): Promise<CaptureJson> {
 async function readAttention({ device, config, session }: CaptureSource, T: number): Promise<number[][][][]> {
   const out: number[][][][] = [];
   for (let l = 0; l < config.nLayer; l++) {
-    const texture = session.patternTexture(l);
+    const texture = session.capture({ kind: 'pattern', layer: l });
     const width = texture.width * 4;
     const heads: number[][][] = [];
     for (let h = 0; h < config.nHead; h++) {
@@ -117,7 +119,7 @@ async function readResidualNorms({ device, config, session }: CaptureSource, T: 
   const D = config.nEmbd;
   const out: number[][] = [];
   for (const point of residualBoundaries(config.nLayer)) {
-    const x = new Float32Array(await readBuffer(device, session.residual(point), T * D * 4));
+    const x = new Float32Array(await readBuffer(device, session.capture(point), T * D * 4));
     out.push(
       Array.from({ length: T }, (_, t) => {
         let s = 0;

@@ -1,8 +1,20 @@
 // What one forward costs: FLOPs (for GFLOP/s in the benchmark) and GPU memory (for the "too large"
-// checks and the README's figures). Formulas, checked against real allocations in the tests.
+// checks and the README's figures). The memory figures sum the activation table (activations.ts),
+// which is also what a session allocates.
 
-import { captureBytesPerValue, type CaptureFormat } from '../gpu/kernels';
+import type { CaptureFormat } from '../gpu/kernels';
 import type { Gpt2Config } from '../model/types';
+import {
+  activationTable,
+  defaultCaptures,
+  isTexture,
+  rowBytes,
+  trackingTable,
+  type ActivationRow,
+  type CaptureSet,
+} from './activations';
+
+export { ablationFlagStride, maxTrackedTokens } from './activations';
 
 /**
  * What one prompt's attention captures may take on the GPU by default: 1.5 GiB. GPT-2 small at
@@ -10,30 +22,37 @@ import type { Gpt2Config } from '../model/types';
  */
 export const captureBudgetBytes = 1.5 * 2 ** 30;
 
-/** Tokens one trackTokens call can follow at once (MAX_IDS in shaders/lens/track_count*.wgsl). */
-export const maxTrackedTokens = 16;
-
-/** Bytes per layer of the ablation flags: H + 1 u32 (heads, then the MLP), each layer's slot
- * aligned to 256 bytes so that it can be bound at an offset on any device. */
-export function ablationFlagStride(config: Gpt2Config): number {
-  return Math.ceil(((config.nHead + 1) * 4) / 256) * 256;
-}
-
-/** Bytes of the attention captures (L·H patterns of C×C, C padded to 4 keys per texel). */
-export function captureBytes(config: Gpt2Config, capacity: number, format: CaptureFormat): number {
-  const texels = config.nLayer * config.nHead * capacity * Math.ceil(capacity / 4);
-  return texels * 4 * captureBytesPerValue[format];
+/** Bytes of the attention-pattern textures at a capacity of C tokens (every layer's by default). */
+export function captureBytes(
+  config: Gpt2Config,
+  capacity: number,
+  format: CaptureFormat,
+  captures: CaptureSet = defaultCaptures(config.nLayer),
+): number {
+  const { rows } = activationTable(config, capacity, {
+    lensPoints: 0,
+    lensChunk: 1,
+    topK: 0,
+    captureFormat: format,
+    captures,
+  });
+  return sum(rows.filter(isTexture));
 }
 
 /** The finest capture format whose captures fit the budget (the 8-bit one if none does). */
-export function chooseCaptureFormat(config: Gpt2Config, capacity: number, budget: number): CaptureFormat {
+export function chooseCaptureFormat(
+  config: Gpt2Config,
+  capacity: number,
+  budget: number,
+  captures?: CaptureSet,
+): CaptureFormat {
   const formats: CaptureFormat[] = ['rgba32float', 'rgba16float', 'rgba8unorm'];
-  return formats.find((f) => captureBytes(config, capacity, f) <= budget) ?? 'rgba8unorm';
+  return formats.find((f) => captureBytes(config, capacity, f, captures) <= budget) ?? 'rgba8unorm';
 }
 
 /**
  * Bytes of one session's buffers (activations, lens scratch, readback, ablation flags) at a
- * capacity of C tokens; token tracking adds trackingBytes once used.
+ * capacity of C tokens: the activation table's buffers. Token tracking adds trackingBytes once used.
  */
 export function activationBytes(
   config: Gpt2Config,
@@ -41,35 +60,24 @@ export function activationBytes(
   lensPoints: number,
   lensChunk: number,
   topK: number,
+  captures: CaptureSet = defaultCaptures(config.nLayer),
 ): number {
-  const { nLayer: L, nHead: H, nEmbd: D, nInner: F, vocabSize: V } = config;
-  const C = capacity;
-  const nChunks = Math.ceil(V / lensChunk);
-  const f32 = 4;
-  return (
-    C * 4 + // tokens
-    4 * 256 + // uniforms
-    (2 * L + 1) * C * D * f32 + // residual stream at every boundary
-    C * D * f32 + // ln
-    C * 3 * D * f32 + // qkv
-    H * C * C * f32 + // attention scratch
-    C * D * f32 + // z
-    C * F * f32 + // MLP hidden
-    2 * lensPoints * C * D * f32 + // lens stack and its ln_f
-    lensPoints * C * nChunks * (2 + 2 * topK) * f32 + // lens partials
-    2 * lensPoints * C * topK * 8 + // lens top-k and its readback copy
-    V * f32 + // logits of the last position
-    L * ablationFlagStride(config) // ablation flags
-  );
+  const { rows } = activationTable(config, capacity, {
+    lensPoints,
+    lensChunk,
+    topK,
+    captureFormat: 'rgba32float',
+    captures,
+  });
+  return sum(rows.filter((r) => !isTexture(r)));
 }
 
-/**
- * Bytes of a session's token-tracking buffers at a capacity of C tokens, allocated by its first
- * trackTokens call: ids, points, and per (token, lens row) its logit, rank and [prob, rank] result.
- */
+/** Bytes of a session's token-tracking buffers at a capacity of C tokens (trackingTable). */
 export function trackingBytes(capacity: number, lensPoints: number): number {
-  return maxTrackedTokens * 4 + lensPoints * 4 + maxTrackedTokens * lensPoints * capacity * (4 + 4 + 8);
+  return sum(trackingTable(capacity, lensPoints));
 }
+
+const sum = (rows: readonly ActivationRow[]) => rows.reduce((n, r) => n + rowBytes(r), 0);
 
 export interface ForwardFlopsOptions {
   /**
@@ -80,6 +88,11 @@ export interface ForwardFlopsOptions {
   readonly logitsLastFused?: boolean;
   /** Layers whose MLP is zero-ablated: their c_fc and c_proj are not run. Default 0. */
   readonly skippedMlps?: number;
+  /**
+   * Layers whose attn.c_proj (attn) or mlp.c_proj (mlp) runs a second time, without the residual
+   * add, for a hook_attn_out or hook_mlp_out capture. Default none.
+   */
+  readonly extraProjections?: { readonly attn: number; readonly mlp: number };
 }
 
 /**
@@ -98,7 +111,11 @@ export function forwardFlops(
   const mlp = 2 * 2 * T * D * F;
   const perLayer = 2 * T * D * 3 * D + 2 * 2 * causalPairs * D + 2 * T * D * D + mlp;
   const logitsRow = options.logitsLastFused ? 0 : 2 * D * V;
-  return L * perLayer - (options.skippedMlps ?? 0) * mlp + lensPoints * T * 2 * D * V + logitsRow;
+  const extra = options.extraProjections ?? { attn: 0, mlp: 0 };
+  const projections = extra.attn * 2 * T * D * D + extra.mlp * 2 * T * F * D;
+  return (
+    L * perLayer - (options.skippedMlps ?? 0) * mlp + projections + lensPoints * T * 2 * D * V + logitsRow
+  );
 }
 
 /**

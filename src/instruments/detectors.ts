@@ -34,7 +34,7 @@ const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
 
 /** The attention captures of a session's layers, in depth order (what HeadScorer.score takes). */
 export function sessionPatterns(session: PromptSession, nLayer: number): GPUTexture[] {
-  return Array.from({ length: nLayer }, (_, l) => session.patternTexture(l));
+  return Array.from({ length: nLayer }, (_, l) => session.capture({ kind: 'pattern', layer: l }));
 }
 
 export class HeadScorer {

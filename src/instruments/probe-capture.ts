@@ -4,14 +4,14 @@
 // and a batch of examples is mapped at once: (L+1)·D floats per example, a small readback.
 
 import type { PromptSession } from '../engine/session';
-import type { HookPoint } from '../model/hooks';
+import type { ResidPoint } from '../model/hooks';
 import type { ProbeFeatures } from './probe-fit';
 import type { ProbeInput } from './probe-data';
 
 /** The probed points: resid_pre of every block (0 = the embeddings), then the final resid_post. */
-export function probePoints(nLayer: number): HookPoint[] {
+export function probePoints(nLayer: number): ResidPoint[] {
   return [
-    ...Array.from({ length: nLayer }, (_, layer): HookPoint => ({ kind: 'resid_pre', layer })),
+    ...Array.from({ length: nLayer }, (_, layer): ResidPoint => ({ kind: 'resid_pre', layer })),
     { kind: 'resid_post', layer: nLayer - 1 },
   ];
 }
@@ -28,7 +28,7 @@ export interface CaptureOptions {
 }
 
 /** What capture needs of a session: PromptSession has it. */
-export type ProbeSession = Pick<PromptSession, 'run' | 'residual'>;
+export type ProbeSession = Pick<PromptSession, 'run' | 'capture'>;
 
 /**
  * Runs every input on `session` and returns the residual stream at each input's `position`, at
@@ -80,7 +80,7 @@ export async function captureProbeFeatures(
         const encoder = device.createCommandEncoder({ label: 'probe.gather' });
         points.forEach((point, p) =>
           encoder.copyBufferToBuffer(
-            session.residual(point),
+            session.capture(point),
             position * rowBytes,
             staging,
             (b * P + p) * rowBytes,

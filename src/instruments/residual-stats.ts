@@ -4,7 +4,7 @@
 // small (L, T, 8) f32 array, together with the stream's last row at every depth (for comparing
 // two prompts' streams layer by layer): a few KB, one readback per run.
 
-import { residualBoundaries, type HookPoint } from '../model/hooks';
+import { residualBoundaries, type ResidPoint } from '../model/hooks';
 import type { Gpt2Config } from '../model/types';
 import type { ShaderLibrary } from '../gpu/shader-library';
 import type { PromptSession } from '../engine/session';
@@ -100,7 +100,7 @@ function pipelineFor(device: GPUDevice, shaders: ShaderLibrary, D: number): Pipe
 }
 
 /** The (pre, mid, post) boundaries block l reads and writes. */
-function blockPoints(L: number, l: number): [HookPoint, HookPoint, HookPoint] {
+function blockPoints(L: number, l: number): [ResidPoint, ResidPoint, ResidPoint] {
   return [
     { kind: 'resid_pre', layer: l },
     { kind: 'resid_mid', layer: l },
@@ -134,7 +134,7 @@ export class ResidualStatsKernel {
 
   #bindGroups(session: PromptSession): { out: GPUBuffer; groups: GPUBindGroup[] } {
     const L = this.#config.nLayer;
-    const key = session.residual({ kind: 'resid_pre', layer: 0 });
+    const key = session.capture({ kind: 'resid_pre', layer: 0 });
     const bytes = L * session.capacity * residualStatsStride * 4;
     let cached = this.#groups.get(key);
     if (cached && cached.out.size >= bytes && cached.out === this.#out) return cached;
@@ -153,7 +153,7 @@ export class ResidualStatsKernel {
         layout: this.#pipeline.layout,
         entries: [
           { binding: 0, resource: { buffer: this.#params, offset: l * uniformStride, size: 16 } },
-          ...blockPoints(L, l).map((p, i) => ({ binding: i + 1, resource: { buffer: session.residual(p) } })),
+          ...blockPoints(L, l).map((p, i) => ({ binding: i + 1, resource: { buffer: session.capture(p) } })),
           { binding: 4, resource: { buffer: out } },
         ],
       }),
@@ -198,7 +198,7 @@ export class ResidualStatsKernel {
       encoder.copyBufferToBuffer(out, 0, staging, 0, statsBytes);
       depths.forEach((p, i) =>
         encoder.copyBufferToBuffer(
-          session.residual(p),
+          session.capture(p),
           (T - 1) * rowBytes,
           staging,
           statsBytes + i * rowBytes,

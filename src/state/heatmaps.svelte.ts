@@ -178,8 +178,8 @@ export class HeatmapView {
       const sx = canvas.width / (canvas.clientWidth || canvas.width);
       const sy = canvas.height / (canvas.clientHeight || canvas.height);
       this.#renderer.draw({
-        pattern: captures.session.patternTexture(params.layer),
-        patternB: source.capturesB?.session.patternTexture(params.layer),
+        pattern: captures.session.capture({ kind: 'pattern', layer: params.layer }),
+        patternB: source.capturesB?.session.capture({ kind: 'pattern', layer: params.layer }),
         rows: captures.rows,
         viewports: params.viewports.map((v) => ({
           head: v.head,
@@ -257,8 +257,8 @@ export class HeatmapView {
     if (!source || !captures) return undefined;
     const { query, key, head } = cell;
     if (query < 0 || query >= captures.rows || key < 0 || key > query) return undefined;
-    const texture = captures.session.patternTexture(cell.layer);
-    const textureB = source.capturesB?.session.patternTexture(cell.layer);
+    const texture = captures.session.capture({ kind: 'pattern', layer: cell.layer });
+    const textureB = source.capturesB?.session.capture({ kind: 'pattern', layer: cell.layer });
     if (head < 0 || head >= texture.depthOrArrayLayers) return undefined;
     const { device } = source;
     if (this.#staging?.device !== device) {

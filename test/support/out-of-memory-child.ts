@@ -43,7 +43,7 @@ const engine = await Engine.load(gpu, shaders, weightReaderFromMemory(randomGpt2
 const session = engine.createSession({ capacity: 64 });
 const prompt = Array.from({ length: 40 }, (_, i) => (i * 37) % 300);
 const before = await session.run(prompt);
-const patternBefore = await readTextureLayer(gpu.device, session.patternTexture(1), 2);
+const patternBefore = await readTextureLayer(gpu.device, session.capture({ kind: 'pattern', layer: 1 }), 2);
 // A model whose first tensor (wte, 40 MB) alone exceeds the headroom; its weights are in memory
 // before the limit is set.
 const large = gpt2Config({ nLayer: 1, nHead: 4, nEmbd: 256, nCtx: 64, vocabSize: 40000 });
@@ -68,7 +68,7 @@ try {
 limit('unlimited');
 
 // What the session holds after the failure: the previous prompt's captures, and it still runs.
-const patternAfter = await readTextureLayer(gpu.device, session.patternTexture(1), 2);
+const patternAfter = await readTextureLayer(gpu.device, session.capture({ kind: 'pattern', layer: 1 }), 2);
 let patternDiff = 0;
 for (let i = 0; i < patternBefore.length; i++)
   patternDiff = Math.max(patternDiff, Math.abs(patternBefore[i]! - patternAfter[i]!));

@@ -1,4 +1,4 @@
-// A few entries of a session's next-token logits (PromptSession.logitsLast, (V) f32), read back
+// A few entries of a session's next-token logits (capture('logits_last'), [V] f32), read back
 // for the ablation panel's logit difference: one copy of 4 bytes per id into one staging buffer,
 // one submission, one map — never the whole vocabulary.
 
@@ -10,7 +10,7 @@ export async function readLogits(
   session: PromptSession,
   ids: readonly number[],
 ): Promise<Float32Array> {
-  const source = session.logitsLast;
+  const source = session.capture('logits_last');
   const V = source.size / 4;
   for (const id of ids) {
     if (!Number.isInteger(id) || id < 0 || id >= V)

@@ -1,0 +1,356 @@
+// The forward plan: every step of one session's forward at its capacity, built once (pipelines,
+// bind groups) and put in order per run. Per block: ln_1, QKV matmul, softmax (writes the pattern
+// capture), attention × V (hook_z), c_proj + residual (hook_resid_mid), ln_2, c_fc + GELU,
+// c_proj + residual (hook_resid_post); hook_attn_out and hook_mlp_out each add one matmul, only
+// where captured; ablated heads and MLPs add their small steps. Then the logit lens over the
+// stacked lens points: ln_f, unembedding with top-k per vocabulary chunk (which also writes
+// logits_last on the tiled and vec4 paths), the top-k merge.
+
+import type { CaptureFormat } from '../gpu/kernels';
+import type { Ablation } from '../model/ablation';
+import { residualIndex, type HookPoint } from '../model/hooks';
+import type { Gpt2Config } from '../model/types';
+import { ablationFlagStride, type Allocation, type Slots } from './activations';
+import type { ForwardFlopsOptions } from './cost';
+import { ceilDiv, StepFactory, wg, wgVec4, type Step } from './steps';
+
+/** Logit-lens settings shared by every session of an engine. */
+export const lensTopK = 5; // at most 8 (MAX_K in unembed_topk_tiled.wgsl)
+/** Vocabulary entries per thread in the lens kernel (wte parts are multiples of it). */
+export const lensChunk = 1024;
+
+/** Ablation flag values (shaders/forward/ablate_*.wgsl): 0 keep, 1 zero, 2 mean. */
+const flagOf = { zero: 1, mean: 2 } as const;
+
+/** One block's steps, in order. */
+interface LayerSteps {
+  readonly attention: readonly Step[]; // ln_1, c_attn, softmax, values
+  readonly attnProj: Step; // c_proj + residual
+  readonly attnOut?: Step; // c_proj alone into hook_attn_out, where captured
+  readonly mlp: readonly [ln2: Step, fc: Step, proj: Step];
+  readonly mlpOut?: Step; // mlp.c_proj alone into hook_mlp_out, where captured
+}
+
+/** A block's ablation steps, built the first time a run ablates something in that block. */
+interface AblationSteps {
+  readonly heads: Step;
+  /** mlp.c_proj without the residual epilogue: hook_mlp_out (the capture, else the ln scratch). */
+  readonly mlpOut: Step;
+  readonly mlp: Step;
+}
+
+export class ForwardPlan {
+  readonly #config: Gpt2Config;
+  readonly #acts: Allocation;
+  readonly #slots: Slots;
+  readonly #f: StepFactory;
+  readonly embed: readonly Step[];
+  readonly #layers: LayerSteps[];
+  readonly #ablation: (AblationSteps | undefined)[] = [];
+  readonly lens: readonly Step[];
+  /** The lens points' rows stacked for the lens kernels: copies, not dispatches. */
+  readonly lensCopies: readonly GPUBuffer[];
+  /** logits_last comes out of the lens kernel (tiled and vec4 paths), not its own pass. */
+  readonly logitsLastFused: boolean;
+
+  constructor(f: StepFactory, acts: Allocation, slots: Slots, lensPoints: readonly HookPoint[]) {
+    const { weights, fallback } = f.parts;
+    const config = weights.config;
+    this.#config = config;
+    this.#acts = acts;
+    this.#slots = slots;
+    this.#f = f;
+    const { nEmbd: D, nInner: F, headDim: HD, nHead: H, vocabSize: V, layerNormEpsilon } = config;
+    const wf = f.weightVariant;
+    const buf = (name: string) => acts.buffer(name);
+    const resid = (i: number) => buf(slots.boundary[i]!);
+    const [ln, qkv, att, fc] = ['ln', 'qkv', 'att', 'mlp.hidden'].map(buf) as [
+      GPUBuffer,
+      GPUBuffer,
+      GPUBuffer,
+      GPUBuffer,
+    ];
+    const captureFormat = acts.texture(slots.pattern[0]!).format as CaptureFormat;
+    // The vec4 kernels (fallback adapters only) read rows of D floats as D/4 vec4s.
+    const vec4D = fallback && D % 4 === 0;
+    const vec4HD = fallback && HD % 4 === 0; // and so D % 4 == 0
+    const lnOverrides = { ...wf, overrides: { D, EPS: layerNormEpsilon, WG_X: wg } };
+    const layerNorm = (
+      label: string,
+      uniform: number,
+      x: GPUBuffer,
+      p: { weight: GPUBuffer; bias: GPUBuffer },
+      out: GPUBuffer,
+    ) =>
+      f.step(
+        label,
+        'layerNorm',
+        lnOverrides,
+        [f.uniform(uniform), { buffer: x }, { buffer: p.weight }, { buffer: p.bias }, { buffer: out }],
+        (rows) => [ceilDiv(rows, wg), 1, 1],
+      );
+
+    this.embed = weights.wteParts.map((part) =>
+      f.step(
+        'embed',
+        'embed',
+        { ...wf, overrides: { D, VOCAB_START: part.start, VOCAB_COUNT: part.count, WG_X: wg } },
+        [
+          f.uniform(0),
+          { buffer: buf('tokens') },
+          { buffer: part.buffer },
+          { buffer: weights.wpe },
+          { buffer: resid(0) },
+        ],
+        (T) => [ceilDiv(D, wg), T, 1],
+      ),
+    );
+    this.#layers = weights.blocks.map((b, l): LayerSteps => {
+      const [pre, mid, post] = [resid(2 * l), resid(2 * l + 1), resid(2 * l + 2)];
+      const z = buf(slots.z[l]!);
+      const attnOut = slots.attnOut[l];
+      const mlpOut = slots.mlpOut[l];
+      const pattern = acts.texture(slots.pattern[l]!);
+      return {
+        attention: [
+          layerNorm(`blocks.${l}.ln_1`, 0, pre, b.ln1, ln),
+          f.matmul(`blocks.${l}.attn.c_attn`, ln, b.cAttn.weight, b.cAttn.bias, qkv, D, 3 * D, 0),
+          f.step(
+            `blocks.${l}.attn.softmax`,
+            // One thread per (query, head) on fallback adapters, a workgroup per row on GPUs.
+            fallback ? 'attentionSoftmax' : 'attentionSoftmaxRows',
+            {
+              captureFormat,
+              overrides: { D, H, HD, WG_X: wg, SQRT_ENCODE: captureFormat === 'rgba8unorm' ? 1 : 0 },
+            },
+            [f.uniform(0), { buffer: qkv }, { buffer: att }, pattern.createView({ dimension: '2d-array' })],
+            fallback ? (T) => [ceilDiv(T, wg), H, 1] : (T) => [T, H, 1],
+          ),
+          f.step(
+            `blocks.${l}.attn.values`,
+            vec4HD ? 'attentionValuesVec4' : 'attentionValues',
+            { overrides: { D, H, HD, WG_X: vec4HD ? wgVec4 : wg } },
+            [f.uniform(0), { buffer: qkv }, { buffer: att }, { buffer: z }],
+            // The vec4 kernel: 4 queries × 4 columns per thread.
+            vec4HD ? (T) => [ceilDiv(D, 4 * wgVec4), ceilDiv(T, 4), 1] : (T) => [ceilDiv(D, wg), T, 1],
+          ),
+        ],
+        attnProj: f.matmul(
+          `blocks.${l}.attn.c_proj`,
+          z,
+          b.attnProj.weight,
+          b.attnProj.bias,
+          mid,
+          D,
+          D,
+          2,
+          pre,
+        ),
+        ...(attnOut
+          ? {
+              attnOut: f.matmul(
+                `blocks.${l}.hook_attn_out`,
+                z,
+                b.attnProj.weight,
+                b.attnProj.bias,
+                buf(attnOut),
+                D,
+                D,
+                0,
+              ),
+            }
+          : {}),
+        mlp: [
+          layerNorm(`blocks.${l}.ln_2`, 0, mid, b.ln2, ln),
+          f.matmul(`blocks.${l}.mlp.c_fc`, ln, b.fc.weight, b.fc.bias, fc, D, F, 1),
+          f.matmul(`blocks.${l}.mlp.c_proj`, fc, b.mlpProj.weight, b.mlpProj.bias, post, F, D, 2, mid),
+        ],
+        ...(mlpOut
+          ? {
+              mlpOut: f.matmul(
+                `blocks.${l}.hook_mlp_out`,
+                fc,
+                b.mlpProj.weight,
+                b.mlpProj.bias,
+                buf(mlpOut),
+                F,
+                D,
+                0,
+              ),
+            }
+          : {}),
+      };
+    });
+
+    // The logit lens over (lens points · T) stacked rows.
+    const nChunks = ceilDiv(V, lensChunk);
+    const [stack, lensX, partial, topk, logits] = [
+      'lens.stack',
+      'lens.ln_f',
+      'lens.partial',
+      'lens.topk',
+      'logits_last',
+    ].map(buf) as GPUBuffer[] as [GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer];
+    this.lensCopies = lensPoints.map((p) => resid(residualIndex(p)));
+    const lens = [layerNorm('lens.ln_f', 1, stack, weights.lnF, lensX)];
+    for (const part of weights.wteParts) {
+      const overrides = {
+        D,
+        CHUNK: lensChunk,
+        N_CHUNKS: nChunks,
+        VOCAB_START: part.start,
+        VOCAB_COUNT: part.count,
+        TOPK: lensTopK,
+      };
+      // The tiled and vec4 kernels also write the final stream's last row whole: logits_last.
+      lens.push(
+        f.vocabScan(
+          'lens.unembed_topk',
+          { tiled: 'unembedTopkTiled', vec4: 'unembedTopkVec4', scalar: 'unembedTopk' },
+          overrides,
+          [f.uniform(1), { buffer: lensX }, { buffer: part.buffer }, { buffer: partial }],
+          ceilDiv(part.count, lensChunk),
+          D,
+          [{ buffer: logits }],
+        ),
+      );
+    }
+    lens.push(
+      f.step(
+        'lens.topk_merge',
+        'topkMerge',
+        { overrides: { N_CHUNKS: nChunks, TOPK: lensTopK, WG_X: wg } },
+        [f.uniform(1), { buffer: partial }, { buffer: topk }],
+        (rows) => [ceilDiv(rows, wg), 1, 1],
+      ),
+    );
+    this.logitsLastFused = !fallback || vec4D;
+    for (const part of this.logitsLastFused ? [] : weights.wteParts) {
+      lens.push(
+        f.step(
+          'logits_last',
+          'unembedLogits',
+          { ...wf, overrides: { D, VOCAB_START: part.start, VOCAB_COUNT: part.count, WG_X: wg } },
+          [f.uniform(2), { buffer: lensX }, { buffer: part.buffer }, { buffer: logits }],
+          () => [ceilDiv(part.count, wg), 1, 1],
+        ),
+      );
+    }
+    this.lens = lens;
+  }
+
+  /**
+   * Ablation flags per layer (heads 0..H-1, then the MLP at H; 0 keep, 1 zero, 2 mean), laid out as
+   * the ablation.flags buffer: ablationFlagStride bytes per layer.
+   */
+  flags(ablation: Ablation | undefined): Uint32Array<ArrayBuffer> {
+    const { nLayer: L, nHead: H } = this.#config;
+    const stride = ablationFlagStride(this.#config) / 4;
+    const flags = new Uint32Array(L * stride);
+    if (ablation) {
+      const flag = flagOf[ablation.mode];
+      for (const { layer, head } of ablation.heads) flags[layer * stride + head] = flag;
+      for (const layer of ablation.mlps ?? []) flags[layer * stride + H] = flag;
+    }
+    return flags;
+  }
+
+  /** The blocks' steps of one run, in order, for the given ablation flags (see flags()). */
+  blockSteps(flags: Uint32Array): Step[] {
+    const { nLayer: L, nHead: H } = this.#config;
+    const stride = ablationFlagStride(this.#config) / 4;
+    const steps = [...this.embed];
+    for (let l = 0; l < L; l++) {
+      const layer = this.#layers[l]!;
+      const headsAblated = flags.subarray(l * stride, l * stride + H).some((f) => f !== 0);
+      const mlpFlag = flags[l * stride + H]!;
+      const ablate = headsAblated || mlpFlag !== 0 ? this.#ablationOf(l) : undefined;
+      steps.push(...layer.attention);
+      if (headsAblated) steps.push(ablate!.heads);
+      steps.push(layer.attnProj);
+      if (layer.attnOut) steps.push(layer.attnOut);
+      if (mlpFlag === 0) {
+        steps.push(...layer.mlp);
+        if (layer.mlpOut) steps.push(layer.mlpOut);
+      } else if (mlpFlag === flagOf.mean || layer.mlpOut) {
+        // hook_mlp_out (captured: before ablation replaces it), then resid_post from resid_mid.
+        steps.push(layer.mlp[0], layer.mlp[1], ablate!.mlpOut, ablate!.mlp);
+      } else steps.push(ablate!.mlp); // zero: resid_post = resid_mid, the MLP need not run
+    }
+    return steps;
+  }
+
+  /** forwardFlops's options for a run with these flags (see blockSteps). */
+  flopsOptions(flags: Uint32Array): ForwardFlopsOptions {
+    const stride = ablationFlagStride(this.#config) / 4;
+    let skippedMlps = 0;
+    let mlp = 0;
+    this.#layers.forEach((layer, l) => {
+      const flag = flags[l * stride + this.#config.nHead];
+      if (flag === flagOf.zero && !layer.mlpOut) skippedMlps++;
+      if (flag === 0 && layer.mlpOut) mlp++;
+    });
+    const attn = this.#layers.filter((layer) => layer.attnOut).length;
+    return { logitsLastFused: this.logitsLastFused, skippedMlps, extraProjections: { attn, mlp } };
+  }
+
+  /**
+   * Layer l's ablation steps, built (pipelines compiled, bind groups made) the first time a run
+   * ablates something there, so that sessions that never ablate pay nothing for it.
+   */
+  #ablationOf(l: number): AblationSteps {
+    const cached = this.#ablation[l];
+    if (cached) return cached;
+    const f = this.#f;
+    const { nEmbd: D, nHead: H, headDim: HD, nInner: F } = this.#config;
+    const b = this.#f.parts.weights.blocks[l]!;
+    const buf = (name: string) => this.#acts.buffer(name);
+    const flagBytes = ablationFlagStride(this.#config);
+    const flags: GPUBindingResource = {
+      buffer: buf('ablation.flags'),
+      offset: l * flagBytes,
+      size: (H + 1) * 4,
+    };
+    const columns = (): readonly [number, number, number] => [ceilDiv(D, wg), 1, 1];
+    const layer = this.#layers[l]!;
+    // hook_mlp_out not captured goes to the ln scratch, free once c_fc has read ln_2's output.
+    const captured = this.#slots.mlpOut[l];
+    const mlpOut = buf(captured ?? 'ln');
+    const steps: AblationSteps = {
+      mlpOut:
+        layer.mlpOut ??
+        f.matmul(
+          `blocks.${l}.mlp.c_proj`,
+          buf('mlp.hidden'),
+          b.mlpProj.weight,
+          b.mlpProj.bias,
+          mlpOut,
+          F,
+          D,
+          0,
+        ),
+      heads: f.step(
+        `blocks.${l}.attn.hook_z.ablate`,
+        'ablateHeads',
+        { overrides: { D, HD, WG_X: wg } },
+        [f.uniform(0), flags, { buffer: buf(this.#slots.z[l]!) }],
+        columns,
+      ),
+      mlp: f.step(
+        `blocks.${l}.hook_mlp_out.ablate`,
+        'ablateMlp',
+        { overrides: { D, H, WG_X: wg } },
+        [
+          f.uniform(0),
+          flags,
+          { buffer: mlpOut },
+          { buffer: buf(this.#slots.boundary[2 * l + 1]!) },
+          { buffer: buf(this.#slots.boundary[2 * l + 2]!) },
+        ],
+        columns,
+      ),
+    };
+    this.#ablation[l] = steps;
+    return steps;
+  }
+}

@@ -1,0 +1,178 @@
+// Steps (one kernel, its bind group, its dispatch shape) and the kernel-variant choice: on CPU
+// fallback adapters (SwiftShader, where a workgroup barrier costs 25–50× more) the barrier-free
+// kernels, with vec4 loads where the widths allow; on real GPUs the shared-memory tiled kernels.
+// Weights are f16 or f32 (weightFormat, a pipeline variant of the same WGSL).
+
+import type { Kernel, KernelName, KernelRegistry, PipelineVariant } from '../gpu/kernels';
+import { uniformStride } from './activations';
+import type { GpuWeights } from './weights';
+
+export interface Step {
+  readonly label: string;
+  readonly kernel: Kernel;
+  readonly bindGroup: GPUBindGroup;
+  /** Workgroups for n rows (T for the blocks, lens points · T for the lens and tracking). */
+  readonly workgroups: (n: number) => readonly [number, number, number];
+}
+
+/** The GPU context a session needs from its engine. */
+export interface EngineParts {
+  readonly device: GPUDevice;
+  readonly kernels: KernelRegistry;
+  readonly weights: GpuWeights;
+  /** Barrier-free kernels for CPU fallback adapters, shared-memory tiling on real GPUs. */
+  readonly fallback: boolean;
+}
+
+export const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
+/** Threads per workgroup of the scalar kernels, and of the vec4 ones. */
+export const wg = 64;
+export const wgVec4 = 16;
+
+/** Encodes steps in one compute pass over n rows; returns the number of dispatches. */
+export function encodeSteps(
+  encoder: GPUCommandEncoder,
+  label: string,
+  steps: readonly Step[],
+  n: number,
+): number {
+  const pass = encoder.beginComputePass({ label });
+  for (const step of steps) {
+    pass.setPipeline(step.kernel.pipeline);
+    pass.setBindGroup(0, step.bindGroup);
+    pass.dispatchWorkgroups(...step.workgroups(n));
+  }
+  pass.end();
+  return steps.length;
+}
+
+/** Makes steps on one engine's kernels, binding a session's uniform buffer. */
+export class StepFactory {
+  readonly parts: EngineParts;
+  readonly #params: GPUBuffer;
+
+  constructor(parts: EngineParts, params: GPUBuffer) {
+    this.parts = parts;
+    this.#params = params;
+  }
+
+  get weightVariant(): { readonly weightFormat: GpuWeights['format'] } {
+    return { weightFormat: this.parts.weights.format };
+  }
+
+  /** A step: one kernel, its bind group (resources in @binding order) and its dispatch shape. */
+  step(
+    label: string,
+    name: KernelName,
+    variant: PipelineVariant,
+    resources: GPUBindingResource[],
+    workgroups: Step['workgroups'],
+  ): Step {
+    const { device, kernels } = this.parts;
+    const kernel = kernels.get(name, variant);
+    const bindGroup = device.createBindGroup({
+      label,
+      layout: kernel.layout,
+      entries: resources.map((resource, binding) => ({ binding, resource })),
+    });
+    return { label, kernel, bindGroup, workgroups };
+  }
+
+  /** Uniform slot `entry` (0 the blocks, 1 the lens, 2 logits_last, 3 tracking). */
+  uniform(entry: number): GPUBindingResource {
+    return { buffer: this.#params, offset: entry * uniformStride, size: 16 };
+  }
+
+  /** out = epilogue(a · w + bias) (EPILOGUE 0 none, 1 gelu_new, 2 + residual), T rows of K → N. */
+  matmul(
+    label: string,
+    a: GPUBuffer,
+    w: GPUBuffer,
+    bias: GPUBuffer,
+    out: GPUBuffer,
+    K: number,
+    N: number,
+    epilogue: 0 | 1 | 2,
+    residual?: GPUBuffer,
+  ): Step {
+    const wf = this.weightVariant;
+    // Without a residual the binding still needs a buffer; the shader does not read it.
+    const res = residual ?? a;
+    const resources = [
+      this.uniform(0),
+      { buffer: a },
+      { buffer: w },
+      { buffer: bias },
+      { buffer: res },
+      { buffer: out },
+    ];
+    if (this.parts.fallback && K % 4 === 0 && N % 4 === 0) {
+      // 8×8 outputs per thread with vec4 loads; small workgroups so that T=16 still makes
+      // several of them for SwiftShader's worker threads.
+      return this.step(
+        label,
+        'matmulBlockedVec4',
+        { ...wf, overrides: { K, N, EPILOGUE: epilogue, WG_X: wgVec4 } },
+        resources,
+        (T) => [ceilDiv(N, 8 * wgVec4), ceilDiv(T, 8), 1],
+      );
+    }
+    if (this.parts.fallback) {
+      return this.step(
+        label,
+        'matmulBlocked',
+        { ...wf, overrides: { K, N, EPILOGUE: epilogue, WG_X: wg } },
+        resources,
+        (T) => [ceilDiv(N, 4 * wg), ceilDiv(T, 4), 1],
+      );
+    }
+    return this.step(
+      label,
+      'matmulTiled',
+      { ...wf, overrides: { K, N, EPILOGUE: epilogue } },
+      resources,
+      (T) => [ceilDiv(N, 64), ceilDiv(T, 64), 1],
+    );
+  }
+
+  /**
+   * A vocabulary scan over rows × chunks of lensChunk entries (the lens's top-k, token tracking's
+   * ranks): tiled on real GPUs (64 rows × one chunk per workgroup), 8 rows × one chunk per thread
+   * with vec4 loads on fallback adapters when D % 4 == 0, one (row, chunk) per thread otherwise.
+   * `fused`: bindings the tiled and vec4 kernels take after `resources` (the lens's logits_last).
+   */
+  vocabScan(
+    label: string,
+    names: { readonly tiled: KernelName; readonly vec4: KernelName; readonly scalar: KernelName },
+    overrides: Readonly<Record<string, number>>,
+    resources: GPUBindingResource[],
+    chunks: number,
+    D: number,
+    fused: GPUBindingResource[] = [],
+  ): Step {
+    const wf = this.weightVariant;
+    if (!this.parts.fallback) {
+      return this.step(label, names.tiled, { ...wf, overrides }, [...resources, ...fused], (rows) => [
+        chunks,
+        ceilDiv(rows, 64),
+        1,
+      ]);
+    }
+    if (D % 4 === 0) {
+      return this.step(
+        label,
+        names.vec4,
+        { ...wf, overrides: { ...overrides, WG_X: wgVec4 } },
+        [...resources, ...fused],
+        (rows) => [ceilDiv(chunks, wgVec4), ceilDiv(rows, 8), 1],
+      );
+    }
+    return this.step(
+      label,
+      names.scalar,
+      { ...wf, overrides: { ...overrides, WG_X: wg } },
+      resources,
+      (rows) => [ceilDiv(chunks, wg), rows, 1],
+    );
+  }
+}
