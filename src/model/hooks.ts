@@ -34,6 +34,8 @@ export type HookName =
   | `blocks.${number}.attn.hook_z`
   | 'ln_final.hook_normalized'
   | 'logits_last';
+/** The hooks captured in buffers (every one but the attention patterns). */
+export type BufferHookName = Exclude<HookName, PatternHookName>;
 
 /** The TransformerLens name of a hook point, e.g. `blocks.3.attn.hook_pattern`. */
 export function hookName(p: HookPoint): HookName {

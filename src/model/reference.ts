@@ -29,6 +29,9 @@ export interface ReferenceResult {
   residMid: Float32Array[];
   /** (T, D): blocks.{L-1}.hook_resid_post, before ln_f. */
   residPost: Float32Array;
+  /** Per layer [T, H, d_head] blocks.l.attn.hook_z (after head ablation), [T, D] hook_attn_out, and
+   * [T, D] hook_mlp_out (before MLP ablation replaces it). */
+  hooks: { z: Float32Array[]; attnOut: Float32Array[]; mlpOut: Float32Array[] };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -298,6 +301,7 @@ export function referenceForward(
   const patterns: Float32Array[] = [];
   const residPre: Float32Array[] = [];
   const residMid: Float32Array[] = [];
+  const hooks: ReferenceResult['hooks'] = { z: [], attnOut: [], mlpOut: [] };
   for (let l = 0; l < c.nLayer; l++) {
     const b = w.blocks[l]!;
     residPre.push(Float32Array.from(x));
@@ -312,6 +316,8 @@ export function referenceForward(
       }
     }
     const attnOut = linear(z, T, b.attnProj); // (T, D)
+    hooks.z.push(Float32Array.from(z));
+    hooks.attnOut.push(Float32Array.from(attnOut));
     for (let i = 0; i < x.length; i++) x[i] = x[i]! + attnOut[i]!;
     patterns.push(pattern);
     residMid.push(Float32Array.from(x));
@@ -320,6 +326,7 @@ export function referenceForward(
     const hidden = linear(layerNorm(x, T, D, b.ln2, eps), T, b.fc); // (T, F)
     geluNew(hidden);
     const mlpOut = linear(hidden, T, b.mlpProj); // (T, D): blocks.l.hook_mlp_out
+    hooks.mlpOut.push(Float32Array.from(mlpOut));
     if (ablate?.mlps?.includes(l)) ablateColumns(mlpOut, T, D, 0, D, ablate.mode);
     for (let i = 0; i < x.length; i++) x[i] = x[i]! + mlpOut[i]!;
   }
@@ -327,7 +334,7 @@ export function referenceForward(
   const residPost = Float32Array.from(x);
   // Unembed the stored f32 residual, so the logit lens of residPost is exactly these logits.
   const logits = unembedF32(c, w.lnF, w.wte, residPost, T);
-  return { logits, patterns, residPre, residMid, residPost };
+  return { logits, patterns, residPre, residMid, residPost, hooks };
 }
 
 /** ln_f with statistics recomputed for this residual, then the tied unembedding: the logit lens. (T, V) */
