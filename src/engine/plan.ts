@@ -7,8 +7,8 @@
 // logits_last on the tiled and vec4 paths), the top-k merge.
 
 import type { CaptureFormat } from '../gpu/kernels';
-import type { Ablation } from '../model/ablation';
-import { residualIndex, type HookPoint } from '../model/hooks';
+import { checkAblation, isEmptyAblation, type Ablation } from '../model/ablation';
+import { residualBoundaries, residualIndex, type HookPoint } from '../model/hooks';
 import type { Gpt2Config } from '../model/types';
 import { ablationFlagStride, type Allocation, type Slots } from './activations';
 import type { ForwardFlopsOptions } from './cost';
@@ -18,6 +18,24 @@ import { ceilDiv, StepFactory, wg, wgVec4, type Step } from './steps';
 export const lensTopK = 5; // at most 8 (MAX_K in unembed_topk_tiled.wgsl)
 /** Vocabulary entries per thread in the lens kernel (wte parts are multiples of it). */
 export const lensChunk = 1024;
+
+/**
+ * Where the logit lens reads the stream: every resid_pre and the final resid_post ('layers',
+ * L+1 points); every residual boundary, i.e. also between attention and MLP ('all', 2L+1 points:
+ * resid_pre 0, resid_mid 0, resid_pre 1, …, resid_mid L-1, the final resid_post, the capture CLI's
+ * residual_norms order); or only the final resid_post ('final': the model's own next-token
+ * prediction). The lens over all layers costs (L+1)·T·2·D·V FLOPs — more than the rest of the
+ * forward for GPT-2 small; 'all' nearly twice that.
+ */
+export type LensPoints = 'layers' | 'all' | 'final';
+
+/** The lens points of a LensPoints setting, in depth order. */
+export function lensPointsOf(lens: LensPoints, L: number): HookPoint[] {
+  const final: HookPoint = { kind: 'resid_post', layer: L - 1 };
+  if (lens === 'final') return [final];
+  if (lens === 'all') return residualBoundaries(L);
+  return [...Array.from({ length: L }, (_, layer): HookPoint => ({ kind: 'resid_pre', layer })), final];
+}
 
 /** Ablation flag values (shaders/forward/ablate_*.wgsl): 0 keep, 1 zero, 2 mean. */
 const flagOf = { zero: 1, mean: 2 } as const;
@@ -353,4 +371,19 @@ export class ForwardPlan {
     this.#ablation[l] = steps;
     return steps;
   }
+}
+
+/**
+ * The ablation checked against the model, with heads and MLP layers sorted and deduplicated;
+ * undefined when it removes nothing (the run is then the clean forward).
+ */
+export function normalizeAblation(config: Gpt2Config, ablation: Ablation | undefined): Ablation | undefined {
+  if (!ablation) return undefined;
+  checkAblation(config, ablation);
+  if (isEmptyAblation(ablation)) return undefined;
+  const heads = [...new Map(ablation.heads.map((h) => [h.layer * config.nHead + h.head, h])).entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([, { layer, head }]) => ({ layer, head }));
+  const mlps = [...new Set(ablation.mlps ?? [])].sort((a, b) => a - b);
+  return { heads, mlps, mode: ablation.mode };
 }

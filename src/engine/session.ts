@@ -18,11 +18,10 @@
 // small dispatch each, the others run exactly as without ablation. After a run, trackTokens follows
 // chosen tokens' probability and rank through the lens points without running the forward again.
 
-import { checkAblation, isEmptyAblation, type Ablation } from '../model/ablation';
+import type { Ablation } from '../model/ablation';
 import {
   hookName,
   hookPoints,
-  residualBoundaries,
   type HookName,
   type HookPoint,
   type PatternHookName,
@@ -49,7 +48,7 @@ import {
   forwardFlops,
   trackFlops,
 } from './cost';
-import { ForwardPlan, lensChunk, lensTopK } from './plan';
+import { ForwardPlan, type LensPoints, lensChunk, lensPointsOf, lensTopK, normalizeAblation } from './plan';
 import { ceilDiv, encodeSteps, StepFactory, type EngineParts } from './steps';
 import { Tracking, type TokenTrack } from './tracking';
 
@@ -57,20 +56,10 @@ export type { Ablation, HeadRef } from '../model/ablation';
 export type { NamesFilter } from './activations';
 export type { EngineParts } from './steps';
 export type { TokenTrack } from './tracking';
-export { lensChunk, lensTopK } from './plan';
+export { lensChunk, lensTopK, type LensPoints } from './plan';
 
 /** Tokens of capacity added at a time when a prompt outgrows a session. */
 const capacityStep = 64;
-
-/**
- * Where the logit lens reads the stream: every resid_pre and the final resid_post ('layers',
- * L+1 points); every residual boundary, i.e. also between attention and MLP ('all', 2L+1 points:
- * resid_pre 0, resid_mid 0, resid_pre 1, …, resid_mid L-1, the final resid_post, the capture CLI's
- * residual_norms order); or only the final resid_post ('final': the model's own next-token
- * prediction). The lens over all layers costs (L+1)·T·2·D·V FLOPs — more than the rest of the
- * forward for GPT-2 small; 'all' nearly twice that.
- */
-export type LensPoints = 'layers' | 'all' | 'final';
 
 export interface SessionOptions {
   /** 'auto': the finest format whose captures at the session's capacity fit `captureBudget`. */
@@ -166,13 +155,7 @@ export class PromptSession {
     this.#captureBudget = options.captureBudget ?? captureBudgetBytes;
     this.#lensOption = options.lens;
     const L = this.#config.nLayer;
-    const final: HookPoint = { kind: 'resid_post', layer: L - 1 };
-    this.lensPoints =
-      options.lens === 'final'
-        ? [final]
-        : options.lens === 'all'
-          ? residualBoundaries(L)
-          : [...Array.from({ length: L }, (_, layer): HookPoint => ({ kind: 'resid_pre', layer })), final];
+    this.lensPoints = lensPointsOf(options.lens, L);
     this.#captures = options.namesFilter ? resolveCaptures(L, options.namesFilter) : defaultCaptures(L);
     for (const p of [...this.lensPoints, { kind: 'logits_last' } as const])
       this.#captures.add(canonicalHook(p, L));
@@ -434,19 +417,4 @@ export class PromptSession {
     this.#plan = undefined;
     this.#lastT = 0;
   }
-}
-
-/**
- * The ablation checked against the model, with heads and MLP layers sorted and deduplicated;
- * undefined when it removes nothing (the run is then the clean forward).
- */
-function normalizeAblation(config: Gpt2Config, ablation: Ablation | undefined): Ablation | undefined {
-  if (!ablation) return undefined;
-  checkAblation(config, ablation);
-  if (isEmptyAblation(ablation)) return undefined;
-  const heads = [...new Map(ablation.heads.map((h) => [h.layer * config.nHead + h.head, h])).entries()]
-    .sort((a, b) => a[0] - b[0])
-    .map(([, { layer, head }]) => ({ layer, head }));
-  const mlps = [...new Set(ablation.mlps ?? [])].sort((a, b) => a - b);
-  return { heads, mlps, mode: ablation.mode };
 }

@@ -16,24 +16,24 @@ export interface WeightReader {
 }
 
 export interface LayerNormBuffers {
-  readonly weight: GPUBuffer; // (D)
-  readonly bias: GPUBuffer; // (D)
+  readonly weight: GPUBuffer; // [D]
+  readonly bias: GPUBuffer; // [D]
 }
 export interface LinearBuffers {
-  readonly weight: GPUBuffer; // (in, out)
-  readonly bias: GPUBuffer; // (out)
+  readonly weight: GPUBuffer; // [in, out]
+  readonly bias: GPUBuffer; // [out]
 }
 export interface BlockBuffers {
   readonly ln1: LayerNormBuffers;
-  readonly cAttn: LinearBuffers; // (D, 3D)
-  readonly attnProj: LinearBuffers; // (D, D)
+  readonly cAttn: LinearBuffers; // [D, 3D]
+  readonly attnProj: LinearBuffers; // [D, D]
   readonly ln2: LayerNormBuffers;
-  readonly fc: LinearBuffers; // (D, nInner)
-  readonly mlpProj: LinearBuffers; // (nInner, D)
+  readonly fc: LinearBuffers; // [D, nInner]
+  readonly mlpProj: LinearBuffers; // [nInner, D]
 }
 /** Rows [start, start + count) of wte in one buffer. */
 export interface VocabPart {
-  readonly buffer: GPUBuffer; // (count, D)
+  readonly buffer: GPUBuffer; // [count, D]
   readonly start: number;
   readonly count: number;
 }
@@ -90,7 +90,7 @@ export class GpuWeights {
   readonly config: Gpt2Config;
   readonly format: WeightFormat;
   readonly wteParts: readonly VocabPart[];
-  readonly wpe: GPUBuffer; // (nCtx, D)
+  readonly wpe: GPUBuffer; // [nCtx, D]
   readonly blocks: readonly BlockBuffers[];
   readonly lnF: LayerNormBuffers;
   /** GPU bytes held by the weights. */
