@@ -54,7 +54,6 @@ import { Tracking, type TokenTrack } from './tracking';
 
 export type { Ablation, HeadRef } from '../model/ablation';
 export type { NamesFilter } from './activations';
-export type { EngineParts } from './steps';
 export type { TokenTrack } from './tracking';
 export { lensChunk, lensTopK, type LensPoints } from './plan';
 
