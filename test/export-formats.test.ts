@@ -18,6 +18,7 @@ import {
 } from '../src/io/export/capture-export';
 import { writeNpz } from '../src/io/export/npz-export';
 import { writeSafetensors } from '../src/io/export/safetensors-export';
+import { blobSink, streamSink } from '../src/io/export/sinks';
 import type { ByteSink, ExportDType, ExportTensor } from '../src/io/export/tensors';
 import { f16ToF32, f32ToF16 } from '../src/model/dtype';
 import { gpt2Config } from '../src/model/fixtures';
@@ -149,6 +150,39 @@ describe('streaming', () => {
     const back = readWithPython(path);
     expect(back.names).toEqual([...cache.keys()]);
     for (const [name, t] of cache) expect(back.values.get(name), name).toEqual(Float64Array.from(t.data));
+  });
+});
+
+describe("the studio's sinks", () => {
+  for (const format of formats) {
+    it(`${format}: a Blob and a WritableStream get the same bytes as the file`, async () => {
+      const path = file(`sinks.${format}`);
+      await exportTo(path, format);
+      const onDisk = new Uint8Array(readFileSync(path));
+      const blob = blobSink();
+      await writeCapture(format, cacheTensors(cache), blob, { description });
+      expect(new Uint8Array(await blob.blob().arrayBuffer())).toEqual(onDisk);
+      const chunks: Uint8Array[] = [];
+      const stream = streamSink(new WritableStream({ write: (c) => void chunks.push(c) }));
+      await writeCapture(format, cacheTensors(cache), stream, { description });
+      await stream.close();
+      expect(new Uint8Array(Buffer.concat(chunks))).toEqual(onDisk);
+    });
+  }
+
+  it('a failed export aborts the stream', async () => {
+    let aborted: unknown;
+    const stream = streamSink(new WritableStream({ abort: (r) => void (aborted = r) }));
+    const failing: ExportTensor = {
+      name: 'x',
+      shape: [1],
+      values() {
+        throw new Error('the GPU readback failed');
+      },
+    };
+    const error = await writeNpz(stream, [failing]).catch((e: unknown) => e);
+    await stream.abort(error);
+    expect(String(aborted)).toContain('the GPU readback failed');
   });
 });
 
