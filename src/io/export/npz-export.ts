@@ -120,8 +120,10 @@ export async function writeNpz(
     await out.write(m.header);
     let written = m.header.byteLength;
     for await (const bytes of m.chunks()) {
+      // The checksum runs while the sink writes the same (unchanged) bytes: disk and CPU overlap.
+      const writing = out.write(bytes);
       crc.update(bytes);
-      await out.write(bytes);
+      await writing;
       written += bytes.byteLength;
     }
     if (written !== size) throw new Error(`npz writer: ${m.name} has ${written} bytes, planned ${size}`);
