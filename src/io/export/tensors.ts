@@ -72,8 +72,13 @@ export async function* tensorBytes(t: ExportTensor, dtype: ExportDType): AsyncGe
     }
     for (let from = 0; from < chunk.length; from += sliceElements) {
       const part = chunk.subarray(from, Math.min(chunk.length, from + sliceElements));
-      const f32 = part instanceof Float32Array ? part : Float32Array.from(part);
-      yield new Uint8Array(dtype === 'F32' ? f32.buffer : toF16Bits(f32).buffer);
+      if (dtype === 'F32') {
+        yield new Uint8Array(Float32Array.from(part).buffer);
+      } else {
+        const bits = new Uint16Array(part.length);
+        for (let i = 0; i < part.length; i++) bits[i] = f32ToF16(part[i]!);
+        yield new Uint8Array(bits.buffer);
+      }
     }
   }
   if (seen !== expected) {
@@ -81,31 +86,6 @@ export async function* tensorBytes(t: ExportTensor, dtype: ExportDType): AsyncGe
       `${t.name}: ${seen > expected ? 'more than ' : ''}${seen} values for shape [${t.shape.join(', ')}] (${expected})`,
     );
   }
-}
-
-/**
- * f32 → f16 bits, round to nearest even, exactly as f32ToF16 (model/dtype.ts) but several times
- * faster: values whose f16 is normal (or overflows) are rounded here from the bits, the rest
- * (subnormals, zero, NaN) go through f32ToF16.
- */
-export function toF16Bits(values: Float32Array): Uint16Array {
-  const u = new Uint32Array(values.buffer, values.byteOffset, values.length);
-  const out = new Uint16Array(values.length);
-  for (let i = 0; i < u.length; i++) {
-    const bits = u[i]!;
-    const exp = (bits >>> 23) & 0xff;
-    if (exp < 113 || exp > 142) {
-      out[i] = exp === 0xff || exp < 113 ? f32ToF16(values[i]!) : ((bits >>> 16) & 0x8000) | 0x7c00;
-      continue;
-    }
-    // Normal in f16: rebias the exponent, keep 10 mantissa bits, round the 13 dropped ones to even.
-    // A carry out of the mantissa bumps the exponent, and from 30 to 31 gives ±Infinity: both right.
-    let h = ((bits >>> 16) & 0x8000) | ((exp - 112) << 10) | ((bits >>> 13) & 0x3ff);
-    const rest = bits & 0x1fff;
-    if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h++;
-    out[i] = h;
-  }
-  return out;
 }
 
 /**
