@@ -95,6 +95,18 @@ describe('--names patterns', () => {
     );
   });
 
+  it('suggests the name meant when one is a typo away', () => {
+    expect(() => selectHooks('blocks.1.attn.hook_patern', 3)).toThrow(
+      'unknown hook "blocks.1.attn.hook_patern" (did you mean "blocks.1.attn.hook_pattern"?): the hook names are',
+    );
+    expect(() => selectHooks('blocks.0.hook_resid_pr', 3)).toThrow(
+      '(did you mean "blocks.0.hook_resid_pre"?)',
+    );
+    expect(() => selectHooks('ln_f.hook_scale', 3)).toThrow(
+      'unknown hook "ln_f.hook_scale": the hook names are',
+    );
+  });
+
   it('names a pattern that matches nothing', () => {
     expect(() => selectHooks('logits,blocks.*.attn.hook_patern', 3)).toThrow(
       'pattern "blocks.*.attn.hook_patern" matches no hook: the hook names are hook_embed',

@@ -118,7 +118,35 @@ function unknownHookMessage(name: string, nLayer: number): string {
     const range = nLayer === 1 ? 'the only layer is 0' : `layers are 0–${nLayer - 1}`;
     return `unknown hook "${name}": the model has ${nLayer} layer${nLayer === 1 ? '' : 's'} (${range})`;
   }
-  return `unknown hook "${name}": ${describeHookNames(nLayer)}`;
+  const near = closestName(name, nLayer);
+  const hint = near === undefined ? '' : ` (did you mean "${near}"?)`;
+  return `unknown hook "${name}"${hint}: ${describeHookNames(nLayer)}`;
+}
+
+/** The existing name within 3 edits of `name` (a typo), if there is one: the closest. */
+function closestName(name: string, nLayer: number): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 4;
+  for (const candidate of allHookNames(nLayer)) {
+    const d = editDistance(name, candidate, bestDistance);
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best;
+}
+
+/** Levenshtein distance, or `cap` as soon as it is certain to reach it. */
+function editDistance(a: string, b: string, cap: number): number {
+  if (Math.abs(a.length - b.length) >= cap) return cap;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    if (Math.min(...row) >= cap) return cap;
+    prev = row;
+  }
+  return Math.min(prev[b.length]!, cap);
 }
 
 /** A glob as a RegExp over whole names: `*` any run of characters (dots too), `?` one character. */
