@@ -37,17 +37,17 @@ export interface ReferenceResult {
 // ---------------------------------------------------------------------------------------------
 // Weights as f32, converted once per call.
 
-interface LnF32 {
+export interface LnF32 {
   w: Float32Array; // (D)
   b: Float32Array; // (D)
 }
-interface LinearF32 {
+export interface LinearF32 {
   w: Float32Array; // (in, out)
   b: Float32Array; // (out)
   nIn: number;
   nOut: number;
 }
-interface BlockF32 {
+export interface BlockF32 {
   ln1: LnF32;
   cAttn: LinearF32; // (D, 3D)
   attnProj: LinearF32; // (D, D)
@@ -55,7 +55,7 @@ interface BlockF32 {
   fc: LinearF32; // (D, F)
   mlpProj: LinearF32; // (F, D)
 }
-interface WeightsF32 {
+export interface WeightsF32 {
   wte: Float32Array; // (V, D)
   wpe: Float32Array; // (N, D)
   blocks: BlockF32[];
@@ -81,7 +81,7 @@ function linearOf(l: LinearWeights, nIn: number, nOut: number): LinearF32 {
   return { w: f32Of(l.weight, nIn * nOut), b: f32Of(l.bias, nOut), nIn, nOut };
 }
 
-function convertWeights(weights: Gpt2Weights): WeightsF32 {
+export function convertWeights(weights: Gpt2Weights): WeightsF32 {
   const c = weights.config;
   const D = c.nEmbd;
   if (c.headDim * c.nHead !== D) {
@@ -110,8 +110,18 @@ function convertWeights(weights: Gpt2Weights): WeightsF32 {
 // ---------------------------------------------------------------------------------------------
 // The operations. Inputs and outputs are f64 (Float64Array) so nothing is rounded between them.
 
-/** LayerNorm over the last axis with the biased variance: (x − mean) / √(var + eps) · w + b. (T, D) → (T, D) */
-function layerNorm(x: ArrayLike<number>, T: number, D: number, ln: LnF32, eps: number): Float64Array {
+/**
+ * LayerNorm over the last axis with the biased variance: (x − mean) / √(var + eps) · w + b. (T, D) → (T, D)
+ * `scaleOut` (T), when given, receives √(var + eps) per row (TransformerLens's hook_scale).
+ */
+export function layerNorm(
+  x: ArrayLike<number>,
+  T: number,
+  D: number,
+  ln: LnF32,
+  eps: number,
+  scaleOut?: Float32Array,
+): Float64Array {
   const out = new Float64Array(T * D);
   for (let t = 0; t < T; t++) {
     const row = t * D;
@@ -125,13 +135,14 @@ function layerNorm(x: ArrayLike<number>, T: number, D: number, ln: LnF32, eps: n
     }
     variance /= D; // biased, as torch.nn.LayerNorm
     const rstd = 1 / Math.sqrt(variance + eps);
+    if (scaleOut) scaleOut[t] = Math.sqrt(variance + eps);
     for (let i = 0; i < D; i++) out[row + i] = (x[row + i]! - mean) * rstd * ln.w[i]! + ln.b[i]!;
   }
   return out;
 }
 
 /** Conv1D: y = x·W + b with W [in, out]. (T, in) → (T, out) */
-function linear(x: Float64Array, T: number, l: LinearF32): Float64Array {
+export function linear(x: Float64Array, T: number, l: LinearF32): Float64Array {
   const { w, b, nIn, nOut } = l;
   const out = new Float64Array(T * nOut);
   const acc = new Float64Array(nOut); // one output row
@@ -149,7 +160,7 @@ function linear(x: Float64Array, T: number, l: LinearF32): Float64Array {
 }
 
 /** gelu_new (the tanh approximation GPT-2 was trained with), in place. */
-function geluNew(x: Float64Array): void {
+export function geluNew(x: Float64Array): void {
   const k = Math.sqrt(2 / Math.PI);
   for (let i = 0; i < x.length; i++) {
     const v = x[i]!;
@@ -161,8 +172,15 @@ function geluNew(x: Float64Array): void {
  * Causal self-attention up to (not including) c_proj.
  * qkv (T, 3D) = [q | k | v] along the feature axis, head h owning columns h·hd … h·hd+hd−1 of each.
  * Writes the pattern (H, T, T) and returns z (T, D) = per head pattern·v, heads side by side.
+ * `scoresOut` (H, T, T), when given, receives q·k/√hd with -Infinity above the diagonal.
  */
-function attention(qkv: Float64Array, T: number, c: Gpt2Config, pattern: Float32Array): Float64Array {
+export function attention(
+  qkv: Float64Array,
+  T: number,
+  c: Gpt2Config,
+  pattern: Float32Array,
+  scoresOut?: Float32Array,
+): Float64Array {
   const D = c.nEmbd;
   const hd = c.headDim;
   const scale = 1 / Math.sqrt(hd);
@@ -180,6 +198,7 @@ function attention(qkv: Float64Array, T: number, c: Gpt2Config, pattern: Float32
         for (let j = 0; j < hd; j++) dot += qkv[q * 3 * D + qOff + j]! * qkv[k * 3 * D + kOff + j]!;
         const s = dot * scale;
         scores[k] = s;
+        if (scoresOut) scoresOut[(h * T + q) * T + k] = s;
         if (s > max) max = s;
       }
       let sum = 0;
@@ -189,6 +208,7 @@ function attention(qkv: Float64Array, T: number, c: Gpt2Config, pattern: Float32
         sum += e;
       }
       const row = (h * T + q) * T;
+      scoresOut?.fill(-Infinity, row + q + 1, row + T);
       for (let k = 0; k <= q; k++) {
         scores[k] = scores[k]! / sum; // probabilities, kept in f64 for z
         pattern[row + k] = scores[k]!;
@@ -208,7 +228,7 @@ function attention(qkv: Float64Array, T: number, c: Gpt2Config, pattern: Float32
  * Replace columns [from, to) of x (T, width) by zero or by their mean over the T positions: a
  * head's slice of z, or the whole MLP output.
  */
-function ablateColumns(
+export function ablateColumns(
   x: Float64Array,
   T: number,
   width: number,
@@ -227,7 +247,7 @@ function ablateColumns(
 }
 
 /** ln_f with fresh statistics, then logits = ln_f(x)·wteᵀ. (T, D) → (T, V) */
-function unembedF32(
+export function unembedF32(
   c: Gpt2Config,
   lnF: LnF32,
   wte: Float32Array, // (V, D)
@@ -262,7 +282,7 @@ function unembedF32(
 // ---------------------------------------------------------------------------------------------
 // Validation: every message names the problem in the user's terms.
 
-function checkTokens(c: Gpt2Config, tokens: readonly number[]): void {
+export function checkTokens(c: Gpt2Config, tokens: readonly number[]): void {
   const T = tokens.length;
   if (T === 0) throw new Error('prompt is empty: the forward pass needs at least one token');
   if (T > c.nCtx) throw new Error(`prompt has ${T} tokens but the model's context is ${c.nCtx}`);
