@@ -80,29 +80,35 @@ export const kernelDefs = {
     file: 'track_target',
     bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'],
     weights: true,
+    modules: ['track_common', 'track_inputs'],
   },
   /** Token tracking: ranks, counted per vocabulary chunk (atomics). */
   trackCount: {
     file: 'track_count',
     bindings: ['uniform', 'read', 'read', 'read', 'read', 'read', 'write'],
     weights: true,
+    modules: ['track_common', 'track_inputs'],
   },
-  /** trackCount for D % 4 == 0 on fallback adapters: vec4 loads, 8 rows × 8 tokens per step. */
   /** trackCount for real GPUs: the logits tile by tile as unembedTopkTiled. */
   trackCountTiled: {
     file: 'track_count_tiled',
     bindings: ['uniform', 'read', 'read', 'read', 'read', 'read', 'write'],
     weights: true,
-    modules: ['lens_tile'],
+    modules: ['track_common', 'track_inputs', 'lens_tile'],
   },
+  /** trackCount for D % 4 == 0 on fallback adapters: vec4 loads, 8 rows × 8 tokens per step. */
   trackCountVec4: {
     file: 'track_count_vec4',
     bindings: ['uniform', 'read', 'read', 'read', 'read', 'read', 'write'],
     weights: true,
-    modules: ['lens_block_vec4'],
+    modules: ['track_common', 'lens_block_vec4'],
   },
   /** Token tracking: probabilities (from the lens's softmax partials) and ranks. */
-  trackMerge: { file: 'track_merge', bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'] },
+  trackMerge: {
+    file: 'track_merge',
+    bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'],
+    modules: ['track_common'],
+  },
   /** Head detectors and row entropy, per query (src/instruments/detectors.ts). */
   detectHeadsRows: { file: 'detect_heads_rows', bindings: ['uniform', 'read', 'pattern-read', 'write'] },
   /** detectHeadsRows summed over queries into each head's scores. */
