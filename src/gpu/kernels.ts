@@ -1,7 +1,8 @@
 // Kernels as data (after onnxruntime-web's WebGPU ops): each kernel names its WGSL file and its
-// bindings in @binding order; the registry builds explicit bind group layouts and pipelines once
-// per (kernel, override constants, weight type, capture format) and caches them, so a model's
-// pipelines are created at load and every run only encodes dispatches.
+// bindings in @binding order (test/kernel-bindings.test.ts checks each list against the WGSL by
+// reflection); the registry builds explicit bind group layouts and pipelines once per (kernel,
+// override constants, weight type, capture format) and caches them, so a model's pipelines are
+// created at load and every run only encodes dispatches.
 
 import type { ShaderLibrary } from './shader-library';
 
@@ -9,7 +10,7 @@ import type { ShaderLibrary } from './shader-library';
 export type BindingKind = 'uniform' | 'read' | 'write' | 'pattern-texture' | 'pattern-read';
 
 export interface KernelDef {
-  /** File in shaders/ without `.wgsl`. */
+  /** File in shaders/ (any folder: names are unique) without `.wgsl`. */
   readonly file: string;
   readonly bindings: readonly BindingKind[];
   /** Reads weights through `alias weight_t = f32;`, which the f16 variant rewrites. */
