@@ -26,7 +26,7 @@ const T = 10;
 
 interface Capture {
   readonly texture: GPUTexture;
-  /** The weights as the texture holds them, (H, C, C). */
+  /** The weights as the texture holds them, [H, C, C]. */
   readonly values: Float32Array;
   readonly C: number;
 }

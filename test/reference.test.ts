@@ -281,7 +281,7 @@ function linRow(x: number[], w: Tensor, b: Tensor): number[] {
   return Array.from({ length: nOut }, (_, o) => x.reduce((s, v, i) => s + v * W[i * nOut + o]!, B[o]!));
 }
 
-/** Block l's MLP output for residual rows (T, D). */
+/** Block l's MLP output for residual rows [T, D]. */
 function mlpOut(w: Gpt2Weights, l: number, resid: Float32Array, T: number): Float64Array {
   const { nEmbd: D, layerNormEpsilon: eps } = w.config;
   const b = w.blocks[l]!;
@@ -294,7 +294,7 @@ function mlpOut(w: Gpt2Weights, l: number, resid: Float32Array, T: number): Floa
   return out;
 }
 
-/** Block l's attention from resid_pre (T, D): the pattern (H, T, T) and z (T, D), before c_proj. */
+/** Block l's attention from resid_pre [T, D]: the pattern [H, T, T] and z [T, D], before c_proj. */
 function attnParts(w: Gpt2Weights, l: number, resid: Float32Array, T: number) {
   const { nEmbd: D, nHead: H, headDim: hd, layerNormEpsilon: eps } = w.config;
   const b = w.blocks[l]!;
@@ -321,7 +321,7 @@ function attnParts(w: Gpt2Weights, l: number, resid: Float32Array, T: number) {
   return { pattern, z };
 }
 
-/** z (T, D) with only head h's columns kept, times c_proj's weight (no bias): head h's contribution. */
+/** z [T, D] with only head h's columns kept, times c_proj's weight (no bias): head h's contribution. */
 function headContribution(w: Gpt2Weights, l: number, z: Float64Array, h: number, T: number): Float64Array {
   const { nEmbd: D, headDim: hd } = w.config;
   const W = toFloat32(w.blocks[l]!.attnProj.weight);
