@@ -60,7 +60,7 @@ def main(d):
     def out(name, a):
         np.ascontiguousarray(a, dtype="<f8").tofile(os.path.join(d, name + ".f64"))
 
-    x = wte[tokens] + wpe[:T]  # (T, D)
+    x = wte[tokens] + wpe[:T]  # [T, D]
     mask = np.triu(np.full((T, T), -np.inf), k=1)  # -inf above the diagonal
     for l in range(L):
         p = "h.%d." % l
@@ -68,12 +68,12 @@ def main(d):
 
         h = layer_norm(x, load(d, p + "ln_1.weight", (D,)), load(d, p + "ln_1.bias", (D,)), eps)
         qkv = h @ load(d, p + "attn.c_attn.weight", (D, 3 * D)) + load(d, p + "attn.c_attn.bias", (3 * D,))
-        q, k, v = np.split(qkv, 3, axis=-1)  # each (T, D)
-        # (T, D) -> (H, T, hd)
+        q, k, v = np.split(qkv, 3, axis=-1)  # each [T, D]
+        # [T, D] -> [H, T, hd]
         q, k, v = (a.reshape(T, H, hd).transpose(1, 0, 2) for a in (q, k, v))
-        pattern = softmax(q @ k.transpose(0, 2, 1) / np.sqrt(hd) + mask)  # (H, T, T)
+        pattern = softmax(q @ k.transpose(0, 2, 1) / np.sqrt(hd) + mask)  # [H, T, T]
         out("pattern.%d" % l, pattern)
-        z = pattern @ v  # (H, T, hd)
+        z = pattern @ v  # [H, T, hd]
         if ablate:
             for layer, head in ablate["heads"]:
                 if layer != l:

@@ -79,7 +79,7 @@ export function resolveDetectorOptions(options: DetectorOptions = {}): ResolvedD
   };
 }
 
-/** A per-head quantity over the rows of each head: (L, H) row-major, head fastest. */
+/** A per-head quantity over the rows of each head: [L, H] row-major, head fastest. */
 export interface HeadStat {
   readonly mean: Float64Array;
   readonly std: Float64Array;
@@ -90,7 +90,7 @@ export interface HeadScores {
   readonly nHead: number;
   readonly tokens: readonly number[];
   readonly options: ResolvedDetectorOptions;
-  /** Each detector's score per head, (L, H) row-major, in [0, 1]; NaN where no query is in scope. */
+  /** Each detector's score per head, [L, H] row-major, in [0, 1]; NaN where no query is in scope. */
   readonly scores: Readonly<Record<Detector, Float64Array>>;
   /** Queries in each detector's scope (they depend only on the tokens and the options). */
   readonly queries: Readonly<Record<Detector, number>>;
@@ -100,7 +100,7 @@ export interface HeadScores {
   readonly normalizedEntropy: HeadStat;
   /** Hoyer sparsity of the rows, in [0, 1]. */
   readonly sparsity: HeadStat;
-  /** (L, H): the total weight of the rows behind the entropy and sparsity statistics (rows counted, without exclusions). */
+  /** [L, H]: the total weight of the rows behind the entropy and sparsity statistics (rows counted, without exclusions). */
   readonly rowWeight: Float64Array;
 }
 
@@ -182,7 +182,7 @@ export function detectorQueries(
 }
 
 /**
- * Each head's strongest pattern, (L, H) row-major: the detector with the highest score ≥
+ * Each head's strongest pattern, [L, H] row-major: the detector with the highest score ≥
  * `threshold`, or null. The local band contains the previous and current positions, so it takes the
  * label only when neither of them alone reaches the threshold. Ties go to the earlier detector in
  * `detectors`; NaN scores never win.
@@ -225,7 +225,7 @@ export interface LayerSpread {
 }
 
 /**
- * Per layer: the spread across heads of `values` ((L, H), e.g. scores.scores.previous or
+ * Per layer: the spread across heads of `values` ([L, H], e.g. scores.scores.previous or
  * scores.entropy.mean); given the HeadStat and the row weights, also the pooled spread over rows.
  */
 export function layerSpread(
@@ -287,7 +287,7 @@ export interface RepeatedTokensOptions {
 }
 
 /** Cap on the default length of R: a longer probe costs more than it tells. */
-export const inductionLengthCap = 50;
+const inductionLengthCap = 50;
 
 /** The default length of R for a context of nCtx tokens: 40% of it, at most inductionLengthCap. */
 export function defaultInductionLength(nCtx: number): number {

@@ -23,7 +23,7 @@ export interface LogisticOptions {
   readonly tolerance: number;
 }
 
-export const defaultLogisticOptions: LogisticOptions = { l2: 1e-2, maxIterations: 300, tolerance: 1e-5 };
+const defaultLogisticOptions: LogisticOptions = { l2: 1e-2, maxIterations: 300, tolerance: 1e-5 };
 
 export interface ProbeFitOptions extends Partial<LogisticOptions> {
   /** Fraction of each label's examples to train on (default 0.75); the rest are held out. */
@@ -122,7 +122,7 @@ export function stratifiedSplit(
 // Logistic regression
 
 /**
- * The objective and its gradient at theta = [W (K, d) row-major | b (K)]: mean softmax
+ * The objective and its gradient at theta = [W [K, d] row-major | b [K]]: mean softmax
  * cross-entropy over the n rows of X (n, d) + (l2 / 2)·‖W‖². Writes the gradient into `grad`.
  */
 export function softmaxLoss(
@@ -278,7 +278,7 @@ export function lbfgs(
   return { x, value: fx, gradientMax: maxAbs(g), iterations, converged };
 }
 
-/** Standardized copy of the chosen rows: (rows, d) with the mean and scale fitted on those rows. */
+/** Standardized copy of the chosen rows: [rows, d] with the mean and scale fitted on those rows. */
 function standardize(
   X: ArrayLike<number>,
   d: number,
