@@ -1,28 +1,17 @@
 // attention_softmax_rows — attention_softmax for real GPUs, with the same outputs:
 //   att[h, t, s] = softmax_s(q_t · k_s / sqrt(HD)) for s ≤ t, 0 for s > t (causal mask), into the
-//   (H, T, T) scratch and the capture texture `pattern` (texel (s / 4, t) of layer h holds keys
+//   [H, T, T] scratch and the capture texture `pattern` (texel (s / 4, t) of layer h holds keys
 //   s..s+3 of query t; f32, f16 or 8-bit √p, set at pipeline creation).
 // Dispatch: (T, H, 1) workgroups of WG_X threads (a power of two), one per (query, head). Thread i
 // owns key groups i, i + WG_X, … (keys 4g..4g+3), so it reads back only what it wrote; the row's
 // max and sum are reduced through workgroup memory. T·H workgroups keep a GPU busy at any T, and a
 // row's T·HD multiply-adds are spread over WG_X threads instead of one (attention_softmax.wgsl,
 // one thread per row, is the variant for CPU adapters, where barriers are slow).
-override D: u32;
-override H: u32;
-override HD: u32;
 override WG_X: u32 = 64u; // a power of two
-override SQRT_ENCODE: bool = false;
 
 const NEG: f32 = -3.0e38;
 
-struct Params {
-  rows: u32, // T
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> qkv: array<f32>; // (T, 3D)
-@group(0) @binding(2) var<storage, read_write> att: array<f32>; // (H, T, T)
-@group(0) @binding(3) var pattern: texture_storage_2d_array<rgba32float, write>; // (ceil(Tcap/4), Tcap) × H
+// D, H, HD, SQRT_ENCODE, params and the bindings qkv, att, pattern: attention_pattern.wgsl.
 
 var<workgroup> partial: array<f32, WG_X>;
 
