@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { f16ToF32, f32ToF16, toFloat32 } from '../src/model/dtype';
+import { mulberry32 } from '../src/model/random';
 import { referenceForward, unembed, type ReferenceOptions } from '../src/model/reference';
 import type { BlockWeights, Gpt2Config, Gpt2Weights, Tensor } from '../src/model/types';
 
@@ -39,17 +40,8 @@ function configOf(s: Shape): Gpt2Config {
   };
 }
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator, uniform in [0, 1). */
+const prng = mulberry32;
 
 /** Standard normal samples (Box–Muller). */
 function gaussian(rand: () => number): () => number {

@@ -41,6 +41,8 @@
 // (The fraction of keys that covers 90% of the mass needs a sort or a search per row, tens of
 // passes over T² values: too slow on CPU adapters for what it adds to these two.)
 
+import { mulberry32 } from '../model/random';
+
 export const detectors = ['previous', 'current', 'first', 'local', 'duplicate', 'induction'] as const;
 export type Detector = (typeof detectors)[number];
 
@@ -292,17 +294,6 @@ const inductionLengthCap = 50;
 /** The default length of R for a context of nCtx tokens: 40% of it, at most inductionLengthCap. */
 export function defaultInductionLength(nCtx: number): number {
   return Math.min(inductionLengthCap, Math.floor(0.4 * nCtx));
-}
-
-/** mulberry32: a small seeded generator; uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
-  };
 }
 
 /**

@@ -6,6 +6,8 @@
 // the npm options are either unmaintained or pull in a tensor runtime, and the tests check it
 // against known Bayes rates and a finite-difference gradient.
 
+import { mulberry32 } from '../model/random';
+
 /** The residual stream at each example's target token, for every probed point. */
 export interface ProbeFeatures {
   /** (points, examples, width) f32. */
@@ -68,18 +70,6 @@ export interface ProbeFitResult {
 
 // ---------------------------------------------------------------------------------------------
 // Split
-
-/** Mulberry32: a small, seeded PRNG (same sequence in every JS engine). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /**
  * A seeded, stratified split: each label's examples are shuffled and round((1 − trainFraction)·n)

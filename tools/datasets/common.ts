@@ -1,6 +1,6 @@
 // Helpers shared by the dataset builders: a seeded shuffle and the check every example passes.
 
-import { mulberry32 } from '../../src/instruments/probe-fit';
+import { mulberry32 } from '../../src/model/random';
 import type { ProbeDataset, ProbeExample } from '../../src/instruments/probe-data';
 
 export { mulberry32 };
