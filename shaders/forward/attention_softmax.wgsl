@@ -19,18 +19,11 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   if (t >= T || h >= H) {
     return;
   }
-  let scale = inverseSqrt(f32(HD));
-  let q = t * 3u * D + h * HD;
   let row = (h * T + t) * T;
   // Pass 1: scores and their max.
   var m = -3.0e38;
   for (var s = 0u; s <= t; s++) {
-    let k = s * 3u * D + D + h * HD;
-    var dot = 0.0;
-    for (var j = 0u; j < HD; j++) {
-      dot += qkv[q + j] * qkv[k + j];
-    }
-    let score = dot * scale;
+    let score = qk_score(t, s, h);
     att[row + s] = score;
     m = max(m, score);
   }

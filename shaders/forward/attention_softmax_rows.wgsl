@@ -36,19 +36,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   let t = wg.x;
   let h = wg.y;
   let i = lid.x;
-  let scale = inverseSqrt(f32(HD));
-  let q = t * 3u * D + h * HD;
   let row = (h * T + t) * T;
   // Pass 1: this thread's scores and their max.
   var m = NEG;
   for (var s0 = 4u * i; s0 <= t; s0 += 4u * WG_X) {
     for (var s = s0; s <= min(s0 + 3u, t); s++) {
-      let k = s * 3u * D + D + h * HD;
-      var dot = 0.0;
-      for (var j = 0u; j < HD; j++) {
-        dot += qkv[q + j] * qkv[k + j];
-      }
-      let score = dot * scale;
+      let score = qk_score(t, s, h);
       att[row + s] = score;
       m = max(m, score);
     }
