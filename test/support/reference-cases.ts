@@ -17,6 +17,36 @@ export const referenceResiduals = (r: ReferenceResult): Float32Array[] => [
   r.residPost,
 ];
 
+/**
+ * What block l reads from and adds to the residual stream at position t, in f64 from the
+ * reference's (f32-stored) stream: the norms of resid_pre, resid_mid, resid_post and of the two
+ * additions (attention: mid − pre; MLP: post − mid), and each addition's cosine with the stream
+ * it reads. The quantities of shaders/instruments/residual_stats.wgsl.
+ */
+export function referenceBlockStats(ref: ReferenceResult, l: number, t: number, D: number) {
+  const L = ref.residPre.length;
+  const pre = ref.residPre[l]!.subarray(t * D, (t + 1) * D);
+  const mid = ref.residMid[l]!.subarray(t * D, (t + 1) * D);
+  const post = (l + 1 < L ? ref.residPre[l + 1]! : ref.residPost).subarray(t * D, (t + 1) * D);
+  const attn = Array.from(pre, (p, d) => mid[d]! - p);
+  const mlp = Array.from(mid, (m, d) => post[d]! - m);
+  const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+    let s = 0;
+    for (let d = 0; d < D; d++) s += a[d]! * b[d]!;
+    return s;
+  };
+  const norm = (a: ArrayLike<number>) => Math.sqrt(dot(a, a));
+  return {
+    preNorm: norm(pre),
+    attnNorm: norm(attn),
+    mlpNorm: norm(mlp),
+    attnCos: dot(attn, pre) / (norm(attn) * norm(pre)),
+    mlpCos: dot(mlp, mid) / (norm(mlp) * norm(mid)),
+    midNorm: norm(mid),
+    postNorm: norm(post),
+  };
+}
+
 /** Reference lens logits [T, V] at every residual boundary (ln_f with fresh statistics, tied unembedding). */
 export function referenceLens(
   weights: Gpt2Weights,
