@@ -1,5 +1,5 @@
 // The Chromium that e2e tests drive, and the flags that give it WebGPU on a machine without a GPU
-// (SwiftShader; see WEBGPU-ON-CPU.md). On a machine with a GPU, CHROME_PATH can name a local Chrome.
+// (SwiftShader; see docs/webgpu-on-cpu.md). On a machine with a GPU, CHROME_PATH can name a local Chrome.
 
 export const chromiumPath = process.env.CHROME_PATH ?? '/usr/bin/chromium';
 

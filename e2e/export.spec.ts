@@ -10,6 +10,7 @@ import type { CaptureJson } from '../src/engine/capture-json';
 import { residualBoundaries } from '../src/model/hooks';
 import { colormapIndex, colormapTable } from '../src/viz/colormaps';
 import { maskedColor } from '../src/render/heatmap-renderer';
+import { referenceResiduals } from '../test/support/reference-cases';
 import { config, expect, reference, repo, rowNorm, test, tokenizer, top2 } from './fixture';
 import { decodePng, pixel } from './png';
 
@@ -109,10 +110,7 @@ test('the focused heatmap exports as a PNG of what it shows; the captures as cap
   }
   expect(worst).toBeLessThanOrEqual(1e-5);
 
-  const boundaries = [
-    ...want.ref.residPre.flatMap((pre, l) => [pre, want.ref.residMid[l]!]),
-    want.ref.residPost,
-  ];
+  const boundaries = referenceResiduals(want.ref);
   expect(c.residual_norms).toHaveLength(residualBoundaries(L).length);
   c.residual_norms.forEach((row, i) => {
     expect(row).toHaveLength(T);

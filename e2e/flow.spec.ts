@@ -5,6 +5,7 @@
 // norms 1e-3 relative and cosines 1e-3 absolute (a difference of two f32 streams that are ~100×
 // larger). Then the keyboard: arrows move a cell cursor whose tooltip lists the top 5; and the
 // layer sliders (this view's and the attention panel's) move one highlight.
+import { referenceBlockStats } from '../test/support/reference-cases';
 import { config, expect, reference, rowNorm, test, tokenizer, top2 } from './fixture';
 
 const prompt = 'The cat sat on the mat, and the dog';
@@ -12,28 +13,6 @@ const want = reference(prompt);
 const { T } = want;
 const L = config.nLayer;
 const D = config.nEmbd;
-
-/** What block l adds at position t, from the reference: norms and cosines. */
-function additions(l: number, t: number) {
-  const row = (x: Float32Array) => x.subarray(t * D, (t + 1) * D);
-  const pre = row(want.ref.residPre[l]!);
-  const mid = row(want.ref.residMid[l]!);
-  const post = row((l + 1 < L ? want.ref.residPre[l + 1] : want.ref.residPost)!);
-  const attn = Array.from(pre, (p, d) => mid[d]! - p);
-  const mlp = Array.from(mid, (m, d) => post[d]! - m);
-  const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-    let s = 0;
-    for (let d = 0; d < D; d++) s += a[d]! * b[d]!;
-    return s;
-  };
-  const norm = (a: ArrayLike<number>) => Math.sqrt(dot(a, a));
-  return {
-    attnNorm: norm(attn),
-    mlpNorm: norm(mlp),
-    attnCos: dot(attn, pre) / (norm(attn) * norm(pre)),
-    mlpCos: dot(mlp, mid) / (norm(mlp) * norm(mid)),
-  };
-}
 
 test('the flow view shows the lens, the stream and each block’s additions as the reference computes them', async ({
   page,
@@ -95,7 +74,7 @@ test('the flow view shows the lens, the stream and each block’s additions as t
     );
     expect(bars).toHaveLength(L * T);
     for (const b of bars) {
-      const r = additions(b.layer, b.position);
+      const r = referenceBlockStats(want.ref, b.layer, b.position, D);
       const [norm, cos] = kind === 'attn' ? [r.attnNorm, r.attnCos] : [r.mlpNorm, r.mlpCos];
       expect(Math.abs(b.norm - norm), `${kind} L${b.layer} t${b.position}`).toBeLessThanOrEqual(1e-3 * norm);
       expect(Math.abs(b.cos - cos), `${kind} L${b.layer} t${b.position}`).toBeLessThanOrEqual(1e-3);

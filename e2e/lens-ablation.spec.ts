@@ -11,6 +11,7 @@ import { gpt2Config } from '../src/model/fixtures';
 import type { Ablation } from '../src/model/ablation';
 import { residualBoundaries, hookName } from '../src/model/hooks';
 import { referenceForward, unembed } from '../src/model/reference';
+import { referenceResiduals } from '../test/support/reference-cases';
 import { gpt2Tokenizer, hubFiles, maxAbs, softmax, tinyWeights } from '../test/support/tiny-models';
 import { expect, test, type Hub } from './fixture';
 
@@ -34,7 +35,7 @@ const best = (p: Float64Array, k: number) =>
 function referenceLens(ids: number[]) {
   const r = referenceForward(weights, ids);
   const n = ids.length;
-  return [...r.residPre.flatMap((x, l) => [x, r.residMid[l]!]), r.residPost].map((x) => {
+  return referenceResiduals(r).map((x) => {
     const logits = unembed(weights, x, n);
     return {
       logits,

@@ -8,22 +8,18 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { forwardFlops } from '../src/engine/cost';
 import type { Engine } from '../src/engine/engine';
 import type { Ablation } from '../src/engine/session';
-import { readBuffer, readTextureLayer } from '../src/gpu/readback';
+import { readBuffer } from '../src/gpu/readback';
 import { parseHeadList, parseLayerList } from '../src/model/ablation';
 import { gpt2Config } from '../src/model/fixtures';
 import { residualBoundaries } from '../src/model/hooks';
-import { referenceForward, type ReferenceResult } from '../src/model/reference';
-import type { Gpt2Config } from '../src/model/types';
-import { loadEngine, useGpu, withEngine } from './support/tiny-engine';
+import { referenceForward } from '../src/model/reference';
+import { caseModels, referenceResiduals, type KernelCase } from './support/reference-cases';
+import { loadEngine, patternError, useGpu, withEngine } from './support/tiny-engine';
 import { maxAbs, maxAbsDiff, randomTokens, sharpWeights } from './support/tiny-models';
 
 const gpu = useGpu();
 
-interface Case {
-  name: string;
-  config: Gpt2Config;
-  T: number;
-  fallbackKernels: boolean;
+interface Case extends KernelCase {
   ablation: Omit<Ablation, 'mode'>;
 }
 
@@ -45,7 +41,7 @@ const cases: Case[] = [
   },
   {
     name: 'scalar kernels, D=30, HD=10',
-    config: gpt2Config({ nLayer: 2, nHead: 3, nEmbd: 30, nCtx: 16, vocabSize: 130 }),
+    config: caseModels.scalar,
     T: 13,
     fallbackKernels: true,
     ablation: { heads: [{ layer: 0, head: 0 }], mlps: [0] },
@@ -57,12 +53,6 @@ const cases: Case[] = [
     fallbackKernels: false,
     ablation: { heads: [{ layer: 0, head: 1 }], mlps: [1] },
   },
-];
-
-/** The residual boundaries of a reference result, in residualBoundaries order. */
-const boundariesOf = (r: ReferenceResult) => [
-  ...r.residPre.flatMap((pre, l) => [pre, r.residMid[l]!]),
-  r.residPost,
 ];
 
 describe.each(cases)(
@@ -90,25 +80,18 @@ describe.each(cases)(
         const refClean = referenceForward(weights, tokens);
 
         // Patterns of every layer (those after an ablated component change).
-        let worst = 0;
-        for (let l = 0; l < L; l++) {
-          const tex = session.capture({ kind: 'pattern', layer: l });
-          const width = tex.width * 4;
-          for (let h = 0; h < H; h++) {
-            const got = await readTextureLayer(device, tex, h);
-            for (let q = 0; q < T; q++)
-              for (let k = 0; k < T; k++)
-                worst = Math.max(
-                  worst,
-                  Math.abs(got[q * width + k]! - ref.patterns[l]![(h * T + q) * T + k]!),
-                );
-          }
-        }
+        const worst = await patternError(
+          device,
+          (l) => session.capture({ kind: 'pattern', layer: l }),
+          ref.patterns,
+          H,
+          T,
+        );
         expect(worst).toBeLessThanOrEqual(1e-5);
         expect(maxAbsDiff(ref.patterns[L - 1]!, refClean.patterns[L - 1]!)).toBeGreaterThan(1e-3);
 
         // Residual stream at every boundary.
-        const want = boundariesOf(ref);
+        const want = referenceResiduals(ref);
         for (const [i, point] of residualBoundaries(L).entries()) {
           const got = new Float32Array(await readBuffer(device, session.capture(point), T * D * 4));
           expect(maxAbsDiff(got, want[i]!, T * D), `boundary ${i}`).toBeLessThanOrEqual(

@@ -20,7 +20,7 @@ beforeAll(async () => {
 });
 afterAll(() => engine?.dispose());
 
-/** patterns[layer][head] as (T, T) row-major, read from the engine's captures. */
+/** patterns[layer][head] as [T, T] row-major, read from the engine's captures. */
 async function patterns(tokens: number[]): Promise<Float32Array[][]> {
   const session = engine.createSession({ lens: 'final', captureFormat: 'rgba32float' });
   await session.run(tokens);

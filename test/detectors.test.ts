@@ -92,7 +92,7 @@ function handRow(head: (typeof heads)[number], t: number): Map<number, number> {
   return row;
 }
 
-/** (H, C, C): the hand-built rows for t < T, garbage in masked cells and rows/columns ≥ T. */
+/** [H, C, C]: the hand-built rows for t < T, garbage in masked cells and rows/columns ≥ T. */
 function handPattern(
   rowOf: (h: number, t: number) => Map<number, number>,
   heads: number,
@@ -135,7 +135,7 @@ function captureTexture(p: Float32Array<ArrayBuffer>, heads: number, format: Cap
   return texture;
 }
 
-/** (H, n, n) of the decoded capture's first n tokens: what the reference scorer takes. */
+/** [H, n, n] of the decoded capture's first n tokens: what the reference scorer takes. */
 function compact(p: Float32Array, heads: number, format: CaptureFormat, n = T): Float64Array {
   const out = new Float64Array(heads * n * n);
   for (let h = 0; h < heads; h++)

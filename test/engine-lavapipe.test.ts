@@ -10,12 +10,12 @@ import { beforeAll, expect, test } from 'vitest';
 import { nodeGpu } from '../src/cli/node-gpu';
 import { Engine } from '../src/engine/engine';
 import { weightReaderFromMemory } from '../src/engine/weights';
-import { readBuffer, readTextureLayer } from '../src/gpu/readback';
+import { readBuffer } from '../src/gpu/readback';
 import { viteShaders } from '../src/gpu/shaders-vite';
 import { gpt2Config } from '../src/model/fixtures';
 import { referenceForward } from '../src/model/reference';
 import type { Gpt2Config, Gpt2Weights } from '../src/model/types';
-import { useGpu } from './support/tiny-engine';
+import { patternError, useGpu } from './support/tiny-engine';
 import { tinyWeights } from './support/tiny-models';
 
 const lavapipeIcd = '/usr/share/vulkan/icd.d/lvp_icd.json';
@@ -39,20 +39,15 @@ async function compare(engine: Engine, weights: Gpt2Weights, tokens: number[]) {
   const session = engine.createSession({ lens: 'final' });
   await session.run(tokens);
   const ref = referenceForward(weights, tokens);
-  const { nLayer: L, nHead: H, vocabSize: V } = weights.config;
+  const { nHead: H, vocabSize: V } = weights.config;
   const T = tokens.length;
-  let attention = 0;
-  for (let l = 0; l < L; l++)
-    for (let h = 0; h < H; h++) {
-      const tex = session.capture({ kind: 'pattern', layer: l });
-      const got = await readTextureLayer(gpu.device, tex, h);
-      for (let q = 0; q < T; q++)
-        for (let k = 0; k < T; k++)
-          attention = Math.max(
-            attention,
-            Math.abs(got[q * tex.width * 4 + k]! - ref.patterns[l]![(h * T + q) * T + k]!),
-          );
-    }
+  const attention = await patternError(
+    gpu.device,
+    (l) => session.capture({ kind: 'pattern', layer: l }),
+    ref.patterns,
+    H,
+    T,
+  );
   const logits = new Float32Array(await readBuffer(gpu.device, session.capture('logits_last')));
   const want = ref.logits.subarray((T - 1) * V, T * V);
   let err = 0;

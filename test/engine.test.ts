@@ -6,25 +6,17 @@ import { describe, expect, test } from 'vitest';
 import { GpuWeights } from '../src/engine/weights';
 import { activationBytes, captureBytes, formatBytes } from '../src/engine/cost';
 import { lensChunk, lensTopK } from '../src/engine/session';
-import { readBuffer, readTextureLayer } from '../src/gpu/readback';
+import { readBuffer } from '../src/gpu/readback';
 import { gpt2Config } from '../src/model/fixtures';
 import { referenceForward, unembed } from '../src/model/reference';
-import type { Gpt2Config } from '../src/model/types';
 import { residualBoundaries } from '../src/model/hooks';
-import { loadEngine, useGpu, withEngine } from './support/tiny-engine';
+import { caseModels, referenceResiduals, type KernelCase } from './support/reference-cases';
+import { loadEngine, patternError, useGpu, withEngine } from './support/tiny-engine';
 import { maxAbs, randomTokens, sharpWeights, tinyWeights } from './support/tiny-models';
 
 const gpu = useGpu();
 
-interface Case {
-  name: string;
-  config: Gpt2Config;
-  T: number;
-  fallbackKernels: boolean;
-  maxVocabRowsPerPart?: number;
-}
-
-const cases: Case[] = [
+const cases: KernelCase[] = [
   // n_embd and head size not multiples of 4: the scalar kernels (c_fc's 30×120 still takes vec4).
   {
     name: 'D=30, HD=10, T=11',
@@ -34,7 +26,7 @@ const cases: Case[] = [
   },
   {
     name: 'H=3, D=48, T=nCtx',
-    config: gpt2Config({ nLayer: 2, nHead: 3, nEmbd: 48, nCtx: 24, vocabSize: 300 }),
+    config: caseModels.vec4,
     T: 24,
     fallbackKernels: true,
   },
@@ -81,25 +73,20 @@ describe.each(cases)(
         const { nLayer: L, nHead: H, nEmbd: D, vocabSize: V } = config;
 
         // Attention patterns, from the capture textures.
-        let worst = 0;
-        for (let l = 0; l < L; l++) {
-          const tex = session.capture({ kind: 'pattern', layer: l });
-          const width = tex.width * 4;
-          for (let h = 0; h < H; h++) {
-            const got = await readTextureLayer(device, tex, h);
-            const want = ref.patterns[l]!;
-            for (let q = 0; q < T; q++)
-              for (let k = 0; k < T; k++)
-                worst = Math.max(worst, Math.abs(got[q * width + k]! - want[(h * T + q) * T + k]!));
-          }
-        }
+        const worst = await patternError(
+          device,
+          (l) => session.capture({ kind: 'pattern', layer: l }),
+          ref.patterns,
+          H,
+          T,
+        );
         expect(worst).toBeLessThanOrEqual(1e-5);
         // The patterns are not trivially flat: some query puts most of its weight on one key.
         expect(maxAbs(ref.patterns[0]!)).toBeGreaterThan(0.5);
 
         // Residual stream at every boundary.
         const boundaries = residualBoundaries(L);
-        const refResid = [...ref.residPre.flatMap((pre, l) => [pre, ref.residMid[l]!]), ref.residPost];
+        const refResid = referenceResiduals(ref);
         for (const [i, point] of boundaries.entries()) {
           const got = new Float32Array(await readBuffer(device, session.capture(point), T * D * 4));
           const want = refResid[i]!;
@@ -176,19 +163,13 @@ describe('capture formats and memory', () => {
       expect(session.captureFormat).toBe(format);
       const ref = referenceForward(weights, tokens);
       const T = tokens.length;
-      let worst = 0;
-      for (let l = 0; l < 2; l++) {
-        const tex = session.capture({ kind: 'pattern', layer: l });
-        for (let h = 0; h < 3; h++) {
-          const got = await readTextureLayer(gpu.device, tex, h);
-          for (let q = 0; q < T; q++)
-            for (let k = 0; k < T; k++)
-              worst = Math.max(
-                worst,
-                Math.abs(got[q * tex.width * 4 + k]! - ref.patterns[l]![(h * T + q) * T + k]!),
-              );
-        }
-      }
+      const worst = await patternError(
+        gpu.device,
+        (l) => session.capture({ kind: 'pattern', layer: l }),
+        ref.patterns,
+        3,
+        T,
+      );
       expect(worst).toBeLessThanOrEqual(tolerance);
       expect(worst).toBeGreaterThan(0); // coarser than f32, or the format was not applied
     });

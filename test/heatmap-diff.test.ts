@@ -15,8 +15,8 @@ import {
   panelColor,
   type HeatmapFrame,
   type HeatmapViewport,
-  type RenderTarget,
 } from '../src/render/heatmap-renderer';
+import { syntheticPattern, TextureTarget, uploadCapture } from './support/heatmap-fixtures';
 import { useGpu } from './support/tiny-engine';
 
 const gpu = useGpu();
@@ -24,85 +24,16 @@ const gpu = useGpu();
 const H = 2;
 const T = 10;
 
-/** (H, C, C): causal softmax-like rows for t < T with a heavy first key; stale garbage elsewhere. */
-function syntheticPattern(C: number, seed: number): Float32Array<ArrayBuffer> {
-  let s = seed;
-  const rand = () => {
-    s = (s * 1103515245 + 12345) % 2 ** 31;
-    return s / 2 ** 31;
-  };
-  const p = new Float32Array(H * C * C).fill(5);
-  for (let h = 0; h < H; h++) {
-    for (let t = 0; t < T; t++) {
-      const row = Array.from({ length: C }, (_, k) => (k > t ? 0 : k === 0 ? 3 * rand() : rand() ** 3));
-      const sum = row.reduce((a, b) => a + b, 0);
-      row.forEach((v, k) => (p[(h * C + t) * C + k] = v / sum));
-    }
-  }
-  return p;
-}
-
 interface Capture {
   readonly texture: GPUTexture;
-  /** The weights as the texture holds them, (H, C, C). */
+  /** The weights as the texture holds them, [H, C, C]. */
   readonly values: Float32Array;
   readonly C: number;
 }
 
 function capture(C: number, seed: number, format: CaptureFormat, label: string): Capture {
-  const p = syntheticPattern(C, seed);
-  const texture = gpu.device.createTexture({
-    label,
-    size: [C / 4, C, H],
-    format,
-    usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
-  });
-  if (format === 'rgba32float') {
-    gpu.device.queue.writeTexture({ texture }, p, { bytesPerRow: C * 4, rowsPerImage: C }, [C / 4, C, H]);
-    return { texture, values: p, C };
-  }
-  if (format !== 'rgba8unorm') throw new Error(`not used here: ${format}`);
-  const bytes = Uint8Array.from(p, (v) => Math.round(Math.sqrt(Math.min(1, v)) * 255));
-  gpu.device.queue.writeTexture({ texture }, bytes, { bytesPerRow: C, rowsPerImage: C }, [C / 4, C, H]);
-  return { texture, values: Float32Array.from(bytes, (b) => (b / 255) ** 2), C };
-}
-
-class TextureTarget implements RenderTarget {
-  readonly format = 'rgba8unorm' as const;
-  readonly texture: GPUTexture;
-  constructor(
-    readonly width: number,
-    readonly height: number,
-  ) {
-    this.texture = gpu.device.createTexture({
-      size: [width, height],
-      format: this.format,
-      usage: GPUTextureUsage.RENDER_ATTACHMENT | GPUTextureUsage.COPY_SRC,
-    });
-  }
-  current = () => this.texture;
-  dispose = () => this.texture.destroy();
-
-  async pixels(): Promise<Uint8Array> {
-    const bytesPerRow = Math.ceil((this.width * 4) / 256) * 256;
-    const staging = gpu.device.createBuffer({
-      size: bytesPerRow * this.height,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
-    const encoder = gpu.device.createCommandEncoder();
-    encoder.copyTextureToBuffer({ texture: this.texture }, { buffer: staging, bytesPerRow }, [
-      this.width,
-      this.height,
-    ]);
-    gpu.device.queue.submit([encoder.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
-    const raw = new Uint8Array(staging.getMappedRange());
-    const out = new Uint8Array(this.width * this.height * 4);
-    for (let y = 0; y < this.height; y++)
-      out.set(raw.subarray(y * bytesPerRow, y * bytesPerRow + this.width * 4), y * this.width * 4);
-    staging.destroy();
-    return out;
-  }
+  const p = syntheticPattern({ H, C, T, seed, stale: 5, exponent: 3 });
+  return { ...uploadCapture(gpu.device, p, H, C, format, label), C };
 }
 
 type Frame = Omit<HeatmapFrame, 'pattern' | 'patternB'>;
@@ -151,7 +82,7 @@ function model(a: Capture, b: Capture, frame: Frame) {
 }
 
 async function check(frame: Frame, size: [number, number], a: Capture, b: Capture) {
-  const target = new TextureTarget(...size);
+  const target = new TextureTarget(gpu.device, ...size);
   const renderer = new HeatmapRenderer(gpu.device, viteShaders, target);
   gpu.device.pushErrorScope('validation');
   renderer.draw({ ...frame, pattern: a.texture, patternB: b.texture });
@@ -255,7 +186,7 @@ describe('difference heatmaps', () => {
   test('captures that cannot be compared are refused', async () => {
     const a = capture(12, 1, 'rgba32float', 'A');
     const b = capture(8, 2, 'rgba32float', 'B');
-    const target = new TextureTarget(8, 8);
+    const target = new TextureTarget(gpu.device, 8, 8);
     const renderer = new HeatmapRenderer(gpu.device, viteShaders, target);
     expect(() =>
       renderer.draw({ ...base, viewports: [one(0, 0, 0, 8)], pattern: a.texture, patternB: b.texture }),

@@ -15,8 +15,8 @@ import {
   type CellRect,
   type HeatmapFrame,
   type HeatmapViewport,
-  type RenderTarget,
 } from '../src/render/heatmap-renderer';
+import { syntheticPattern as synthetic, TextureTarget, uploadCapture } from './support/heatmap-fixtures';
 import { useGpu } from './support/tiny-engine';
 
 const gpu = useGpu();
@@ -25,85 +25,17 @@ const H = 3;
 const C = 16; // capacity
 const T = 12;
 
-/** (H, C, C) weights: causal softmax-like rows for t < T with a heavy first key; garbage elsewhere. */
-function syntheticPattern(seed: number): Float32Array<ArrayBuffer> {
-  let s = seed;
-  const rand = () => {
-    s = (s * 1103515245 + 12345) % 2 ** 31;
-    return s / 2 ** 31;
-  };
-  const p = new Float32Array(H * C * C).fill(7); // stale: would dominate any max that read it
-  for (let h = 0; h < H; h++) {
-    for (let t = 0; t < T; t++) {
-      const row = Array.from({ length: C }, (_, k) => (k > t ? 0 : k === 0 ? 3 * rand() : rand() ** 4));
-      const sum = row.reduce((a, b) => a + b, 0);
-      row.forEach((v, k) => (p[(h * C + t) * C + k] = v / sum));
-    }
-  }
-  return p;
-}
+/** [H, C, C] weights: causal softmax-like rows for t < T with a heavy first key; garbage elsewhere. */
+const syntheticPattern = (seed: number) => synthetic({ H, C, T, seed, stale: 7, exponent: 4 });
 
-function patternTexture(p: Float32Array<ArrayBuffer>, format: CaptureFormat): GPUTexture {
-  const { device } = gpu;
-  const texture = device.createTexture({
-    label: 'blocks.0.attn.hook_pattern',
-    size: [C / 4, C, H],
-    format,
-    usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
-  });
-  if (format === 'rgba32float') {
-    device.queue.writeTexture({ texture }, p, { bytesPerRow: C * 4, rowsPerImage: C }, [C / 4, C, H]);
-  } else if (format === 'rgba8unorm') {
-    const bytes = Uint8Array.from(p, (v) => Math.round(Math.sqrt(Math.min(1, v)) * 255));
-    device.queue.writeTexture({ texture }, bytes, { bytesPerRow: C, rowsPerImage: C }, [C / 4, C, H]);
-  } else throw new Error(`not used here: ${format}`);
-  return texture;
-}
+const patternTexture = (p: Float32Array<ArrayBuffer>, format: CaptureFormat): GPUTexture =>
+  uploadCapture(gpu.device, p, H, C, format, 'blocks.0.attn.hook_pattern').texture;
 
 /** What the capture holds after encoding: f32 as is, 8-bit as (round(√p·255)/255)². */
 function decoded(p: Float32Array, format: CaptureFormat): Float32Array {
   return format === 'rgba8unorm'
     ? Float32Array.from(p, (v) => (Math.round(Math.sqrt(Math.min(1, v)) * 255) / 255) ** 2)
     : p;
-}
-
-class TextureTarget implements RenderTarget {
-  readonly format = 'rgba8unorm' as const;
-  readonly texture: GPUTexture;
-  constructor(
-    readonly width: number,
-    readonly height: number,
-  ) {
-    this.texture = gpu.device.createTexture({
-      size: [width, height],
-      format: this.format,
-      usage: GPUTextureUsage.RENDER_ATTACHMENT | GPUTextureUsage.COPY_SRC,
-    });
-  }
-  current = () => this.texture;
-  dispose = () => this.texture.destroy();
-
-  async pixels(): Promise<Uint8Array> {
-    const { device } = gpu;
-    const bytesPerRow = Math.ceil((this.width * 4) / 256) * 256;
-    const staging = device.createBuffer({
-      size: bytesPerRow * this.height,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
-    const encoder = device.createCommandEncoder();
-    encoder.copyTextureToBuffer({ texture: this.texture }, { buffer: staging, bytesPerRow }, [
-      this.width,
-      this.height,
-    ]);
-    device.queue.submit([encoder.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
-    const raw = new Uint8Array(staging.getMappedRange());
-    const out = new Uint8Array(this.width * this.height * 4);
-    for (let y = 0; y < this.height; y++)
-      out.set(raw.subarray(y * bytesPerRow, y * bytesPerRow + this.width * 4), y * this.width * 4);
-    staging.destroy();
-    return out;
-  }
 }
 
 type Expected = { kind: 'color'; index: number } | { kind: 'masked' } | { kind: 'clear' };
@@ -167,7 +99,7 @@ async function check(
 ) {
   const p = syntheticPattern(seed);
   const texture = patternTexture(p, format);
-  const target = new TextureTarget(...size);
+  const target = new TextureTarget(gpu.device, ...size);
   const renderer = new HeatmapRenderer(gpu.device, viteShaders, target);
   gpu.device.pushErrorScope('validation');
   renderer.draw({ ...frame, pattern: texture });
@@ -279,7 +211,7 @@ describe('heatmap renderer', () => {
   });
 
   test('bind groups follow a new capture texture (a session that grew)', async () => {
-    const target = new TextureTarget(T, T);
+    const target = new TextureTarget(gpu.device, T, T);
     const renderer = new HeatmapRenderer(gpu.device, viteShaders, target);
     const a = patternTexture(syntheticPattern(1), 'rgba32float');
     const b = patternTexture(syntheticPattern(2), 'rgba32float');

@@ -16,7 +16,7 @@ import type { LensTopK, TokenTrack } from '../src/engine/session';
 import type { Ablation } from '../src/model/ablation';
 import { gpt2Config } from '../src/model/fixtures';
 import { hookName, residualBoundaries, type HookPoint } from '../src/model/hooks';
-import { referenceForward, unembed } from '../src/model/reference';
+import { referenceForward } from '../src/model/reference';
 import type { Gpt2Weights } from '../src/model/types';
 import { AblationLab, ablationFor } from '../src/state/ablation.svelte';
 import {
@@ -46,6 +46,7 @@ import { PromptRun, Studio } from '../src/state/studio.svelte';
 import { chartMargin, probabilityChart, rankChart } from '../src/viz/depth-chart';
 import { gpt2Tokenizer, maxAbs, peakyWeights, pickedFiles, softmax } from './support/tiny-models';
 import { watchDevices } from './support/tiny-engine';
+import { referenceLens as lensOf } from './support/reference-cases';
 
 const tokenizer = gpt2Tokenizer();
 
@@ -270,14 +271,9 @@ const files = () => pickedFiles(weights);
 const V = config.vocabSize;
 const L = config.nLayer;
 
-/** Reference logits (T, V) at every residual boundary (residualBoundaries order). */
-function referenceLens(tokens: number[], ablate?: Ablation): Float32Array[] {
-  const r = referenceForward(weights, tokens, ablate ? { ablate } : {});
-  const T = tokens.length;
-  return [...r.residPre.flatMap((x, l) => [x, r.residMid[l]!]), r.residPost].map((x) =>
-    unembed(weights, x, T),
-  );
-}
+/** Reference logits [T, V] at every residual boundary (residualBoundaries order). */
+const referenceLens = (tokens: number[], ablate?: Ablation): Float32Array[] =>
+  lensOf(weights, tokens, ablate ? { ablate } : {});
 
 /**
  * Checks a top-k against a reference row's softmax: probabilities within 1e-4, ids wherever the

@@ -40,7 +40,7 @@ import { gpt2Tokenizer, pickedFiles, sharpWeights } from './support/tiny-models'
 // ---------------------------------------------------------------------------------------------
 // Pure helpers
 
-/** A HeadScores with the given per-head values ((L, H) row-major); the rest 0 (or NaN for induction). */
+/** A HeadScores with the given per-head values ([L, H] row-major); the rest 0 (or NaN for induction). */
 function handScores(
   L: number,
   H: number,

@@ -15,20 +15,11 @@ import {
 import { lensChunk, lensTopK, type PromptSession } from '../src/engine/session';
 import { gpt2Config } from '../src/model/fixtures';
 import { residualBoundaries, type HookPoint } from '../src/model/hooks';
-import { referenceForward, unembed, type ReferenceOptions } from '../src/model/reference';
-import type { Gpt2Config, Gpt2Weights } from '../src/model/types';
+import { caseModels, referenceLens, type KernelCase } from './support/reference-cases';
 import { useGpu, withEngine } from './support/tiny-engine';
 import { maxAbs, peakyWeights, randomTokens, softmax } from './support/tiny-models';
 
 const gpu = useGpu();
-
-/** Reference lens logits (T, V) at every residual boundary, residualBoundaries order. */
-function referenceLens(weights: Gpt2Weights, tokens: number[], opts?: ReferenceOptions): Float32Array[] {
-  const r = referenceForward(weights, tokens, opts);
-  const T = tokens.length;
-  const resid = [...r.residPre.flatMap((pre, l) => [pre, r.residMid[l]!]), r.residPost];
-  return resid.map((x) => unembed(weights, x, T));
-}
 
 /** Index of a residual boundary in residualBoundaries order. */
 const boundaryIndex = (L: number, p: HookPoint) =>
@@ -75,24 +66,16 @@ function expectTrackMatches(
   return exact;
 }
 
-interface Case {
-  name: string;
-  config: Gpt2Config;
-  T: number;
-  fallbackKernels: boolean;
-  maxVocabRowsPerPart?: number;
-}
-
-const cases: Case[] = [
+const cases: KernelCase[] = [
   {
     name: 'vec4 kernels, L=2, D=48',
-    config: gpt2Config({ nLayer: 2, nHead: 3, nEmbd: 48, nCtx: 24, vocabSize: 300 }),
+    config: caseModels.vec4,
     T: 11,
     fallbackKernels: true,
   },
   {
     name: 'scalar kernels, D=30',
-    config: gpt2Config({ nLayer: 2, nHead: 3, nEmbd: 30, nCtx: 16, vocabSize: 130 }),
+    config: caseModels.scalar,
     T: 9,
     fallbackKernels: true,
   },

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ProbeJson } from '../src/cli/probe';
 import { parseDatasetJson, prepareProbeInputs } from '../src/instruments/probe-data';
+import { mulberry32 } from '../src/model/random';
 import {
   fitProbes,
   majorityBaseline,
-  mulberry32,
   stratifiedSplit,
   type ProbeFitResult,
 } from '../src/instruments/probe-fit';

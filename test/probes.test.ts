@@ -25,12 +25,12 @@ import {
   fitProbes,
   lbfgs,
   majorityBaseline,
-  mulberry32,
   predictLogistic,
   softmaxLoss,
   stratifiedSplit,
 } from '../src/instruments/probe-fit';
 import { gpt2Config } from '../src/model/fixtures';
+import { mulberry32 } from '../src/model/random';
 import { hookName } from '../src/model/hooks';
 import { referenceForward } from '../src/model/reference';
 import { ProbeStudy } from '../src/state/probes.svelte';

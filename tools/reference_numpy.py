@@ -71,13 +71,13 @@ def main(d):
     def ln(x, prefix, name):
         """TransformerLens's LayerNorm (biased variance), with its two hooks."""
         x = x - x.mean(axis=-1, keepdims=True)
-        scale = np.sqrt((x**2).mean(axis=-1, keepdims=True) + eps)  # (T, 1)
+        scale = np.sqrt((x**2).mean(axis=-1, keepdims=True) + eps)  # [T, 1]
         y = x / scale * load(d, prefix + ".weight", (D,)) + load(d, prefix + ".bias", (D,))
         hook(name + ".hook_scale", scale)
         hook(name + ".hook_normalized", y)
         return y
 
-    x = wte[tokens] + wpe[:T]  # (T, D)
+    x = wte[tokens] + wpe[:T]  # [T, D]
     hook("hook_embed", wte[tokens])
     hook("hook_pos_embed", wpe[:T])
     mask = np.triu(np.full((T, T), -np.inf), k=1)  # -inf above the diagonal
@@ -92,14 +92,14 @@ def main(d):
         q, k, v = np.split(qkv, 3, axis=-1)  # each (T, D)
         for name, a in (("q", q), ("k", k), ("v", v)):
             hook(b + "attn.hook_" + name, a.reshape(T, H, hd))
-        # (T, D) -> (H, T, hd)
+        # [T, D] -> [H, T, hd]
         q, k, v = (a.reshape(T, H, hd).transpose(1, 0, 2) for a in (q, k, v))
-        scores = q @ k.transpose(0, 2, 1) / np.sqrt(hd) + mask  # (H, T, T)
+        scores = q @ k.transpose(0, 2, 1) / np.sqrt(hd) + mask  # [H, T, T]
         hook(b + "attn.hook_attn_scores", scores)
         pattern = softmax(scores)
         out("pattern.%d" % l, pattern)
         hook(b + "attn.hook_pattern", pattern)
-        z = pattern @ v  # (H, T, hd)
+        z = pattern @ v  # [H, T, hd]
         if ablate:
             for layer, head in ablate["heads"]:
                 if layer != l:
@@ -108,7 +108,7 @@ def main(d):
                     z[head] = 0.0
                 else:
                     z[head] = z[head].mean(axis=0, keepdims=True)
-        z = z.transpose(1, 0, 2)  # (T, H, hd)
+        z = z.transpose(1, 0, 2)  # [T, H, hd]
         hook(b + "attn.hook_z", z)
         z = z.reshape(T, D)
         attn_out = z @ load(d, p + "attn.c_proj.weight", (D, D)) + load(d, p + "attn.c_proj.bias", (D,))

@@ -4,7 +4,8 @@
 #  - libvulkan1: the Vulkan loader, through which Dawn (the `webgpu` package) reaches SwiftShader;
 #  - mesa-vulkan-drivers ≥ 24 (Debian 12: from bookworm-backports): lavapipe, a second software
 #    Vulkan with shader-f16 and a 128 MiB binding limit, for test/engine-lavapipe.test.ts;
-#  - python3-numpy: numpy for the bundled model trainer's tests (tools/train/test_*.py).
+#  - python3-numpy: numpy for the bundled model trainer's tests (tools/train/test_*.py);
+#  - flake8, black: the lint and format check of the Python under tools/ (`npm run lint:py`).
 # On Debian as root they are installed; elsewhere this says what is missing.
 set -euo pipefail
 chrome="${CHROME_PATH:-/usr/bin/chromium}"
@@ -16,6 +17,8 @@ if [ "$(uname -s)" = Linux ]; then
   case "$mesa" in 2[4-9].* | [3-9][0-9].*) ;; *) missing+=(mesa-vulkan-drivers) ;; esac
 fi
 python3 -c 'import numpy' 2>/dev/null || missing+=(python3-numpy)
+command -v flake8 >/dev/null || missing+=(flake8)
+command -v black >/dev/null || missing+=(black)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "Installing ${missing[*]} (Debian packages)…" >&2

@@ -1,27 +1,15 @@
 // attention_softmax — blocks.L.attn.hook_pattern:
 //   att[h, t, s] = softmax_s(q_t · k_s / sqrt(HD)) for s ≤ t, 0 for s > t (causal mask)
-//   q, k: head h's slices of qkv = [q | k | v] (T, 3D), each head HD wide.
-//   att: (H, T, T) f32 scratch for attention_values; the same values go into the capture texture
+//   q, k: head h's slices of qkv = [q | k | v] [T, 3D], each head HD wide.
+//   att: [H, T, T] f32 scratch for attention_values; the same values go into the capture texture
 //   `pattern` (layer h of the array = head h; texel (s / 4, t) holds keys s..s+3 of query t), which
 //   the heatmaps sample in place. Its format (f32, f16, or 8-bit √p) is set at pipeline creation.
 // Dispatch: (ceil(T / WG_X), H, 1); one thread per (query, head), three passes over the keys (the
 // last in attention_pattern.wgsl, prepended), no barriers: the variant for CPU adapters
 // (attention_softmax_rows.wgsl is the one for GPUs).
-override D: u32;
-override H: u32;
-override HD: u32;
 override WG_X: u32 = 64u;
-// The 8-bit capture format stores √p (decoded as stored²): more levels near 0, where most weights are.
-override SQRT_ENCODE: bool = false;
 
-struct Params {
-  rows: u32, // T
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> qkv: array<f32>; // (T, 3D)
-@group(0) @binding(2) var<storage, read_write> att: array<f32>; // (H, T, T)
-@group(0) @binding(3) var pattern: texture_storage_2d_array<rgba32float, write>; // (ceil(Tcap/4), Tcap) × H
+// D, H, HD, SQRT_ENCODE, params and the bindings qkv, att, pattern: attention_pattern.wgsl.
 
 @compute @workgroup_size(WG_X)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
@@ -31,18 +19,11 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   if (t >= T || h >= H) {
     return;
   }
-  let scale = inverseSqrt(f32(HD));
-  let q = t * 3u * D + h * HD;
   let row = (h * T + t) * T;
   // Pass 1: scores and their max.
   var m = -3.0e38;
   for (var s = 0u; s <= t; s++) {
-    let k = s * 3u * D + D + h * HD;
-    var dot = 0.0;
-    for (var j = 0u; j < HD; j++) {
-      dot += qkv[q + j] * qkv[k + j];
-    }
-    let score = dot * scale;
+    let score = qk_score(t, s, h);
     att[row + s] = score;
     m = max(m, score);
   }

@@ -1,28 +1,17 @@
 // attention_softmax_rows — attention_softmax for real GPUs, with the same outputs:
 //   att[h, t, s] = softmax_s(q_t · k_s / sqrt(HD)) for s ≤ t, 0 for s > t (causal mask), into the
-//   (H, T, T) scratch and the capture texture `pattern` (texel (s / 4, t) of layer h holds keys
+//   [H, T, T] scratch and the capture texture `pattern` (texel (s / 4, t) of layer h holds keys
 //   s..s+3 of query t; f32, f16 or 8-bit √p, set at pipeline creation).
 // Dispatch: (T, H, 1) workgroups of WG_X threads (a power of two), one per (query, head). Thread i
 // owns key groups i, i + WG_X, … (keys 4g..4g+3), so it reads back only what it wrote; the row's
 // max and sum are reduced through workgroup memory. T·H workgroups keep a GPU busy at any T, and a
 // row's T·HD multiply-adds are spread over WG_X threads instead of one (attention_softmax.wgsl,
 // one thread per row, is the variant for CPU adapters, where barriers are slow).
-override D: u32;
-override H: u32;
-override HD: u32;
 override WG_X: u32 = 64u; // a power of two
-override SQRT_ENCODE: bool = false;
 
 const NEG: f32 = -3.0e38;
 
-struct Params {
-  rows: u32, // T
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> qkv: array<f32>; // (T, 3D)
-@group(0) @binding(2) var<storage, read_write> att: array<f32>; // (H, T, T)
-@group(0) @binding(3) var pattern: texture_storage_2d_array<rgba32float, write>; // (ceil(Tcap/4), Tcap) × H
+// D, H, HD, SQRT_ENCODE, params and the bindings qkv, att, pattern: attention_pattern.wgsl.
 
 var<workgroup> partial: array<f32, WG_X>;
 
@@ -47,19 +36,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   let t = wg.x;
   let h = wg.y;
   let i = lid.x;
-  let scale = inverseSqrt(f32(HD));
-  let q = t * 3u * D + h * HD;
   let row = (h * T + t) * T;
   // Pass 1: this thread's scores and their max.
   var m = NEG;
   for (var s0 = 4u * i; s0 <= t; s0 += 4u * WG_X) {
     for (var s = s0; s <= min(s0 + 3u, t); s++) {
-      let k = s * 3u * D + D + h * HD;
-      var dot = 0.0;
-      for (var j = 0u; j < HD; j++) {
-        dot += qkv[q + j] * qkv[k + j];
-      }
-      let score = dot * scale;
+      let score = qk_score(t, s, h);
       att[row + s] = score;
       m = max(m, score);
     }

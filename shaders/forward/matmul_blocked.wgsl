@@ -1,39 +1,16 @@
 // matmul_blocked — out = epilogue(a · w + bias), the variant for CPU fallback adapters.
-//   a: (M, K) f32 activations, row-major; w: (K, N) weights in Conv1D layout [in, out]; bias: (N)
-//   out: (M, N) f32. M = params.rows at run time; K and N are override constants per weight.
+//   a: [M, K] f32 activations, row-major; w: [K, N] weights in Conv1D layout [in, out]; bias: [N]
+//   out: [M, N] f32. M = params.rows at run time; K and N are override constants per weight.
 // EPILOGUE: 0 none, 1 gelu_new (tanh form), 2 residual add (out = residual + a·w + bias).
 // Dispatch: (ceil(N / (4·WG_X)), ceil(M / 4), 1) workgroups of WG_X threads. Each thread owns a
 // 4×4 block of out and keeps 16 accumulators in registers: no workgroup memory, no barriers, which
-// SwiftShader runs ~25-50x faster than shared-memory tiling (WEBGPU-ON-CPU.md).
+// SwiftShader ran 3.3x faster than matmul_tiled.wgsl's shared-memory tiling at 256×768×3072
+// (docs/webgpu-on-cpu.md).
 alias weight_t = f32;
 
-override K: u32;
-override N: u32;
-override EPILOGUE: u32 = 0u;
 override WG_X: u32 = 64u;
 
-struct Params {
-  rows: u32, // M: the number of positions T in this run
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>; // (M, K)
-@group(0) @binding(2) var<storage, read> w: array<weight_t>; // (K, N)
-@group(0) @binding(3) var<storage, read> bias: array<weight_t>; // (N)
-@group(0) @binding(4) var<storage, read> residual: array<f32>; // (M, N), read when EPILOGUE == 2
-@group(0) @binding(5) var<storage, read_write> out: array<f32>; // (M, N)
-
-const GELU_C: f32 = 0.7978845608028654; // sqrt(2 / pi)
-
-fn epilogue(x: f32, idx: u32) -> f32 {
-  if (EPILOGUE == 1u) {
-    return 0.5 * x * (1.0 + tanh(GELU_C * (x + 0.044715 * x * x * x)));
-  }
-  if (EPILOGUE == 2u) {
-    return residual[idx] + x;
-  }
-  return x;
-}
+// K, N, EPILOGUE, params, the bindings a, w, bias, residual, out and epilogue(): matmul_common.wgsl.
 
 @compute @workgroup_size(WG_X)
 fn main(@builtin(global_invocation_id) gid: vec3u) {

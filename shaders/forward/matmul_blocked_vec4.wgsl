@@ -10,7 +10,7 @@
 // SwiftShader turns every lane-varying load into a per-lane gather that costs far more than the
 // arithmetic, and it neither unrolls loops nor keeps dynamically indexed arrays in registers; so
 // the block is large, every register a named variable, and there is no workgroup memory and no
-// barrier (WEBGPU-ON-CPU.md). 2-4x faster there than the 4×4 scalar-load kernel. 8×16 runs ~15%
+// barrier (docs/webgpu-on-cpu.md: 1.4-2.9x faster there than the 4×4 scalar-load kernel). 8×16 runs ~15%
 // faster still on SwiftShader, but lavapipe (also a fallback adapter) then takes ~15 s to compile
 // each pipeline instead of ~5 s. Rows and column groups past the end are clamped on read (wasted
 // work, not wrong) and never stored.

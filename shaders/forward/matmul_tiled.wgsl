@@ -1,44 +1,19 @@
 // matmul_tiled — out = epilogue(a · w + bias), the variant for real GPUs.
-//   a: (M, K) f32 activations, row-major; w: (K, N) weights in Conv1D layout [in, out]; bias: (N)
-//   out: (M, N) f32. M = params.rows at run time; K and N are override constants per weight.
+//   a: [M, K] f32 activations, row-major; w: [K, N] weights in Conv1D layout [in, out]; bias: [N]
+//   out: [M, N] f32. M = params.rows at run time; K and N are override constants per weight.
 // EPILOGUE: 0 none, 1 gelu_new (tanh form), 2 residual add (out = residual + a·w + bias).
 // Dispatch: (ceil(N / 64), ceil(M / 64), 1) workgroups of 16×16 threads. Each workgroup computes a
 // 64×64 tile of out, staging 64×16 of a and 16×64 of w in workgroup memory per step of K; each
 // thread accumulates a 4×4 block in registers.
 alias weight_t = f32;
 
-override K: u32;
-override N: u32;
-override EPILOGUE: u32 = 0u;
+// K, N, EPILOGUE, params, the bindings a, w, bias, residual, out and epilogue(): matmul_common.wgsl.
 
 const TILE: u32 = 64u;
 const TK: u32 = 16u;
 
-struct Params {
-  rows: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>; // (M, K)
-@group(0) @binding(2) var<storage, read> w: array<weight_t>; // (K, N)
-@group(0) @binding(3) var<storage, read> bias: array<weight_t>; // (N)
-@group(0) @binding(4) var<storage, read> residual: array<f32>; // (M, N), read when EPILOGUE == 2
-@group(0) @binding(5) var<storage, read_write> out: array<f32>; // (M, N)
-
-var<workgroup> tile_a: array<array<f32, TK>, TILE>; // (64 rows, 16 k)
-var<workgroup> tile_w: array<array<f32, TILE>, TK>; // (16 k, 64 cols)
-
-const GELU_C: f32 = 0.7978845608028654; // sqrt(2 / pi)
-
-fn epilogue(x: f32, idx: u32) -> f32 {
-  if (EPILOGUE == 1u) {
-    return 0.5 * x * (1.0 + tanh(GELU_C * (x + 0.044715 * x * x * x)));
-  }
-  if (EPILOGUE == 2u) {
-    return residual[idx] + x;
-  }
-  return x;
-}
+var<workgroup> tile_a: array<array<f32, TK>, TILE>; // [64 rows, 16 k]
+var<workgroup> tile_w: array<array<f32, TILE>, TK>; // [16 k, 64 cols]
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {

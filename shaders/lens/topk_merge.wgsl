@@ -3,17 +3,11 @@
 //   M = max_c max_c,  Z = Σ_c sumexp_c · exp(max_c − M),  p_i = exp(l_i − M) / Z.
 //   partial: (rows, N_CHUNKS, 2 + 2·TOPK); out: (rows, TOPK, 2) u32 = [id, bitcast(p)].
 // Dispatch: (ceil(rows / WG_X), 1, 1); one thread per row.
-override N_CHUNKS: u32;
-override TOPK: u32 = 5u;
 override WG_X: u32 = 64u;
 
 const MAX_K: u32 = 16u;
 
-struct Params {
-  rows: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
+// N_CHUNKS, TOPK and params (binding 0): topk_common.wgsl (prepended).
 @group(0) @binding(1) var<storage, read> partial: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<u32>; // (rows, TOPK, 2)
 

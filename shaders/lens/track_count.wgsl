@@ -1,9 +1,9 @@
 // track_count — token tracking, part 2: the tracked tokens' ranks, counted over one vocabulary
 // chunk of one wte part and added up across chunks and parts by atomics:
 //   rank[i, r] += #{ v in the chunk : v ≠ ids[i] and x[lens_row(r)] · wte[v] > tracked[i, r] }
-// (rows and lens_row as in track_target.wgsl; rank must be cleared before the first part).
-//   x: (lens rows, D) f32 after ln_f; wte: one part, rows [VOCAB_START, VOCAB_START + VOCAB_COUNT);
-//   ids: (n_ids); points: (tracked points); tracked: (n_ids, rows) f32; rank: (n_ids, rows) u32.
+// (rows and lens_row as in track_common.wgsl; rank must be cleared before the first part).
+//   x: [lens rows, D] f32 after ln_f; wte: one part, rows [VOCAB_START, VOCAB_START + VOCAB_COUNT);
+//   ids: [n_ids]; points: [tracked points]; tracked: [n_ids, rows] f32; rank: [n_ids, rows] u32.
 // Dispatch: (ceil(chunks in this part / WG_X), rows, 1); one thread per (chunk, row), each logit
 // compared with every tracked token's; no barriers. The token itself is skipped by id, so rounding
 // can never count it against itself.
@@ -15,22 +15,10 @@ override VOCAB_START: u32 = 0u;
 override VOCAB_COUNT: u32;
 override WG_X: u32 = 64u;
 
-// At most this many tokens tracked at once (maxTrackedTokens in src/engine/cost.ts).
-const MAX_IDS: u32 = 16u;
-
-struct Params {
-  rows: u32, // tracked points · T
-  T: u32,
-  n_ids: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>; // (lens rows, D)
-@group(0) @binding(2) var<storage, read> wte: array<weight_t>; // (VOCAB_COUNT, D)
-@group(0) @binding(3) var<storage, read> ids: array<u32>; // (n_ids)
-@group(0) @binding(4) var<storage, read> points: array<u32>; // (tracked points)
-@group(0) @binding(5) var<storage, read> tracked: array<f32>; // (n_ids, rows)
-@group(0) @binding(6) var<storage, read_write> rank: array<atomic<u32>>; // (n_ids, rows)
+// params (binding 0), MAX_IDS, lens_row: track_common.wgsl; x, wte, ids, points (1–4):
+// track_inputs.wgsl (both prepended).
+@group(0) @binding(5) var<storage, read> tracked: array<f32>; // [n_ids, rows]
+@group(0) @binding(6) var<storage, read_write> rank: array<atomic<u32>>; // [n_ids, rows]
 
 @compute @workgroup_size(WG_X)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
@@ -49,8 +37,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     tl[i] = tracked[i * rows + r];
     count[i] = 0u;
   }
-  let T = params.T;
-  let xr = (points[r / T] * T + r % T) * D;
+  let xr = lens_row(r) * D;
   for (var v = v_begin; v < v_end; v++) {
     let wr = v * D;
     var l = 0.0;

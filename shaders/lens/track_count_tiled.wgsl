@@ -3,9 +3,9 @@
 //   rank[i, r] += #{ v in the chunk : v ≠ ids[i] and x[lens_row(r)] · wte[v] > tracked[i, r] }
 // added up across chunks and parts by atomics (rank cleared before the first part). Same result
 // as track_count.wgsl; the logits come tile by tile from lens_tile.wgsl (prepended).
-//   x: (lens rows, D) f32 after ln_f; wte: one part, (VOCAB_COUNT, D); ids: (n_ids);
-//   points: (tracked points) lens point indices (lens_row(r) = points[r / T]·T + r % T);
-//   tracked: (n_ids, rows) f32; rank: (n_ids, rows) u32.
+//   x: [lens rows, D] f32 after ln_f; wte: one part, [VOCAB_COUNT, D]; ids: [n_ids];
+//   points: [tracked points] lens point indices (lens_row(r) = points[r / T]·T + r % T);
+//   tracked: [n_ids, rows] f32; rank: [n_ids, rows] u32.
 // Dispatch: (ceil(chunks in this part), ceil(rows / 64), 1) workgroups of 16×16 threads. Counts go
 // to workgroup atomics first, then one global atomic per (row, tracked token) and workgroup.
 alias weight_t = f32;
@@ -15,29 +15,12 @@ override CHUNK: u32 = 1024u; // a multiple of 64
 override VOCAB_START: u32 = 0u;
 override VOCAB_COUNT: u32;
 
-// At most this many tokens tracked at once (maxTrackedTokens in src/engine/cost.ts).
-const MAX_IDS: u32 = 16u;
+// params (binding 0), MAX_IDS, lens_row: track_common.wgsl; x, wte, ids, points (1–4):
+// track_inputs.wgsl (all prepended, with lens_tile.wgsl).
+@group(0) @binding(5) var<storage, read> tracked: array<f32>; // [n_ids, rows]
+@group(0) @binding(6) var<storage, read_write> rank: array<atomic<u32>>; // [n_ids, rows]
 
-struct Params {
-  rows: u32, // tracked points · T
-  T: u32,
-  n_ids: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>; // (lens rows, D)
-@group(0) @binding(2) var<storage, read> wte: array<weight_t>; // (VOCAB_COUNT, D)
-@group(0) @binding(3) var<storage, read> ids: array<u32>; // (n_ids)
-@group(0) @binding(4) var<storage, read> points: array<u32>; // (tracked points)
-@group(0) @binding(5) var<storage, read> tracked: array<f32>; // (n_ids, rows)
-@group(0) @binding(6) var<storage, read_write> rank: array<atomic<u32>>; // (n_ids, rows)
-
-fn lens_row(r: u32) -> u32 {
-  let T = params.T;
-  return points[r / T] * T + r % T;
-}
-
-var<workgroup> counts: array<atomic<u32>, TILE * MAX_IDS>; // (64 rows, tracked tokens), zeroed at start
+var<workgroup> counts: array<atomic<u32>, TILE * MAX_IDS>; // [64 rows, tracked tokens], zeroed at start
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {

@@ -4,9 +4,9 @@
 // added up across chunks and parts by atomics (rank cleared before the first part). Same result
 // as track_count.wgsl; the logits come 8 rows × 8 tokens at a time from lens_block_vec4.wgsl
 // (prepended), as in unembed_topk_vec4.wgsl.
-//   x: (lens rows, D/4) vec4 after ln_f; wte: one part, (VOCAB_COUNT, D/4) vec4; ids: (n_ids);
-//   points: (tracked points) lens point indices (lens_row(r) = points[r / T]·T + r % T);
-//   tracked: (n_ids, rows) f32; rank: (n_ids, rows) u32.
+//   x: [lens rows, D/4] vec4 after ln_f; wte: one part, [VOCAB_COUNT, D/4] vec4; ids: [n_ids];
+//   points: [tracked points] lens point indices (lens_row(r) = points[r / T]·T + r % T);
+//   tracked: [n_ids, rows] f32; rank: [n_ids, rows] u32.
 // Dispatch: (ceil(chunks in this part / WG_X), ceil(rows / 8), 1). Rows past the end are clamped on
 // read and never counted; tokens past the chunk are masked. No barriers, no workgroup memory.
 alias weight_t = f32;
@@ -17,34 +17,24 @@ override VOCAB_START: u32 = 0u;
 override VOCAB_COUNT: u32;
 override WG_X: u32 = 16u;
 
-// At most this many tokens tracked at once (maxTrackedTokens in src/engine/cost.ts).
-const MAX_IDS: u32 = 16u;
 const ROWS: u32 = 8u; // track rows per thread
 
-struct Params {
-  rows: u32, // tracked points · T
-  T: u32,
-  n_ids: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<vec4f>; // (lens rows, D/4)
-@group(0) @binding(2) var<storage, read> wte: array<vec4<weight_t>>; // (VOCAB_COUNT, D/4)
-@group(0) @binding(3) var<storage, read> ids: array<u32>; // (n_ids)
-@group(0) @binding(4) var<storage, read> points: array<u32>; // (tracked points)
-@group(0) @binding(5) var<storage, read> tracked: array<f32>; // (n_ids, rows)
-@group(0) @binding(6) var<storage, read_write> rank: array<atomic<u32>>; // (n_ids, rows)
+// params (binding 0), MAX_IDS, lens_row: track_common.wgsl (prepended, with lens_block_vec4.wgsl).
+@group(0) @binding(1) var<storage, read> x: array<vec4f>; // [lens rows, D/4]
+@group(0) @binding(2) var<storage, read> wte: array<vec4<weight_t>>; // [VOCAB_COUNT, D/4]
+@group(0) @binding(3) var<storage, read> ids: array<u32>; // [n_ids]
+@group(0) @binding(4) var<storage, read> points: array<u32>; // [tracked points]
+@group(0) @binding(5) var<storage, read> tracked: array<f32>; // [n_ids, rows]
+@group(0) @binding(6) var<storage, read_write> rank: array<atomic<u32>>; // [n_ids, rows]
 
 /** The lens-stack offset (in vec4) of track row r, clamped to the last row. */
-fn x_at(r: u32, r_last: u32, T: u32, D4: u32) -> u32 {
-  let rr = min(r, r_last);
-  return (points[rr / T] * T + rr % T) * D4;
+fn x_at(r: u32, r_last: u32, D4: u32) -> u32 {
+  return lens_row(min(r, r_last)) * D4;
 }
 
 @compute @workgroup_size(WG_X)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let rows = params.rows;
-  let T = params.T;
   let local_chunk = gid.x;
   let r0 = gid.y * ROWS;
   let v_begin = local_chunk * CHUNK;
@@ -57,16 +47,16 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   let r_last = rows - 1u;
   let n = min(params.n_ids, MAX_IDS);
   let xa = vec4u(
-    x_at(r0, r_last, T, D4),
-    x_at(r0 + 1u, r_last, T, D4),
-    x_at(r0 + 2u, r_last, T, D4),
-    x_at(r0 + 3u, r_last, T, D4),
+    x_at(r0, r_last, D4),
+    x_at(r0 + 1u, r_last, D4),
+    x_at(r0 + 2u, r_last, D4),
+    x_at(r0 + 3u, r_last, D4),
   );
   let xb = vec4u(
-    x_at(r0 + 4u, r_last, T, D4),
-    x_at(r0 + 5u, r_last, T, D4),
-    x_at(r0 + 6u, r_last, T, D4),
-    x_at(r0 + 7u, r_last, T, D4),
+    x_at(r0 + 4u, r_last, D4),
+    x_at(r0 + 5u, r_last, D4),
+    x_at(r0 + 6u, r_last, D4),
+    x_at(r0 + 7u, r_last, D4),
   );
   // Per (row i, tracked token k), at i·MAX_IDS + k: its logit and the count so far.
   var tl: array<f32, ROWS * MAX_IDS>;

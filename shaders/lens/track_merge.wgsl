@@ -2,25 +2,19 @@
 //   M = max_c max_c,  Z = Σ_c sumexp_c · exp(max_c − M)   over the lens row's chunk partials that
 //   the last run's unembed_topk left (the softmax denominator the lens's top-k used), then
 //   prob[i, r] = exp(tracked[i, r] − M) / Z;  rank as counted by track_count.
-//   partial: (lens rows, N_CHUNKS, 2 + 2·TOPK) f32; points: (tracked points); tracked, rank:
-//   (n_ids, rows); out: (n_ids, rows, 2) u32 = [bitcast(prob), rank].
+//   partial: [lens rows, N_CHUNKS, 2 + 2·TOPK] f32; points: [tracked points]; tracked, rank:
+//   [n_ids, rows]; out: [n_ids, rows, 2] u32 = [bitcast(prob), rank].
 // Dispatch: (ceil(rows / WG_X), 1, 1); one thread per track row. No barriers.
 override N_CHUNKS: u32;
 override TOPK: u32 = 5u;
 override WG_X: u32 = 64u;
 
-struct Params {
-  rows: u32, // tracked points · T
-  T: u32,
-  n_ids: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> partial: array<f32>; // (lens rows, N_CHUNKS, 2 + 2·TOPK)
-@group(0) @binding(2) var<storage, read> points: array<u32>; // (tracked points)
-@group(0) @binding(3) var<storage, read> tracked: array<f32>; // (n_ids, rows)
-@group(0) @binding(4) var<storage, read> rank: array<u32>; // (n_ids, rows)
-@group(0) @binding(5) var<storage, read_write> out: array<u32>; // (n_ids, rows, 2)
+// params (binding 0), lens_row: track_common.wgsl (prepended).
+@group(0) @binding(1) var<storage, read> partial: array<f32>; // [lens rows, N_CHUNKS, 2 + 2·TOPK]
+@group(0) @binding(2) var<storage, read> points: array<u32>; // [tracked points]
+@group(0) @binding(3) var<storage, read> tracked: array<f32>; // [n_ids, rows]
+@group(0) @binding(4) var<storage, read> rank: array<u32>; // [n_ids, rows]
+@group(0) @binding(5) var<storage, read_write> out: array<u32>; // [n_ids, rows, 2]
 
 @compute @workgroup_size(WG_X)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
@@ -29,10 +23,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   if (r >= rows) {
     return;
   }
-  let T = params.T;
-  let lens_row = points[r / T] * T + r % T;
   let stride = 2u + 2u * TOPK;
-  let base = lens_row * N_CHUNKS * stride;
+  let base = lens_row(r) * N_CHUNKS * stride;
   var m = -3.0e38;
   for (var c = 0u; c < N_CHUNKS; c++) {
     m = max(m, partial[base + c * stride]);

@@ -3,8 +3,8 @@
 // where track row r = p·T + t is position t of tracked point p, and lens_row(r) = points[p]·T + t
 // is that row in the logit lens's stack, ln_f already applied (with its own statistics) by the
 // last run. Reads the last run's lens stack; runs no forward.
-//   x: (lens rows, D) f32; wte: one part, rows [VOCAB_START, VOCAB_START + VOCAB_COUNT);
-//   ids: (n_ids) u32; points: (tracked points) u32 lens point indices; tracked: (n_ids, rows) f32.
+//   x: [lens rows, D] f32; wte: one part, rows [VOCAB_START, VOCAB_START + VOCAB_COUNT);
+//   ids: [n_ids] u32; points: [tracked points] u32 lens point indices; tracked: [n_ids, rows] f32.
 // Dispatch: (ceil(rows / WG_X), 1, 1); one thread per track row, n_ids dot products each; one
 // dispatch per wte part. No barriers.
 alias weight_t = f32;
@@ -14,18 +14,9 @@ override VOCAB_START: u32 = 0u;
 override VOCAB_COUNT: u32;
 override WG_X: u32 = 64u;
 
-struct Params {
-  rows: u32, // tracked points · T
-  T: u32,
-  n_ids: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>; // (lens rows, D)
-@group(0) @binding(2) var<storage, read> wte: array<weight_t>; // (VOCAB_COUNT, D)
-@group(0) @binding(3) var<storage, read> ids: array<u32>; // (n_ids)
-@group(0) @binding(4) var<storage, read> points: array<u32>; // (tracked points)
-@group(0) @binding(5) var<storage, read_write> tracked: array<f32>; // (n_ids, rows)
+// params (binding 0), lens_row: track_common.wgsl; x, wte, ids, points (1–4): track_inputs.wgsl
+// (both prepended).
+@group(0) @binding(5) var<storage, read_write> tracked: array<f32>; // [n_ids, rows]
 
 @compute @workgroup_size(WG_X)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
@@ -34,8 +25,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   if (r >= rows) {
     return;
   }
-  let T = params.T;
-  let xr = (points[r / T] * T + r % T) * D;
+  let xr = lens_row(r) * D;
   for (var i = 0u; i < params.n_ids; i++) {
     let id = ids[i];
     if (id < VOCAB_START || id >= VOCAB_START + VOCAB_COUNT) {

@@ -14,19 +14,13 @@ alias weight_t = f32;
 
 override D: u32;
 override CHUNK: u32 = 1024u; // a multiple of 64
-override N_CHUNKS: u32; // over the whole vocabulary
 override VOCAB_START: u32 = 0u; // a multiple of CHUNK
 override VOCAB_COUNT: u32;
-override TOPK: u32 = 5u; // at most MAX_K
 
 const MAX_K: u32 = 8u;
 const NEG: f32 = -3.0e38;
 
-struct Params {
-  rows: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
+// N_CHUNKS, TOPK and params (binding 0): topk_common.wgsl (prepended).
 @group(0) @binding(1) var<storage, read> x: array<f32>; // (rows, D)
 @group(0) @binding(2) var<storage, read> wte: array<weight_t>; // (VOCAB_COUNT, D)
 @group(0) @binding(3) var<storage, read_write> partial: array<f32>; // (rows, N_CHUNKS, 2 + 2·TOPK)

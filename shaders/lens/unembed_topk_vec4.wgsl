@@ -19,21 +19,15 @@ alias weight_t = f32;
 
 override D: u32; // a multiple of 4
 override CHUNK: u32 = 256u; // a multiple of 8
-override N_CHUNKS: u32; // over the whole vocabulary
 override VOCAB_START: u32 = 0u; // a multiple of CHUNK
 override VOCAB_COUNT: u32;
-override TOPK: u32 = 5u;
 override WG_X: u32 = 16u;
 
 const MAX_K: u32 = 16u;
 const ROWS: u32 = 8u; // lens rows per thread
 const NEG: f32 = -3.0e38;
 
-struct Params {
-  rows: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
+// N_CHUNKS, TOPK and params (binding 0): topk_common.wgsl (prepended).
 @group(0) @binding(1) var<storage, read> x: array<vec4f>; // (rows, D/4)
 @group(0) @binding(2) var<storage, read> wte: array<vec4<weight_t>>; // (VOCAB_COUNT, D/4)
 @group(0) @binding(3) var<storage, read_write> partial: array<f32>; // (rows, N_CHUNKS, 2 + 2·TOPK)

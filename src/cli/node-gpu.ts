@@ -1,6 +1,6 @@
 // WebGPU in Node through Dawn (the `webgpu` package). On a machine without a GPU Dawn finds no
 // adapter by itself; pointing the Vulkan loader at the SwiftShader driver that Debian's chromium
-// package ships gives the same CPU adapter the browser tests use (WEBGPU-ON-CPU.md). On a machine
+// package ships gives the same CPU adapter the browser tests use (docs/webgpu-on-cpu.md). On a machine
 // with a GPU nothing needs setting. Needs the Vulkan loader (Debian: libvulkan1) on Linux.
 
 import { existsSync } from 'node:fs';

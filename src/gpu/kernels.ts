@@ -1,7 +1,8 @@
 // Kernels as data (after onnxruntime-web's WebGPU ops): each kernel names its WGSL file and its
-// bindings in @binding order; the registry builds explicit bind group layouts and pipelines once
-// per (kernel, override constants, weight type, capture format) and caches them, so a model's
-// pipelines are created at load and every run only encodes dispatches.
+// bindings in @binding order (test/kernel-bindings.test.ts checks each list against the WGSL by
+// reflection); the registry builds explicit bind group layouts and pipelines once per (kernel,
+// override constants, weight type, capture format) and caches them, so a model's pipelines are
+// created at load and every run only encodes dispatches.
 
 import type { ShaderLibrary } from './shader-library';
 
@@ -9,7 +10,7 @@ import type { ShaderLibrary } from './shader-library';
 export type BindingKind = 'uniform' | 'read' | 'write' | 'pattern-texture' | 'pattern-read';
 
 export interface KernelDef {
-  /** File in shaders/ without `.wgsl`. */
+  /** File in shaders/ (any folder: names are unique) without `.wgsl`. */
   readonly file: string;
   readonly bindings: readonly BindingKind[];
   /** Reads weights through `alias weight_t = f32;`, which the f16 variant rewrites. */
@@ -18,6 +19,9 @@ export interface KernelDef {
   readonly modules?: readonly string[];
 }
 
+/** The rank-counting kernels' (track_count*.wgsl): params, x, wte, ids, points, tracked; rank. */
+const trackCountBindings = ['uniform', 'read', 'read', 'read', 'read', 'read', 'write'] as const;
+
 export const kernelDefs = {
   embed: { file: 'embed', bindings: ['uniform', 'read', 'read', 'read', 'write'], weights: true },
   layerNorm: { file: 'layernorm', bindings: ['uniform', 'read', 'read', 'read', 'write'], weights: true },
@@ -25,6 +29,7 @@ export const kernelDefs = {
     file: 'matmul_blocked',
     bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'],
     weights: true,
+    modules: ['matmul_common'],
   },
   /** matmulBlocked for K % 4 == 0 and N % 4 == 0: vec4 loads, 8×8 outputs per thread. */
   matmulBlockedVec4: {
@@ -36,6 +41,7 @@ export const kernelDefs = {
     file: 'matmul_tiled',
     bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'],
     weights: true,
+    modules: ['matmul_common'],
   },
   attentionSoftmax: {
     file: 'attention_softmax',
@@ -51,7 +57,12 @@ export const kernelDefs = {
   attentionValues: { file: 'attention_values', bindings: ['uniform', 'read', 'read', 'write'] },
   /** attentionValues for HD % 4 == 0 on fallback adapters: vec4 loads, 4 queries × 4 columns per thread. */
   attentionValuesVec4: { file: 'attention_values_vec4', bindings: ['uniform', 'read', 'read', 'write'] },
-  unembedTopk: { file: 'unembed_topk', bindings: ['uniform', 'read', 'read', 'write'], weights: true },
+  unembedTopk: {
+    file: 'unembed_topk',
+    bindings: ['uniform', 'read', 'read', 'write'],
+    weights: true,
+    modules: ['topk_common'],
+  },
   /**
    * unembedTopk for D % 4 == 0 on fallback adapters: vec4 loads, 8 rows × 8 tokens per step; also
    * writes logits_last (the stack's last row), so no unembedLogits pass follows it.
@@ -60,16 +71,16 @@ export const kernelDefs = {
     file: 'unembed_topk_vec4',
     bindings: ['uniform', 'read', 'read', 'write', 'write'],
     weights: true,
-    modules: ['lens_block_vec4'],
+    modules: ['topk_common', 'lens_block_vec4'],
   },
   /** unembedTopk for real GPUs: 64 rows × 64 tokens per tile in workgroup memory; writes logits_last too. */
   unembedTopkTiled: {
     file: 'unembed_topk_tiled',
     bindings: ['uniform', 'read', 'read', 'write', 'write'],
     weights: true,
-    modules: ['lens_tile'],
+    modules: ['topk_common', 'lens_tile'],
   },
-  topkMerge: { file: 'topk_merge', bindings: ['uniform', 'read', 'write'] },
+  topkMerge: { file: 'topk_merge', bindings: ['uniform', 'read', 'write'], modules: ['topk_common'] },
   unembedLogits: { file: 'unembed_logits', bindings: ['uniform', 'read', 'read', 'write'], weights: true },
   /** Head ablation on z before attn.c_proj (zero or mean over positions), in place. */
   ablateHeads: { file: 'ablate_heads', bindings: ['uniform', 'read', 'write'] },
@@ -80,29 +91,35 @@ export const kernelDefs = {
     file: 'track_target',
     bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'],
     weights: true,
+    modules: ['track_common', 'track_inputs'],
   },
   /** Token tracking: ranks, counted per vocabulary chunk (atomics). */
   trackCount: {
     file: 'track_count',
-    bindings: ['uniform', 'read', 'read', 'read', 'read', 'read', 'write'],
+    bindings: trackCountBindings,
     weights: true,
+    modules: ['track_common', 'track_inputs'],
   },
-  /** trackCount for D % 4 == 0 on fallback adapters: vec4 loads, 8 rows × 8 tokens per step. */
   /** trackCount for real GPUs: the logits tile by tile as unembedTopkTiled. */
   trackCountTiled: {
     file: 'track_count_tiled',
-    bindings: ['uniform', 'read', 'read', 'read', 'read', 'read', 'write'],
+    bindings: trackCountBindings,
     weights: true,
-    modules: ['lens_tile'],
+    modules: ['track_common', 'track_inputs', 'lens_tile'],
   },
+  /** trackCount for D % 4 == 0 on fallback adapters: vec4 loads, 8 rows × 8 tokens per step. */
   trackCountVec4: {
     file: 'track_count_vec4',
-    bindings: ['uniform', 'read', 'read', 'read', 'read', 'read', 'write'],
+    bindings: trackCountBindings,
     weights: true,
-    modules: ['lens_block_vec4'],
+    modules: ['track_common', 'lens_block_vec4'],
   },
   /** Token tracking: probabilities (from the lens's softmax partials) and ranks. */
-  trackMerge: { file: 'track_merge', bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'] },
+  trackMerge: {
+    file: 'track_merge',
+    bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'],
+    modules: ['track_common'],
+  },
   /** Head detectors and row entropy, per query (src/instruments/detectors.ts). */
   detectHeadsRows: { file: 'detect_heads_rows', bindings: ['uniform', 'read', 'pattern-read', 'write'] },
   /** detectHeadsRows summed over queries into each head's scores. */

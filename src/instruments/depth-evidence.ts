@@ -124,7 +124,7 @@ export function lensConvergence(lens: LensTopK, T: number): LensAgreement[] {
 }
 
 /** The lens point read at depth d of an L-layer model (see the file comment). */
-export function depthHookPoint(d: number, L: number): HookPoint {
+function depthHookPoint(d: number, L: number): HookPoint {
   return d < L ? { kind: 'resid_pre', layer: d } : { kind: 'resid_post', layer: L - 1 };
 }
 

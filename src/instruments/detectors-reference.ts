@@ -1,7 +1,7 @@
 // The CPU oracle of the head detectors and attention statistics (definitions in head-scores.ts):
 // plain f64 loops over explicit target and kept-key lists, written from the definitions rather than
 // from the kernels, for tests to check shaders/instruments/detect_heads_*.wgsl against. Takes patterns as
-// src/model/reference.ts gives them: patterns[l] is (H, T, T), [head][query][key].
+// src/model/reference.ts gives them: patterns[l] is [H, T, T], [head][query][key].
 
 import {
   checkTokens,

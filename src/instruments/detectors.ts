@@ -1,7 +1,7 @@
 // Head detectors, entropy and sparsity computed on the GPU from the attention captures, where they
 // are: per layer, detect_heads_rows.wgsl reduces each (query, head) row of the capture texture to a
 // few terms and detect_heads_reduce.wgsl sums them over queries into that layer's slot of a small
-// (L, H, 16) buffer; one submission, one readback of L·H·64 bytes. Definitions: head-scores.ts;
+// [L, H, 16] buffer; one submission, one readback of L·H·64 bytes. Definitions: head-scores.ts;
 // CPU oracle: detectors-reference.ts.
 //
 // The scorer takes capture textures, not a session, so that hand-made patterns can be scored too
@@ -40,10 +40,10 @@ export function sessionPatterns(session: PromptSession, nLayer: number): GPUText
 export class HeadScorer {
   readonly #device: GPUDevice;
   readonly #kernels: KernelRegistry;
-  #tokens: GPUBuffer | undefined; // (T) u32
+  #tokens: GPUBuffer | undefined; // [T] u32
   #params: GPUBuffer | undefined; // L × 256 bytes: DetectParams per layer
-  #rowStats: GPUBuffer | undefined; // (H, T, 16) f32, reused by every layer
-  #out: GPUBuffer | undefined; // (L, H, 16) f32
+  #rowStats: GPUBuffer | undefined; // [H, T, 16] f32, reused by every layer
+  #out: GPUBuffer | undefined; // [L, H, 16] f32
   #staging: GPUBuffer | undefined;
   #rowGroups = new WeakMap<GPUTexture, GPUBindGroup>();
   #reduceGroups: GPUBindGroup[] = [];
@@ -294,7 +294,7 @@ export interface InductionResult {
   readonly length: number;
   /** Every detector on the probe; scores.induction is the induction score. */
   readonly scores: HeadScores;
-  /** (L, H): mean attention from each query of the second copy to the token after its first occurrence. */
+  /** [L, H]: mean attention from each query of the second copy to the token after its first occurrence. */
   readonly induction: Float64Array;
 }
 

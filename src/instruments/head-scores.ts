@@ -41,6 +41,8 @@
 // (The fraction of keys that covers 90% of the mass needs a sort or a search per row, tens of
 // passes over T² values: too slow on CPU adapters for what it adds to these two.)
 
+import { mulberry32 } from '../model/random';
+
 export const detectors = ['previous', 'current', 'first', 'local', 'duplicate', 'induction'] as const;
 export type Detector = (typeof detectors)[number];
 
@@ -79,7 +81,7 @@ export function resolveDetectorOptions(options: DetectorOptions = {}): ResolvedD
   };
 }
 
-/** A per-head quantity over the rows of each head: (L, H) row-major, head fastest. */
+/** A per-head quantity over the rows of each head: [L, H] row-major, head fastest. */
 export interface HeadStat {
   readonly mean: Float64Array;
   readonly std: Float64Array;
@@ -90,7 +92,7 @@ export interface HeadScores {
   readonly nHead: number;
   readonly tokens: readonly number[];
   readonly options: ResolvedDetectorOptions;
-  /** Each detector's score per head, (L, H) row-major, in [0, 1]; NaN where no query is in scope. */
+  /** Each detector's score per head, [L, H] row-major, in [0, 1]; NaN where no query is in scope. */
   readonly scores: Readonly<Record<Detector, Float64Array>>;
   /** Queries in each detector's scope (they depend only on the tokens and the options). */
   readonly queries: Readonly<Record<Detector, number>>;
@@ -100,7 +102,7 @@ export interface HeadScores {
   readonly normalizedEntropy: HeadStat;
   /** Hoyer sparsity of the rows, in [0, 1]. */
   readonly sparsity: HeadStat;
-  /** (L, H): the total weight of the rows behind the entropy and sparsity statistics (rows counted, without exclusions). */
+  /** [L, H]: the total weight of the rows behind the entropy and sparsity statistics (rows counted, without exclusions). */
   readonly rowWeight: Float64Array;
 }
 
@@ -182,7 +184,7 @@ export function detectorQueries(
 }
 
 /**
- * Each head's strongest pattern, (L, H) row-major: the detector with the highest score ≥
+ * Each head's strongest pattern, [L, H] row-major: the detector with the highest score ≥
  * `threshold`, or null. The local band contains the previous and current positions, so it takes the
  * label only when neither of them alone reaches the threshold. Ties go to the earlier detector in
  * `detectors`; NaN scores never win.
@@ -225,7 +227,7 @@ export interface LayerSpread {
 }
 
 /**
- * Per layer: the spread across heads of `values` ((L, H), e.g. scores.scores.previous or
+ * Per layer: the spread across heads of `values` ([L, H], e.g. scores.scores.previous or
  * scores.entropy.mean); given the HeadStat and the row weights, also the pooled spread over rows.
  */
 export function layerSpread(
@@ -287,22 +289,11 @@ export interface RepeatedTokensOptions {
 }
 
 /** Cap on the default length of R: a longer probe costs more than it tells. */
-export const inductionLengthCap = 50;
+const inductionLengthCap = 50;
 
 /** The default length of R for a context of nCtx tokens: 40% of it, at most inductionLengthCap. */
 export function defaultInductionLength(nCtx: number): number {
   return Math.min(inductionLengthCap, Math.floor(0.4 * nCtx));
-}
-
-/** mulberry32: a small seeded generator; uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
-  };
 }
 
 /**

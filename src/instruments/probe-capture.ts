@@ -17,7 +17,7 @@ export function probePoints(nLayer: number): ResidPoint[] {
 }
 
 /** Host memory the features may take (N·(L+1)·D·4 bytes). */
-export const maxFeatureBytes = 512 * 2 ** 20;
+const maxFeatureBytes = 512 * 2 ** 20;
 
 export interface CaptureOptions {
   readonly signal?: AbortSignal;
@@ -32,7 +32,7 @@ export type ProbeSession = Pick<PromptSession, 'run' | 'capture'>;
 
 /**
  * Runs every input on `session` and returns the residual stream at each input's `position`, at
- * every point of probePoints(nLayer): (points, examples, D) f32. Rejects with an AbortError when
+ * every point of probePoints(nLayer): [points, examples, D] f32. Rejects with an AbortError when
  * `signal` aborts (between examples); the session stays usable.
  */
 export async function captureProbeFeatures(

@@ -24,7 +24,7 @@ export interface ProbeDataset {
   readonly examples: readonly ProbeExample[];
 }
 
-export const probeLimits = {
+const probeLimits = {
   /** Fewer examples than this cannot say anything about a layer. */
   minExamples: 8,
   /** One to train on and one to hold out. */

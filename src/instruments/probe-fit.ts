@@ -6,6 +6,8 @@
 // the npm options are either unmaintained or pull in a tensor runtime, and the tests check it
 // against known Bayes rates and a finite-difference gradient.
 
+import { mulberry32 } from '../model/random';
+
 /** The residual stream at each example's target token, for every probed point. */
 export interface ProbeFeatures {
   /** (points, examples, width) f32. */
@@ -23,7 +25,7 @@ export interface LogisticOptions {
   readonly tolerance: number;
 }
 
-export const defaultLogisticOptions: LogisticOptions = { l2: 1e-2, maxIterations: 300, tolerance: 1e-5 };
+const defaultLogisticOptions: LogisticOptions = { l2: 1e-2, maxIterations: 300, tolerance: 1e-5 };
 
 export interface ProbeFitOptions extends Partial<LogisticOptions> {
   /** Fraction of each label's examples to train on (default 0.75); the rest are held out. */
@@ -69,18 +71,6 @@ export interface ProbeFitResult {
 // ---------------------------------------------------------------------------------------------
 // Split
 
-/** Mulberry32: a small, seeded PRNG (same sequence in every JS engine). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
 /**
  * A seeded, stratified split: each label's examples are shuffled and round((1 − trainFraction)·n)
  * of them held out (at least one, and at least one left to train on). Indices come back sorted.
@@ -122,7 +112,7 @@ export function stratifiedSplit(
 // Logistic regression
 
 /**
- * The objective and its gradient at theta = [W (K, d) row-major | b (K)]: mean softmax
+ * The objective and its gradient at theta = [W [K, d] row-major | b [K]]: mean softmax
  * cross-entropy over the n rows of X (n, d) + (l2 / 2)·‖W‖². Writes the gradient into `grad`.
  */
 export function softmaxLoss(
@@ -278,7 +268,7 @@ export function lbfgs(
   return { x, value: fx, gradientMax: maxAbs(g), iterations, converged };
 }
 
-/** Standardized copy of the chosen rows: (rows, d) with the mean and scale fitted on those rows. */
+/** Standardized copy of the chosen rows: [rows, d] with the mean and scale fitted on those rows. */
 function standardize(
   X: ArrayLike<number>,
   d: number,

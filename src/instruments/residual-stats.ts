@@ -1,7 +1,7 @@
 // The residual stream's summary for the flow view: per block and position, the stream's norm and
 // what attention and the MLP add to it (norms, and cosines with the stream they read), computed
 // on the GPU from a session's residual captures (shaders/instruments/residual_stats.wgsl) and read back as one
-// small (L, T, 8) f32 array, together with the stream's last row at every depth (for comparing
+// small [L, T, 8] f32 array, together with the stream's last row at every depth (for comparing
 // two prompts' streams layer by layer): a few KB, one readback per run.
 
 import { residualBoundaries, type ResidPoint } from '../model/hooks';
@@ -10,7 +10,7 @@ import type { ShaderLibrary } from '../gpu/shader-library';
 import type { PromptSession } from '../engine/session';
 
 /** Floats per (layer, position) in the kernel's output. */
-export const residualStatsStride = 8;
+const residualStatsStride = 8;
 
 /** Per (layer, position): see shaders/instruments/residual_stats.wgsl. */
 export interface ResidualStatsRow {
@@ -32,7 +32,7 @@ export interface ResidualStatsRow {
 export interface ResidualStats {
   readonly nLayer: number;
   readonly T: number;
-  /** (nLayer, T, residualStatsStride) f32, in the kernel's order. */
+  /** [nLayer, T, residualStatsStride] f32, in the kernel's order. */
   readonly data: Float32Array;
   /**
    * (nLayer+1, D) f32: the stream at the last position at every lens depth — resid_pre 0 … L−1
@@ -117,7 +117,7 @@ export class ResidualStatsKernel {
   readonly #config: Gpt2Config;
   readonly #pipeline: Pipeline;
   readonly #params: GPUBuffer; // L × 256 bytes: vec4u (T, layer) per block
-  #out: GPUBuffer | undefined; // (L, capacity, 8) f32
+  #out: GPUBuffer | undefined; // [L, capacity, 8] f32
   #groups = new WeakMap<GPUBuffer, { out: GPUBuffer; groups: GPUBindGroup[] }>();
   #destroyed = false;
 
@@ -227,7 +227,7 @@ export class ResidualStatsKernel {
   }
 }
 
-/** Row-by-row cosine similarity of two (rows, D) arrays (0 where a row is 0). */
+/** Row-by-row cosine similarity of two [rows, D] arrays (0 where a row is 0). */
 export function rowCosines(a: Float32Array, b: Float32Array, D: number): number[] {
   if (a.length !== b.length || a.length % D !== 0)
     throw new RangeError(`rowCosines: ${a.length} and ${b.length} values are not the same (rows, ${D})`);

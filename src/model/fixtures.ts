@@ -2,6 +2,7 @@
 // GPT-2's initialisation, and the safetensors naming variants found in the wild (GPT2.md).
 
 import { bf16ToF32, f32ToBf16, toFloat32 } from './dtype';
+import { mulberry32 } from './random';
 import { encodeSafetensors, safetensorsParts, type TensorToWrite } from './safetensors';
 import type { BlockWeights, DType, Gpt2Config, Gpt2Weights, Tensor } from './types';
 
@@ -88,14 +89,7 @@ function exact16(x: number): number {
 
 /** Normal deviates from mulberry32 uniforms through the Box-Muller transform. */
 function gaussian(seed: number): () => number {
-  let state = seed >>> 0;
-  const uniform = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32; // [0, 1)
-  };
+  const uniform = mulberry32(seed); // [0, 1)
   let spare = 0;
   let hasSpare = false;
   return () => {

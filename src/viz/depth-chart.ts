@@ -40,7 +40,7 @@ export interface DepthChart {
 export const chartMargin = { top: 8, right: 12, bottom: 22, left: 46 } as const;
 
 /** The lowest probability a log axis shows: f32 softmax underflows well below it only for absurd logits. */
-export const minLogProb = 1e-12;
+const minLogProb = 1e-12;
 
 function layout(
   series: readonly (readonly number[])[],

@@ -46,7 +46,7 @@ export interface HeadBadge {
 }
 
 /**
- * The badge of head `head` of layer `layer` from Instruments.headLabels() ((L, H) row-major), or
+ * The badge of head `head` of layer `layer` from Instruments.headLabels() ([L, H] row-major), or
  * undefined when the head has no label (or nothing has been measured yet).
  */
 export function headBadge(

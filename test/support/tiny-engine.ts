@@ -6,6 +6,7 @@ import { nodeGpu, nodeGpuApi } from '../../src/cli/node-gpu';
 import { Engine, type EngineOptions } from '../../src/engine/engine';
 import { weightReaderFromMemory, type WeightReader } from '../../src/engine/weights';
 import type { GpuContext } from '../../src/gpu/device';
+import { readTextureLayer } from '../../src/gpu/readback';
 import { viteShaders } from '../../src/gpu/shaders-vite';
 import type { Gpt2Weights } from '../../src/model/types';
 import type { Studio } from '../../src/state/studio.svelte';
@@ -36,6 +37,32 @@ export function useGpu(acquire: () => Promise<GpuContext> = nodeGpu): GpuContext
       return current().summary;
     },
   };
+}
+
+/**
+ * The largest |captured − reference| attention weight over every layer, head, query and key < T:
+ * `texture(layer)` is a layer's capture ([ceil(C/4), C] texels of 4 keys, × H layers), `want`
+ * the reference's patterns, [H, T, T] per layer.
+ */
+export async function patternError(
+  device: GPUDevice,
+  texture: (layer: number) => GPUTexture,
+  want: readonly Float32Array[],
+  H: number,
+  T: number,
+): Promise<number> {
+  let worst = 0;
+  for (const [l, ref] of want.entries()) {
+    const tex = texture(l);
+    const width = tex.width * 4;
+    for (let h = 0; h < H; h++) {
+      const got = await readTextureLayer(device, tex, h);
+      for (let q = 0; q < T; q++)
+        for (let k = 0; k < T; k++)
+          worst = Math.max(worst, Math.abs(got[q * width + k]! - ref[(h * T + q) * T + k]!));
+    }
+  }
+  return worst;
 }
 
 /** Weights in memory, or a reader (an opened checkpoint). */

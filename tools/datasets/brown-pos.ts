@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { ProbeDataset, ProbeExample } from '../../src/instruments/probe-data';
 import { dataset, mulberry32, shuffled } from './common';
 
-export const posLabels = [
+const posLabels = [
   'noun',
   'verb',
   'adjective',
@@ -69,7 +69,7 @@ interface Word {
 }
 
 /** A tagged sentence as text, with the character offset of each word (-1 for quote marks). */
-export function detokenize(words: readonly Word[]): { text: string; starts: number[] } {
+function detokenize(words: readonly Word[]): { text: string; starts: number[] } {
   let text = '';
   const starts: number[] = [];
   let noSpaceNext = true;

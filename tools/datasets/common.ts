@@ -1,6 +1,6 @@
 // Helpers shared by the dataset builders: a seeded shuffle and the check every example passes.
 
-import { mulberry32 } from '../../src/instruments/probe-fit';
+import { mulberry32 } from '../../src/model/random';
 import type { ProbeDataset, ProbeExample } from '../../src/instruments/probe-data';
 
 export { mulberry32 };
@@ -16,7 +16,7 @@ export function shuffled<T>(items: readonly T[], random: () => number): T[] {
 }
 
 /** An example whose target is `word`, found at `start` in `text`. */
-export function exampleAt(text: string, start: number, word: string, label: string): ProbeExample {
+function exampleAt(text: string, start: number, word: string, label: string): ProbeExample {
   if (text.slice(start, start + word.length) !== word)
     throw new Error(`builder bug: ${JSON.stringify(word)} is not at ${start} in ${JSON.stringify(text)}`);
   return { text, target: [start, start + word.length], label };

@@ -13,7 +13,7 @@ import type { ProbeDataset, ProbeExample } from '../../src/instruments/probe-dat
 import { brownSentences } from './brown-pos';
 import { dataset, fillTemplate, mulberry32, shuffled } from './common';
 
-export const sentimentLabels = ['positive', 'negative'] as const;
+const sentimentLabels = ['positive', 'negative'] as const;
 
 const perLabel = 120;
 const seed = 7101;

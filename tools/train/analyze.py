@@ -20,12 +20,13 @@ EOT = 50256
 
 # --- data --------------------------------------------------------------------------------------------------------
 
+
 def eval_windows(val, T):
     """Held-out windows: [EOT] + the next T held-out tokens, non-overlapping -> idx, targets [n, T]."""
     n = len(val) // T
     w = np.empty((n, T + 1), dtype=np.int64)
     w[:, 0] = EOT
-    w[:, 1:] = val[:n * T].reshape(n, T)
+    w[:, 1:] = val[: n * T].reshape(n, T)
     return w[:, :-1], w[:, 1:]
 
 
@@ -36,8 +37,9 @@ def subset_rows(n_windows, k=16):
 
 def heldout_nll(params, cfg, idx, targets, batch=4):
     """Per-token negative log-likelihood [n, T] in nats, softmax over all 50257 tokens."""
-    return np.concatenate([g.nll_full_vocab(params, cfg, idx[s:s + batch], targets[s:s + batch])
-                           for s in range(0, len(idx), batch)])
+    return np.concatenate(
+        [g.nll_full_vocab(params, cfg, idx[s : s + batch], targets[s : s + batch]) for s in range(0, len(idx), batch)]
+    )
 
 
 def unigram_logprobs(train, V, alpha=1.0):
@@ -47,6 +49,7 @@ def unigram_logprobs(train, V, alpha=1.0):
 
 
 # --- attention -----------------------------------------------------------------------------------------------------
+
 
 def patterns(params, cfg, idx):
     """idx [B, T] -> attention patterns [L, B, H, T, T] (float32)."""
@@ -86,12 +89,13 @@ def induction_loss(params, cfg, idx, n, bos):
     """Mean next-token loss (nats) on the first and on the second copy of R: in-context learning at a glance."""
     nll = g.nll_full_vocab(params, cfg, idx[:, :-1], idx[:, 1:])
     off = 1 if bos else 0
-    first = nll[:, off:off + n - 1].mean()
-    second = nll[:, off + n:off + 2 * n - 1].mean()
+    first = nll[:, off : off + n - 1].mean()
+    second = nll[:, off + n : off + 2 * n - 1].mean()
     return float(first), float(second)
 
 
 # --- logit lens and sampling ----------------------------------------------------------------------------------
+
 
 def logit_lens(params, cfg, ids):
     """For the last position of `ids`: at each depth (embeddings, after block 0, ..., after the last block), apply
@@ -110,8 +114,14 @@ def logit_lens(params, cfg, ids):
     out = []
     for p in rows:
         top = int(np.argmax(p))
-        out.append({"top": top, "top_p": float(p[top]), "final_rank": int((p > p[final]).sum()) + 1,
-                    "final_p": float(p[final])})
+        out.append(
+            {
+                "top": top,
+                "top_p": float(p[top]),
+                "final_rank": int((p > p[final]).sum()) + 1,
+                "final_p": float(p[final]),
+            }
+        )
     return final, out
 
 
@@ -133,8 +143,9 @@ def lens_agreement(params, cfg, idx):
     out = []
     for x in cache["resid"]:
         lp = logp(x)
-        out.append({"top1_agree": float((lp.argmax(-1) == top_final).mean()),
-                    "kl": float((pf * (final - lp)).sum(-1).mean())})
+        out.append(
+            {"top1_agree": float((lp.argmax(-1) == top_final).mean()), "kl": float((pf * (final - lp)).sum(-1).mean())}
+        )
     return out
 
 
@@ -142,7 +153,7 @@ def generate(params, cfg, ids, n_new, temperature, rng):
     """Greedy (temperature 0) or sampled continuation; the context is cut to n_positions."""
     ids = list(ids)
     for _ in range(n_new):
-        ctx = np.array([ids[-cfg.n_positions:]])
+        ctx = np.array([ids[-cfg.n_positions :]])
         z = g.logits_full(params, cfg, ctx)[0, -1].astype(np.float64)
         if temperature == 0:
             ids.append(int(np.argmax(z)))
@@ -154,9 +165,9 @@ def generate(params, cfg, ids, n_new, temperature, rng):
 
 # --- GPT-2 byte-level BPE decoding ---------------------------------------------------------------------------
 
+
 def bytes_to_unicode():
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + \
-        list(range(ord("®"), ord("ÿ") + 1))
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
     cs = bs[:]
     n = 0
     for b in range(256):

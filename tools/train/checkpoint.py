@@ -40,7 +40,7 @@ def load_safetensors(path, dtype=np.float32) -> dict:
     with open(path, "rb") as f:
         data = f.read()
     (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
+    header = json.loads(data[8 : 8 + n])
     base = 8 + n
     out = {}
     for name, info in header.items():
@@ -48,8 +48,11 @@ def load_safetensors(path, dtype=np.float32) -> dict:
             continue
         dt = DTYPES[info["dtype"]]
         b, e = info["data_offsets"]
-        out[name] = np.frombuffer(data, dtype=dt, count=(e - b) // dt.itemsize, offset=base + b) \
-            .reshape(info["shape"]).astype(dtype)
+        out[name] = (
+            np.frombuffer(data, dtype=dt, count=(e - b) // dt.itemsize, offset=base + b)
+            .reshape(info["shape"])
+            .astype(dtype)
+        )
     return out
 
 
@@ -83,9 +86,15 @@ def hub_config(cfg: Config) -> dict:
 
 
 def config_from_hub(d: dict) -> Config:
-    return Config(n_layer=d["n_layer"], n_head=d["n_head"], n_embd=d["n_embd"],
-                  n_inner=d["n_inner"] or 4 * d["n_embd"], n_positions=d["n_positions"],
-                  vocab_size=d["vocab_size"], layer_norm_epsilon=d["layer_norm_epsilon"])
+    return Config(
+        n_layer=d["n_layer"],
+        n_head=d["n_head"],
+        n_embd=d["n_embd"],
+        n_inner=d["n_inner"] or 4 * d["n_embd"],
+        n_positions=d["n_positions"],
+        vocab_size=d["vocab_size"],
+        layer_norm_epsilon=d["layer_norm_epsilon"],
+    )
 
 
 def load_model(folder, dtype=np.float32):

@@ -44,14 +44,22 @@ def param_shapes(cfg: Config) -> dict:
     shapes = {"wte.weight": (cfg.vocab_size, D), "wpe.weight": (cfg.n_positions, D)}
     for i in range(cfg.n_layer):
         p = f"h.{i}."
-        shapes.update({
-            p + "ln_1.weight": (D,), p + "ln_1.bias": (D,),
-            p + "attn.c_attn.weight": (D, 3 * D), p + "attn.c_attn.bias": (3 * D,),
-            p + "attn.c_proj.weight": (D, D), p + "attn.c_proj.bias": (D,),
-            p + "ln_2.weight": (D,), p + "ln_2.bias": (D,),
-            p + "mlp.c_fc.weight": (D, F), p + "mlp.c_fc.bias": (F,),
-            p + "mlp.c_proj.weight": (F, D), p + "mlp.c_proj.bias": (D,),
-        })
+        shapes.update(
+            {
+                p + "ln_1.weight": (D,),
+                p + "ln_1.bias": (D,),
+                p + "attn.c_attn.weight": (D, 3 * D),
+                p + "attn.c_attn.bias": (3 * D,),
+                p + "attn.c_proj.weight": (D, D),
+                p + "attn.c_proj.bias": (D,),
+                p + "ln_2.weight": (D,),
+                p + "ln_2.bias": (D,),
+                p + "mlp.c_fc.weight": (D, F),
+                p + "mlp.c_fc.bias": (F,),
+                p + "mlp.c_proj.weight": (F, D),
+                p + "mlp.c_proj.bias": (D,),
+            }
+        )
     shapes.update({"ln_f.weight": (D,), "ln_f.bias": (D,)})
     return shapes
 
@@ -125,7 +133,7 @@ def attention_forward(qkv, n_head):
     B, T, D3 = qkv.shape
     D = D3 // 3
     hd = D // n_head
-    q, k, v = (qkv[:, :, i * D:(i + 1) * D].reshape(B, T, n_head, hd).transpose(0, 2, 1, 3) for i in range(3))
+    q, k, v = (qkv[:, :, i * D : (i + 1) * D].reshape(B, T, n_head, hd).transpose(0, 2, 1, 3) for i in range(3))
     scale = 1.0 / np.sqrt(hd)
     P = np.zeros((B, n_head, T, T), dtype=qkv.dtype)
     y = np.empty((B, n_head, T, hd), dtype=qkv.dtype)

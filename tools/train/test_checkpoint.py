@@ -72,14 +72,16 @@ class ShippedCheckpoint(unittest.TestCase):
         self.assertEqual((c["vocab_size"], c["bos_token_id"], c["eos_token_id"]), (50257, 50256, 50256))
         self.assertEqual(c["n_ctx"], c["n_positions"])
         total = sum(os.path.getsize(os.path.join(MODEL, f)) for f in os.listdir(MODEL))
-        self.assertLess(total, 16 * 2 ** 20)
+        self.assertLess(total, 16 * 2**20)
         for name in ("LICENSE", "MODEL.md", "vocab.json", "merges.txt"):
             self.assertTrue(os.path.exists(os.path.join(MODEL, name)), name)
         if os.path.isdir(ENCODER):
-            self.assertTrue(filecmp.cmp(os.path.join(MODEL, "vocab.json"), os.path.join(ENCODER, "encoder.json"),
-                                        shallow=False))
-            self.assertTrue(filecmp.cmp(os.path.join(MODEL, "merges.txt"), os.path.join(ENCODER, "vocab.bpe"),
-                                        shallow=False))
+            self.assertTrue(
+                filecmp.cmp(os.path.join(MODEL, "vocab.json"), os.path.join(ENCODER, "encoder.json"), shallow=False)
+            )
+            self.assertTrue(
+                filecmp.cmp(os.path.join(MODEL, "merges.txt"), os.path.join(ENCODER, "vocab.bpe"), shallow=False)
+            )
 
     def test_heldout_loss_matches_card(self):
         w = np.load(os.path.join(HERE, "heldout_subset.npy")).astype(np.int64)  # [16, 257]
@@ -100,8 +102,10 @@ class ShippedCheckpoint(unittest.TestCase):
         ind = A.induction_scores(self.params, self.cfg, seq, 40, True)
         self.assertGreaterEqual(ind.max(), 0.5, ind.round(2))
         # The same heads the card names.
-        self.assertEqual(list(np.unravel_index(ind.argmax(), ind.shape)),
-                         self.card["induction"][self.card["induction_main"]]["argmax"])
+        self.assertEqual(
+            list(np.unravel_index(ind.argmax(), ind.shape)),
+            self.card["induction"][self.card["induction_main"]]["argmax"],
+        )
 
 
 if __name__ == "__main__":

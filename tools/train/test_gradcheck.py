@@ -61,8 +61,9 @@ def full_vocab_loss(nxt):
     def fn(params, idx, need_grad=True):
         if not need_grad:
             h, _ = g.forward(params, CFG, idx)
-            loss, _, _, _ = g.lm_head_loss(h.reshape(-1, CFG.n_embd), params["wte.weight"], nxt.reshape(-1),
-                                           w.reshape(-1), need_grad=False)
+            loss, _, _, _ = g.lm_head_loss(
+                h.reshape(-1, CFG.n_embd), params["wte.weight"], nxt.reshape(-1), w.reshape(-1), need_grad=False
+            )
             return loss, None
         loss, _, grads = g.loss_and_grads(params, CFG, idx, nxt, w)
         return loss, grads
@@ -84,8 +85,9 @@ def subset_loss(nxt, rng):
     def fn(params, idx, need_grad=True):
         h, cache = g.forward(params, CFG, idx)
         W = params["wte.weight"][out_ids]
-        loss, _, dh, dW = g.lm_head_loss(h.reshape(-1, CFG.n_embd), W, targets.reshape(-1), w.reshape(-1),
-                                         col_bias, need_grad=need_grad)
+        loss, _, dh, dW = g.lm_head_loss(
+            h.reshape(-1, CFG.n_embd), W, targets.reshape(-1), w.reshape(-1), col_bias, need_grad=need_grad
+        )
         if not need_grad:
             return loss, None
         return loss, g.backward(params, CFG, cache, dh.reshape(h.shape), dW, out_ids)
@@ -113,8 +115,9 @@ class GradCheck(unittest.TestCase):
         right = g.gelu_backward
         try:
             # A plausible mistake: d tanh(u)/du taken as 1 - t instead of 1 - t^2.
-            g.gelu_backward = lambda dy, x, t: dy * (0.5 * (1 + t) + 0.5 * x * (1 - t) * g.GELU_C
-                                                     * (1 + 3 * 0.044715 * x * x))
+            g.gelu_backward = lambda dy, x, t: dy * (
+                0.5 * (1 + t) + 0.5 * x * (1 - t) * g.GELU_C * (1 + 3 * 0.044715 * x * x)
+            )
             errors = check_all(params, idx, full_vocab_loss(nxt))
         finally:
             g.gelu_backward = right
@@ -125,7 +128,7 @@ class GradCheck(unittest.TestCase):
         # gelu_new against its definition; LayerNorm output has mean 0 and variance 1 before the affine map.
         x = np.linspace(-4, 4, 9)
         y, _ = g.gelu_forward(x)
-        ref = 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
+        ref = 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
         np.testing.assert_allclose(y, ref, rtol=1e-12, atol=1e-12)
         z, _ = g.layernorm_forward(np.random.default_rng(0).normal(3, 2, (4, 16)), 1.0, 0.0, 1e-5)
         np.testing.assert_allclose(z.mean(-1), 0, atol=1e-12)

@@ -34,6 +34,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import analyze as A  # noqa: E402
+import card  # noqa: E402 (the evaluation and the model card)
 import gpt2_numpy as g  # noqa: E402
 from checkpoint import hub_config, save_safetensors  # noqa: E402
 
@@ -85,21 +86,13 @@ HEADS_EVERY = 25  # max previous-token and induction scores every HEADS_EVERY st
 
 # --- data ----------------------------------------------------------------------------------------------------------
 
+
 def prepare_data():
     if not os.path.exists(os.path.join(CACHE, "val.u16")):
         subprocess.run(["node", os.path.join(HERE, "tokenize-corpus.mjs"), CACHE], check=True, cwd=ROOT)
     train = np.fromfile(os.path.join(CACHE, "train.u16"), dtype="<u2").astype(np.int64)
     val = np.fromfile(os.path.join(CACHE, "val.u16"), dtype="<u2").astype(np.int64)
     return train, val
-
-
-def encode_texts(texts):
-    """GPT-2 BPE ids for each text, with gpt-3-encoder (node)."""
-    js = "import {encode} from 'gpt-3-encoder';let s='';process.stdin.on('data',d=>s+=d);" \
-         "process.stdin.on('end',()=>console.log(JSON.stringify(JSON.parse(s).map(encode))));"
-    r = subprocess.run(["node", "--input-type=module", "-e", js], input=json.dumps(texts), capture_output=True,
-                       text=True, check=True, cwd=ROOT)
-    return json.loads(r.stdout)
 
 
 def make_sequence(rng, kind, train, T, frequent, heads_phase=False):
@@ -109,19 +102,19 @@ def make_sequence(rng, kind, train, T, frequent, heads_phase=False):
     prefix = [EOT] if bos else []
     if kind == "text":  # a window of Brown text
         o = rng.integers(0, len(train) - T - 1)
-        seq = np.array(prefix + list(train[o:o + T + 1 - len(prefix)]))
+        seq = np.array(prefix + list(train[o : o + T + 1 - len(prefix)]))
         learn = np.ones(T + 1, bool)
     elif kind == "reptext":  # a span of Brown text (16..T/2 tokens) repeated until the sequence is full
         m = int(rng.integers(16, T // 2 + 1))
         o = rng.integers(0, len(train) - m)
-        body = np.tile(train[o:o + m], (T + 1) // m + 1)
-        seq = np.concatenate([np.array(prefix, dtype=np.int64), body])[:T + 1]
+        body = np.tile(train[o : o + m], (T + 1) // m + 1)
+        seq = np.concatenate([np.array(prefix, dtype=np.int64), body])[: T + 1]
         learn = np.ones(T + 1, bool)
-    else:  # "randrep": pairs R + R of spans of n uniformly random ids (n uniform in 4..min(48, T/2 - 1)), packed until the
-        # sequence is full; only the second copies are scored (the first copy is unpredictable). Predicting the
-        # second copy is what an induction head (built on a previous-token head) does. R's ids come from the
-        # 1,024 most frequent tokens (embeddings trained by the text, so copying them is learnable early) for
-        # 3 spans in 4, from the whole vocabulary for 1 in 4 (every row of wte is seen as an input).
+    else:  # "randrep": pairs R + R of spans of n uniformly random ids (n uniform in 4..min(48, T/2 - 1)), packed until
+        # the sequence is full; only the second copies are scored (the first copy is unpredictable). Predicting the
+        # second copy is what an induction head (built on a previous-token head) does. R's ids come from the 1,024 most
+        # frequent tokens (embeddings trained by the text, so copying them is learnable early) for 3 spans in 4, from
+        # the whole vocabulary for 1 in 4 (every row of wte is seen as an input).
         toks, learn = list(prefix), [False] * len(prefix)
         while len(toks) < T + 1:
             n = int(rng.integers(4, min(48, T // 2 - 1) + 1))
@@ -132,7 +125,7 @@ def make_sequence(rng, kind, train, T, frequent, heads_phase=False):
             R = list(rng.choice(pool, n))
             toks += R + R
             learn += [False] * n + [True] * n
-        seq, learn = np.array(toks[:T + 1]), np.array(learn[:T + 1])
+        seq, learn = np.array(toks[: T + 1]), np.array(learn[: T + 1])
     return seq, learn
 
 
@@ -158,11 +151,12 @@ def output_columns(rng, frequent, targets, V):
     sampled = rng.choice(rest, size=N_SAMPLED, replace=False)
     out_ids = np.concatenate([exact, sampled])
     col_bias = np.zeros(len(out_ids), np.float32)
-    col_bias[len(exact):] = np.log(len(rest) / N_SAMPLED)
+    col_bias[len(exact) :] = np.log(len(rest) / N_SAMPLED)
     return out_ids, col_bias
 
 
 # --- optimiser --------------------------------------------------------------------------------------------------
+
 
 def lr_at(step, text_step=None):
     """Warmup, then LR_MAX through phase 1; in phase 2 (text_step = steps into it) cosine decay to LR_MIN."""
@@ -183,7 +177,7 @@ class AdamW:
     def step(self, params, grads, lr):
         self.t += 1
         b1, b2 = BETAS
-        bc1, bc2 = 1 - b1 ** self.t, 1 - b2 ** self.t
+        bc1, bc2 = 1 - b1**self.t, 1 - b2**self.t
         for k, p in params.items():
             gr, m, v = grads[k], self.m[k], self.v[k]
             m *= b1
@@ -203,6 +197,7 @@ class AdamW:
 
 
 # --- training ---------------------------------------------------------------------------------------------------
+
 
 def train_model(train, val, steps, log_path=None):
     rng = np.random.default_rng(SEED)
@@ -239,10 +234,16 @@ def train_model(train, val, steps, log_path=None):
         tokens += B * T
         is_text = np.array([k == "text" for k in kinds])
         is_rand = np.array([k == "randrep" for k in kinds])
-        rec = {"step": step + 1, "tokens": tokens, "lr": lr, "loss": loss, "grad_norm": norm,
-               "text_loss": float(nll[is_text].mean()) if is_text.any() else None,
-               "randrep_loss": float((nll * mask)[is_rand].sum() / mask[is_rand].sum()),
-               "time": time.time() - t0}
+        rec = {
+            "step": step + 1,
+            "tokens": tokens,
+            "lr": lr,
+            "loss": loss,
+            "grad_norm": norm,
+            "text_loss": float(nll[is_text].mean()) if is_text.any() else None,
+            "randrep_loss": float((nll * mask)[is_rand].sum() / mask[is_rand].sum()),
+            "time": time.time() - t0,
+        }
         last = step + 1 == steps or (heads_end is not None and step + 1 == heads_end + TEXT_STEPS)
         if (step + 1) % EVAL_EVERY == 0 or last:
             rec["val_loss"] = float(A.heldout_nll(params, CFG, v_idx, v_tgt).mean())
@@ -258,11 +259,13 @@ def train_model(train, val, steps, log_path=None):
             logf.flush()
         if step % 5 == 0 or "prev_max" in rec:
             tl = "  -  " if rec["text_loss"] is None else f"{rec['text_loss']:.3f}"
-            print(f"step {step + 1:5d} loss {loss:.3f} text {tl} rand {rec['randrep_loss']:.3f}"
-                  f" |g| {norm:.2f} lr {lr:.2e} {tokens / rec['time']:.0f} tok/s"
-                  + (f" val {rec['val_loss']:.3f}" if "val_loss" in rec else "")
-                  + (f" prev {rec['prev_max']:.2f} ind {rec['induction_max']:.2f}" if "prev_max" in rec else ""),
-                  flush=True)
+            print(
+                f"step {step + 1:5d} loss {loss:.3f} text {tl} rand {rec['randrep_loss']:.3f}"
+                f" |g| {norm:.2f} lr {lr:.2e} {tokens / rec['time']:.0f} tok/s"
+                + (f" val {rec['val_loss']:.3f}" if "val_loss" in rec else "")
+                + (f" prev {rec['prev_max']:.2f} ind {rec['induction_max']:.2f}" if "prev_max" in rec else ""),
+                flush=True,
+            )
         step += 1
     return params, log
 
@@ -325,12 +328,19 @@ def single_thread_blas():
     threads, 1.35 s with one. One thread also fixes the summation order, so re-runs give the same numbers."""
     import ctypes
     import glob
+
     np_dir = os.path.dirname(np.__file__)
-    for path in sorted(glob.glob(os.path.join(np_dir, "..", "numpy.libs", "*openblas*.so*"))
-                       + glob.glob(os.path.join(np_dir, "..", "scipy_openblas*", "lib", "*openblas*.so*"))):
+    for path in sorted(
+        glob.glob(os.path.join(np_dir, "..", "numpy.libs", "*openblas*.so*"))
+        + glob.glob(os.path.join(np_dir, "..", "scipy_openblas*", "lib", "*openblas*.so*"))
+    ):
         lib = ctypes.CDLL(path)
-        for fn in ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
-                   "openblas_set_num_threads64_", "openblas_set_num_threads"):
+        for fn in (
+            "scipy_openblas_set_num_threads64_",
+            "scipy_openblas_set_num_threads",
+            "openblas_set_num_threads64_",
+            "openblas_set_num_threads",
+        ):
             if hasattr(lib, fn):
                 getattr(lib, fn)(1)
                 return f"{os.path.basename(path)}: {fn}(1)"
@@ -354,8 +364,10 @@ def main():
         t0 = time.time()
         train_model(train, val, args.bench)
         dt = time.time() - t0
-        print(f"{args.bench} steps in {dt:.1f} s: {args.bench * 8192 / dt:.0f} tokens/s; "
-              f"{STEPS} steps would take ~{STEPS * dt / args.bench / 60:.1f} min")
+        print(
+            f"{args.bench} steps in {dt:.1f} s: {args.bench * 8192 / dt:.0f} tokens/s; "
+            f"{STEPS} steps would take ~{STEPS * dt / args.bench / 60:.1f} min"
+        )
         return
     if not args.eval_only:
         t0, c0 = time.time(), time.process_time()
@@ -363,11 +375,20 @@ def main():
         train_s, cpu_s = time.time() - t0, time.process_time() - c0
         save_model(params)
         with open(os.path.join(run_dir, "summary.json"), "w") as f:
-            json.dump({"train_seconds": train_s, "cpu_seconds": cpu_s, "steps": len(log), "tokens": log[-1]["tokens"],
-                       "heads_phase_steps": next((r["step"] for r in log if r.get("heads_phase_end")), None),
-                       "machine": machine(), "finished": time.strftime("%Y-%m-%d %H:%M:%S")}, f, indent=1)
-    import card  # noqa: E402 (the evaluation and the model card)
-    card.write_card(train, val, run_dir, OUT)
+            json.dump(
+                {
+                    "train_seconds": train_s,
+                    "cpu_seconds": cpu_s,
+                    "steps": len(log),
+                    "tokens": log[-1]["tokens"],
+                    "heads_phase_steps": next((r["step"] for r in log if r.get("heads_phase_end")), None),
+                    "machine": machine(),
+                    "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
+                },
+                f,
+                indent=1,
+            )
+    card.write_card(train, val, run_dir, OUT, sys.modules[__name__])
 
 
 def machine():
