@@ -12,7 +12,7 @@ import { referenceForward } from '../src/model/reference';
 import { AtlasRenderer, type AtlasFrame, type AtlasViewport } from '../src/render/atlas-renderer';
 import { maskedColor, panelColor, type RenderTarget } from '../src/render/heatmap-renderer';
 import { colormapIndex, colormapTable } from '../src/viz/colormaps';
-import { atlasLayout } from '../src/viz/atlas-layout';
+import { atlasHit, atlasLayout } from '../src/viz/atlas-layout';
 import { randomTokens, sharpWeights } from './support/tiny-models';
 import { useGpu, withEngine } from './support/tiny-engine';
 
@@ -152,5 +152,32 @@ describe('atlas renderer', () => {
       renderer.dispose();
       session.destroy();
     });
+  });
+});
+
+describe('atlas layout', () => {
+  test.each([
+    [48, 25, 1232, 650],
+    [48, 25, 3800, 2000],
+    [12, 12, 1232, 650],
+    [4, 4, 1232, 650],
+    [36, 20, 600, 400],
+  ])('%i × %i heads fit %i × %i px', (L, H, width, height) => {
+    const l = atlasLayout(L, H, width, height);
+    expect(l.thumbs).toHaveLength(L * H);
+    expect(l.rowLabel + l.width).toBeLessThanOrEqual(width);
+    expect(l.colLabel + l.height).toBeLessThanOrEqual(height);
+    expect(l.cell).toBeGreaterThanOrEqual(4);
+    // As large as fits: one pixel more per square would not.
+    const grown = Math.min(
+      width - l.rowLabel - H * (l.cell + 1) - (H - 1) * l.gap,
+      height - l.colLabel - L * (l.cell + 1) - (L - 1) * l.gap,
+    );
+    expect(l.cell === 160 || grown < 0).toBe(true);
+    // Hit tests agree with the squares.
+    for (const t of [l.thumbs[0]!, l.thumbs[L * H - 1]!, l.thumbs[Math.floor((L * H) / 2)]!]) {
+      expect(atlasHit(l, t.x + t.size / 2, t.y + t.size / 2)).toBe(t);
+    }
+    if (l.gap > 0) expect(atlasHit(l, l.cell + l.gap / 2, 0)).toBeUndefined();
   });
 });

@@ -43,7 +43,7 @@ export function atlasLayout(
   height: number,
   options: AtlasOptions = {},
 ): AtlasLayout {
-  const { minCell = 4, maxCell = 96 } = options;
+  const { minCell = 4, maxCell = 160 } = options;
   const L = Math.max(1, nLayer);
   const H = Math.max(1, nHead);
   const size = (gap: number, rowLabel: number, colLabel: number) =>
@@ -57,8 +57,12 @@ export function atlasLayout(
     gap = cell < 12 ? 1 : 2;
     cell = size(gap, rowLabel, colLabel);
   }
+  if (cell < 10) {
+    // Too small for head numbers: their strip goes, and the squares take its room.
+    colLabel = 0;
+    cell = size(gap, rowLabel, colLabel);
+  }
   cell = Math.max(minCell, Math.min(maxCell, cell));
-  if (cell < 10) colLabel = 0;
   const thumbs: AtlasThumb[] = [];
   for (let layer = 0; layer < L; layer++)
     for (let head = 0; head < H; head++)
