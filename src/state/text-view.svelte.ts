@@ -1,14 +1,13 @@
 // The text view's state (CircuitsVis-style token hover): for the token under the pointer or the
 // keyboard, one attention row (what it attends to: p[token, s] for every key s) and one column (who
-// attends to it: p[t, token] for every query t) of every head of a layer, read back from the
-// capture texture. A small copy off the render path, made only when the token, the layer or the
-// run changes: at most one in flight, the latest request wins. Drawing never waits for it.
-//
-//   row:    copyTextureToBuffer of texels (0 … ⌈T/4⌉−1, token) of every array layer (head): [H, T]
-//   column: texel ⌊token/4⌋ of rows token … T−1 of every head (256 bytes a row): [H, T − token]
+// attends to it: p[t, token] for every query t) of every head of a layer, gathered from the
+// capture texture on the GPU (src/instruments/token-attention.ts) and read back: 2·H·T floats, off
+// the render path, made only when the token, the layer or the run changes; at most one in flight,
+// the latest request wins. Drawing never waits for it.
 
-import { captureBytesPerValue, decodeCapture, type CaptureFormat } from '../gpu/kernels';
-import { f16ToF32 } from '../model/dtype';
+import type { CaptureFormat } from '../gpu/kernels';
+import { viteShaders } from '../gpu/shaders-vite';
+import { TokenAttentionKernel } from '../instruments/token-attention';
 import { studioGpu, withRunCaptures } from './gpu/access';
 import type { PromptRun, Studio } from './studio.svelte';
 
@@ -43,6 +42,7 @@ export class TokenAttention {
   reads = 0;
   readonly #studio: Studio;
   readonly #run: PromptRun;
+  #kernel: TokenAttentionKernel | undefined;
   #wanted: TokenRequest | undefined;
   #busy = false;
   #disposed = false;
@@ -94,65 +94,24 @@ export class TokenAttention {
       const { layer, token } = request;
       if (!(token >= 0 && token < T)) return undefined;
       const texture = captures.session.patternTexture(layer);
-      const format = texture.format as CaptureFormat;
-      const bytes = captureBytesPerValue[format];
-      const H = texture.depthOrArrayLayers;
-      const texels = Math.ceil(T / 4);
-      const rowBytes = Math.ceil((texels * 4 * bytes) / 256) * 256;
-      const below = T - token; // queries token … T−1
-      const columnAt = rowBytes * H;
-      const staging = device.createBuffer({
-        label: `${texture.label}.token_readback`,
-        size: columnAt + 256 * below * H,
-        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-      });
-      try {
-        const encoder = device.createCommandEncoder({ label: 'text-view.readback' });
-        encoder.copyTextureToBuffer(
-          { texture, origin: [0, token, 0] },
-          { buffer: staging, bytesPerRow: rowBytes, rowsPerImage: 1 },
-          [texels, 1, H],
-        );
-        encoder.copyTextureToBuffer(
-          { texture, origin: [Math.floor(token / 4), token, 0] },
-          { buffer: staging, offset: columnAt, bytesPerRow: 256, rowsPerImage: below },
-          [1, below, H],
-        );
-        device.queue.submit([encoder.finish()]);
-        await staging.mapAsync(GPUMapMode.READ);
-        this.reads++;
-        const raw = staging.getMappedRange();
-        const value = (at: number) => {
-          const stored =
-            format === 'rgba32float'
-              ? new Float32Array(raw, at, 1)[0]!
-              : format === 'rgba16float'
-                ? f16ToF32(new Uint16Array(raw, at, 1)[0]!)
-                : new Uint8Array(raw, at, 1)[0]! / 255;
-          return decodeCapture(format, stored);
-        };
-        const row: Float32Array[] = [];
-        const column: Float32Array[] = [];
-        for (let h = 0; h < H; h++) {
-          const r = new Float32Array(T);
-          for (let s = 0; s <= token; s++) r[s] = value(h * rowBytes + s * bytes);
-          row.push(r);
-          const c = new Float32Array(T);
-          const component = (token % 4) * bytes;
-          for (let t = token; t < T; t++)
-            c[t] = value(columnAt + (h * below + (t - token)) * 256 + component);
-          column.push(c);
-        }
-        return { layer, token, rows: T, seq: captures.seq, format, row, column };
-      } finally {
-        staging.destroy();
+      if (this.#kernel?.device !== device) {
+        this.#kernel?.dispose();
+        this.#kernel = new TokenAttentionKernel(device, viteShaders);
       }
+      const { row, column } = await this.#kernel.read(texture, token, T);
+      this.reads++;
+      const format = texture.format as CaptureFormat;
+      return { layer, token, rows: T, seq: captures.seq, format, row, column };
     });
   }
 
   dispose(): void {
     this.#disposed = true;
     this.#wanted = undefined;
+    // A read in flight holds the run's lock; its kernel goes once it settles.
+    const kernel = this.#kernel;
+    this.#kernel = undefined;
+    void withRunCaptures(this.#run, async () => kernel?.dispose()).catch(() => undefined);
   }
 }
 
