@@ -3,7 +3,8 @@
 // that fits the window; their pixels — drawn on the GPU from the capture textures — against the
 // colormap colour of the CPU reference forward's pattern at sampled cells (one colormap step of
 // slack for f32 rounding; masked cells the background colour); Enter on a thumbnail focuses that
-// head in the focused heatmap; arrow keys move the cursor; the layer slider highlights its row.
+// head in the focused heatmap; arrow keys move the cursor; the layer slider highlights its row
+// (a DOM highlight: the atlas canvas is not redrawn).
 import type { Locator, Page } from '@playwright/test';
 import { gpt2Config } from '../src/model/fixtures';
 import { referenceForward } from '../src/model/reference';
@@ -83,7 +84,9 @@ async function boxes(atlas: Locator) {
 }
 
 async function openStudio(page: Page, hub: Hub) {
-  await page.goto(hub.studioUrl(repo, prompt, { colormap: 'inferno', norm: 'head', sink: 'show' }));
+  await page.goto(
+    hub.studioUrl(repo, prompt, { colormap: 'inferno', norm: 'head', sink: 'show', debug: '1' }),
+  );
   await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
 }
 
@@ -166,7 +169,15 @@ test('the atlas shows every layer × head of a 12 × 12 model, drawn from the ca
   await expect(focus).toHaveAttribute('data-layer', '6');
   await expect(focus).toHaveAttribute('data-head', '10');
 
-  // The layer slider (the depth scrubber) highlights its layer's row.
+  // The layer slider (the depth scrubber) highlights its layer's row, without redrawing the atlas.
+  const atlasFrame = () =>
+    page.evaluate(
+      () =>
+        (globalThis as { __strataDebug?: { canvases: Record<string, { submitted: number }> } }).__strataDebug!
+          .canvases['atlas-canvas']!.submitted,
+    );
+  await page.waitForTimeout(500); // a frame the focus change may have asked for
+  const framed = await atlasFrame();
   const slider = page.getByRole('slider', { name: 'Layer' });
   await slider.focus();
   await page.keyboard.press('Home');
@@ -181,4 +192,5 @@ test('the atlas shows every layer × head of a 12 × 12 model, drawn from the ca
   expect(Math.abs(r.y + r.height / 2 - (y2 + size / 2))).toBeLessThanOrEqual(1);
   expect(r.height).toBeLessThan(size + 10);
   expect(r.width).toBeGreaterThanOrEqual(12 * size);
+  expect(await atlasFrame()).toBe(framed);
 });
