@@ -138,6 +138,11 @@ describe('atlas renderer', () => {
       gpu.device.pushErrorScope('validation');
       renderer.draw(frame);
       const perHead = compare(await target.pixels(), layout.width, layout.height, viewports, 'head');
+      // Maxima kept for the same content: a second per-head frame (colours only) is the same.
+      renderer.draw({ ...frame, contentKey: 1 });
+      renderer.draw({ ...frame, contentKey: 1, colormap: 'magma' });
+      renderer.draw({ ...frame, contentKey: 1 });
+      compare(await target.pixels(), layout.width, layout.height, viewports, 'head');
       renderer.draw({ ...frame, normalization: 'shared' });
       const shared = compare(await target.pixels(), layout.width, layout.height, viewports, 'shared');
       expect(await gpu.device.popErrorScope()).toBeNull();

@@ -39,6 +39,12 @@ export interface AtlasFrame {
   readonly sink: SinkMode;
   readonly clear?: Rgb;
   readonly masked?: Rgb;
+  /**
+   * Names what the textures hold (e.g. the run's number): while it, the textures, T and the sink
+   * mode stay the same, the heads' maxima of the last frame are reused and no compute pass runs
+   * (a colormap change or a resize redraws only). undefined: computed every frame.
+   */
+  readonly contentKey?: number | string;
 }
 
 const uniformStride = 256; // minUniformBufferOffsetAlignment
@@ -136,6 +142,8 @@ export class AtlasRenderer {
   #headMax: GPUBuffer; // (L, layerStride / 4) f32 bits: layer l's H maxima at l · layerStride
   #layerStride = 256;
   #groups = new WeakMap<GPUTexture, LayerGroups>();
+  /** What head_max holds: the frame it was computed for (see AtlasFrame.contentKey). */
+  #maxOf: { key: string; patterns: readonly GPUTexture[] } | undefined;
   #destroyed = false;
 
   constructor(device: GPUDevice, shaders: ShaderLibrary, target: RenderTarget) {
@@ -238,9 +246,11 @@ export class AtlasRenderer {
         this.#headMax = this.#headMaxBuffer(layers);
       }
       this.#groups = new WeakMap();
+      this.#maxOf = undefined;
     } else if (stride !== this.#layerStride) {
       this.#layerStride = stride;
       this.#groups = new WeakMap();
+      this.#maxOf = undefined;
     }
     if (this.#colormapName !== frame.colormap) {
       device.queue.writeTexture({ texture: this.#colormap }, colormapTable(frame.colormap), {}, [
@@ -284,7 +294,15 @@ export class AtlasRenderer {
 
     const groups = patterns.map((p, l) => this.#groupsFor(p, l));
     const encoder = device.createCommandEncoder({ label: 'atlas' });
-    if (frame.normalization === 'head' && rows > 0 && viewports.length > 0) {
+    const maxKey =
+      frame.contentKey === undefined ? undefined : `${frame.contentKey}|${rows}|${frame.sink}|${heads}`;
+    const fresh =
+      maxKey !== undefined &&
+      this.#maxOf?.key === maxKey &&
+      this.#maxOf.patterns.length === layers &&
+      this.#maxOf.patterns.every((p, l) => p === patterns[l]);
+    if (frame.normalization === 'head' && rows > 0 && viewports.length > 0 && !fresh) {
+      this.#maxOf = maxKey === undefined ? undefined : { key: maxKey, patterns: [...patterns] };
       encoder.clearBuffer(this.#headMax, 0, this.#layerStride * layers);
       const pass = encoder.beginComputePass({ label: 'atlas.heatmap_max' });
       pass.setPipeline(this.#pipelines.max);

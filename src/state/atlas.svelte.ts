@@ -92,6 +92,7 @@ export class AtlasView {
         scale: params.scale,
         normalization: params.normalization,
         sink: params.sink,
+        contentKey: captures.seq, // the heads' maxima are computed once per run (and sink mode)
       });
       noteDraw(device, name, captures.seq);
       this.error = undefined;
