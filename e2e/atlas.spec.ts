@@ -28,7 +28,13 @@ const headMax = (l: number, h: number) => {
   return m;
 };
 const repo = 'strata-test/random-12x12';
-test.beforeAll(({ hub }) => hub.publish(repo, hubFiles(weights, 'tokenizer.json')));
+// GPT-2 XL's layers and heads, as narrow as can be (head size 2): the layout, not the numbers.
+const xl = gpt2Config({ nLayer: 48, nHead: 25, nEmbd: 50, nCtx: 16, vocabSize: 50257 });
+const xlRepo = 'strata-test/random-48x25';
+test.beforeAll(async ({ hub }) => {
+  await hub.publish(repo, hubFiles(weights, 'tokenizer.json'));
+  await hub.publish(xlRepo, hubFiles(tinyWeights(xl, 3), 'tokenizer.json'));
+});
 
 // Cells away from the thumbnail's top-left corner (where a detector badge may sit): the lower
 // half of the rows, the first key, the diagonal, and masked cells above it.
@@ -132,6 +138,7 @@ test('the atlas shows every layer × head of a 12 × 12 model, drawn from the ca
   await expect(async () => {
     const image = decodePng(await canvas.screenshot({ animations: 'disabled' }));
     const c = (await canvas.boundingBox())!;
+    const all = await boxes(atlas); // as the canvas is now
     const colours = new Set<number>();
     for (const [l, h] of [
       [0, 0],
@@ -193,4 +200,35 @@ test('the atlas shows every layer × head of a 12 × 12 model, drawn from the ca
   expect(r.height).toBeLessThan(size + 10);
   expect(r.width).toBeGreaterThanOrEqual(12 * size);
   expect(await atlasFrame()).toBe(framed);
+});
+
+test('GPT-2 XL’s 48 × 25 heads fit the window at 1280 × 800', async ({ page, hub }) => {
+  await page.goto(hub.studioUrl(xlRepo, 'A short prompt for a tall model.'));
+  await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5, { timeout: 120_000 });
+  const atlas = page.getByTestId('atlas');
+  await atlas.scrollIntoViewIfNeeded();
+  await expect(atlas).toHaveAttribute('data-layers', '48');
+  await expect(atlas.locator('button.thumb')).toHaveCount(1200);
+  const viewport = page.viewportSize()!;
+  // Both boxes in one frame (the detectors' legend may appear above the atlas at any time).
+  const [box, last] = await atlas.evaluate((e) =>
+    [e, e.querySelector('[data-layer="47"][data-head="24"]')!].map((x) => {
+      const r = x.getBoundingClientRect();
+      return { x: r.x, y: r.y, width: r.width, height: r.height };
+    }),
+  );
+  expect(box!.x + box!.width).toBeLessThanOrEqual(viewport.width);
+  expect(box!.height).toBeLessThanOrEqual(viewport.height - 100);
+  expect(last!.x + last!.width).toBe(box!.x + box!.width);
+  expect(last!.y + last!.height).toBe(box!.y + box!.height);
+  const cell = Number(await atlas.getAttribute('data-cell'));
+  expect(cell).toBeGreaterThanOrEqual(6);
+  expect(last!.width).toBe(cell);
+  const panel = page.getByTestId('atlas-panel');
+  expect(await panel.evaluate((e) => e.scrollWidth - e.clientWidth)).toBe(0);
+  // End on the slider: the last layer's row.
+  const slider = page.getByRole('slider', { name: 'Layer' });
+  await slider.focus();
+  await page.keyboard.press('End');
+  await expect(page.getByTestId('atlas-layer-row')).toHaveAttribute('data-layer', '47');
 });
