@@ -125,7 +125,9 @@ describe('atlas renderer', () => {
       const viewports = layout.thumbs.map((t) => ({ ...t }));
       const target = new TextureTarget(layout.width, layout.height);
       const renderer = new AtlasRenderer(gpu.device, viteShaders, target);
-      const patterns = Array.from({ length: config.nLayer }, (_, l) => session.patternTexture(l));
+      const patterns = Array.from({ length: config.nLayer }, (_, l) =>
+        session.capture({ kind: 'pattern', layer: l }),
+      );
       const frame: AtlasFrame = {
         patterns,
         rows: T,

@@ -31,7 +31,7 @@ describe.each<CaptureFormat>(['rgba32float', 'rgba16float', 'rgba8unorm'])(
         let worstRef = 0;
         let worstCapture = 0;
         for (const layer of [0, 1]) {
-          const texture = session.patternTexture(layer);
+          const texture = session.capture({ kind: 'pattern', layer });
           const whole = await Promise.all(
             Array.from({ length: config.nHead }, (_, h) => readTextureLayer(gpu.device, texture, h)),
           );

@@ -79,7 +79,7 @@ export class AtlasView {
       // CSS pixels → canvas pixels (the backing store is CSS size × devicePixelRatio).
       const s = canvas.width / (canvas.clientWidth || canvas.width);
       this.#renderer.draw({
-        patterns: Array.from({ length: nLayer }, (_, l) => session.patternTexture(l)),
+        patterns: Array.from({ length: nLayer }, (_, l) => session.capture({ kind: 'pattern', layer: l })),
         rows: result.tokens.length,
         viewports: params.thumbs.map((t) => ({
           layer: t.layer,

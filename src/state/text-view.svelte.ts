@@ -93,7 +93,7 @@ export class TokenAttention {
       const T = captures.result.tokens.length;
       const { layer, token } = request;
       if (!(token >= 0 && token < T)) return undefined;
-      const texture = captures.session.patternTexture(layer);
+      const texture = captures.session.capture({ kind: 'pattern', layer });
       if (this.#kernel?.device !== device) {
         this.#kernel?.dispose();
         this.#kernel = new TokenAttentionKernel(device, viteShaders);
