@@ -49,9 +49,12 @@ export class CausalLab {
   readonly #gpu: StudioGpu;
   readonly #a: PromptRun;
   readonly #b: PromptRun;
+  readonly #cap: number;
   #abort: AbortController | undefined;
 
-  constructor(studio: Studio, a: PromptRun, b: PromptRun) {
+  /** `cap`: the most patched runs started live (liveRunCap by default). */
+  constructor(studio: Studio, a: PromptRun, b: PromptRun, cap = liveRunCap) {
+    this.#cap = cap;
     this.#studio = studio;
     this.#gpu = studioGpu(studio);
     this.#a = a;
@@ -86,10 +89,10 @@ export class CausalLab {
     if (!engine) return this.#fail('Load a model first.');
     if ('message' in pair) return this.#fail(pair.message);
     const est = this.estimate;
-    if (est && est.runs > liveRunCap) {
+    if (est && est.runs > this.#cap) {
       return this.#fail(
         `Patching these prompts is ${est.runs} runs (${(est.flops / 1e9).toFixed(0)} GFLOP), over the ` +
-          `${liveRunCap} the studio runs live: shorten the prompts, or use npm run patch.`,
+          `${this.#cap} the studio runs live: shorten the prompts, or use npm run patch.`,
       );
     }
     const clean = [...this.#a.tokens];
