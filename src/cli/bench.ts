@@ -1,12 +1,13 @@
 // npm run bench -- [--shape small,medium | tiny | L,H,D,N,V] [--T 16,64,256] [--reps 5]
 //                  [--lens layers|final|all] [--weights auto|f32|f16] [--kernels auto|tiled|fallback]
-//                  [--out bench/results.json]
+//                  [--causal-shape small | L,H,D,N,V | none] [--causal-T 16] [--out bench/results.json]
 //
 // Random weights of GPT-2 shape on whatever adapter Dawn finds (SwiftShader on a machine without a
 // GPU, the real GPU elsewhere). Per (shape, T): median wall time of one forward with all captures
 // after warm-up (submit to lens top-k back on the CPU), GFLOP/s, dispatches and bytes read back per
 // forward, GPU memory; and in the same run, the best plain matmul GFLOP/s of our own kernels on this
-// adapter and the ratio forward/matmul (how much time goes to anything but arithmetic).
+// adapter and the ratio forward/matmul (how much time goes to anything but arithmetic). Then the
+// causal instruments (bench-causal.ts): all four patching maps plus attribution at T=16.
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -22,6 +23,7 @@ import { gpt2Config, randomGpt2Weights } from '../model/fixtures';
 import type { Gpt2Config } from '../model/types';
 import { nodeGpu } from './node-gpu';
 import { nodeShaders } from './node-shaders';
+import { benchCausal, type CausalBenchRow } from './bench-causal';
 
 const shapes: Record<string, Gpt2Config> = {
   tiny: gpt2Config({ nLayer: 2, nHead: 4, nEmbd: 64, nCtx: 256, vocabSize: 50257 }),
@@ -137,7 +139,7 @@ function parseShape(spec: string): [string, Gpt2Config] {
 
 const usage = `usage: npm run bench -- [--shape small,medium | tiny | L,H,D,N,V] [--T 16,64,256] [--reps 5]
                       [--lens layers|final|all] [--weights auto|f32|f16] [--kernels auto|tiled|fallback]
-                      [--out bench/results.json]`;
+                      [--causal-shape small | L,H,D,N,V | none] [--causal-T 16] [--out bench/results.json]`;
 
 /** A comma-separated list of positive integers, or a clear error naming the option. */
 function positiveInts(option: string, text: string): number[] {
@@ -168,6 +170,8 @@ async function main(args: string[]): Promise<number> {
         weights: { type: 'string', default: 'auto' },
         kernels: { type: 'string', default: 'auto' },
         out: { type: 'string', default: 'bench/results.json' },
+        'causal-shape': { type: 'string' },
+        'causal-T': { type: 'string', default: '16' },
         help: { type: 'boolean' },
       },
     });
@@ -179,6 +183,7 @@ async function main(args: string[]): Promise<number> {
       ...values,
       reps: positiveInts('reps', values.reps)[0]!,
       Ts: positiveInts('T', values.T),
+      causalT: positiveInts('causal-T', values['causal-T'])[0]!,
       lens:
         values.lens === undefined
           ? undefined
@@ -259,6 +264,29 @@ async function main(args: string[]): Promise<number> {
       engine.dispose();
     }
   }
+  // Patching at GPT-2 small's shape is ~1 TFLOP of batched work: minutes on a CPU adapter, so a
+  // smaller shape there unless --causal-shape says otherwise.
+  const causal: CausalBenchRow[] = [];
+  const causalSpec = values['causal-shape'] ?? (summary.fallback ? '4,4,256,256,50257' : 'small');
+  if (causalSpec !== 'none') {
+    const [shape, config] = parseShape(causalSpec);
+    const engine = await Engine.load(gpu, shaders, weightReaderFromMemory(randomGpt2Weights(config, 1)), {
+      weightFormat: values.weights,
+      fallbackKernels,
+    });
+    try {
+      const r = await benchCausal(engine, shape, values.causalT, reps);
+      causal.push(r);
+      console.log(
+        `causal ${shape} T=${r.T} ${r.weights}: patching (4 maps, ${r.runs} runs) + attribution ` +
+          `${r.median_ms.toFixed(1)} ms, ${r.gflop.toFixed(2)} GFLOP, ${r.gflops.toFixed(2)} GFLOP/s, ` +
+          `${r.dispatches} dispatches, ${r.submissions} submissions, ${r.readbacks} readbacks; ` +
+          `attribution alone ${r.attribution_ms.toFixed(1)} ms, ${r.attribution_dispatches} dispatches`,
+      );
+    } finally {
+      engine.dispose();
+    }
+  }
   const report = {
     date: new Date().toISOString(),
     adapter: summary,
@@ -266,6 +294,7 @@ async function main(args: string[]): Promise<number> {
     matmul,
     best_matmul_gflops: bestMatmul,
     forward: rows,
+    causal,
   };
   await mkdir(dirname(values.out), { recursive: true });
   await writeFile(values.out, JSON.stringify(report, null, 2) + '\n');

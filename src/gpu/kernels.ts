@@ -124,6 +124,30 @@ export const kernelDefs = {
   detectHeadsRows: { file: 'detect_heads_rows', bindings: ['uniform', 'read', 'pattern-read', 'write'] },
   /** detectHeadsRows summed over queries into each head's scores. */
   detectHeadsReduce: { file: 'detect_heads_reduce', bindings: ['uniform', 'read', 'write'] },
+  /** Causal instruments (src/engine/patching.ts, attribution.ts): one layer's attribution terms. */
+  causalDlaLayer: {
+    file: 'causal_dla_layer',
+    bindings: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'read', 'write'],
+    weights: true,
+  },
+  causalDlaFinal: {
+    file: 'causal_dla_final',
+    bindings: ['uniform', 'read', 'read', 'read', 'read', 'read', 'write'],
+    weights: true,
+  },
+  causalGatherRows: {
+    file: 'causal_gather_rows',
+    bindings: ['uniform', 'read', 'read', 'write'],
+    weights: true,
+  },
+  causalBroadcast: { file: 'causal_broadcast', bindings: ['uniform', 'read', 'write'] },
+  causalPatch: { file: 'causal_patch', bindings: ['uniform', 'read', 'read', 'write'] },
+  causalAttention: { file: 'causal_attention', bindings: ['uniform', 'read', 'write'] },
+  causalMetric: {
+    file: 'causal_metric',
+    bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'],
+    weights: true,
+  },
 } as const satisfies Record<string, KernelDef>;
 
 export type KernelName = keyof typeof kernelDefs;

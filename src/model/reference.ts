@@ -16,7 +16,22 @@ export interface ReferenceOptions {
    * the mean over this prompt's positions (see Ablation).
    */
   ablate?: Ablation;
+  /**
+   * Called with each activation of a kind in Intervention before the rest of the forward reads it
+   * (resid_pre before the block, z after ablation, attn_out and mlp_out before they are added):
+   * it may change `x` in place, e.g. to patch in another run's values. Captures show the result.
+   */
+  intervene?: Intervention;
+  /** false: skip the unembedding (logits is then empty); default true. */
+  logits?: boolean;
 }
+
+/** Where ReferenceOptions.intervene is called: x is [T, D] (z: [T, H·d_head]), f64, in place. */
+export type Intervention = (
+  hook: 'resid_pre' | 'z' | 'attn_out' | 'mlp_out',
+  layer: number,
+  x: Float64Array,
+) => void;
 
 export interface ReferenceResult {
   /** (T, V): next-token logits at every position. */
@@ -324,6 +339,7 @@ export function referenceForward(
   const hooks: ReferenceResult['hooks'] = { z: [], attnOut: [], mlpOut: [] };
   for (let l = 0; l < c.nLayer; l++) {
     const b = w.blocks[l]!;
+    opts?.intervene?.('resid_pre', l, x);
     residPre.push(Float32Array.from(x));
 
     // Attention: x += c_proj(attn(ln_1(x)))
@@ -335,7 +351,9 @@ export function referenceForward(
         if (layer === l) ablateColumns(z, T, D, head * c.headDim, (head + 1) * c.headDim, ablate.mode);
       }
     }
+    opts?.intervene?.('z', l, z);
     const attnOut = linear(z, T, b.attnProj); // (T, D)
+    opts?.intervene?.('attn_out', l, attnOut);
     hooks.z.push(Float32Array.from(z));
     hooks.attnOut.push(Float32Array.from(attnOut));
     for (let i = 0; i < x.length; i++) x[i] = x[i]! + attnOut[i]!;
@@ -348,12 +366,13 @@ export function referenceForward(
     const mlpOut = linear(hidden, T, b.mlpProj); // (T, D): blocks.l.hook_mlp_out
     hooks.mlpOut.push(Float32Array.from(mlpOut));
     if (ablate?.mlps?.includes(l)) ablateColumns(mlpOut, T, D, 0, D, ablate.mode);
+    opts?.intervene?.('mlp_out', l, mlpOut);
     for (let i = 0; i < x.length; i++) x[i] = x[i]! + mlpOut[i]!;
   }
 
   const residPost = Float32Array.from(x);
   // Unembed the stored f32 residual, so the logit lens of residPost is exactly these logits.
-  const logits = unembedF32(c, w.lnF, w.wte, residPost, T);
+  const logits = opts?.logits === false ? new Float32Array(0) : unembedF32(c, w.lnF, w.wte, residPost, T);
   return { logits, patterns, residPre, residMid, residPost, hooks };
 }
 

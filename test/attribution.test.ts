@@ -1,0 +1,105 @@
+// Direct logit attribution on the GPU (src/engine/attribution.ts) against the CPU reference
+// (src/model/reference-causal.ts): every term within 1e-4 × max(1, max |term|), the terms sum to the
+// logit difference, on tiny random models from checkpoints in the hub's layouts (F32, F16 with the
+// old names) with both kernel sets, and on the bundled model (F16 checkpoint).
+import { describe, expect, test } from 'vitest';
+import { filesFromDirectory } from '../src/cli/node-source';
+import { attributeOnGpu, attributionHooks } from '../src/engine/attribution';
+import type { Engine } from '../src/engine/engine';
+import { openGpt2Checkpoint } from '../src/model/checkpoint';
+import { gpt2Config, type CheckpointVariant } from '../src/model/fixtures';
+import { openModel } from '../src/model/load';
+import { directLogitAttribution, type Attribution } from '../src/model/reference-causal';
+import { openSafetensors } from '../src/model/safetensors';
+import { bytesSource } from '../src/model/byte-source';
+import type { Gpt2Weights } from '../src/model/types';
+import { loadEngine, useGpu } from './support/tiny-engine';
+import { checkpointOf, randomTokens, tinyWeights } from './support/tiny-models';
+
+const gpu = useGpu();
+
+function expectClose(got: Attribution, want: Attribution) {
+  const flat = (a: Attribution) => [
+    ...a.heads.flat(),
+    ...a.attn_bias,
+    ...a.mlp,
+    a.embed,
+    a.ln_final_bias,
+    a.total,
+  ];
+  const w = flat(want);
+  const g = flat(got);
+  const bound = 1e-4 * Math.max(1, ...w.map(Math.abs));
+  let err = 0;
+  for (let i = 0; i < w.length; i++) err = Math.max(err, Math.abs(g[i]! - w[i]!));
+  expect(err).toBeLessThanOrEqual(bound);
+  expect(got.position).toBe(want.position);
+  expect(Math.abs(got.sum_error)).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(got.total)));
+}
+
+async function gpuDla(engine: Engine, tokens: number[], answer: number, foil: number) {
+  const session = engine.createSession({ lens: 'final', namesFilter: attributionHooks(engine.config) });
+  try {
+    await session.run(tokens);
+    return await attributeOnGpu(engine, session, tokens, answer, foil);
+  } finally {
+    session.destroy();
+  }
+}
+
+const config = gpt2Config({ nLayer: 2, nHead: 3, nEmbd: 24, nCtx: 16, vocabSize: 150 });
+const weights = tinyWeights(config, 9, { attention: 8, wte: 4 });
+const variants: { name: string; variant: CheckpointVariant; fallbackKernels: boolean }[] = [
+  {
+    name: 'F32 plain, fallback kernels',
+    variant: { dtype: 'F32', prefix: false, lmHead: false, attnBias: false },
+    fallbackKernels: true,
+  },
+  {
+    name: 'F16 old names, tiled kernels',
+    variant: { dtype: 'F16', prefix: true, lmHead: true, attnBias: true },
+    fallbackKernels: false,
+  },
+];
+
+describe.each(variants)('attribution on the GPU: $name', ({ variant, fallbackKernels }) => {
+  test('every term against the reference; the terms sum to the logit difference', async () => {
+    const ckpt = openGpt2Checkpoint(
+      config,
+      await openSafetensors(bytesSource('model.safetensors', checkpointOf(weights, variant))),
+    );
+    const loaded: Gpt2Weights = await ckpt.loadWeights();
+    const engine = await loadEngine(gpu, ckpt, { fallbackKernels });
+    try {
+      const tokens = randomTokens(11, config.vocabSize, 2);
+      for (const [a, f] of [
+        [3, 140],
+        [77, 12],
+      ] as const) {
+        const got = await gpuDla(engine, tokens, a, f);
+        expectClose(got, directLogitAttribution(loaded, tokens, a, f));
+        expect(got.dispatches).toBe(config.nLayer + 2); // + one gather per wte part
+      }
+      await expect(gpuDla(engine, tokens, 4, 4)).rejects.toThrow(
+        'the answer and the foil are the same token',
+      );
+    } finally {
+      engine.dispose();
+    }
+  });
+});
+
+test('attribution on the bundled model against the reference', async () => {
+  const model = await openModel(await filesFromDirectory('static/models/gpt2-brown-mini'));
+  const loaded = await model.checkpoint.loadWeights();
+  const engine = await loadEngine(gpu, model.checkpoint);
+  try {
+    const tokens = model.tokenizer.encode('When Mary and John went to the store, John gave a drink to');
+    const [a] = model.tokenizer.encode(' Mary');
+    const [f] = model.tokenizer.encode(' John');
+    const got = await gpuDla(engine, tokens, a!, f!);
+    expectClose(got, directLogitAttribution(loaded, tokens, a!, f!));
+  } finally {
+    engine.dispose();
+  }
+});
