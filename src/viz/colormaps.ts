@@ -72,6 +72,13 @@ export function divergingIndex(x: number): number {
   return colormapIndex(0.5 * (x + 1));
 }
 
+/** The colour of a value in [0, 1] as [r, g, b] bytes. */
+export function colormapColor(name: AnyColormapName, x: number): [number, number, number] {
+  const i = 4 * colormapIndex(x);
+  const t = colormapTable(name);
+  return [t[i]!, t[i + 1]!, t[i + 2]!];
+}
+
 /** A CSS linear-gradient of the map, for legends. */
 export function colormapGradient(name: AnyColormapName, direction = 'to right'): string {
   const t = colormapTable(name);
