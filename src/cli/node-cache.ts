@@ -2,7 +2,17 @@
 // ~/.cache/strata). An unfinished entry is `<file>.part`, appended to as bytes arrive and renamed
 // when complete, so a file without the suffix is always whole.
 
-import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import {
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  writeFile,
+  type FileHandle,
+} from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import type { ByteSource } from '../model/byte-source';
@@ -10,6 +20,8 @@ import { keyParts, type CacheEntry, type CacheWriter, type ModelCache } from '..
 import { fileSource, isNoEntry } from './node-source';
 
 const partSuffix = '.part';
+/** `<file>.verified` beside a complete file: what it was verified against (ModelCache.verified). */
+const verifiedSuffix = '.verified';
 
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.STRATA_CACHE_DIR || join(homedir(), '.cache', 'strata');
@@ -30,6 +42,7 @@ export class NodeModelCache implements ModelCache {
   async append(key: string): Promise<CacheWriter> {
     const path = this.#path(key);
     await mkdir(dirname(path), { recursive: true });
+    await rm(path + verifiedSuffix, { force: true }); // a new file is not verified yet
     const handle = await open(path + partSuffix, 'a');
     return new NodeCacheWriter(handle, path, (await handle.stat()).size);
   }
@@ -38,6 +51,20 @@ export class NodeModelCache implements ModelCache {
     const path = this.#path(key);
     await rm(path, { force: true });
     await rm(path + partSuffix, { force: true });
+    await rm(path + verifiedSuffix, { force: true });
+  }
+
+  async verified(key: string): Promise<string | undefined> {
+    const path = this.#path(key);
+    if ((await sizeOrUndefined(path)) === undefined) return undefined;
+    return readFile(path + verifiedSuffix, 'utf8').catch((error: unknown) => {
+      if (isNoEntry(error)) return undefined;
+      throw error;
+    });
+  }
+
+  async markVerified(key: string, record: string): Promise<void> {
+    await writeFile(this.#path(key) + verifiedSuffix, record);
   }
 
   async list(): Promise<CacheEntry[]> {
@@ -49,7 +76,7 @@ export class NodeModelCache implements ModelCache {
     );
     const entries: CacheEntry[] = [];
     for (const dirent of found) {
-      if (!dirent.isFile()) continue;
+      if (!dirent.isFile() || dirent.name.endsWith(verifiedSuffix)) continue;
       const path = join(dirent.parentPath, dirent.name);
       const complete = !path.endsWith(partSuffix);
       const key = relative(this.dir, complete ? path : path.slice(0, -partSuffix.length))
@@ -88,6 +115,21 @@ class NodeCacheWriter implements CacheWriter {
   async reset(): Promise<void> {
     await this.#handle.truncate(0);
     this.#size = 0;
+  }
+
+  async *readBack(): AsyncGenerator<Uint8Array> {
+    const handle = await open(this.#path + partSuffix, 'r');
+    try {
+      const piece = new Uint8Array(8 * 2 ** 20);
+      for (let at = 0; at < this.#size;) {
+        const { bytesRead } = await handle.read(piece, 0, Math.min(piece.byteLength, this.#size - at), at);
+        if (bytesRead === 0) return;
+        yield piece.slice(0, bytesRead);
+        at += bytesRead;
+      }
+    } finally {
+      await handle.close();
+    }
   }
 
   async close(): Promise<void> {

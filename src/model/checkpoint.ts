@@ -36,6 +36,20 @@ export function openGpt2Checkpoint(
 ): Gpt2Checkpoint {
   const fail = (kind: 'corrupt' | 'unsupported' | 'missing' | 'shape', problem: string) =>
     new ModelError(kind, file.name, problem);
+  // Before anything proportional to n_layer is built: a config with more layers than the file
+  // holds is reported with the first layer that is absent, not by listing a billion names.
+  let layersInFile = 0;
+  for (const name of file.entries.keys()) {
+    const layer = layerName.exec(name.startsWith(prefix) ? name.slice(prefix.length) : name)?.[1];
+    if (layer !== undefined) layersInFile = Math.max(layersInFile, Number(layer) + 1);
+  }
+  if (config.nLayer > layersInFile) {
+    throw fail(
+      'missing',
+      `tensor h.${layersInFile}.ln_1.weight is missing (expected for n_layer=${config.nLayer} in ${configFile}, ` +
+        `but the checkpoint has ${layersInFile} layer${layersInFile === 1 ? '' : 's'})`,
+    );
+  }
   const expected = expectedShapes(config);
   const dims =
     `${configFile} (n_layer=${config.nLayer}, n_embd=${config.nEmbd}, n_inner=${config.nInner}, ` +
@@ -90,7 +104,17 @@ export function openGpt2Checkpoint(
   const read = async (name: string): Promise<Tensor> => {
     const inFile = found.get(name)?.[0];
     if (inFile === undefined) throw fail('missing', `no GPT-2 weight named "${name}"`);
-    return { ...(await file.read(inFile)), name };
+    const tensor = await file.read(inFile);
+    // Checked as each tensor streams past: WGSL may assume finite values, and a NaN weight would
+    // otherwise come out as silent NaN logits.
+    const bad = countNonFinite(tensor);
+    if (bad > 0) {
+      throw fail(
+        'corrupt',
+        `tensor ${inFile} has ${bad} non-finite value${bad === 1 ? '' : 's'} (NaN or ±Inf) among ${tensor.data.length}`,
+      );
+    }
+    return { ...tensor, name };
   };
 
   return {
@@ -122,6 +146,20 @@ export function openGpt2Checkpoint(
       return { config, wte, wpe, blocks, lnF: await pair('ln_f') };
     },
   };
+}
+
+/** NaN and ±Inf in a tensor, tested on the bits (an all-ones exponent) of its dtype. */
+export function countNonFinite(tensor: Pick<Tensor, 'dtype' | 'data'>): number {
+  const { dtype, data } = tensor;
+  let bad = 0;
+  if (dtype === 'F32') {
+    const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
+    for (let i = 0; i < bits.length; i++) if ((bits[i]! & 0x7f800000) === 0x7f800000) bad++;
+    return bad;
+  }
+  const mask = dtype === 'F16' ? 0x7c00 : 0x7f80;
+  for (let i = 0; i < data.length; i++) if ((data[i]! & mask) === mask) bad++;
+  return bad;
 }
 
 /** Canonical names in load order → the shape the config implies. Conv1D weights are [in, out]. */
