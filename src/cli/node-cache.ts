@@ -13,22 +13,41 @@ import {
   writeFile,
   type FileHandle,
 } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { ByteSource } from '../model/byte-source';
 import { keyParts, type CacheEntry, type CacheWriter, type ModelCache } from '../io/model-cache';
 import { fileSource, isNoEntry } from './node-source';
 
 const partSuffix = '.part';
-/** `<file>.verified` beside a complete file: what it was verified against (ModelCache.verified). */
+/**
+ * What a complete file was verified against (ModelCache.verified) is kept under `recordsDir`
+ * (default `<dir>/.verified/`), one `<key>.verified` per file, with the file's size and mtime: a
+ * file replaced since is not taken as verified.
+ */
 const verifiedSuffix = '.verified';
+const recordsFolder = '.verified';
 
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.STRATA_CACHE_DIR || join(homedir(), '.cache', 'strata');
 }
 
+/** Where fetch-model keeps the records of a model folder's files: outside it, so it holds only the model. */
+export function folderRecordsDir(folder: string, env: NodeJS.ProcessEnv = process.env): string {
+  const id = createHash('sha256').update(resolve(folder)).digest('hex').slice(0, 16);
+  return join(defaultCacheDir(env), recordsFolder, 'folders', id);
+}
+
 export class NodeModelCache implements ModelCache {
-  constructor(readonly dir: string = defaultCacheDir()) {}
+  readonly #records: string;
+
+  constructor(
+    readonly dir: string = defaultCacheDir(),
+    options: { recordsDir?: string } = {},
+  ) {
+    this.#records = options.recordsDir ?? join(dir, recordsFolder);
+  }
 
   async get(key: string): Promise<ByteSource | undefined> {
     const path = this.#path(key);
@@ -42,7 +61,7 @@ export class NodeModelCache implements ModelCache {
   async append(key: string): Promise<CacheWriter> {
     const path = this.#path(key);
     await mkdir(dirname(path), { recursive: true });
-    await rm(path + verifiedSuffix, { force: true }); // a new file is not verified yet
+    await rm(this.#record(key), { force: true }); // a new file is not verified yet
     const handle = await open(path + partSuffix, 'a');
     return new NodeCacheWriter(handle, path, (await handle.stat()).size);
   }
@@ -51,20 +70,28 @@ export class NodeModelCache implements ModelCache {
     const path = this.#path(key);
     await rm(path, { force: true });
     await rm(path + partSuffix, { force: true });
-    await rm(path + verifiedSuffix, { force: true });
+    await rm(this.#record(key), { force: true });
   }
 
   async verified(key: string): Promise<string | undefined> {
-    const path = this.#path(key);
-    if ((await sizeOrUndefined(path)) === undefined) return undefined;
-    return readFile(path + verifiedSuffix, 'utf8').catch((error: unknown) => {
+    const info = await stat(this.#path(key)).catch(() => undefined);
+    if (!info?.isFile()) return undefined;
+    const text = await readFile(this.#record(key), 'utf8').catch((error: unknown) => {
       if (isNoEntry(error)) return undefined;
       throw error;
     });
+    const [record, identity] = text?.split('\n') ?? [];
+    return identity === `${info.size} ${info.mtimeMs}` ? record : undefined;
   }
 
   async markVerified(key: string, record: string): Promise<void> {
-    await writeFile(this.#path(key) + verifiedSuffix, record);
+    const info = await stat(this.#path(key));
+    await mkdir(dirname(this.#record(key)), { recursive: true });
+    await writeFile(this.#record(key), `${record}\n${info.size} ${info.mtimeMs}`);
+  }
+
+  #record(key: string): string {
+    return join(this.#records, ...keyParts(key)) + verifiedSuffix;
   }
 
   async list(): Promise<CacheEntry[]> {
@@ -76,8 +103,8 @@ export class NodeModelCache implements ModelCache {
     );
     const entries: CacheEntry[] = [];
     for (const dirent of found) {
-      if (!dirent.isFile() || dirent.name.endsWith(verifiedSuffix)) continue;
       const path = join(dirent.parentPath, dirent.name);
+      if (!dirent.isFile() || relative(this.dir, path).split(sep)[0] === recordsFolder) continue;
       const complete = !path.endsWith(partSuffix);
       const key = relative(this.dir, complete ? path : path.slice(0, -partSuffix.length))
         .split(sep)

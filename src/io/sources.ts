@@ -64,10 +64,12 @@ export interface HubOptions extends HubLocation, DownloadOptions {
   tokenizerOptional?: boolean;
   /**
    * Where to learn each file's size and SHA-256 before downloading it, to verify the download:
-   * 'head' (Node: a HEAD that does not follow the hub's redirect) or 'listing' (browsers: the
-   * model API). Without it, downloads trust Content-Length / Content-Range.
+   * 'listing' (the model API; what browsers can read), 'head' (Node: a HEAD that does not follow
+   * the hub's redirect), or 'listing+head' (the listing, else HEAD: Node against mirrors without
+   * the API). Asked only for files to download or not yet verified. Without it, downloads trust
+   * Content-Length / Content-Range.
    */
-  verify?: 'head' | 'listing';
+  verify?: 'head' | 'listing' | 'listing+head';
 }
 
 /** Downloads (or reads from the cache) config.json, the tokenizer files and model.safetensors. */
@@ -77,12 +79,12 @@ export async function filesFromHub(id: string, options: HubOptions = {}): Promis
   const site: Site = 'the hub';
   const urlOf = (file: string): string => hubUrl(repo, file, options);
   const watch = { signal: options.signal, timeoutMs: options.stallTimeoutMs };
+  const head = options.verify?.includes('head') ? headMetadata(urlOf, watch) : undefined;
+  const listing = options.verify?.includes('listing')
+    ? listingMetadata(options.endpoint ?? defaultHubEndpoint, repo, options.revision ?? 'main', watch)
+    : undefined;
   const metadata =
-    options.verify === 'head'
-      ? headMetadata(urlOf, watch)
-      : options.verify === 'listing'
-        ? listingMetadata(options.endpoint ?? defaultHubEndpoint, repo, options.revision ?? 'main', watch)
-        : undefined;
+    head || listing ? async (file: string) => (await listing?.(file)) ?? (await head?.(file)) : undefined;
   return loadFiles(repo, {
     url: urlOf,
     fetch: async (file) => {
