@@ -89,7 +89,10 @@ export async function filesFromHub(id: string, options: HubOptions = {}): Promis
     url: urlOf,
     fetch: async (file) => {
       const url = urlOf(file);
-      const expected = metadata && (() => metadata(file));
+      // The listing is asked for once config.json arrived (the repo exists): a browser logs every
+      // 404, and a missing model should show one, for config.json.
+      const listed = options.verify !== 'listing' || file !== 'config.json';
+      const expected = metadata && listed ? () => metadata(file) : undefined;
       return cache
         ? fetchCached(url, keyOf(url), cache, { ...options, site, expected })
         : fetchToMemory(url, { ...options, expected: await expected?.() }, site);
