@@ -43,7 +43,8 @@ function fetchModel(args: string[], cwd: string, env: Record<string, string> = {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, ['--import', tsx, script, ...args], {
       cwd,
-      env: { ...process.env, HF_ENDPOINT: '', ...env },
+      // Its records of verified files go under this test's folder, not the user's cache.
+      env: { ...process.env, HF_ENDPOINT: '', STRATA_CACHE_DIR: join(root, 'strata-cache'), ...env },
     });
     let stdout = '';
     let stderr = '';

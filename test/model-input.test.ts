@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { filesFromDirectory, standardTokenizerFiles } from '../src/cli/node-source';
 import { bytesSource } from '../src/model/byte-source';
+import { countNonFinite } from '../src/model/checkpoint';
 import { configLimits, gpt2ConfigJson, parseGpt2Config } from '../src/model/config';
 import { ModelError } from '../src/model/errors';
 import { gpt2Config } from '../src/model/fixtures';
@@ -106,5 +107,30 @@ describe('a checkpoint saved without tokenizer files', () => {
     // Without the option a folder still needs its tokenizer, as before.
     const strict = await filesFromDirectory(folder).catch((e) => e);
     expect((strict as ModelError).message).toContain('tokenizer.json (or vocab.json + merges.txt)');
+  });
+});
+
+describe('countNonFinite', () => {
+  it('counts NaN and ±Inf by dtype, and nothing else', () => {
+    const f32 = new Float32Array(10_000).map((_, i) => Math.sin(i) * 3e38);
+    f32[1] = -0;
+    f32[2] = 1e-45; // subnormal
+    expect(countNonFinite({ dtype: 'F32', data: f32 })).toBe(0);
+    f32[5000] = NaN;
+    f32[9999] = -Infinity;
+    f32[0] = Infinity;
+    expect(countNonFinite({ dtype: 'F32', data: f32 })).toBe(3);
+    // F16: 0x7c00 +Inf, 0xfc00 −Inf, 0x7e00 NaN; 0x7bff the largest finite, 0x0001 subnormal.
+    expect(countNonFinite({ dtype: 'F16', data: Uint16Array.from([0x7bff, 0x0001, 0x8000, 0x3c00]) })).toBe(
+      0,
+    );
+    expect(countNonFinite({ dtype: 'F16', data: Uint16Array.from([0x7c00, 0xfc00, 0x7e00, 0x3c00]) })).toBe(
+      3,
+    );
+    // BF16: 0x7f80 +Inf, 0xff80 −Inf, 0x7fc0 NaN; 0x7f7f the largest finite.
+    expect(countNonFinite({ dtype: 'BF16', data: Uint16Array.from([0x7f7f, 0x3f80, 0x0001]) })).toBe(0);
+    expect(countNonFinite({ dtype: 'BF16', data: Uint16Array.from([0x7f80, 0xff80, 0x7fc0, 0x3f80]) })).toBe(
+      3,
+    );
   });
 });
