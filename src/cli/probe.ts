@@ -129,6 +129,16 @@ export async function probe(
       onProgress: (done, total) => options.onProgress?.('capturing', done, total),
     });
     const t1 = performance.now();
+    // A stream that overflowed gives no probe worth fitting: say where, and exit non-zero.
+    const bad = features.data.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) {
+      const point = Math.floor(bad / (features.examples * features.width));
+      const example = kept[Math.floor(bad / features.width) % features.examples]!;
+      throw new Error(
+        `the residual stream is not finite at ${hookName(probePoints(config.nLayer)[point]!)} ` +
+          `for example ${example}: the model overflows on this dataset, so no probe can be fitted`,
+      );
+    }
     const result = fitProbes(
       features,
       labels,
