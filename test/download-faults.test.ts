@@ -84,6 +84,20 @@ describe('what the hub states', () => {
     expect(await listingMetadata(server.url, 'acme/none', 'main')('config.json')).toBeUndefined();
   });
 
+  it('reads them from the redirect of an LFS file, which only Node sees', async () => {
+    server.redirectLfs = true;
+    const head = headMetadata((name) => hubUrl(repo, name, { endpoint: server.url }));
+    expect(await head('model.safetensors')).toEqual({ size, sha256: sha256(checkpoint()) });
+    expect(server.requestsFor(file)).toEqual([{ method: 'HEAD', path: file, range: undefined, status: 302 }]);
+    // The download follows the redirect; the CDN's answer has no X-Linked-*, the HEAD's statement is used.
+    server.fail(`/cdn${file}`, { kind: 'corrupt' }, 1);
+    const error = await rejection(filesFromHub(repo, hub({ verify: 'head' })));
+    expect(error.message).toContain(`not the ${sha256(checkpoint())} the hub states`);
+    await rm(cacheDir, { recursive: true, force: true });
+    await expectWholeCheckpoint();
+    expect(server.requestsFor(`/cdn${file}`).at(-1)).toMatchObject({ method: 'GET', status: 200 });
+  });
+
   it('takes a 64-hex ETag as a sha256 and a 40-hex one as a git id', () => {
     const sha = 'a'.repeat(64);
     expect(sha256OfEtag(`"${sha}"`)).toBe(sha);

@@ -56,6 +56,11 @@ const contentTypes: Record<string, string> = { json: 'application/json', txt: 't
 
 export class FixtureServer {
   readonly requests: LoggedRequest[] = [];
+  /**
+   * As the hub does for LFS files: `/…/resolve/…/*.safetensors` answers 302 to `/cdn/…` with
+   * X-Linked-Size and X-Linked-Etag on the redirect only; `/cdn/…` serves the bytes.
+   */
+  redirectLfs = false;
   readonly #server: Server;
   readonly #root: string;
   readonly #faults = new Map<string, ActiveFault[]>();
@@ -141,7 +146,19 @@ export class FixtureServer {
     }
     const api = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/([^/]+)$/.exec(path);
     if (api) return this.#listing(api[1]!, api[2]!, response, log);
-    const file = resolve(this.#root, `.${path}`);
+    if (
+      this.redirectLfs &&
+      path.startsWith('/cdn/') === false &&
+      path.includes('/resolve/') &&
+      path.endsWith('.safetensors')
+    ) {
+      const target = resolve(this.#root, `.${path}`);
+      const bytes = await readFile(target).catch(() => undefined);
+      if (!bytes) return empty(404);
+      return empty(302, { Location: `/cdn${path}`, ...hashHeaders(path, bytes) });
+    }
+    const cdn = path.startsWith('/cdn/');
+    const file = resolve(this.#root, `.${cdn ? path.slice(4) : path}`);
     const isFile = file.startsWith(this.#root + sep) && (await stat(file).catch(() => undefined))?.isFile();
     if (!isFile) return empty(404);
 
@@ -151,7 +168,7 @@ export class FixtureServer {
     const headers: Record<string, string> = {
       'Accept-Ranges': 'bytes',
       'Content-Type': contentTypes[extension] ?? 'application/octet-stream',
-      ...hashHeaders(path, bytes),
+      ...(cdn ? {} : hashHeaders(path, bytes)),
     };
     let start = 0;
     let statusCode = 200;
