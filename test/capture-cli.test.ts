@@ -216,4 +216,71 @@ describe('npm run capture', () => {
     expect(layer.code).toBe(1);
     expect(layer.stderr).toContain('capture failed: cannot ablate head 2.1: layer 2 is not in [0, 2)');
   });
+
+  test('--ids is strict decimal, with a message for each bad form', async () => {
+    const model = writeModel();
+    const forms: [string[], string][] = [
+      [['--ids', ''], '--ids is empty: give token ids, e.g. --ids 464,3139,286'],
+      [['--ids', '1,2,'], '--ids: entry 3 of "1,2," is empty (a stray comma?)'],
+      [['--ids', '0x10'], '--ids: "0x10" is not decimal: write token ids in decimal digits'],
+      [['--ids', '1e3'], '--ids: "1e3" has an exponent: write the id in full (e.g. 1000, not 1e3)'],
+      [['--ids=-1'], '--ids: "-1" is negative: token ids start at 0'],
+      [
+        ['--ids', '-1'],
+        '--ids "-1": a value starting with "-" reads as an option; write --ids=-1 if you mean it',
+      ],
+      [
+        ['--ids', '1,two'],
+        '--ids: "two" is not a token id (entry 2 of "1,two"): ids are whole numbers 0, 1, 2, …',
+      ],
+    ];
+    const runs = await Promise.all(forms.map(([args]) => cli(['--model', model, ...args])));
+    runs.forEach((r, i) => {
+      expect(r.code, forms[i]![1]).toBe(2);
+      expect(r.stderr).toContain(forms[i]![1]);
+      expect(r.stdout).toBe('');
+    });
+    const outside = await cli(['--model', model, '--ids', '50257']);
+    expect(outside.code).toBe(1);
+    expect(outside.stderr).toContain('--ids: 50257 is not a token id of this model (vocab_size 50257)');
+  });
+
+  test('a missing folder is named as one, not as a bad hub id', async () => {
+    const [path, name] = await Promise.all([
+      cli(['--model', '/no/such/folder', '--ids', '1']),
+      cli(['--model', 'nosuchmodel', '--ids', '1']),
+    ]);
+    expect(path.code).toBe(1);
+    expect(path.stderr).toContain('capture failed: --model /no/such/folder: no such folder');
+    expect(path.stderr).not.toContain('hub');
+    expect(name.code).toBe(1);
+    expect(name.stderr).toContain(
+      '--model nosuchmodel: no such folder, and not a hub model id: use owner/name',
+    );
+  });
+
+  test('a model saved without tokenizer files runs with the standard GPT-2 tokenizer and says so', async () => {
+    const model = writeModelFolder(join(dir, 'no-tokenizer'), weights);
+    rmSync(join(model, 'vocab.json'));
+    rmSync(join(model, 'merges.txt'));
+    const r = await cli(['--model', model, '--prompt', 'The capital of France is']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('the model has no tokenizer files: using the standard GPT-2 tokenizer');
+    const json = JSON.parse(r.stdout) as CaptureJson;
+    expect(json.tokens.map((t) => t.id)).toEqual(tokenizer.encode('The capital of France is'));
+  });
+
+  test('a run whose stream overflows is written, said, and exits non-zero', async () => {
+    // Finite weights (they load), but each MLP adds 3e38: the stream passes f32's largest value.
+    const huge = tinyWeights(config, 11);
+    for (const block of huge.blocks) (block.mlpProj.bias.data as Float32Array).fill(3e38);
+    const model = writeModelFolder(join(dir, 'overflow'), huge);
+    const out = join(dir, 'overflow.json');
+    const r = await cli(['--model', model, '--ids', '1,2,3', '--out', out]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(
+      /capture: the run is not finite from blocks\.\d\.hook_resid_\w+ \(position 0\) on/,
+    );
+    expect((JSON.parse(readFileSync(out, 'utf8')) as CaptureJson).tokens).toHaveLength(3);
+  });
 });

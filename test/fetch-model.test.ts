@@ -43,7 +43,8 @@ function fetchModel(args: string[], cwd: string, env: Record<string, string> = {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, ['--import', tsx, script, ...args], {
       cwd,
-      env: { ...process.env, HF_ENDPOINT: '', ...env },
+      // Its records of verified files go under this test's folder, not the user's cache.
+      env: { ...process.env, HF_ENDPOINT: '', STRATA_CACHE_DIR: join(root, 'strata-cache'), ...env },
     });
     let stdout = '';
     let stderr = '';
@@ -110,4 +111,36 @@ it('fails with the reason and a non-zero exit code', async () => {
   expect(usage.stderr).toContain(
     'fetch-model: expected one hub id, got 0\nusage: npm run fetch-model -- <hub id>',
   );
+});
+
+it('drops a stalled connection after --timeout seconds and resumes it', async () => {
+  const out = join(root, 'stalled');
+  server.fail(checkpointPath, { kind: 'stall', afterBytes: 200_000 }, 1);
+  const run = await fetchModel([repo, '--out', out, '--endpoint', server.url, '--timeout', '0.3'], root);
+  expect(run.code).toBe(0);
+  expect(server.requestsFor(checkpointPath).map((r) => r.range)).toEqual([undefined, 'bytes=200000-']);
+  await expectModelFolder(out);
+
+  // A server that never answers: capped attempts, the reason, and no file marked complete.
+  const never = join(root, 'never');
+  server.fail(checkpointPath, { kind: 'stall-headers' });
+  const failed = await fetchModel([repo, '--out', never, '--endpoint', server.url, '--timeout', '0.2'], root);
+  expect(failed.code).toBe(1);
+  expect(failed.stderr).toContain('download failed 5 times');
+  expect(failed.stderr).toContain('no data arrived for 0.2 s');
+  expect(await readdir(never)).not.toContain('model.safetensors');
+
+  const bad = await fetchModel([repo, '--timeout', '0'], root);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toContain('--timeout must be a positive number of seconds, got "0"');
+});
+
+it('never keeps a file that does not hash to what the hub states', async () => {
+  const out = join(root, 'corrupt');
+  server.fail(checkpointPath, { kind: 'corrupt' });
+  const run = await fetchModel([repo, '--out', out, '--endpoint', server.url], root);
+  expect(run.code).toBe(1);
+  expect(run.stderr).toContain('the file arrived damaged and nothing of it was kept');
+  expect(await readdir(out)).not.toContain('model.safetensors');
+  expect(await readdir(out)).not.toContain('model.safetensors.part');
 });

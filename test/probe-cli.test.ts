@@ -232,4 +232,16 @@ describe('npm run probe', () => {
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('--dataset is required');
   });
+
+  test('a model whose stream overflows: no probe is fitted, and the exit is non-zero', async () => {
+    const huge = tinyWeights(weights.config, 3);
+    for (const block of huge.blocks) (block.mlpProj.bias.data as Float32Array).fill(3e38);
+    const overflow = writeModelFolder(join(dir, 'overflow'), huge);
+    const r = await cli(['--model', overflow, '--dataset', datasetFile]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /probe failed: the residual stream is not finite at blocks\.\d\.hook_resid_\w+ for example \d+: the model overflows on this dataset/,
+    );
+    expect(r.stdout).toBe('');
+  });
 });

@@ -6,18 +6,19 @@
 // norm at every boundary, the last position's logits, and the logit lens's top-5 per layer —
 // optionally with heads and MLPs ablated (zero, or the mean over the prompt's positions).
 
-import { stat, writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { writeFile } from 'node:fs/promises';
 import { captureJson, type CaptureJson } from '../engine/capture-json';
 import { Engine } from '../engine/engine';
+import { nonFiniteCapture } from '../instruments/non-finite';
 import { checkAblation, parseHeadList, parseLayerList, type Ablation } from '../model/ablation';
-import { openModel, type OpenedModel } from '../model/load';
-import { filesFromHub } from '../io/sources';
+import { openModel, standardTokenizerNote, type OpenedModel } from '../model/load';
+import { filesFromHub, resolveHubId } from '../io/sources';
 import type { Gpt2Tokenizer } from '../model/tokenizer';
+import { modelArgument, parseCommandLine, parseTokenIds, UsageError } from './args';
 import { nodeGpu } from './node-gpu';
 import { NodeModelCache } from './node-cache';
 import { nodeShaders } from './node-shaders';
-import { filesFromDirectory } from './node-source';
+import { filesFromDirectory, standardTokenizerFiles } from './node-source';
 
 const usage = `usage: npm run capture -- --model <folder or hub id> (--prompt "TEXT" | --ids 1,2,3) [--bos] [--out FILE]
                            [--ablate L.H,…] [--ablate-mlp L,…] [--ablate-mode zero|mean]
@@ -96,60 +97,79 @@ export function ablationOption(opts: {
   return { heads, mlps, mode };
 }
 
-/** Tokens from --prompt or --ids, with <|endoftext|> first when --bos is given. */
+/**
+ * Tokens from --prompt or --ids, with <|endoftext|> first when --bos is given. Ids are strict
+ * decimal (cli/args.ts) and below `vocabSize` when it is given.
+ */
 export function promptTokens(
   tokenizer: Gpt2Tokenizer,
   opts: { prompt?: string; ids?: string; bos?: boolean },
+  vocabSize?: number,
 ): number[] {
   if ((opts.prompt === undefined) === (opts.ids === undefined))
     throw new Error('give exactly one of --prompt and --ids');
   let tokens: number[];
   if (opts.ids !== undefined) {
-    tokens = opts.ids.split(',').map((s) => {
-      const id = Number(s.trim());
-      if (!Number.isInteger(id)) throw new Error(`--ids: "${s}" is not a token id`);
-      return id;
-    });
+    tokens = parseTokenIds(opts.ids);
+    const outside = vocabSize === undefined ? undefined : tokens.find((id) => id >= vocabSize);
+    if (outside !== undefined) {
+      throw new UsageError(`--ids: ${outside} is not a token id of this model (vocab_size ${vocabSize})`);
+    }
   } else {
     tokens = tokenizer.encode(opts.prompt!);
   }
   return opts.bos ? [tokenizer.endOfTextId, ...tokens] : tokens;
 }
 
-/** A model folder, or a hub id downloaded once into the cache (progress on stderr). */
+/**
+ * A model folder, or a hub id downloaded once into the cache (progress on stderr; verified against
+ * the size and SHA-256 the hub states). A model without tokenizer files but GPT-2's vocabulary gets
+ * the standard GPT-2 tokenizer, and stderr says so.
+ */
 export async function resolveModel(spec: string, env: NodeJS.ProcessEnv): Promise<OpenedModel> {
-  const isDir = await stat(spec).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
-  if (isDir) return openModel(await filesFromDirectory(spec));
-  const files = await filesFromHub(spec, {
-    endpoint: env.HF_ENDPOINT,
-    cache: new NodeModelCache(),
-    onProgress: (p) => {
-      if (!p.cached && p.percent !== undefined)
-        process.stderr.write(`\r${p.file}: ${p.percent.toFixed(0)}%   `);
-    },
-  });
-  return openModel(files);
+  const where = await modelArgument(spec);
+  const options = { standardTokenizer: standardTokenizerFiles };
+  let model: OpenedModel;
+  if (where.kind === 'folder') {
+    model = await openModel(await filesFromDirectory(where.path, { tokenizerOptional: true }), options);
+  } else {
+    try {
+      resolveHubId(where.id);
+    } catch (error) {
+      throw new UsageError(
+        `--model ${spec}: no such folder, and ${(error as Error).message.replace(/^[^:]*: /, '')}`,
+      );
+    }
+    const files = await filesFromHub(where.id, {
+      endpoint: env.HF_ENDPOINT,
+      cache: new NodeModelCache(),
+      verify: 'listing+head',
+      tokenizerOptional: true,
+      onProgress: (p) => {
+        if (!p.cached && p.percent !== undefined)
+          process.stderr.write(`\r${p.file}: ${p.percent.toFixed(0)}%   `);
+      },
+    });
+    model = await openModel(files, options);
+  }
+  if (model.tokenizerSource === 'standard-gpt2')
+    process.stderr.write(`${model.name}: ${standardTokenizerNote}\n`);
+  return model;
 }
 
 async function main(args: string[]): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        model: { type: 'string' },
-        prompt: { type: 'string' },
-        ids: { type: 'string' },
-        bos: { type: 'boolean', default: false },
-        out: { type: 'string' },
-        ablate: { type: 'string' },
-        'ablate-mlp': { type: 'string' },
-        'ablate-mode': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
+    ({ values } = parseCommandLine(args, {
+      model: { type: 'string' },
+      prompt: { type: 'string' },
+      ids: { type: 'string' },
+      bos: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      ablate: { type: 'string' },
+      'ablate-mlp': { type: 'string' },
+      'ablate-mode': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     }));
   } catch (e) {
     console.error(`${(e as Error).message}\n\n${usage}`);
@@ -166,19 +186,28 @@ async function main(args: string[]): Promise<number> {
   let ablate: Ablation | undefined;
   try {
     ablate = ablationOption(values);
+    // Bad ids are refused before a model is read or downloaded.
+    if (values.ids !== undefined) parseTokenIds(values.ids);
   } catch (e) {
     console.error(`${(e as Error).message}\n\n${usage}`);
     return 2;
   }
   try {
     const model = await resolveModel(values.model, process.env);
-    const tokens = promptTokens(model.tokenizer, values);
-    const json = JSON.stringify(await capture(model, tokens, { ablate }));
+    const tokens = promptTokens(model.tokenizer, values, model.config.vocabSize);
+    const result = await capture(model, tokens, { ablate });
+    const json = JSON.stringify(result);
     if (values.out) {
       await writeFile(values.out, json);
       console.error(`wrote ${values.out}: ${tokens.length} tokens, ${model.config.nLayer} layers`);
     } else {
       process.stdout.write(json + '\n');
+    }
+    // Written anyway (non-finite numbers are null in JSON), but not a success.
+    const problem = nonFiniteCapture(result);
+    if (problem) {
+      console.error(`capture: ${problem}: the model overflows on this input`);
+      return 3;
     }
     return 0;
   } catch (e) {

@@ -1,36 +1,49 @@
-// npm run fetch-model -- <hub id> [--out DIR] [--endpoint URL] [--revision REV]
+// npm run fetch-model -- <hub id> [--out DIR] [--endpoint URL] [--revision REV] [--timeout SECONDS]
 //
 // Downloads a hub model into static/models/<name>/ so the app can load it offline. The folder is
 // the cache: a file still downloading is `<file>.part`, so running the command again continues it,
-// and files already there are not fetched again. Progress goes to stderr, the result to stdout.
+// and files already there are not fetched again. Each file is checked against the size and SHA-256
+// the hub states (its model API listing, else a HEAD of the file's resolve URL); a connection silent for --timeout seconds is dropped
+// and resumed. Progress goes to stderr, the result to stdout.
 
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { HttpStatusError, type DownloadProgress } from '../io/download';
+import { defaultStallTimeoutMs, HttpStatusError, type DownloadProgress } from '../io/download';
 import { ModelError } from '../model/errors';
 import { filesFromHub, resolveHubId } from '../io/sources';
-import { NodeModelCache } from './node-cache';
+import { numberOption, parseCommandLine } from './args';
+import { folderRecordsDir, NodeModelCache } from './node-cache';
 
-const usage = `usage: npm run fetch-model -- <hub id> [--out DIR] [--endpoint URL] [--revision REV]
+const usage = `usage: npm run fetch-model -- <hub id> [--out DIR] [--endpoint URL] [--revision REV] [--timeout SECONDS]
 
   <hub id>          owner/name (e.g. openai-community/gpt2) or gpt2, gpt2-medium, gpt2-large, gpt2-xl, distilgpt2
   --out DIR         where to put the files (default static/models/<last part of the id>)
   --endpoint URL    the hub or a mirror (default $HF_ENDPOINT, else https://huggingface.co)
-  --revision REV    branch, tag or commit (default main)`;
+  --revision REV    branch, tag or commit (default main)
+  --timeout SECONDS a connection that sends nothing for this long is dropped and resumed
+                    (default ${defaultStallTimeoutMs / 1000}; fractions allowed)`;
 
 async function main(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   let parsed;
+  let timeout: number;
   try {
-    parsed = parseArgs({
+    parsed = parseCommandLine(
       args,
-      allowPositionals: true,
-      options: {
+      {
         out: { type: 'string' },
         endpoint: { type: 'string' },
         revision: { type: 'string' },
+        timeout: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
-    });
+      true,
+    );
+    timeout = numberOption(
+      '--timeout',
+      parsed.values.timeout,
+      defaultStallTimeoutMs / 1000,
+      (x) => Number.isFinite(x) && x > 0,
+      'a positive number of seconds',
+    );
   } catch (error) {
     process.stderr.write(`fetch-model: ${(error as Error).message}\n${usage}\n`);
     return 2;
@@ -56,13 +69,20 @@ async function main(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
     const files = await filesFromHub(repo, {
       endpoint: values.endpoint ?? (env.HF_ENDPOINT || undefined),
       revision: values.revision,
-      cache: new NodeModelCache(out),
+      cache: new NodeModelCache(out, { recordsDir: folderRecordsDir(out, env) }),
       keyOf: (url) => new URL(url).pathname.split('/').pop() ?? url,
+      verify: 'listing+head',
+      stallTimeoutMs: timeout * 1000,
+      tokenizerOptional: true,
       signal: controller.signal,
       onProgress: progressPrinter(process.stderr),
     });
     const tokenizer =
-      files.tokenizer.tokenizerJson === undefined ? 'vocab.json, merges.txt' : 'tokenizer.json';
+      files.tokenizer.tokenizerJson !== undefined
+        ? 'tokenizer.json'
+        : files.tokenizer.vocabJson !== undefined
+          ? 'vocab.json, merges.txt'
+          : 'no tokenizer files (a GPT-2 vocabulary gets the standard GPT-2 tokenizer)';
     process.stdout.write(
       `${files.name} is in ${out}: config.json, ${tokenizer}, model.safetensors (${formatBytes(files.checkpoint.size)})\n`,
     );

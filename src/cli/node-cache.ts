@@ -2,21 +2,52 @@
 // ~/.cache/strata). An unfinished entry is `<file>.part`, appended to as bytes arrive and renamed
 // when complete, so a file without the suffix is always whole.
 
-import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import {
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  writeFile,
+  type FileHandle,
+} from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { ByteSource } from '../model/byte-source';
 import { keyParts, type CacheEntry, type CacheWriter, type ModelCache } from '../io/model-cache';
 import { fileSource, isNoEntry } from './node-source';
 
 const partSuffix = '.part';
+/**
+ * What a complete file was verified against (ModelCache.verified) is kept under `recordsDir`
+ * (default `<dir>/.verified/`), one `<key>.verified` per file, with the file's size and mtime: a
+ * file replaced since is not taken as verified.
+ */
+const verifiedSuffix = '.verified';
+const recordsFolder = '.verified';
 
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.STRATA_CACHE_DIR || join(homedir(), '.cache', 'strata');
 }
 
+/** Where fetch-model keeps the records of a model folder's files: outside it, so it holds only the model. */
+export function folderRecordsDir(folder: string, env: NodeJS.ProcessEnv = process.env): string {
+  const id = createHash('sha256').update(resolve(folder)).digest('hex').slice(0, 16);
+  return join(defaultCacheDir(env), recordsFolder, 'folders', id);
+}
+
 export class NodeModelCache implements ModelCache {
-  constructor(readonly dir: string = defaultCacheDir()) {}
+  readonly #records: string;
+
+  constructor(
+    readonly dir: string = defaultCacheDir(),
+    options: { recordsDir?: string } = {},
+  ) {
+    this.#records = options.recordsDir ?? join(dir, recordsFolder);
+  }
 
   async get(key: string): Promise<ByteSource | undefined> {
     const path = this.#path(key);
@@ -30,6 +61,7 @@ export class NodeModelCache implements ModelCache {
   async append(key: string): Promise<CacheWriter> {
     const path = this.#path(key);
     await mkdir(dirname(path), { recursive: true });
+    await rm(this.#record(key), { force: true }); // a new file is not verified yet
     const handle = await open(path + partSuffix, 'a');
     return new NodeCacheWriter(handle, path, (await handle.stat()).size);
   }
@@ -38,6 +70,28 @@ export class NodeModelCache implements ModelCache {
     const path = this.#path(key);
     await rm(path, { force: true });
     await rm(path + partSuffix, { force: true });
+    await rm(this.#record(key), { force: true });
+  }
+
+  async verified(key: string): Promise<string | undefined> {
+    const info = await stat(this.#path(key)).catch(() => undefined);
+    if (!info?.isFile()) return undefined;
+    const text = await readFile(this.#record(key), 'utf8').catch((error: unknown) => {
+      if (isNoEntry(error)) return undefined;
+      throw error;
+    });
+    const [record, identity] = text?.split('\n') ?? [];
+    return identity === `${info.size} ${info.mtimeMs}` ? record : undefined;
+  }
+
+  async markVerified(key: string, record: string): Promise<void> {
+    const info = await stat(this.#path(key));
+    await mkdir(dirname(this.#record(key)), { recursive: true });
+    await writeFile(this.#record(key), `${record}\n${info.size} ${info.mtimeMs}`);
+  }
+
+  #record(key: string): string {
+    return join(this.#records, ...keyParts(key)) + verifiedSuffix;
   }
 
   async list(): Promise<CacheEntry[]> {
@@ -49,8 +103,8 @@ export class NodeModelCache implements ModelCache {
     );
     const entries: CacheEntry[] = [];
     for (const dirent of found) {
-      if (!dirent.isFile()) continue;
       const path = join(dirent.parentPath, dirent.name);
+      if (!dirent.isFile() || relative(this.dir, path).split(sep)[0] === recordsFolder) continue;
       const complete = !path.endsWith(partSuffix);
       const key = relative(this.dir, complete ? path : path.slice(0, -partSuffix.length))
         .split(sep)
@@ -88,6 +142,21 @@ class NodeCacheWriter implements CacheWriter {
   async reset(): Promise<void> {
     await this.#handle.truncate(0);
     this.#size = 0;
+  }
+
+  async *readBack(): AsyncGenerator<Uint8Array> {
+    const handle = await open(this.#path + partSuffix, 'r');
+    try {
+      const piece = new Uint8Array(8 * 2 ** 20);
+      for (let at = 0; at < this.#size;) {
+        const { bytesRead } = await handle.read(piece, 0, Math.min(piece.byteLength, this.#size - at), at);
+        if (bytesRead === 0) return;
+        yield piece.slice(0, bytesRead);
+        at += bytesRead;
+      }
+    } finally {
+      await handle.close();
+    }
   }
 
   async close(): Promise<void> {

@@ -3,9 +3,10 @@
 
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { checkRange, type ByteSource } from '../model/byte-source';
 import { ModelError } from '../model/errors';
-import { chooseModelFiles, type ModelFiles } from '../io/sources';
+import { chooseModelFiles, type ModelFiles, type TokenizerFiles } from '../io/sources';
 
 // One read() call moves at most ~2 GiB on Linux; larger ranges take several.
 const maxReadBytes = 2 ** 30;
@@ -50,11 +51,14 @@ export async function fileSource(path: string): Promise<ByteSource> {
 }
 
 /** A model directory (e.g. static/models/gpt2/, or a transformers save_pretrained folder). */
-export async function filesFromDirectory(dir: string): Promise<ModelFiles> {
+export async function filesFromDirectory(
+  dir: string,
+  options: { tokenizerOptional?: boolean } = {},
+): Promise<ModelFiles> {
   const names = await readdir(dir).catch((error: unknown) => {
     throw isNoEntry(error) ? new ModelError('missing', dir, 'no such directory', { cause: error }) : error;
   });
-  const chosen = chooseModelFiles(names, (name) => name, dir);
+  const chosen = chooseModelFiles(names, (name) => name, dir, options);
   const text = (name: string | undefined): Promise<string> | undefined =>
     name === undefined ? undefined : readFile(join(dir, name), 'utf8');
   return {
@@ -66,6 +70,16 @@ export async function filesFromDirectory(dir: string): Promise<ModelFiles> {
       vocabJson: await text(chosen.vocabJson),
       mergesTxt: await text(chosen.mergesTxt),
     },
+  };
+}
+
+const bundledModelDir = fileURLToPath(new URL('../../static/models/gpt2-brown-mini/', import.meta.url));
+
+/** GPT-2's standard tokenizer: the bundled model's vocab.json and merges.txt (the full GPT-2 ones). */
+export async function standardTokenizerFiles(): Promise<TokenizerFiles> {
+  return {
+    vocabJson: await readFile(join(bundledModelDir, 'vocab.json'), 'utf8'),
+    mergesTxt: await readFile(join(bundledModelDir, 'merges.txt'), 'utf8'),
   };
 }
 

@@ -8,7 +8,6 @@
 
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Engine } from '../engine/engine';
 import { captureProbeFeatures, probePoints } from '../instruments/probe-capture';
 import {
@@ -22,6 +21,7 @@ import {
 import { fitProbes } from '../instruments/probe-fit';
 import { hookName } from '../model/hooks';
 import type { OpenedModel } from '../model/load';
+import { numberOption, parseCommandLine } from './args';
 import { resolveModel } from './capture';
 import { nodeGpu } from './node-gpu';
 import { nodeShaders } from './node-shaders';
@@ -129,6 +129,16 @@ export async function probe(
       onProgress: (done, total) => options.onProgress?.('capturing', done, total),
     });
     const t1 = performance.now();
+    // A stream that overflowed gives no probe worth fitting: say where, and exit non-zero.
+    const bad = features.data.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) {
+      const point = Math.floor(bad / (features.examples * features.width));
+      const example = kept[Math.floor(bad / features.width) % features.examples]!;
+      throw new Error(
+        `the residual stream is not finite at ${hookName(probePoints(config.nLayer)[point]!)} ` +
+          `for example ${example}: the model overflows on this dataset, so no probe can be fitted`,
+      );
+    }
     const result = fitProbes(
       features,
       labels,
@@ -209,34 +219,17 @@ export function formatTable(r: ProbeJson): string {
   ].join('\n');
 }
 
-/** A number option: `check` says whether the value is allowed. */
-function numberOption(
-  flag: string,
-  value: string | undefined,
-  fallback: number,
-  check: (x: number) => boolean,
-  what: string,
-): number {
-  if (value === undefined) return fallback;
-  const x = Number(value);
-  if (value.trim() === '' || !check(x)) throw new Error(`${flag} must be ${what}, got "${value}"`);
-  return x;
-}
-
 async function main(args: string[]): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        model: { type: 'string' },
-        dataset: { type: 'string' },
-        'no-bos': { type: 'boolean', default: false },
-        seed: { type: 'string' },
-        'train-fraction': { type: 'string' },
-        out: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
+    ({ values } = parseCommandLine(args, {
+      model: { type: 'string' },
+      dataset: { type: 'string' },
+      'no-bos': { type: 'boolean', default: false },
+      seed: { type: 'string' },
+      'train-fraction': { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     }));
   } catch (e) {
     console.error(`${(e as Error).message}\n\n${usage}`);

@@ -1,8 +1,13 @@
 // HTTP downloads for model files: streamed progress, cancellation, and resumption with Range requests
 // after a dropped connection. A GPT-2 checkpoint is 0.3 to 6.4 GB, so a connection that drops at 80%
-// must not cost the first 80% again. Uses only fetch and streams: runs in the browser and in Node.
+// must not cost the first 80% again. A connection that delivers nothing for a while (a stall) is
+// dropped and resumed the same way. A file is whole only when its size is the one stated (by the
+// hub where it says, else by the response), and, where the hub states a SHA-256, when the bytes
+// hash to it: hashed as they stream, never read a second time. Uses only fetch and streams: runs in
+// the browser and in Node.
 
 import { ModelError } from '../model/errors';
+import { sleep, Stall, startHash } from './download-guards';
 
 export interface DownloadProgress {
   /** The file's name, the last component of its URL (e.g. `model.safetensors`). */
@@ -25,7 +30,22 @@ export interface DownloadOptions {
   maxAttempts?: number;
   /** Wait before the first retry, doubled before each further one (default 500 ms). */
   retryDelayMs?: number;
+  /**
+   * A response that delivers no byte (headers or body) for this long is dropped and asked again
+   * from where it stopped, as a dropped connection is; it counts as an attempt (default 30 s).
+   */
+  stallTimeoutMs?: number;
 }
+
+/** What the hub states about a file before it is downloaded (src/io/hub-metadata.ts). */
+export interface ExpectedFile {
+  /** Bytes of the whole file. */
+  readonly size?: number;
+  /** SHA-256 of the whole file, 64 lowercase hex digits (LFS files). */
+  readonly sha256?: string;
+}
+
+export const defaultStallTimeoutMs = 30_000;
 
 /** Where a download's bytes go: memory, or a cache entry that may hold the start of the file already. */
 export interface ByteSink {
@@ -34,6 +54,11 @@ export interface ByteSink {
   write(chunk: Uint8Array<ArrayBuffer>): Promise<void>;
   /** Drops everything held: the server is sending the file again from its first byte. */
   reset(): Promise<void>;
+  /**
+   * The bytes held, in order: lets a download that resumes an earlier run's partial file hash it
+   * once. A sink without it is restarted when a SHA-256 is to be checked.
+   */
+  readBack?(): AsyncIterable<Uint8Array>;
 }
 
 /** Who answers, for messages: 'the hub' or 'the server'. */
@@ -79,38 +104,50 @@ export function fileNameOf(url: string): string {
 }
 
 /**
- * Downloads `url` into `sink`, continuing after the bytes the sink already holds. A dropped connection
- * or a body shorter than announced is retried with `Range: bytes=<held>-`; a server that answers the
- * Range with the whole file (200) restarts the sink. The size announced by the server is verified.
+ * Downloads `url` into `sink`, continuing after the bytes the sink already holds. A dropped connection,
+ * a stall or a body shorter than stated is retried with `Range: bytes=<held>-`; a server that answers
+ * the Range with the whole file (200) restarts the sink. The size (`expected.size`, else the one the
+ * server announces) and, with `expected.sha256`, the SHA-256 are verified before it resolves; a
+ * mismatching hash empties the sink and rejects with a 'corrupt' ModelError.
  */
 export async function download(
   url: string,
   sink: ByteSink,
-  options: DownloadOptions & { site?: Site } = {},
+  options: DownloadOptions & { site?: Site; expected?: ExpectedFile } = {},
 ): Promise<void> {
   const { signal, onProgress, maxAttempts = 5, retryDelayMs = 500, site = 'the server' } = options;
+  const { stallTimeoutMs = defaultStallTimeoutMs, expected = {} } = options;
   const file = fileNameOf(url);
-  let total: number | undefined;
+  let total: number | undefined = expected.size;
+  const hash = expected.sha256 === undefined ? undefined : await startHash(sink);
 
   const report = (): void => {
     const percent = total === undefined ? undefined : total === 0 ? 100 : (100 * sink.size) / total;
     onProgress?.({ file, loaded: sink.size, total, percent, cached: false });
   };
+  const reset = async (): Promise<void> => {
+    await sink.reset();
+    hash?.init();
+  };
 
-  const attempt = async (): Promise<void> => {
+  const attempt = async (stall: Stall): Promise<void> => {
     const from = sink.size;
-    const response = await fetch(url, { signal, headers: from > 0 ? { Range: `bytes=${from}-` } : {} });
+    const response = await fetch(url, {
+      signal: stall.signal,
+      headers: from > 0 ? { Range: `bytes=${from}-` } : {},
+    });
+    stall.progress();
     if (response.status === 416 && from > 0) {
       // The range starts at the end: an earlier run received every byte but stopped before the
       // entry was marked complete.
       await response.body?.cancel();
       const size = parseContentRange(response.headers.get('content-range'))?.size;
-      if (size === from) {
+      if (size === from && (expected.size === undefined || expected.size === from)) {
         total = size;
         report();
         return;
       }
-      await sink.reset();
+      await reset();
       throw new Interrupted(`the server has ${size ?? 'an unknown number of'} bytes, fewer than held`);
     }
     if (!response.ok) {
@@ -119,24 +156,37 @@ export async function download(
     }
     rejectHtmlFallback(url, response, site);
     const length = contentLength(response);
+    let announced: number | undefined;
     if (response.status === 206) {
       // Content-Range may be hidden by CORS; then trust the 206 and the length of the rest.
       const range = parseContentRange(response.headers.get('content-range'));
       if (range && range.start !== from) {
         await response.body?.cancel();
-        await sink.reset();
+        await reset();
         throw new Interrupted(`asked for bytes from ${from}, the server sent bytes from ${range.start}`);
       }
-      total = range?.size ?? (length === undefined ? undefined : from + length);
+      announced = range?.size ?? (length === undefined ? undefined : from + length);
     } else {
-      if (from > 0) await sink.reset(); // 200 to a Range request: the whole file follows
-      total = length;
+      if (from > 0) await reset(); // 200 to a Range request: the whole file follows
+      announced = length;
     }
+    // The hub's statement wins over the response's: a short Content-Length is not a whole file.
+    total = expected.size ?? announced;
     report();
     if (response.body) {
       const reader = response.body.getReader();
       try {
         for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+          stall.progress();
+          if (expected.size !== undefined && sink.size + chunk.value.byteLength > expected.size) {
+            await reset();
+            throw new ModelError(
+              'corrupt',
+              url,
+              `${site} sent more than the ${expected.size} bytes it states for ${file}; nothing was kept`,
+            );
+          }
+          hash?.update(chunk.value);
           await sink.write(chunk.value);
           report();
         }
@@ -151,11 +201,15 @@ export async function download(
   };
 
   for (let attempts = 1; ; attempts++) {
+    const stall = new Stall(stallTimeoutMs, signal);
     try {
       if (signal?.aborted) throw signal.reason;
-      await attempt();
-      return;
-    } catch (error) {
+      await attempt(stall);
+      break;
+    } catch (caught) {
+      const error = stall.stalled
+        ? new Interrupted(`no data arrived for ${stallTimeoutMs / 1000} s`)
+        : caught;
       if (signal?.aborted) throw cancelled(url, sink.size, total, error);
       if (!isRetryable(error)) throw error;
       if (attempts >= maxAttempts) {
@@ -172,6 +226,20 @@ export async function download(
       } catch (reason) {
         throw cancelled(url, sink.size, total, reason);
       }
+    } finally {
+      stall.stop();
+    }
+  }
+  if (hash && expected.sha256 !== undefined) {
+    const digest = hash.digest('hex');
+    if (digest !== expected.sha256) {
+      await sink.reset();
+      throw new ModelError(
+        'corrupt',
+        url,
+        `the bytes received hash to SHA-256 ${digest}, not the ${expected.sha256} ` +
+          `${site} states: the file arrived damaged and nothing of it was kept`,
+      );
     }
   }
 }
@@ -229,21 +297,6 @@ function rejectHtmlFallback(url: string, response: Response, site: Site): void {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 /** Chunks kept in memory, handed out as a Blob: no single buffer as large as the file is needed. */
 export class MemorySink implements ByteSink {
   #chunks: Uint8Array<ArrayBuffer>[] = [];
@@ -265,13 +318,25 @@ export class MemorySink implements ByteSink {
     return Promise.resolve();
   }
 
+  async *readBack(): AsyncGenerator<Uint8Array> {
+    yield* this.#chunks;
+  }
+
   blob(): Blob {
     return new Blob(this.#chunks);
   }
 }
 
 /** True when a HEAD request for `url` succeeds: used to tell which files a repository has. */
-export async function exists(url: string, signal?: AbortSignal): Promise<boolean> {
-  const response = await fetch(url, { method: 'HEAD', signal });
+export async function exists(
+  url: string,
+  signal?: AbortSignal,
+  timeoutMs = defaultStallTimeoutMs,
+): Promise<boolean> {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const response = await fetch(url, {
+    method: 'HEAD',
+    signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+  });
   return response.ok && !(response.headers.get('content-type') ?? '').startsWith('text/html');
 }

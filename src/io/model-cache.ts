@@ -4,7 +4,15 @@
 // folder, in src/cli/node-cache.ts. No Node APIs in this file.
 
 import { blobSource, type ByteSource } from '../model/byte-source';
-import { download, fileNameOf, type ByteSink, type DownloadOptions, type Site } from './download';
+import {
+  download,
+  fileNameOf,
+  type ByteSink,
+  type DownloadOptions,
+  type ExpectedFile,
+  type Site,
+} from './download';
+import { createSHA256 } from 'hash-wasm';
 
 export interface CacheEntry {
   readonly key: string;
@@ -30,6 +38,12 @@ export interface ModelCache {
   append(key: string): Promise<CacheWriter>;
   /** Removes the entry, complete or not. */
   delete(key: string): Promise<void>;
+  /**
+   * What a complete entry was verified against (`sha256 <hex>` or `size <bytes>`), recorded by
+   * markVerified; undefined when it never was. Lets a load skip re-hashing gigabytes.
+   */
+  verified(key: string): Promise<string | undefined>;
+  markVerified(key: string, record: string): Promise<void>;
   list(): Promise<CacheEntry[]>;
 }
 
@@ -54,33 +68,79 @@ export function keyParts(key: string): string[] {
 
 /**
  * Returns the cached entry for `key`, or downloads `url` into the cache first (resuming an unfinished
- * entry). What arrived stays in the cache when the download fails or is cancelled.
+ * entry). What arrived stays in the cache when the download fails or is cancelled. With `expected`
+ * (what the hub states, asked only when needed), the download is verified, and so is a complete
+ * entry that never was: one whose size or SHA-256 disagrees is fetched again, not loaded.
  */
 export async function fetchCached(
   url: string,
   key: string,
   cache: ModelCache,
-  options: DownloadOptions & { site?: Site } = {},
+  options: DownloadOptions & { site?: Site; expected?: () => Promise<ExpectedFile | undefined> } = {},
 ): Promise<ByteSource> {
   const hit = await cache.get(key);
   if (hit) {
-    options.onProgress?.({
-      file: fileNameOf(url),
-      loaded: hit.size,
-      total: hit.size,
-      percent: 100,
-      cached: true,
-    });
-    return hit;
+    const good = !options.expected || (await checkEntry(cache, key, hit, options.expected));
+    if (good) {
+      options.onProgress?.({
+        file: fileNameOf(url),
+        loaded: hit.size,
+        total: hit.size,
+        percent: 100,
+        cached: true,
+      });
+      return hit;
+    }
+    await cache.delete(key);
   }
+  const expected = await options.expected?.();
   const writer = await cache.append(key);
   try {
-    await download(url, writer, options);
+    await download(url, writer, { ...options, expected });
   } catch (error) {
     await writer.close();
     throw error;
   }
-  return writer.commit();
+  const source = await writer.commit();
+  const record = verificationRecord(expected);
+  if (record) await cache.markVerified(key, record);
+  return source;
+}
+
+function verificationRecord(expected: ExpectedFile | undefined): string | undefined {
+  if (expected?.sha256 !== undefined) return `sha256 ${expected.sha256}`;
+  return expected?.size === undefined ? undefined : `size ${expected.size}`;
+}
+
+/**
+ * A complete entry against what the hub states: true when it matches (recorded, so the next load
+ * skips this) or when the hub says nothing; false when it is not the file the hub has.
+ */
+async function checkEntry(
+  cache: ModelCache,
+  key: string,
+  entry: ByteSource,
+  expectedOf: () => Promise<ExpectedFile | undefined>,
+): Promise<boolean> {
+  if ((await cache.verified(key)) !== undefined) return true;
+  const expected = await expectedOf();
+  const record = verificationRecord(expected);
+  if (!record) return true;
+  if (expected?.size !== undefined && entry.size !== expected.size) return false;
+  if (expected?.sha256 !== undefined && (await sha256Of(entry)) !== expected.sha256) return false;
+  await cache.markVerified(key, record);
+  return true;
+}
+
+/** SHA-256 of a source read in 16 MiB pieces: one piece in memory at a time. */
+export async function sha256Of(source: ByteSource): Promise<string> {
+  const hash = await createSHA256();
+  hash.init();
+  const piece = 16 * 2 ** 20;
+  for (let at = 0; at < source.size; at += piece) {
+    hash.update(await source.read(at, Math.min(piece, source.size - at)));
+  }
+  return hash.digest('hex');
 }
 
 /**
@@ -103,6 +163,7 @@ export async function openBrowserCache(folder = 'strata-models'): Promise<ModelC
 // Files into one Blob without copying them.
 const segmentBytes = 64 * 2 ** 20;
 const completeMarker = 'complete';
+const verifiedMarker = 'verified';
 const segmentPattern = /^part-\d{6}$/;
 
 function segmentName(index: number): string {
@@ -142,6 +203,19 @@ export class OpfsModelCache implements ModelCache {
     const parts = keyParts(key);
     const parent = await this.#directory(parts.slice(0, -1), false);
     await ignoreNotFound(parent?.removeEntry(parts.at(-1) ?? '', { recursive: true }));
+  }
+
+  async verified(key: string): Promise<string | undefined> {
+    const entry = await this.#entry(key, false);
+    const handle = entry && (await ignoreNotFound(entry.getFileHandle(verifiedMarker)));
+    return handle ? (await handle.getFile()).text() : undefined;
+  }
+
+  async markVerified(key: string, record: string): Promise<void> {
+    const entry = await this.#entry(key, true);
+    const writable = await (await entry.getFileHandle(verifiedMarker, { create: true })).createWritable();
+    await writable.write(record);
+    await writable.close();
   }
 
   async list(): Promise<CacheEntry[]> {
@@ -223,6 +297,14 @@ class OpfsWriter implements CacheWriter {
     }
     this.#nextSegment = 0;
     this.#size = 0;
+  }
+
+  async *readBack(): AsyncGenerator<Uint8Array> {
+    await this.#closeSegment();
+    for (const file of await segmentFiles(this.#entry)) {
+      const reader = file.stream().getReader();
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) yield chunk.value;
+    }
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,16 @@
 // ModelFiles; parsing them is someone else's job. Node directories are in src/cli/node-source.ts.
 
 import { blobSource, type ByteSource } from '../model/byte-source';
-import { download, exists, isNotFound, MemorySink, type DownloadOptions, type Site } from './download';
+import {
+  download,
+  exists,
+  isNotFound,
+  MemorySink,
+  type DownloadOptions,
+  type ExpectedFile,
+  type Site,
+} from './download';
+import { headMetadata, listingMetadata } from './hub-metadata';
 import { ModelError } from '../model/errors';
 import { cacheKey, fetchCached, type ModelCache } from './model-cache';
 import type { TokenizerFiles } from '../model/tokenizer';
@@ -51,6 +60,16 @@ export interface HubOptions extends HubLocation, DownloadOptions {
   cache?: ModelCache;
   /** The cache key of a file's URL. Default cacheKey; the CLI keys by file name to fill one folder. */
   keyOf?: (url: string) => string;
+  /** A model without any tokenizer file loads (ModelFiles.tokenizer empty; openModel decides). */
+  tokenizerOptional?: boolean;
+  /**
+   * Where to learn each file's size and SHA-256 before downloading it, to verify the download:
+   * 'listing' (the model API; what browsers can read), 'head' (Node: a HEAD that does not follow
+   * the hub's redirect), or 'listing+head' (the listing, else HEAD: Node against mirrors without
+   * the API). Asked only for files to download or not yet verified. Without it, downloads trust
+   * Content-Length / Content-Range.
+   */
+  verify?: 'head' | 'listing' | 'listing+head';
 }
 
 /** Downloads (or reads from the cache) config.json, the tokenizer files and model.safetensors. */
@@ -59,16 +78,28 @@ export async function filesFromHub(id: string, options: HubOptions = {}): Promis
   const { cache, keyOf = cacheKey } = options;
   const site: Site = 'the hub';
   const urlOf = (file: string): string => hubUrl(repo, file, options);
+  const watch = { signal: options.signal, timeoutMs: options.stallTimeoutMs };
+  const head = options.verify?.includes('head') ? headMetadata(urlOf, watch) : undefined;
+  const listing = options.verify?.includes('listing')
+    ? listingMetadata(options.endpoint ?? defaultHubEndpoint, repo, options.revision ?? 'main', watch)
+    : undefined;
+  const metadata =
+    head || listing ? async (file: string) => (await listing?.(file)) ?? (await head?.(file)) : undefined;
   return loadFiles(repo, {
     url: urlOf,
     fetch: async (file) => {
       const url = urlOf(file);
+      // The listing is asked for once config.json arrived (the repo exists): a browser logs every
+      // 404, and a missing model should show one, for config.json.
+      const listed = options.verify !== 'listing' || file !== 'config.json';
+      const expected = metadata && listed ? () => metadata(file) : undefined;
       return cache
-        ? fetchCached(url, keyOf(url), cache, { ...options, site })
-        : fetchToMemory(url, options, site);
+        ? fetchCached(url, keyOf(url), cache, { ...options, site, expected })
+        : fetchToMemory(url, { ...options, expected: await expected?.() }, site);
     },
     isCached: async (file) => (await cache?.get(keyOf(urlOf(file)))) !== undefined,
-    exists: (file) => exists(urlOf(file), options.signal),
+    exists: (file) => exists(urlOf(file), options.signal, options.stallTimeoutMs),
+    tokenizerOptional: options.tokenizerOptional ?? false,
   });
 }
 
@@ -90,7 +121,10 @@ export async function isHubModelCached(
  * A model folder served with the app, e.g. `/models/gpt2-brown-mini/` for static/models/gpt2-brown-mini/.
  * A relative URL is resolved against the page.
  */
-export async function filesFromFolder(baseUrl: string, options: DownloadOptions = {}): Promise<ModelFiles> {
+export async function filesFromFolder(
+  baseUrl: string,
+  options: DownloadOptions & { tokenizerOptional?: boolean } = {},
+): Promise<ModelFiles> {
   const withSlash = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
   const base = new URL(withSlash, globalThis.location?.href);
   const name = decodeURIComponent(
@@ -104,13 +138,28 @@ export async function filesFromFolder(baseUrl: string, options: DownloadOptions 
     url: urlOf,
     fetch: (file) => fetchToMemory(urlOf(file), options, 'the server'),
     isCached: () => Promise.resolve(false),
-    exists: (file) => exists(urlOf(file), options.signal),
+    exists: (file) => exists(urlOf(file), options.signal, options.stallTimeoutMs),
+    tokenizerOptional: options.tokenizerOptional ?? false,
   });
 }
 
+/** GPT-2's vocab.json and merges.txt from a folder served with the app (the bundled model's). */
+export async function standardTokenizerFromFolder(
+  baseUrl: string,
+  options: DownloadOptions = {},
+): Promise<TokenizerFiles> {
+  const base = new URL(baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`, globalThis.location?.href);
+  const text = async (file: string) =>
+    textOf(await fetchToMemory(new URL(file, base).href, options, 'the server'));
+  return { vocabJson: await text('vocab.json'), mergesTxt: await text('merges.txt') };
+}
+
 /** Files the user picked (an <input type=file multiple> or a dropped folder), found by name. */
-export async function filesFromPicked(files: readonly File[]): Promise<ModelFiles> {
-  const chosen = chooseModelFiles(files, (file) => file.name, 'the picked files');
+export async function filesFromPicked(
+  files: readonly File[],
+  options: { tokenizerOptional?: boolean } = {},
+): Promise<ModelFiles> {
+  const chosen = chooseModelFiles(files, (file) => file.name, 'the picked files', options);
   return {
     name: chosen.checkpoint.name,
     config: await chosen.config.text(),
@@ -142,6 +191,7 @@ export function chooseModelFiles<T>(
   entries: readonly T[],
   nameOf: (entry: T) => string,
   where: string,
+  options: { tokenizerOptional?: boolean } = {},
 ): ModelFileChoice<T> {
   const byName = new Map(entries.map((entry) => [nameOf(entry), entry]));
   const names = [...byName.keys()];
@@ -165,14 +215,19 @@ export function chooseModelFiles<T>(
   const mergesTxt = byName.get('merges.txt');
   const config = byName.get('config.json');
   const checkpoint = checkpointName === undefined ? undefined : byName.get(checkpointName);
+  // No tokenizer file at all may be allowed (openModel decides); half a pair never is.
+  const noTokenizer = options.tokenizerOptional && !tokenizerJson && !vocabJson && !mergesTxt;
   const missing = [
     ...(config ? [] : ['config.json']),
     ...(checkpoint ? [] : ['model.safetensors']),
-    ...(tokenizerJson || (vocabJson && mergesTxt) ? [] : ['tokenizer.json (or vocab.json + merges.txt)']),
+    ...(tokenizerJson || (vocabJson && mergesTxt) || noTokenizer
+      ? []
+      : ['tokenizer.json (or vocab.json + merges.txt)']),
   ];
   if (!config || !checkpoint || missing.length > 0) {
     throw new ModelError('missing', missing.join(', '), `not among ${where} (${listing}); ${needs}`);
   }
+  if (noTokenizer) return { config, checkpoint };
   return tokenizerJson ? { config, checkpoint, tokenizerJson } : { config, checkpoint, vocabJson, mergesTxt };
 }
 
@@ -194,6 +249,8 @@ interface FileAccess {
   /** True when fetch would not touch the network: prefer what is cached when offline. */
   isCached(file: string): Promise<boolean>;
   exists(file: string): Promise<boolean>;
+  /** No tokenizer file at all gives an empty TokenizerFiles instead of an error. */
+  tokenizerOptional: boolean;
 }
 
 // Small files first: a missing tokenizer shows before a 500 MB checkpoint has been downloaded.
@@ -225,6 +282,11 @@ async function loadTokenizer(access: FileAccess): Promise<TokenizerFiles> {
     return await pair();
   } catch (error) {
     if (!isNotFound(error)) throw error;
+    const none =
+      access.tokenizerOptional &&
+      !(await access.exists('vocab.json')) &&
+      !(await access.exists('merges.txt'));
+    if (none) return {};
     throw new ModelError(
       'missing',
       access.url('tokenizer.json'),
@@ -234,7 +296,11 @@ async function loadTokenizer(access: FileAccess): Promise<TokenizerFiles> {
   }
 }
 
-async function fetchToMemory(url: string, options: DownloadOptions, site: Site): Promise<ByteSource> {
+async function fetchToMemory(
+  url: string,
+  options: DownloadOptions & { expected?: ExpectedFile },
+  site: Site,
+): Promise<ByteSource> {
   const sink = new MemorySink();
   await download(url, sink, { ...options, site });
   return blobSource(url, sink.blob());

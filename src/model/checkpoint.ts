@@ -36,6 +36,20 @@ export function openGpt2Checkpoint(
 ): Gpt2Checkpoint {
   const fail = (kind: 'corrupt' | 'unsupported' | 'missing' | 'shape', problem: string) =>
     new ModelError(kind, file.name, problem);
+  // Before anything proportional to n_layer is built: a config with more layers than the file
+  // holds is reported with the first layer that is absent, not by listing a billion names.
+  let layersInFile = 0;
+  for (const name of file.entries.keys()) {
+    const layer = layerName.exec(name.startsWith(prefix) ? name.slice(prefix.length) : name)?.[1];
+    if (layer !== undefined) layersInFile = Math.max(layersInFile, Number(layer) + 1);
+  }
+  if (config.nLayer > layersInFile) {
+    throw fail(
+      'missing',
+      `tensor h.${layersInFile}.ln_1.weight is missing (expected for n_layer=${config.nLayer} in ${configFile}, ` +
+        `but the checkpoint has ${layersInFile} layer${layersInFile === 1 ? '' : 's'})`,
+    );
+  }
   const expected = expectedShapes(config);
   const dims =
     `${configFile} (n_layer=${config.nLayer}, n_embd=${config.nEmbd}, n_inner=${config.nInner}, ` +
@@ -90,7 +104,17 @@ export function openGpt2Checkpoint(
   const read = async (name: string): Promise<Tensor> => {
     const inFile = found.get(name)?.[0];
     if (inFile === undefined) throw fail('missing', `no GPT-2 weight named "${name}"`);
-    return { ...(await file.read(inFile)), name };
+    const tensor = await file.read(inFile);
+    // Checked as each tensor streams past: WGSL may assume finite values, and a NaN weight would
+    // otherwise come out as silent NaN logits.
+    const bad = countNonFinite(tensor);
+    if (bad > 0) {
+      throw fail(
+        'corrupt',
+        `tensor ${inFile} has ${bad} non-finite value${bad === 1 ? '' : 's'} (NaN or ±Inf) among ${tensor.data.length}`,
+      );
+    }
+    return { ...tensor, name };
   };
 
   return {
@@ -122,6 +146,29 @@ export function openGpt2Checkpoint(
       return { config, wte, wpe, blocks, lnF: await pair('ln_f') };
     },
   };
+}
+
+/** NaN and ±Inf in a tensor, tested on the bits (an all-ones exponent) of its dtype. */
+export function countNonFinite(tensor: Pick<Tensor, 'dtype' | 'data'>): number {
+  const { dtype, data } = tensor;
+  let bad = 0;
+  if (dtype === 'F32') {
+    // x · 0 is 0 for every finite x and NaN for NaN and ±Inf: a chunk whose sum of those is 0 is
+    // clean (2.5× faster than testing each value's bits); only a dirty chunk is counted.
+    const values = data as Float32Array;
+    const chunk = 4096;
+    for (let start = 0; start < values.length; start += chunk) {
+      const end = Math.min(values.length, start + chunk);
+      let zero = 0;
+      for (let i = start; i < end; i++) zero += values[i]! * 0;
+      if (zero === 0) continue;
+      for (let i = start; i < end; i++) if (!Number.isFinite(values[i]!)) bad++;
+    }
+    return bad;
+  }
+  const mask = dtype === 'F16' ? 0x7c00 : 0x7f80;
+  for (let i = 0; i < data.length; i++) if ((data[i]! & mask) === mask) bad++;
+  return bad;
 }
 
 /** Canonical names in load order → the shape the config implies. Conv1D weights are [in, out]. */

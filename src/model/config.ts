@@ -10,6 +10,22 @@ const gpt2Architectures = ['GPT2LMHeadModel', 'GPT2Model'];
 const gelus = ['gelu_new', 'gelu_pytorch_tanh'];
 const defaultBosTokenId = 50256;
 
+/**
+ * Upper bounds on the sizes, far above any GPT-2 (XL: 48 layers, 25 heads, width 1600, 1024
+ * positions, 50257 tokens) and low enough that nothing sized by them (the expected tensor list,
+ * a GPU buffer's byte count) can overflow or exhaust memory before the checkpoint disagrees.
+ * The vocabulary bound is the tokenizer's id limit (2^24 − 1).
+ */
+export const configLimits: Readonly<Record<string, number>> = {
+  n_layer: 1024,
+  n_head: 1024,
+  n_embd: 65_536,
+  vocab_size: 2 ** 24 - 1,
+  n_positions: 1_048_576,
+  n_ctx: 1_048_576,
+  n_inner: 262_144,
+};
+
 export function parseGpt2Config(text: string, file = 'config.json'): Gpt2Config {
   const fail = (problem: string) => new ModelError('config', file, problem);
   let json: unknown;
@@ -33,6 +49,10 @@ export function parseGpt2Config(text: string, file = 'config.json'): Gpt2Config 
     if (!Number.isSafeInteger(value) || (value as number) <= 0) {
       throw fail(`${key} must be a positive integer, found ${JSON.stringify(value)}`);
     }
+    const limit = configLimits[key];
+    if (limit !== undefined && (value as number) > limit) {
+      throw fail(`${key}=${value as number} is over the limit of ${limit}: not a GPT-2 this studio can run`);
+    }
     return value as number;
   };
   const nLayer = positive('n_layer');
@@ -45,8 +65,10 @@ export function parseGpt2Config(text: string, file = 'config.json'): Gpt2Config 
   if (nEmbd % nHead !== 0) throw fail(`n_embd=${nEmbd} is not divisible by n_head=${nHead}`);
 
   const layerNormEpsilon = c.layer_norm_epsilon ?? 1e-5;
-  if (typeof layerNormEpsilon !== 'number' || !(layerNormEpsilon > 0) || !Number.isFinite(layerNormEpsilon)) {
-    throw fail(`layer_norm_epsilon must be a positive number, found ${JSON.stringify(layerNormEpsilon)}`);
+  if (typeof layerNormEpsilon !== 'number' || !(layerNormEpsilon > 0) || !(layerNormEpsilon <= 1)) {
+    throw fail(
+      `layer_norm_epsilon must be a positive number up to 1, found ${JSON.stringify(layerNormEpsilon)}`,
+    );
   }
 
   const activation = c.activation_function ?? 'gelu_new';

@@ -74,6 +74,7 @@ export async function openSafetensors(src: ByteSource): Promise<SafetensorsFile>
   }
   parsed.sort(([, a], [, b]) => a.byteOffset - b.byteOffset || a.byteLength - b.byteLength);
   checkNoOverlap(file, parsed);
+  checkCoverage(file, parsed, dataStart, dataSize);
   const entries: ReadonlyMap<string, SafetensorsEntry> = new Map(parsed);
 
   return {
@@ -167,6 +168,44 @@ function checkNoOverlap(file: string, entries: readonly [string, SafetensorsEntr
       throw new ModelError('corrupt', file, `the data of tensors "${previous[0]}" and "${name}" overlap`);
     }
     previous = current;
+  }
+}
+
+/**
+ * The tensors must fill the data section exactly, as the safetensors library requires: no gap
+ * between two tensors and no bytes after the last. A header length set short (pointing into the
+ * header's padding) shows up here as bytes before or after the tensors, so it is refused instead of
+ * shifting every tensor.
+ */
+function checkCoverage(
+  file: string,
+  entries: readonly [string, SafetensorsEntry][],
+  dataStart: number,
+  dataSize: number,
+): void {
+  let end = 0;
+  let previous = '';
+  for (const [name, entry] of entries) {
+    const begin = entry.byteOffset - dataStart;
+    if (begin > end) {
+      const after = previous === '' ? 'the start of the data section' : `tensor "${previous}"`;
+      throw new ModelError(
+        'corrupt',
+        file,
+        `${begin - end} bytes between ${after} and tensor "${name}" belong to no tensor ` +
+          `(the data section starts at byte ${dataStart}: is the header length right?)`,
+      );
+    }
+    end = Math.max(end, begin + entry.byteLength);
+    previous = name;
+  }
+  if (end !== dataSize) {
+    throw new ModelError(
+      'corrupt',
+      file,
+      `${dataSize - end} bytes after the last tensor belong to no tensor (the tensors end at byte ` +
+        `${dataStart + end} of ${dataStart + dataSize}: is the header length right?)`,
+    );
   }
 }
 

@@ -533,6 +533,10 @@ function parseMergesTxt(text: string): MergeRule[] {
     }
     merges.push({ left, right, where: `line ${index + 1}` });
   });
+  // Without merges every token would be a single byte: a file cut off or saved empty.
+  if (merges.length === 0) {
+    throw new ModelError('corrupt', 'merges.txt', 'holds no merge rules (empty, or only its #version line)');
+  }
   return merges;
 }
 

@@ -21,9 +21,19 @@ export interface DebugCounters {
   draws: number;
   /** The latest frame of each heatmap canvas, by its data-testid. */
   readonly canvases: Record<string, DrawRecord>;
+  /** GPU buffers and textures created and not destroyed (./gpu/count.ts). */
+  readonly live: { buffers: number; textures: number };
+  /** Destroys the current device, as a driver reset would: the studio must recover (tests only). */
+  loseDevice?: () => void;
 }
 
-export const debugCounters: DebugCounters = { enabled: false, runs: 0, draws: 0, canvases: {} };
+export const debugCounters: DebugCounters = {
+  enabled: false,
+  runs: 0,
+  draws: 0,
+  canvases: {},
+  live: { buffers: 0, textures: 0 },
+};
 
 if (typeof window !== 'undefined') {
   debugCounters.enabled = new URLSearchParams(window.location.search).get('debug') === '1';

@@ -10,9 +10,17 @@ import type { LensPoints, PromptSession, RunResult } from '../engine/session';
 import { acquireGpu, WebGpuUnavailableError, type AdapterSummary, type GpuContext } from '../gpu/device';
 import { viteShaders } from '../gpu/shaders-vite';
 import type { DownloadProgress } from '../io/download';
-import { openModel } from '../model/load';
+import { openModel, standardTokenizerNote } from '../model/load';
+import { nonFiniteLens, nonFiniteStats } from '../instruments/non-finite';
+import { countGpuObjects } from './gpu/count';
 import { openBrowserCache, type ModelCache } from '../io/model-cache';
-import { filesFromFolder, filesFromHub, filesFromPicked, isHubModelCached } from '../io/sources';
+import {
+  filesFromFolder,
+  filesFromHub,
+  filesFromPicked,
+  isHubModelCached,
+  standardTokenizerFromFolder,
+} from '../io/sources';
 import type { Gpt2Tokenizer } from '../model/tokenizer';
 import type { Gpt2Config } from '../model/types';
 import { formatModelRef, type KernelChoice, type ModelRef } from './url-state';
@@ -59,6 +67,8 @@ export interface ModelInfo {
   readonly kernels: 'tiled' | 'barrier-free';
   /** Loaded from the browser's cache with no download. */
   readonly fromCache: boolean;
+  /** Set when the model came without tokenizer files and the standard GPT-2 tokenizer stands in. */
+  readonly tokenizerNote?: string;
 }
 
 interface Loaded {
@@ -114,6 +124,7 @@ export class Studio {
     try {
       const context = await acquireGpu(this.#gpuApi(), { environment: this.#environment() });
       this.#context = context;
+      countGpuObjects(context.device);
       this.gpu = { state: 'ready', adapter: context.summary, recovered: this.#recoveries };
       void context.device.lost.then((info) => {
         // Our own dispose() destroys the device on purpose; any other loss is recovered from.
@@ -192,19 +203,29 @@ export class Studio {
       cached: false,
     };
     try {
+      const optional = { tokenizerOptional: true };
       const files =
         source.kind === 'files'
-          ? await filesFromPicked(source.files)
+          ? await filesFromPicked(source.files, optional)
           : source.ref.kind === 'local'
-            ? await filesFromFolder(`models/${source.ref.folder}/`, { signal: abort.signal, onProgress })
+            ? await filesFromFolder(`models/${source.ref.folder}/`, {
+                signal: abort.signal,
+                onProgress,
+                ...optional,
+              })
             : await filesFromHub(source.ref.id, {
                 endpoint: this.hubEndpoint,
                 cache: await this.#browserCache(),
                 signal: abort.signal,
                 onProgress,
+                verify: 'listing',
+                ...optional,
               });
       if (source.kind !== 'ref' || source.ref.kind !== 'hub') fromCache = false;
-      const opened = await openModel(files);
+      // The bundled model's tokenizer is GPT-2's: it stands in for a model saved without one.
+      const standardTokenizer = () =>
+        standardTokenizerFromFolder('models/gpt2-brown-mini/', { signal: abort.signal });
+      const opened = await openModel(files, { standardTokenizer });
       const engine = await Engine.load(gpu, viteShaders, opened.checkpoint, {
         ...(this.kernels === 'auto' ? {} : { fallbackKernels: this.kernels === 'fallback' }),
         signal: abort.signal,
@@ -237,6 +258,7 @@ export class Studio {
           weightBytes: engine.weights.bytes,
           kernels: engine.fallbackKernels ? 'barrier-free' : 'tiled',
           fromCache,
+          tokenizerNote: opened.tokenizerSource === 'standard-gpt2' ? standardTokenizerNote : undefined,
         },
       };
       this.model = this.#loaded.info;
@@ -333,6 +355,15 @@ export class PromptRun {
     registerRunCaptures(this, () => this.#captures());
     registerRunLock(this, (work) => this.#exclusive(work));
   }
+
+  /** Why the latest run's output cannot be trusted (NaN or ±Inf in its lens or stream), if it cannot. */
+  readonly nonFinite = $derived.by((): string | undefined => {
+    const vocab = this.#studio.model?.config.vocabSize ?? Infinity;
+    const lens = this.result && nonFiniteLens(this.result.lens, vocab);
+    return (
+      lens ?? (this.flow && this.flow.result === this.result ? nonFiniteStats(this.flow.stats) : undefined)
+    );
+  });
 
   /** The prompt's token ids, with <|endoftext|> first when `bos` is set. */
   readonly tokens = $derived.by((): readonly number[] => {

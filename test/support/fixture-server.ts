@@ -1,9 +1,12 @@
 // A real HTTP server for download tests: serves a folder on 127.0.0.1 (lay files out like the hub,
 // `<root>/<owner>/<name>/resolve/main/<file>`, or like static/), with Content-Length, Accept-Ranges
 // and Range → 206, logs every request, and misbehaves on demand, per path, like a real network does.
+// As the hub does, it states each file's size and hash: `.safetensors` files are LFS files
+// (X-Linked-Size, X-Linked-Etag and ETag: the sha256), others carry a git blob id as ETag; and
+// `/api/models/<owner>/<name>/revision/<rev>?blobs=true` lists them (size, lfs.sha256).
 
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve, sep } from 'node:path';
@@ -22,7 +25,20 @@ export type Fault =
   /** Send no Content-Length (chunked transfer encoding). */
   | { kind: 'no-length' }
   /** Answer 200 with an HTML page, as a single-page-app dev server does for a missing file. */
-  | { kind: 'html' };
+  | { kind: 'html' }
+  /** Accept the request and never answer: a stall before the headers. */
+  | { kind: 'stall-headers' }
+  /** Send the headers and this many bytes of the body, then nothing, with the connection open. */
+  | { kind: 'stall'; afterBytes: number }
+  /** Announce and send only this many bytes with status 200: a body that looks whole but is short. */
+  | { kind: 'short-length'; bytes: number }
+  /** A close-delimited body (no Content-Length, no chunks) cut after this many bytes by a close. */
+  | { kind: 'close-cut'; afterBytes: number }
+  /** One byte of the body flipped in transit: what the hub states stays the true file's. */
+  | { kind: 'corrupt' };
+
+/** Faults of a GET: a HEAD request neither sees nor uses them up. */
+const bodyFaults = new Set<Fault['kind']>(['stall-headers', 'stall', 'short-length', 'close-cut', 'corrupt']);
 
 export interface LoggedRequest {
   readonly method: string;
@@ -40,6 +56,11 @@ const contentTypes: Record<string, string> = { json: 'application/json', txt: 't
 
 export class FixtureServer {
   readonly requests: LoggedRequest[] = [];
+  /**
+   * As the hub does for LFS files: `/…/resolve/…/*.safetensors` answers 302 to `/cdn/…` with
+   * X-Linked-Size and X-Linked-Etag on the redirect only; `/cdn/…` serves the bytes.
+   */
+  redirectLfs = false;
   readonly #server: Server;
   readonly #root: string;
   readonly #faults = new Map<string, ActiveFault[]>();
@@ -87,7 +108,7 @@ export class FixtureServer {
     const path = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
     const method = request.method ?? 'GET';
     const range = request.headers.range;
-    const faults = this.#take(path);
+    const faults = this.#take(path, method);
     const log = (status: number): void => {
       this.requests.push({ method, path, range, status });
     };
@@ -96,7 +117,10 @@ export class FixtureServer {
 
     // As the hub does: any page may fetch the files, read their sizes and ask for ranges.
     response.setHeader('Access-Control-Allow-Origin', '*');
-    response.setHeader('Access-Control-Expose-Headers', 'Content-Length, Content-Range, Accept-Ranges');
+    response.setHeader(
+      'Access-Control-Expose-Headers',
+      'Content-Length, Content-Range, Accept-Ranges, ETag, X-Linked-Size, X-Linked-Etag',
+    );
     const empty = (status: number, headers: Record<string, string> = {}): void => {
       log(status);
       response.writeHead(status, headers).end();
@@ -115,7 +139,26 @@ export class FixtureServer {
       return;
     }
     if (method !== 'GET' && method !== 'HEAD') return empty(405);
-    const file = resolve(this.#root, `.${path}`);
+    if (fault('stall-headers')) {
+      log(0);
+      await new Promise((closed) => response.on('close', closed));
+      return;
+    }
+    const api = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/([^/]+)$/.exec(path);
+    if (api) return this.#listing(api[1]!, api[2]!, response, log);
+    if (
+      this.redirectLfs &&
+      path.startsWith('/cdn/') === false &&
+      path.includes('/resolve/') &&
+      path.endsWith('.safetensors')
+    ) {
+      const target = resolve(this.#root, `.${path}`);
+      const bytes = await readFile(target).catch(() => undefined);
+      if (!bytes) return empty(404);
+      return empty(302, { Location: `/cdn${path}`, ...hashHeaders(path, bytes) });
+    }
+    const cdn = path.startsWith('/cdn/');
+    const file = resolve(this.#root, `.${cdn ? path.slice(4) : path}`);
     const isFile = file.startsWith(this.#root + sep) && (await stat(file).catch(() => undefined))?.isFile();
     if (!isFile) return empty(404);
 
@@ -125,6 +168,7 @@ export class FixtureServer {
     const headers: Record<string, string> = {
       'Accept-Ranges': 'bytes',
       'Content-Type': contentTypes[extension] ?? 'application/octet-stream',
+      ...(cdn ? {} : hashHeaders(path, bytes)),
     };
     let start = 0;
     let statusCode = 200;
@@ -136,7 +180,29 @@ export class FixtureServer {
       statusCode = 206;
       headers['Content-Range'] = `bytes ${start}-${size - 1}/${size}`;
     }
-    const body = bytes.subarray(start);
+    let body: Uint8Array = bytes.subarray(start);
+    const short = fault('short-length');
+    if (short) {
+      statusCode = 200;
+      delete headers['Content-Range'];
+      body = bytes.subarray(0, short.bytes);
+    }
+    if (fault('corrupt') && body.byteLength > 0) {
+      body = Uint8Array.from(body);
+      body[body.byteLength >> 1]! ^= 0xff;
+    }
+    const cut = fault('close-cut');
+    if (cut && method === 'GET') {
+      // Written by hand: Node's server would add chunked encoding or a length.
+      log(200);
+      const socket = response.socket!;
+      socket.write(
+        `HTTP/1.1 200 OK\r\nContent-Type: ${headers['Content-Type']}\r\nConnection: close\r\n` +
+          `Access-Control-Allow-Origin: *\r\n\r\n`,
+      );
+      socket.end(bytes.subarray(0, cut.afterBytes));
+      return;
+    }
     if (!fault('no-length')) headers['Content-Length'] = String(body.byteLength);
     log(statusCode);
     response.writeHead(statusCode, headers);
@@ -147,22 +213,77 @@ export class FixtureServer {
 
     const drop = fault('drop');
     const slow = fault('slow');
-    const end = drop ? Math.min(drop.afterBytes, body.byteLength) : body.byteLength;
+    const stall = fault('stall');
+    const end = drop
+      ? Math.min(drop.afterBytes, body.byteLength)
+      : stall
+        ? Math.min(stall.afterBytes, body.byteLength)
+        : body.byteLength;
     const step = slow?.chunkBytes ?? 64 * 1024;
     for (let at = 0; at < end && !response.destroyed; at += step) {
       await new Promise((written) => response.write(body.subarray(at, Math.min(at + step, end)), written));
       if (slow) await new Promise((resume) => setTimeout(resume, slow.delayMs));
     }
-    if (drop) response.socket?.destroy();
+    if (stall) await new Promise((closed) => response.on('close', closed));
+    else if (drop) response.socket?.destroy();
     else if (!response.destroyed) response.end();
   }
 
+  /** The hub's model API listing of one repository's files at a revision. */
+  async #listing(
+    repo: string,
+    revision: string,
+    response: ServerResponse,
+    log: (status: number) => void,
+  ): Promise<void> {
+    const dir = join(this.#root, repo, 'resolve', revision);
+    const names = await readdir(dir).catch(() => undefined);
+    if (!names) {
+      log(404);
+      response.writeHead(404).end();
+      return;
+    }
+    const siblings = [];
+    for (const name of names.sort()) {
+      const bytes = await readFile(join(dir, name));
+      const lfs = name.endsWith('.safetensors');
+      siblings.push({
+        rfilename: name,
+        size: bytes.byteLength,
+        blobId: gitBlobId(bytes),
+        ...(lfs ? { lfs: { sha256: sha256Hex(bytes), size: bytes.byteLength, pointerSize: 134 } } : {}),
+      });
+    }
+    log(200);
+    response
+      .writeHead(200, { 'Content-Type': 'application/json' })
+      .end(JSON.stringify({ id: repo, siblings }));
+  }
+
   /** The faults that apply to this request, each used up once. */
-  #take(path: string): Fault[] {
-    const active = (this.#faults.get(path) ?? []).filter((entry) => entry.remaining > 0);
+  #take(path: string, method: string): Fault[] {
+    const active = (this.#faults.get(path) ?? []).filter(
+      (entry) => entry.remaining > 0 && !(method === 'HEAD' && bodyFaults.has(entry.fault.kind)),
+    );
     for (const entry of active) entry.remaining--;
     return active.map((entry) => entry.fault);
   }
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Git's id of a blob: SHA-1 of `blob <size>\0` and the bytes (40 hex), what the hub sends as ETag. */
+function gitBlobId(bytes: Uint8Array): string {
+  return createHash('sha1').update(`blob ${bytes.byteLength}\0`).update(bytes).digest('hex');
+}
+
+/** The hub's statement of a file: LFS files (`.safetensors`) by sha256, others by git blob id. */
+function hashHeaders(path: string, bytes: Uint8Array): Record<string, string> {
+  if (!path.endsWith('.safetensors')) return { ETag: `"${gitBlobId(bytes)}"` };
+  const sha = sha256Hex(bytes);
+  return { ETag: `"${sha}"`, 'X-Linked-Size': String(bytes.byteLength), 'X-Linked-Etag': `"${sha}"` };
 }
 
 /** Writes `files` as the hub would serve them for `repo` at revision main; returns the URL paths. */
