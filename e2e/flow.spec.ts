@@ -10,16 +10,8 @@
 // prompt on a model with a longer context: the page does not widen, and the view re-fits a resize.
 import type { Locator, Page } from '@playwright/test';
 import { gpt2Config } from '../src/model/fixtures';
-import { colormapTable } from '../src/viz/colormaps';
 import { boundaryName } from '../src/viz/depth-names';
-import {
-  barSpan,
-  cosIndex,
-  flowCosColormap,
-  flowNormColormap,
-  flowRows,
-  normIndex,
-} from '../src/viz/flow-layout';
+import { barSpan, cosIndex, flowCosTable, flowNormTable, flowRows, normIndex } from '../src/viz/flow-layout';
 import { hubFiles, tinyWeights } from '../test/support/tiny-models';
 import { config, expect, reference, test, tokenizer, top2 } from './fixture';
 import { decodePng, pixel, type Image } from './png';
@@ -99,8 +91,8 @@ function entryNear(table: Uint8Array, rgb: readonly number[], index: number): nu
 
 /** Every cell's ribbon and bar in `image` against the reference; returns what disagrees. */
 function checkPixels(image: Image, toPx: (x: number, y: number) => [number, number]): string[] {
-  const normTable = colormapTable(flowNormColormap);
-  const cosTable = colormapTable(flowCosColormap);
+  const normTable = flowNormTable();
+  const cosTable = flowCosTable();
   const problems: string[] = [];
   const seen = new Set<number>();
   for (let b = 0; b < rows; b++) {

@@ -16,13 +16,12 @@ import { FlowRenderer, flowAccentColor, type FlowFrameView } from '../src/render
 import { panelColor, type RenderTarget } from '../src/render/heatmap-renderer';
 import { flowField } from '../src/state/flow';
 import { Camera2D } from '../src/viz/camera';
-import { colormapTable } from '../src/viz/colormaps';
 import {
   barSpan,
   cosIndex,
   flowBounds,
-  flowCosColormap,
-  flowNormColormap,
+  flowCosTable,
+  flowNormTable,
   flowRows,
   normIndex,
 } from '../src/viz/flow-layout';
@@ -126,8 +125,8 @@ describe('the flow renderer draws the residual stats as the reference computes t
       });
       renderer.draw(frame());
       const px = await target.pixels();
-      const normTable = colormapTable(flowNormColormap);
-      const cosTable = colormapTable(flowCosColormap);
+      const normTable = flowNormTable();
+      const cosTable = flowCosTable();
       const maxNorm = Math.max(
         ...Array.from({ length: rows * T }, (_, i) => want.norm(i % T, Math.floor(i / T))),
       );

@@ -149,6 +149,14 @@ fn fs_main(@builtin(position) pos: vec4f) -> @location(0) vec4f {
     c = mix(faded, col, reached);
   }
 
+  // The selected block's edges: its resid_pre's bottom and its resid_post's top.
+  if (u.layer >= 0) {
+    let e0 = abs(w.y - f32(lo)) * u.cell_px.y;
+    let e1 = abs(w.y - f32(lo + 3)) * u.cell_px.y;
+    if (min(e0, e1) < 1.0) {
+      c = mix(c, u.band.rgb, 0.8);
+    }
+  }
   if (u.cursor.x >= 0 && u32(u.cursor.x) == b && u32(u.cursor.y) == t && edge < 2.0) {
     c = u.accent.rgb;
   }

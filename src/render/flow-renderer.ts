@@ -11,8 +11,8 @@
 import './float16-shim';
 import { makeShaderDataDefinitions, makeStructuredView, type StructuredView } from 'webgpu-utils';
 import type { ShaderLibrary } from '../gpu/shader-library';
-import { colormapSize, colormapTable } from '../viz/colormaps';
-import { flowCosColormap, flowNormColormap, flowRows, flowStyle } from '../viz/flow-layout';
+import { colormapSize } from '../viz/colormaps';
+import { flowCosTable, flowNormTable, flowRows, flowStyle } from '../viz/flow-layout';
 import { panelColor, type RenderTarget, type Rgb } from './heatmap-renderer';
 
 const statsStride = 8; // f32 per (layer, position): residualStatsStride
@@ -128,8 +128,8 @@ export class FlowRenderer {
       usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
     });
     const tables = new Uint8Array(colormapSize * 4 * 2);
-    tables.set(colormapTable(flowNormColormap), 0);
-    tables.set(colormapTable(flowCosColormap), colormapSize * 4);
+    tables.set(flowNormTable(), 0);
+    tables.set(flowCosTable(), colormapSize * 4);
     device.queue.writeTexture({ texture: this.#colormaps }, tables, { bytesPerRow: colormapSize * 4 }, [
       colormapSize,
       2,

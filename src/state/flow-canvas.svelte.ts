@@ -2,8 +2,9 @@
 // FlowRenderer for the canvas (made again when the device changes), sizes the canvas's backing
 // store to its CSS size × the device pixel ratio, hands the renderer each run's numbers once (a
 // GPU-to-GPU copy of the residual stats, src/render/flow-renderer.ts) and draws a frame whenever
-// what it shows changes: the camera, the animated level, the selection. A frame writes uniforms
-// and records one render pass; nothing is read back (the e2e test counts mapAsync calls).
+// what it shows changes — the camera, the animated level, the selection — at most once per
+// animation frame. A frame writes uniforms and records one render pass; nothing is read back
+// (e2e/flow.spec.ts counts mapAsync calls).
 
 import { untrack } from 'svelte';
 import type { Attachment } from 'svelte/attachments';
@@ -40,17 +41,37 @@ export interface FlowCanvasOptions {
 class FlowCanvasView {
   readonly #canvas: HTMLCanvasElement;
   readonly #studio: object;
+  readonly #onerror: ((message: string | undefined) => void) | undefined;
   #renderer: FlowRenderer | undefined;
+  #frame: FlowFrame | undefined;
+  #pending: number | undefined;
   /** The field the renderer holds. */
   #field: FlowField | undefined;
   #disposed = false;
 
-  constructor(canvas: HTMLCanvasElement, studio: object) {
+  constructor(canvas: HTMLCanvasElement, studio: object, onerror?: (message: string | undefined) => void) {
     this.#canvas = canvas;
     this.#studio = studio;
+    this.#onerror = onerror;
   }
 
-  draw(frame: FlowFrame): void {
+  /** Draws `frame` at the next animation frame (several calls in one frame draw once). */
+  request(frame: FlowFrame): void {
+    this.#frame = frame;
+    this.#pending ??= requestAnimationFrame(() => {
+      this.#pending = undefined;
+      const f = this.#frame;
+      if (!f) return;
+      try {
+        this.#draw(f);
+        this.#onerror?.(undefined);
+      } catch (e) {
+        this.#onerror?.((e as Error).message ?? String(e));
+      }
+    });
+  }
+
+  #draw(frame: FlowFrame): void {
     const device = studioGpu(this.#studio).device();
     if (this.#disposed || !device) return;
     if (this.#renderer?.device !== device) {
@@ -79,6 +100,7 @@ class FlowCanvasView {
 
   dispose(): void {
     this.#disposed = true;
+    if (this.#pending !== undefined) cancelAnimationFrame(this.#pending);
     this.#renderer?.dispose();
     this.#renderer = undefined;
   }
@@ -86,7 +108,7 @@ class FlowCanvasView {
 
 export function flowCanvas(options: FlowCanvasOptions): Attachment<HTMLCanvasElement> {
   return (canvas) => {
-    const view = untrack(() => new FlowCanvasView(canvas, options.studio));
+    const view = untrack(() => new FlowCanvasView(canvas, options.studio, options.onerror));
     $effect(() => {
       const frame = options.frame();
       const dpr = devicePixelRatio.current ?? 1;
@@ -95,12 +117,7 @@ export function flowCanvas(options: FlowCanvasOptions): Attachment<HTMLCanvasEle
       const h = Math.max(1, Math.round(frame.camera.height * dpr));
       if (canvas.width !== w) canvas.width = w;
       if (canvas.height !== h) canvas.height = h;
-      try {
-        view.draw(frame);
-        options.onerror?.(undefined);
-      } catch (e) {
-        options.onerror?.((e as Error).message ?? String(e));
-      }
+      view.request(frame);
     });
     return () => view.dispose();
   };

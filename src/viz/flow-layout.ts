@@ -14,7 +14,7 @@
 // part of each cell the norm colour, the lower part the addition's cosine colour.
 
 import type { Camera2D, WorldRect } from './camera';
-import { colormapIndex, divergingIndex, type AnyColormapName } from './colormaps';
+import { colormapIndex, colormapSize, colormapTable, divergingIndex } from './colormaps';
 
 export interface LensToken {
   readonly id: number;
@@ -22,9 +22,41 @@ export interface LensToken {
   readonly p: number;
 }
 
-/** The colormap of ‖stream‖ and of the additions' cosines. */
-export const flowNormColormap: AnyColormapName = 'viridis';
-export const flowCosColormap: AnyColormapName = 'rdbu';
+/** ‖stream‖'s colours: viridis, 256 RGBA8 entries (entry i = ‖stream‖ / max at i/255). */
+export const flowNormTable = (): Uint8Array<ArrayBuffer> => colormapTable('viridis');
+
+/** The panel-dark middle and the two ends of the cosine map (RdBu's mid blue and red). */
+const cosMiddle = [0x24, 0x28, 0x31];
+const cosAgainst = [0x43, 0x93, 0xc3];
+const cosAlong = [0xd6, 0x60, 0x4d];
+let cosTable: Uint8Array<ArrayBuffer> | undefined;
+
+/**
+ * The additions' cosine colours, dark in the middle so that additions orthogonal to the stream
+ * (cos ≈ 0, the common case) recede and aligned (red) or opposed (blue) ones stand out on the dark
+ * panel: entry i = cos (2i/255 − 1), linear from the middle to each end. Cached; do not modify.
+ */
+export function flowCosTable(): Uint8Array<ArrayBuffer> {
+  if (!cosTable) {
+    cosTable = new Uint8Array(colormapSize * 4);
+    for (let i = 0; i < colormapSize; i++) {
+      const c = (2 * i) / (colormapSize - 1) - 1;
+      const end = c < 0 ? cosAgainst : cosAlong;
+      const a = Math.abs(c);
+      cosTable.set([...cosMiddle.map((m, k) => Math.round(m + (end[k]! - m) * a)), 255], 4 * i);
+    }
+  }
+  return cosTable;
+}
+
+/** A CSS gradient of a 256-entry table, for legends. */
+export function tableGradient(table: Uint8Array, direction = 'to right'): string {
+  const stops = Array.from({ length: 9 }, (_, k) => {
+    const i = 4 * Math.round((k / 8) * (colormapSize - 1));
+    return `rgb(${table[i]}, ${table[i + 1]}, ${table[i + 2]}) ${(k / 8) * 100}%`;
+  });
+  return `linear-gradient(${direction}, ${stops.join(', ')})`;
+}
 
 /** Cell-local geometry (fractions of a column / row), one source for the shader and the tests. */
 export const flowStyle = {
@@ -38,7 +70,7 @@ export const flowStyle = {
   barLow: 0.3,
   barHigh: 0.7,
   /** Compact mode: the part of a row below this shows the addition, above it ‖stream‖. */
-  compactSplit: 0.4,
+  compactSplit: 0.28,
   /** Framebuffer pixels per column from which cells are drawn in detail. */
   detailPx: 12,
   /** Opacity of the lens tint at p = 1. */
