@@ -4,14 +4,16 @@
 // cosine colormap entry of the addition's cosine with the stream it read — within one colormap
 // entry (1/255 of max‖stream‖; 2/255 in cosine), the slack of f32 rounding at an 8-bit level.
 // The logit lens's labels name the reference's top token. Then the keyboard cursor and its
-// screen-reader description, the tooltip's top 5, the depth scrubber moving the highlighted block,
-// the camera (wheel zoom keeps the point under the pointer; drag pans), and 0 readbacks (every
-// GPUBuffer.mapAsync counted in the page) while scrubbing, panning and zooming. Last, a 200-token
-// prompt on a model with a longer context: the page does not widen, and the view re-fits a resize.
+// screen-reader description, the tooltip's top 5, the depth scrubber moving the highlighted block
+// (the level animating through the boundaries in between), the camera (wheel zoom keeps the point
+// under the pointer; drag pans), 0 readbacks (every GPUBuffer.mapAsync counted in the page) while
+// scrubbing, panning and zooming, and the lens's cost and choice. Last, a 200-token prompt on a
+// model with a longer context: the page does not widen, and the view re-fits a resize.
 import type { Locator, Page } from '@playwright/test';
 import { gpt2Config } from '../src/model/fixtures';
 import { boundaryName } from '../src/viz/depth-names';
 import { barSpan, cosIndex, flowCosTable, flowNormTable, flowRows, normIndex } from '../src/viz/flow-layout';
+import { formatFlops, lensCost } from '../src/state/flow';
 import { hubFiles, tinyWeights } from '../test/support/tiny-models';
 import { config, expect, reference, test, tokenizer, top2 } from './fixture';
 import { decodePng, pixel, type Image } from './png';
@@ -194,7 +196,24 @@ test('the flow view’s pixels show the stream and each block’s additions as t
   await expect.poll(current).toEqual([0, 1, 2]);
   await expect(canvas).toHaveAttribute('data-target-level', '2');
   await expect(canvas).toHaveAttribute('data-level', '2');
+  // Animated: the level passes through the boundaries in between, frame by frame, to 2L.
+  const levels = page.evaluate(
+    () =>
+      new Promise<number[]>((resolve) => {
+        const seen: number[] = [];
+        const c = document.querySelector('[data-testid="flow-view"] [data-testid="flow-canvas"]')!;
+        const t0 = performance.now();
+        const tick = () => {
+          seen.push(Number(c.getAttribute('data-level')));
+          if (performance.now() - t0 < 3000) requestAnimationFrame(tick);
+          else resolve(seen);
+        };
+        requestAnimationFrame(tick);
+      }),
+  );
   await slider.press('End');
+  const between = (await levels).filter((x) => x > 2 && x < 2 * L);
+  expect(between.length, 'frames between the two levels').toBeGreaterThan(0);
   await expect(canvas).toHaveAttribute('data-level', String(2 * L));
 
   // The camera: the wheel zooms about the pointer (the world point under it stays), a drag pans.
@@ -233,6 +252,21 @@ test('the flow view’s pixels show the stream and each block’s additions as t
   // Frames were drawn (animation, zoom, pan), and not one readback.
   expect(await page.evaluate(() => (window as Counted).__strataDebug!.draws)).toBeGreaterThan(draws0 + 10);
   expect(await readbacks(page)).toBe(before);
+
+  // The lens's cost is stated; asking for the output only runs again with one lens point.
+  const cost = flow.getByTestId('flow-lens-cost');
+  await expect(cost).toContainText(
+    `lens at ${L + 1} of ${rows} depths × ${T} positions: ${formatFlops(lensCost(config, T, 'layers').flops)}`,
+  );
+  await flow.getByTestId('flow-lens').selectOption('final');
+  await expect(cost).toContainText(`lens at 1 of ${rows} depths`);
+  await expect(cost).toContainText(formatFlops(lensCost(config, T, 'final').flops));
+  await expect(flow.getByTestId('flow-label')).toHaveCount(T);
+  expect(
+    await flow
+      .getByTestId('flow-label')
+      .evaluateAll((els) => els.map((el) => el.getAttribute('data-boundary'))),
+  ).toEqual(Array(T).fill(String(2 * L)));
 });
 
 const longConfig = gpt2Config({ nLayer: 2, nHead: 2, nEmbd: 32, nCtx: 256, vocabSize: 50257 });
