@@ -193,7 +193,7 @@ export function flowLabelCells(
   has: (boundary: number) => boolean,
   options: FlowLabelOptions = {},
 ): FlowCellRef[] {
-  const { minWidth = 30, minHeight = 13, max = 600 } = options;
+  const { minWidth = 24, minHeight = 13, max = 600 } = options;
   const [sx, sy] = camera.scale();
   if (sx < minWidth || sy < minHeight) return [];
   const { t0, t1, b0, b1 } = flowVisible(camera, nLayer, T);
