@@ -87,7 +87,10 @@ for (const [width, height] of [
     await page.setViewportSize({ width, height });
     await page.goto(fixture.url(prompt, { compare: 'The cat sat on the rug, and the dog', head: '0' }));
     await expect(page.getByTestId('next-tokens-b').locator('li')).toHaveCount(5);
-    await expect(page.getByTestId('flow-view-b').getByTestId('flow-cell').first()).toBeVisible();
+    await expect(page.getByTestId('flow-view-b').getByTestId('flow-canvas')).toHaveAttribute(
+      'data-max-norm',
+      /\d/,
+    );
     await expect(page.getByTestId('diff-focus-canvas')).toBeVisible();
 
     // Every control and widget has an accessible name. (Counted until two counts agree: the

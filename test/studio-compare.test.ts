@@ -7,7 +7,7 @@ import { expect, test } from 'vitest';
 import { gpt2Config } from '../src/model/fixtures';
 import { referenceForward, unembed } from '../src/model/reference';
 import { Compare } from '../src/state/compare.svelte';
-import { flowGrid } from '../src/state/flow';
+import { flowField, flowTop } from '../src/state/flow';
 import { studioGpu } from '../src/state/gpu/access';
 import { PromptRun } from '../src/state/studio.svelte';
 import { studioWith } from './support/tiny-engine';
@@ -42,16 +42,18 @@ test('flow grids, stream similarity and exports of two prompts on one model', as
     for (const run of [a, b]) {
       const tokens = [...run.tokens];
       const { depths } = depthsOf(tokens);
-      const grid = flowGrid(run.flow!.result, run.flow!.stats, (id) => tokenizer.tokenLabel(id));
-      expect(grid.cells).toHaveLength(config.nLayer + 1);
-      for (const [d, row] of grid.cells.entries()) {
+      const field = flowField(run.flow!.result, run.flow!.stats);
+      expect(field.norms).toHaveLength((2 * config.nLayer + 1) * tokens.length);
+      for (const [d, depth] of depths.entries()) {
         const V = config.vocabSize;
-        const lens = unembed(weights, depths[d]!, tokens.length);
-        for (const c of row) {
-          const want = norm(depths[d]!, c.position);
-          expect(Math.abs(c.norm - want)).toBeLessThanOrEqual(1e-4 * want);
-          const logits = lens.subarray(c.position * V, (c.position + 1) * V);
-          expect(c.top[0]!.id).toBe(logits.indexOf(Math.max(...logits)));
+        const lens = unembed(weights, depth, tokens.length);
+        const b = 2 * d; // resid_pre d, or the final resid_post (boundary 2L)
+        for (let t = 0; t < tokens.length; t++) {
+          const want = norm(depth, t);
+          expect(Math.abs(field.norms[b * tokens.length + t]! - want)).toBeLessThanOrEqual(1e-4 * want);
+          const logits = lens.subarray(t * V, (t + 1) * V);
+          const top = flowTop(field, b, t, (id) => tokenizer.tokenLabel(id))!;
+          expect(top[0]!.id).toBe(logits.indexOf(Math.max(...logits)));
         }
       }
     }

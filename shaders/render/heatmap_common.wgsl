@@ -16,7 +16,7 @@ const SINK_RENORMALIZE: u32 = 2u;
 const BACKGROUND: f32 = -1.0;
 
 // One per viewport (a head drawn in a rectangle), 256 bytes apart in the uniform buffer. The
-// renderer reads this struct's layout from the source (src/viz/wgsl-struct.ts).
+// renderer reads this struct's layout from the source (webgpu-utils).
 struct HeatmapUniforms {
   rect: vec4f,       // the viewport in framebuffer pixels: x, y, width, height
   view: vec4f,       // the part of (key, query) space shown, in cells: key0, query0, key1, query1

@@ -2,7 +2,8 @@
 // what attention and the MLP add to it (norms, and cosines with the stream they read), computed
 // on the GPU from a session's residual captures (shaders/instruments/residual_stats.wgsl) and read back as one
 // small [L, T, 8] f32 array, together with the stream's last row at every depth (for comparing
-// two prompts' streams layer by layer): a few KB, one readback per run.
+// two prompts' streams layer by layer): a few KB, one readback per run. The flow view draws from
+// the GPU copy of the same numbers (ResidualStats.buffer).
 
 import { residualBoundaries, type ResidPoint } from '../model/hooks';
 import type { Gpt2Config } from '../model/types';
@@ -39,6 +40,11 @@ export interface ResidualStats {
    * and the final resid_post.
    */
   readonly lastRows: Float32Array;
+  /**
+   * The kernel's (nLayer, ≥T, 8) f32 output on the GPU, holding `data` until the kernel's next
+   * compute(): the flow view copies it GPU-to-GPU to draw from (src/render/flow-renderer.ts).
+   */
+  readonly buffer?: GPUBuffer;
 }
 
 export function residualStatsAt(stats: ResidualStats, layer: number, position: number): ResidualStatsRow {
@@ -213,6 +219,7 @@ export class ResidualStatsKernel {
         T,
         data: new Float32Array(raw.slice(0, statsBytes)),
         lastRows: new Float32Array(raw.slice(statsBytes)),
+        buffer: out,
       };
     } finally {
       staging.destroy();

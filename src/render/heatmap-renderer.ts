@@ -18,7 +18,8 @@ import type { ShaderLibrary } from '../gpu/shader-library';
 import { colormapSize, colormapTable, type AnyColormapName } from '../viz/colormaps';
 import type { CellRect } from '../viz/heatmap-layout';
 export type { CellRect };
-import { StructWriter, structLayout, type StructLayout } from './wgsl-struct';
+import './float16-shim';
+import { makeShaderDataDefinitions, makeStructuredView, type StructDefinition } from 'webgpu-utils';
 
 export type HeatmapScale = 'linear' | 'log';
 /** 'head': each head divided by its own max shown weight; 'shared': weights as they are (max 1). */
@@ -90,7 +91,8 @@ export function canvasTarget(
 }
 
 interface Pipelines {
-  readonly uniforms: StructLayout;
+  /** HeatmapUniforms as webgpu-utils reads it from the WGSL (offsets, size). */
+  readonly uniforms: StructDefinition;
   readonly render: GPURenderPipeline;
   readonly renderLayout: GPUBindGroupLayout;
   readonly max: GPUComputePipeline;
@@ -172,7 +174,7 @@ function pipelinesFor(
   const renderModule = module(renderFile, files.render);
   const maxModule = module(maxFile, files.max);
   p = {
-    uniforms: structLayout(common, 'HeatmapUniforms'),
+    uniforms: makeShaderDataDefinitions(common).structs['HeatmapUniforms']!,
     renderLayout,
     maxLayout,
     render: device.createRenderPipeline({
@@ -332,7 +334,8 @@ export class HeatmapRenderer {
     const masked = frame.masked ?? maskedColor;
     const clear = frame.clear ?? panelColor;
     const data = new ArrayBuffer(Math.max(1, viewports.length) * uniformStride);
-    const writer = new StructWriter(pipelines.uniforms, data);
+    const write = (offset: number, values: Record<string, number | readonly number[]>) =>
+      makeStructuredView(pipelines.uniforms, data, offset).set(values);
     const common = {
       background: [masked[0] / 255, masked[1] / 255, masked[2] / 255, 1],
       rows,
@@ -352,7 +355,7 @@ export class HeatmapRenderer {
       // The cells shown stay those of the whole rectangle, even where it is clipped.
       const sx = (c.key1 - c.key0) / v.width;
       const sy = (c.query1 - c.query0) / v.height;
-      writer.set(i * uniformStride, {
+      write(i * uniformStride, {
         ...common,
         rect: [x0, y0, x1 - x0, y1 - y0],
         view: [
@@ -365,7 +368,7 @@ export class HeatmapRenderer {
       });
       return { i, x0, y0, w: x1 - x0, h: y1 - y0 };
     });
-    if (viewports.length === 0) writer.set(0, { ...common, head: 0 });
+    if (viewports.length === 0) write(0, { ...common, head: 0 });
     device.queue.writeBuffer(this.#uniforms, 0, data);
 
     const groups = this.#bindGroupsFor(pattern, patternB);

@@ -26,6 +26,7 @@ import type { Gpt2Config } from '../model/types';
 import { formatModelRef, type KernelChoice, type ModelRef } from './url-state';
 import { HeatmapView, type CaptureSource, type SessionCaptures } from './heatmaps.svelte';
 import { debugCounters } from './debug';
+import { flowLensPoints, type FlowLensChoice } from './flow';
 import {
   registerRunCaptures,
   registerRunLock,
@@ -326,6 +327,8 @@ export class PromptRun {
   flow = $state.raw<FlowData | undefined>(undefined);
   error = $state.raw<string | undefined>(undefined);
   running = $state(false);
+  /** Where the flow view wants the lens (src/state/flow.ts: 'auto' skips it when it is costly). */
+  flowLens = $state<FlowLensChoice>('auto');
   readonly #studio: Studio;
   readonly #gpu: StudioGpu;
   #session: PromptSession | undefined;
@@ -425,7 +428,8 @@ export class PromptRun {
 
   async #runOnce(tokens: readonly number[]): Promise<void> {
     const version = this.#studio.modelVersion;
-    const lens: LensPoints = this.#lensHolds > 0 ? 'all' : 'layers';
+    const config = this.#gpu.engine()?.config;
+    const lens = this.#lensHolds > 0 ? 'all' : flowLensPoints(config, tokens.length, this.flowLens);
     if (this.#sessionVersion !== version) {
       this.#freeSessions();
       const engine = this.#gpu.engine();

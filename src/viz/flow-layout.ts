@@ -1,13 +1,20 @@
-// Geometry of the residual-stream flow view (pure, in CSS pixels): depths stacked bottom (the
-// embeddings) to top (the output), positions across; each position's stream drawn as a vertical
-// band whose width follows ‖stream‖ up through the layers (d3-shape area), and in the band
-// between two depths the block's two additions — attention on the left, the MLP on the right —
-// as bars whose height follows ‖addition‖ and whose colour is its cosine with the stream it read
-// (warm: along the stream, cool: against it). d3-scale maps the numbers to pixels and colours.
+// Geometry and colours of the residual-stream flow view, shared by its WGSL renderer (through the
+// uniforms; shaders/render/flow.wgsl), its component (hit tests, labels) and the tests (what a
+// pixel should show). World space: x = position (column t spans [t, t+1)), y = residual boundary
+// (row b spans [b, b+1), 0 the embeddings at the bottom, 2L the output at the top; boundary order
+// of src/viz/depth-names.ts). In each cell:
+//   - the stream: a vertical ribbon centred in the column, half-width ∝ ‖stream‖, coloured by
+//     ‖stream‖ / max ‖stream‖ on the norm colormap; between two row centres its norm is
+//     interpolated, so the ribbon flows from one boundary to the next;
+//   - what made the boundary: attention's addition (rows "after attention", bar left of the
+//     ribbon) or the MLP's (rows "after MLP", bar right of it), length ∝ ‖addition‖ / max, colour
+//     its cosine with the stream it read on a diverging map (red along the stream, blue against);
+//   - behind them, the logit lens's top-1 probability as a blue tint where the lens was computed.
+// Columns narrower than `detailPx` framebuffer pixels draw the compact field instead: the upper
+// part of each cell the norm colour, the lower part the addition's cosine colour.
 
-import { scaleBand, scaleDiverging, scaleLinear } from 'd3-scale';
-import { interpolateRdBu } from 'd3-scale-chromatic';
-import { area, curveMonotoneY } from 'd3-shape';
+import type { Camera2D, WorldRect } from './camera';
+import { colormapIndex, colormapSize, colormapTable, divergingIndex } from './colormaps';
 
 export interface LensToken {
   readonly id: number;
@@ -15,167 +22,183 @@ export interface LensToken {
   readonly p: number;
 }
 
-/** The stream at one depth and position. */
-export interface FlowCell {
-  readonly depth: number;
-  readonly position: number;
-  /** The logit lens's top-k there, best first. */
-  readonly top: readonly LensToken[];
-  /** ‖stream‖. */
-  readonly norm: number;
-}
+/** ‖stream‖'s colours: viridis, 256 RGBA8 entries (entry i = ‖stream‖ / max at i/255). */
+export const flowNormTable = (): Uint8Array<ArrayBuffer> => colormapTable('viridis');
 
-/** What block `layer` adds at one position. */
-export interface FlowBlock {
-  readonly layer: number;
-  readonly position: number;
-  readonly attnNorm: number;
-  readonly mlpNorm: number;
-  /** cos(attention's addition, the stream it read). */
-  readonly attnCos: number;
-  /** cos(the MLP's addition, the stream it read: resid_mid). */
-  readonly mlpCos: number;
-  /** ‖resid_mid‖: the stream between attention and the MLP. */
-  readonly midNorm: number;
-}
+/** The panel-dark middle and the two ends of the cosine map (RdBu's mid blue and red). */
+const cosMiddle = [0x24, 0x28, 0x31];
+const cosAgainst = [0x43, 0x93, 0xc3];
+const cosAlong = [0xd6, 0x60, 0x4d];
+let cosTable: Uint8Array<ArrayBuffer> | undefined;
 
-export interface FlowGrid {
-  readonly nLayer: number;
-  readonly T: number;
-  readonly tokens: readonly number[];
-  /** [depth][position], depth 0 … nLayer. */
-  readonly cells: readonly (readonly FlowCell[])[];
-  /** [layer][position]. */
-  readonly blocks: readonly (readonly FlowBlock[])[];
-  /** The largest ‖stream‖ and the largest ‖addition‖ (for shared scales). */
-  readonly maxNorm: number;
-  readonly maxAdd: number;
-}
-
-export interface FlowLayoutOptions {
-  /** Width available, px. The layout grows wider (and scrolls) when positions would be too narrow. */
-  readonly width: number;
-  /** Gutter for the depth labels, px. */
-  readonly gutter?: number;
-  readonly minColumn?: number;
-  /** Columns no wider than this: a short prompt does not stretch across a wide screen. */
-  readonly maxColumn?: number;
-  readonly rowHeight?: number;
-  readonly bandHeight?: number;
-  /** Space under the bottom row for the prompt's tokens, px. */
-  readonly axisHeight?: number;
-}
-
-export interface FlowBar {
-  readonly x: number;
-  readonly y: number;
-  readonly width: number;
-  readonly height: number;
-  readonly color: string;
-}
-
-export interface FlowLayout {
-  readonly width: number;
-  readonly height: number;
-  readonly gutter: number;
-  readonly column: number;
-  readonly rowHeight: number;
-  readonly bandHeight: number;
-  /** Centre x of each position. */
-  readonly x: readonly number[];
-  /** Top y of each depth's row. */
-  readonly rowY: readonly number[];
-  /** Top y of each block's band (between depths l and l+1). */
-  readonly bandY: readonly number[];
-  /** Top of the prompt's token labels. */
-  readonly axisY: number;
-  /** Per position, the SVG path of its stream. */
-  readonly streams: readonly string[];
-  /** [layer][position]: attention's and the MLP's bars. */
-  readonly attn: readonly (readonly FlowBar[])[];
-  readonly mlp: readonly (readonly FlowBar[])[];
-  /** Colour of a cosine (the legend uses it too). */
-  readonly cosColor: (cos: number) => string;
-}
-
-/** Cosine → colour: RdBu reversed, so +1 (the addition points along the stream) is red. */
-export const cosineColor = scaleDiverging((t: number) => interpolateRdBu(1 - t)).domain([-1, 0, 1]);
-
-export function flowLayout(grid: FlowGrid, options: FlowLayoutOptions): FlowLayout {
-  const gutter = options.gutter ?? 128;
-  const minColumn = options.minColumn ?? 46;
-  const maxColumn = options.maxColumn ?? 120;
-  const rowHeight = options.rowHeight ?? 38;
-  const bandHeight = options.bandHeight ?? 34;
-  const axisHeight = options.axisHeight ?? 44;
-  const { nLayer: L, T } = grid;
-  const width = Math.max(Math.min(options.width, gutter + 8 + T * maxColumn), gutter + 8 + T * minColumn);
-  const xs = scaleBand<number>()
-    .domain(Array.from({ length: T }, (_, t) => t))
-    .range([gutter, width - 8]);
-  const column = xs.bandwidth();
-  const x = Array.from({ length: T }, (_, t) => xs(t)! + column / 2);
-  const top = 4;
-  const rowY = Array.from({ length: L + 1 }, (_, d) => top + (L - d) * (rowHeight + bandHeight));
-  const bandY = Array.from({ length: L }, (_, l) => rowY[l + 1]! + rowHeight);
-  const axisY = rowY[0]! + rowHeight + 4;
-  const height = axisY + axisHeight;
-
-  // Stream width ∝ ‖stream‖ (a shared scale: layers and positions compare).
-  const streamWidth = scaleLinear()
-    .domain([0, grid.maxNorm || 1])
-    .range([1.5, Math.max(4, Math.min(36, column * 0.36))]);
-  const barHeight = scaleLinear()
-    .domain([0, grid.maxAdd || 1])
-    .range([0, bandHeight - 6]);
-  const barWidth = Math.max(3, Math.min(10, column * 0.16));
-  const stream = area<{ y: number; w: number; cx: number }>()
-    .y((p) => p.y)
-    .x0((p) => p.cx - p.w / 2)
-    .x1((p) => p.cx + p.w / 2)
-    .curve(curveMonotoneY);
-
-  const streams = x.map((cx, t) => {
-    // From the output down to the embeddings (y increasing): depth centres, and resid_mid in each band.
-    const points: { y: number; w: number; cx: number }[] = [];
-    for (let d = L; d >= 0; d--) {
-      points.push({ y: rowY[d]! + rowHeight / 2, w: streamWidth(grid.cells[d]![t]!.norm), cx });
-      if (d > 0)
-        points.push({
-          y: bandY[d - 1]! + bandHeight / 2,
-          w: streamWidth(grid.blocks[d - 1]![t]!.midNorm),
-          cx,
-        });
+/**
+ * The additions' cosine colours, dark in the middle so that additions orthogonal to the stream
+ * (cos ≈ 0, the common case) recede and aligned (red) or opposed (blue) ones stand out on the dark
+ * panel: entry i = cos (2i/255 − 1), linear from the middle to each end. Cached; do not modify.
+ */
+export function flowCosTable(): Uint8Array<ArrayBuffer> {
+  if (!cosTable) {
+    cosTable = new Uint8Array(colormapSize * 4);
+    for (let i = 0; i < colormapSize; i++) {
+      const c = (2 * i) / (colormapSize - 1) - 1;
+      const end = c < 0 ? cosAgainst : cosAlong;
+      const a = Math.abs(c);
+      cosTable.set([...cosMiddle.map((m, k) => Math.round(m + (end[k]! - m) * a)), 255], 4 * i);
     }
-    return stream(points) ?? '';
+  }
+  return cosTable;
+}
+
+/** A CSS gradient of a 256-entry table, for legends. */
+export function tableGradient(table: Uint8Array, direction = 'to right'): string {
+  const stops = Array.from({ length: 9 }, (_, k) => {
+    const i = 4 * Math.round((k / 8) * (colormapSize - 1));
+    return `rgb(${table[i]}, ${table[i + 1]}, ${table[i + 2]}) ${(k / 8) * 100}%`;
   });
-  const bar = (l: number, cx: number, norm: number, cos: number): FlowBar => {
-    const h = Math.max(1, barHeight(norm));
-    return {
-      x: cx - barWidth / 2,
-      y: bandY[l]! + bandHeight - 3 - h,
-      width: barWidth,
-      height: h,
-      color: cosineColor(cos),
-    };
-  };
-  const offset = column * 0.3;
-  const attn = grid.blocks.map((row, l) => row.map((b, t) => bar(l, x[t]! - offset, b.attnNorm, b.attnCos)));
-  const mlp = grid.blocks.map((row, l) => row.map((b, t) => bar(l, x[t]! + offset, b.mlpNorm, b.mlpCos)));
+  return `linear-gradient(${direction}, ${stops.join(', ')})`;
+}
+
+/** Cell-local geometry (fractions of a column / row), one source for the shader and the tests. */
+export const flowStyle = {
+  /** The ribbon's half-width at max ‖stream‖. */
+  ribbonHalf: 0.17,
+  /** Space between the ribbon's widest extent and a bar. */
+  barGap: 0.025,
+  /** A bar's length at max ‖addition‖. */
+  barMax: 0.27,
+  /** A bar's vertical extent in its row (0 bottom, 1 top). */
+  barLow: 0.3,
+  barHigh: 0.7,
+  /** Compact mode: the part of a row below this shows the addition, above it ‖stream‖. */
+  compactSplit: 0.28,
+  /** Framebuffer pixels per column from which cells are drawn in detail. */
+  detailPx: 12,
+  /** Opacity of the lens tint at p = 1. */
+  lensTint: 0.32,
+  /** Opacity of what lies above the level the stream has reached. */
+  faint: 0.26,
+} as const;
+
+/** Rows of the flow: the 2L+1 residual boundaries. */
+export const flowRows = (nLayer: number): number => 2 * nLayer + 1;
+
+/** The world the flow occupies. */
+export const flowBounds = (nLayer: number, T: number): WorldRect => ({
+  x0: 0,
+  y0: 0,
+  x1: T,
+  y1: flowRows(nLayer),
+});
+
+/**
+ * The world the camera may show in a width × height canvas: the flow, widened (to the right) and
+ * heightened (below) so that a fitted cell is at most maxColumn × maxRow pixels.
+ */
+export function flowCameraBounds(
+  nLayer: number,
+  T: number,
+  width: number,
+  height: number,
+  maxColumn = 140,
+  maxRow = 56,
+): WorldRect {
+  const rows = flowRows(nLayer);
   return {
-    width,
-    height,
-    gutter,
-    column,
-    rowHeight,
-    bandHeight,
-    x,
-    rowY,
-    bandY,
-    axisY,
-    streams,
-    attn,
-    mlp,
-    cosColor: (c) => cosineColor(c),
+    x0: 0,
+    x1: Math.max(T, width / maxColumn),
+    y0: rows - Math.max(rows, height / maxRow),
+    y1: rows,
   };
+}
+
+/** The ribbon's half-width (fraction of a column) at ‖stream‖ = norm. */
+export function ribbonHalfWidth(norm: number, maxNorm: number): number {
+  return flowStyle.ribbonHalf * (maxNorm > 0 ? Math.min(1, norm / maxNorm) : 0);
+}
+
+/** An addition's bar across its column, [u0, u1) (fractions of the column), at rest. */
+export function barSpan(kind: 'attn' | 'mlp', norm: number, maxAdd: number): [number, number] {
+  const len = flowStyle.barMax * (maxAdd > 0 ? Math.min(1, norm / maxAdd) : 0);
+  const inner = flowStyle.ribbonHalf + flowStyle.barGap;
+  return kind === 'attn' ? [0.5 - inner - len, 0.5 - inner] : [0.5 + inner, 0.5 + inner + len];
+}
+
+/** The norm colormap entry a ribbon of ‖stream‖ = norm shows. */
+export const normIndex = (norm: number, maxNorm: number): number =>
+  colormapIndex(maxNorm > 0 ? norm / maxNorm : 0);
+
+/** The cosine colormap entry an addition with cosine `cos` shows. */
+export const cosIndex = (cos: number): number => divergingIndex(cos);
+
+/** Which addition made boundary b (none for the embeddings). */
+export function additionOf(b: number): { kind: 'attn' | 'mlp'; layer: number } | undefined {
+  if (b <= 0) return undefined;
+  return { kind: b % 2 === 1 ? 'attn' : 'mlp', layer: Math.floor((b - 1) / 2) };
+}
+
+export interface FlowCellRef {
+  /** Residual boundary, 0 … 2L. */
+  readonly boundary: number;
+  readonly position: number;
+}
+
+/** The cell under CSS pixel (px, py), if any. */
+export function flowCellAt(
+  camera: Camera2D,
+  px: number,
+  py: number,
+  nLayer: number,
+  T: number,
+): FlowCellRef | undefined {
+  const [x, y] = camera.toWorld(px, py);
+  const t = Math.floor(x);
+  const b = Math.floor(y);
+  return t >= 0 && t < T && b >= 0 && b < flowRows(nLayer) ? { boundary: b, position: t } : undefined;
+}
+
+/** A cell's rectangle in CSS pixels. */
+export function flowCellRect(camera: Camera2D, cell: FlowCellRef) {
+  const [x0, y0] = camera.toScreen(cell.position, cell.boundary + 1);
+  const [x1, y1] = camera.toScreen(cell.position + 1, cell.boundary);
+  return { x: Math.min(x0, x1), y: Math.min(y0, y1), width: Math.abs(x1 - x0), height: Math.abs(y1 - y0) };
+}
+
+/** The columns and rows at least partly in sight: [t0, t1) × [b0, b1). */
+export function flowVisible(camera: Camera2D, nLayer: number, T: number) {
+  const v = camera.visible();
+  return {
+    t0: Math.max(0, Math.floor(v.x0)),
+    t1: Math.min(T, Math.ceil(v.x1)),
+    b0: Math.max(0, Math.floor(v.y0)),
+    b1: Math.min(flowRows(nLayer), Math.ceil(v.y1)),
+  };
+}
+
+export interface FlowLabelOptions {
+  /** A cell gets a label when it is at least this wide and tall, CSS px. */
+  readonly minWidth?: number;
+  readonly minHeight?: number;
+  /** At most this many labels (a bounded DOM overlay). */
+  readonly max?: number;
+}
+
+/**
+ * The visible cells that have room for a label, at most `max` (none when more would be needed:
+ * the cells are then too small to read anyway). `has(b)`: rows that have something to label.
+ */
+export function flowLabelCells(
+  camera: Camera2D,
+  nLayer: number,
+  T: number,
+  has: (boundary: number) => boolean,
+  options: FlowLabelOptions = {},
+): FlowCellRef[] {
+  const { minWidth = 24, minHeight = 13, max = 600 } = options;
+  const [sx, sy] = camera.scale();
+  if (sx < minWidth || sy < minHeight) return [];
+  const { t0, t1, b0, b1 } = flowVisible(camera, nLayer, T);
+  const rows: number[] = [];
+  for (let b = b0; b < b1; b++) if (has(b)) rows.push(b);
+  if (rows.length * (t1 - t0) > max) return [];
+  return rows.flatMap((b) => Array.from({ length: t1 - t0 }, (_, i) => ({ boundary: b, position: t0 + i })));
 }
