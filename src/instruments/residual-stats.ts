@@ -11,7 +11,7 @@ import type { ShaderLibrary } from '../gpu/shader-library';
 import type { PromptSession } from '../engine/session';
 
 /** Floats per (layer, position) in the kernel's output. */
-const residualStatsStride = 8;
+export const residualStatsStride = 8;
 
 /** Per (layer, position): see shaders/instruments/residual_stats.wgsl. */
 export interface ResidualStatsRow {

@@ -16,7 +16,8 @@ import type { ShaderLibrary } from '../gpu/shader-library';
 import { colormapSize, colormapTable, type ColormapName } from '../viz/colormaps';
 import { maskedColor, panelColor, type HeatmapNormalization, type HeatmapScale } from './heatmap-renderer';
 import type { RenderTarget, Rgb, SinkMode } from './heatmap-renderer';
-import { StructWriter, structLayout, type StructLayout } from './wgsl-struct';
+import './float16-shim';
+import { makeShaderDataDefinitions, makeStructuredView, type StructDefinition } from 'webgpu-utils';
 
 /** One head's square in target pixels (integers). */
 export interface AtlasViewport {
@@ -52,7 +53,7 @@ const maxWg = 64;
 const sinkModes: Readonly<Record<SinkMode, number>> = { show: 0, hide: 1, renormalize: 2 };
 
 interface Pipelines {
-  readonly uniforms: StructLayout;
+  readonly uniforms: StructDefinition;
   readonly render: GPURenderPipeline;
   readonly renderLayout: GPUBindGroupLayout;
   readonly max: GPUComputePipeline;
@@ -98,7 +99,7 @@ function pipelinesFor(device: GPUDevice, shaders: ShaderLibrary, format: GPUText
     ],
   });
   p = {
-    uniforms: structLayout(source('heatmap_common'), 'HeatmapUniforms'),
+    uniforms: makeShaderDataDefinitions(source('heatmap_common')).structs['HeatmapUniforms']!,
     renderLayout,
     maxLayout,
     render: device.createRenderPipeline({
@@ -264,7 +265,9 @@ export class AtlasRenderer {
     const masked = frame.masked ?? maskedColor;
     const clear = frame.clear ?? panelColor;
     const data = new ArrayBuffer(Math.max(1, viewports.length) * uniformStride);
-    const writer = new StructWriter(this.#pipelines.uniforms, data);
+    const uniforms = this.#pipelines.uniforms;
+    const write = (offset: number, values: Record<string, number | readonly number[]>) =>
+      makeStructuredView(uniforms, data, offset).set(values);
     const common = {
       background: [masked[0] / 255, masked[1] / 255, masked[2] / 255, 1],
       rows,
@@ -281,7 +284,7 @@ export class AtlasRenderer {
       const x1 = Math.min(target.width, v.x + v.size);
       const y1 = Math.min(target.height, v.y + v.size);
       const per = rows / v.size;
-      writer.set(i * uniformStride, {
+      write(i * uniformStride, {
         ...common,
         rect: [x0, y0, x1 - x0, y1 - y0],
         view: [(x0 - v.x) * per, (y0 - v.y) * per, (x1 - v.x) * per, (y1 - v.y) * per],
@@ -289,7 +292,7 @@ export class AtlasRenderer {
       });
       return { i, layer: v.layer, x0, y0, w: x1 - x0, h: y1 - y0 };
     });
-    if (viewports.length === 0) writer.set(0, { ...common, head: 0 });
+    if (viewports.length === 0) write(0, { ...common, head: 0 });
     device.queue.writeBuffer(this.#uniforms, 0, data);
 
     const groups = patterns.map((p, l) => this.#groupsFor(p, l));

