@@ -18,6 +18,7 @@ import { nodeGpu } from './node-gpu';
 import { NodeModelCache } from './node-cache';
 import { nodeShaders } from './node-shaders';
 import { filesFromDirectory } from './node-source';
+import { exportArgOptions, exportCapture, exportUsage, parseExportArgs } from './capture-export';
 
 const usage = `usage: npm run capture -- --model <folder or hub id> (--prompt "TEXT" | --ids 1,2,3) [--bos] [--out FILE]
                            [--ablate L.H,…] [--ablate-mlp L,…] [--ablate-mode zero|mean]
@@ -31,7 +32,8 @@ const usage = `usage: npm run capture -- --model <folder or hub id> (--prompt "T
   --ablate    heads to ablate, layer.head comma-separated (e.g. 5.5,6.9): their output (hook_z) is
               replaced before attn.c_proj, whose bias stays
   --ablate-mlp  layers whose MLP output (hook_mlp_out) is ablated, comma-separated (e.g. 3)
-  --ablate-mode zero (default) or mean: the mean over the prompt's positions`;
+  --ablate-mode zero (default) or mean: the mean over the prompt's positions
+${exportUsage}`;
 
 export type { CaptureJson } from '../engine/capture-json';
 
@@ -149,6 +151,7 @@ async function main(args: string[]): Promise<number> {
         'ablate-mlp': { type: 'string' },
         'ablate-mode': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        ...exportArgOptions,
       },
     }));
   } catch (e) {
@@ -164,8 +167,10 @@ async function main(args: string[]): Promise<number> {
     return 2;
   }
   let ablate: Ablation | undefined;
+  let exportReq;
   try {
     ablate = ablationOption(values);
+    exportReq = parseExportArgs(values); // undefined: the JSON capture
   } catch (e) {
     console.error(`${(e as Error).message}\n\n${usage}`);
     return 2;
@@ -173,6 +178,13 @@ async function main(args: string[]): Promise<number> {
   try {
     const model = await resolveModel(values.model, process.env);
     const tokens = promptTokens(model.tokenizer, values);
+    if (exportReq) {
+      const r = await exportCapture(model, tokens, exportReq, { ablate, prompt: values.prompt });
+      console.error(
+        `wrote ${exportReq.out}: ${r.names.length} hooks, ${tokens.length} tokens, ${r.bytes} bytes`,
+      );
+      return 0;
+    }
     const json = JSON.stringify(await capture(model, tokens, { ablate }));
     if (values.out) {
       await writeFile(values.out, json);
