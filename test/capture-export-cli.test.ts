@@ -180,3 +180,8 @@ describe('npm run capture --format', () => {
     expect(readWithPython(out).shapes.logits).toEqual([gpt2Tokenizer().encode(long).length, 50257]);
   });
 });
+
+test("README's Python is docs/python-snippet.py, which export-formats.test.ts runs as it is", () => {
+  const snippet = readFileSync('docs/python-snippet.py', 'utf8');
+  expect(readFileSync('README.md', 'utf8')).toContain('```python\n' + snippet + '```');
+});
