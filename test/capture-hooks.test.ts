@@ -97,7 +97,9 @@ describe.each(cases)('capture(hook) against the reference: $name', ({ config, fa
         forwardFlops(config, T, L + 1, { logitsLastFused: fallbackKernels ? D % 4 === 0 : true }) +
           L * 2 * T * D * D +
           L * 2 * T * F * D +
-          L * 2 * T * D * F, // mlp.hook_pre: c_fc again without gelu
+          L * 2 * T * D * F + // mlp.hook_pre: c_fc again without gelu
+          L * 2 * ((T * (T + 1)) / 2) * D + // attn.hook_attn_scores: q·k per causal pair
+          T * 2 * D * config.vocabSize, // logits at every position
       );
       await session.run(tokens, { ablate });
       await checkAll(session, config, referenceForward(weights, tokens, { ablate }), T);

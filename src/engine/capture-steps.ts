@@ -23,6 +23,10 @@ export interface CaptureSteps {
   readonly final: readonly Step[];
   /** Blocks whose mlp.hook_pre is captured (one extra c_fc matmul each). */
   readonly mlpPre: readonly boolean[];
+  /** Blocks whose attn.hook_attn_scores is captured (q·k again for every causal pair). */
+  readonly attnScores: number;
+  /** `logits` is captured: the unembedding at every position. */
+  readonly allLogits: boolean;
 }
 
 export function captureSteps(f: StepFactory, acts: Allocation, slots: Slots): CaptureSteps {
@@ -154,5 +158,8 @@ export function captureSteps(f: StepFactory, acts: Allocation, slots: Slots): Ca
       }
     }
   }
-  return { embed, ln1, qkv: qkvSteps, mlp, final, mlpPre };
+  const attnScores = Array.from({ length: L }, (_, l) => has(`blocks.${l}.attn.hook_attn_scores`)).filter(
+    Boolean,
+  ).length;
+  return { embed, ln1, qkv: qkvSteps, mlp, final, mlpPre, attnScores, allLogits: has('logits') };
 }

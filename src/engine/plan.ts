@@ -317,13 +317,22 @@ export class ForwardPlan {
     let mlp = 0;
     this.#layers.forEach((layer, l) => {
       const flag = flags[l * stride + this.#config.nHead];
-      if (flag === flagOf.zero && !layer.mlpOut) skippedMlps++;
+      if (flag === flagOf.zero && !layer.mlpOut) {
+        skippedMlps++;
+        // …but with ln2.* or mlp.hook_pre/post captured, its c_fc still runs (2·T·D·F, as a c_proj).
+        if (this.#only.mlp[l]!.length > 0) mlp++;
+      }
       if (flag === 0 && layer.mlpOut) mlp++;
       // mlp.hook_pre: c_fc again without gelu, T·D·F multiply-adds as an mlp.c_proj.
-      if (flag === 0 && this.#only.mlpPre[l]) mlp++;
+      if (this.#only.mlpPre[l]) mlp++;
     });
     const attn = this.#layers.filter((layer) => layer.attnOut).length;
-    return { logitsLastFused: this.logitsLastFused, skippedMlps, extraProjections: { attn, mlp } };
+    return {
+      logitsLastFused: this.logitsLastFused,
+      skippedMlps,
+      extraProjections: { attn, mlp },
+      captureOnly: { attnScores: this.#only.attnScores, allLogits: this.#only.allLogits },
+    };
   }
 
   /**
