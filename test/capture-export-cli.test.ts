@@ -120,6 +120,30 @@ describe('npm run capture --format', () => {
     checkValues(backH, cache, 2 ** -10 + 1e-4);
   });
 
+  test('an ablated run: every hook as runWithCache gives it, the ablation in the metadata', async () => {
+    const out = join(dir, 'ablated.safetensors');
+    const names = 'blocks.0.hook_mlp_out,blocks.0.hook_resid_post,blocks.1.attn.hook_z,logits';
+    const ablation = ['--ablate', '1.2', '--ablate-mlp', '0', '--ablate-mode', 'mean'];
+    const r = await cli([
+      '--model',
+      model,
+      '--prompt',
+      prompt,
+      ...ablation,
+      '--format',
+      'safetensors',
+      '--names',
+      names,
+      '--out',
+      out,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const back = readWithPython(out);
+    expect(back.metadata.ablation).toBe('1.2 mlp 0 mean');
+    const ablate = { heads: [{ layer: 1, head: 2 }], mlps: [0], mode: 'mean' as const };
+    checkValues(back, runWithCache(weights, tokens, selectHooks(names, 2), { ablate }), 1e-4);
+  });
+
   test('bad input: an unknown hook, a pattern matching nothing, a missing folder, --f16 with json', async () => {
     const out = join(dir, 'bad.safetensors');
     const base = ['--model', model, '--prompt', prompt, '--format', 'safetensors', '--out', out];

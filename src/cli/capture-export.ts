@@ -197,7 +197,7 @@ export async function exportCapture(
         req,
         model.config,
         names,
-        (name) => readHook(gpu.device, session, name, T, req.logits),
+        (name) => readHook(gpu.device, session, name, T, req.logits, opts.ablate),
         {
           model: model.name,
           tokens,

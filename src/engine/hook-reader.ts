@@ -1,11 +1,16 @@
 // A session's captures read back to the CPU under TransformerLens's names and shapes (batch
 // dimension removed), for the exports: row-major f32, rows [0, T) of the last run. `logits` is
 // the last position's ([1, V], from logits_last) or every position's ([T, V], the `logits`
-// capture). Patterns are unpacked from their texture, one head at a time. Readbacks: never on a
-// render path (the studio draws captures where they are).
+// capture). Patterns are unpacked from their texture, one head at a time. With an MLP ablated,
+// its hook_mlp_out is written as TransformerLens's cache holds it (and runWithCache): the
+// replacement that flowed on (zero, or the mean over positions of the MLP's output), where the
+// engine's capture keeps the output before ablation. Readbacks: never on a render path (the
+// studio draws captures where they are).
 
 import { readBuffer, readTextureLayer } from '../gpu/readback';
+import type { Ablation } from '../model/ablation';
 import type { HookName } from '../model/hooks';
+import { ablateColumns } from '../model/reference';
 import type { PromptSession } from './session';
 
 /**
@@ -23,8 +28,16 @@ export async function readHook(
   name: string,
   T: number,
   logitPositions: 'last' | 'all',
+  ablation?: Ablation,
 ): Promise<Float32Array> {
   const c = session.config;
+  const mlpOut = /^blocks\.(\d+)\.hook_mlp_out$/.exec(name);
+  if (ablation && mlpOut && (ablation.mlps ?? []).includes(Number(mlpOut[1]))) {
+    const before = await readHook(device, session, name, T, logitPositions);
+    const x = Float64Array.from(before);
+    ablateColumns(x, T, c.nEmbd, 0, c.nEmbd, ablation.mode);
+    return Float32Array.from(x);
+  }
   const [hook] = sessionHookNames([name], logitPositions);
   if (hook!.endsWith('.attn.hook_pattern')) {
     const texture = session.capture(hook as `blocks.${number}.attn.hook_pattern`);

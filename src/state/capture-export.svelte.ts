@@ -119,7 +119,7 @@ export class CaptureExport {
           name,
           shape: hookShape(name, config, T, logits),
           async *values() {
-            yield await readHook(device, session, name, T, logits);
+            yield await readHook(device, session, name, T, logits, captures.result.ablation);
           },
         }));
         const a = captures.result.ablation;
