@@ -117,3 +117,19 @@ test('every TransformerLens hook on the GPU: the bundled model', async () => {
   const tokens = model.tokenizer.encode('The cat sat on the mat. The cat');
   await runBoth(model.checkpoint, weights, tokens, undefined);
 });
+
+test('a capture too large for one GPU binding is a clear error when the session is made', async () => {
+  const limit = gpu.device.limits.maxStorageBufferBindingSize;
+  const nCtx = 1024;
+  // logits [T, V] at every position of a full context: just over the binding limit.
+  const vocabSize = Math.floor(limit / (4 * nCtx)) + 1;
+  const config = gpt2Config({ nLayer: 1, nHead: 1, nEmbd: 4, nCtx, vocabSize });
+  await withEngine(gpu, sharpWeights(config, 3), async (engine) => {
+    expect(() => engine.createSession({ capacity: nCtx, namesFilter: ['logits'] })).toThrow(
+      /^logits for 1024 tokens takes .* in one buffer, more than this GPU binds at once/,
+    );
+    // A shorter prompt fits.
+    const s = engine.createSession({ capacity: 8, lens: 'final', namesFilter: ['logits'] });
+    s.destroy();
+  });
+});

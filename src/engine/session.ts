@@ -345,6 +345,7 @@ export class PromptSession {
    */
   #allocateChecked(capacity: number): Promise<AllocationCheck> {
     const { device } = this.#parts;
+    this.#checkBindingSizes(capacity);
     device.pushErrorScope('validation');
     device.pushErrorScope('out-of-memory');
     this.#allocate(capacity);
@@ -366,6 +367,28 @@ export class PromptSession {
     return this.#formatOption === 'auto'
       ? chooseCaptureFormat(this.#config, capacity, this.#captureBudget, this.#captures)
       : this.#formatOption;
+  }
+
+  /** A capture too large for one binding (e.g. `logits` at every position of a long prompt): a clear error. */
+  #checkBindingSizes(capacity: number): void {
+    const limit = this.#parts.device.limits.maxStorageBufferBindingSize;
+    const { rows } = activationTable(this.#config, capacity, {
+      lensPoints: this.lensPoints.length,
+      lensChunk,
+      topK: lensTopK,
+      captureFormat: 'rgba8unorm',
+      captures: this.#captures,
+    });
+    for (const row of rows) {
+      if (!row.hook || row.type !== 'f32') continue;
+      const bytes = row.shape.reduce((a, b) => a * b, 4);
+      if (bytes > limit) {
+        throw new RangeError(
+          `${row.name} for ${capacity} tokens takes ${formatBytes(bytes)} in one buffer, more than ` +
+            `this GPU binds at once (${formatBytes(limit)}): capture it for a shorter prompt`,
+        );
+      }
+    }
   }
 
   /** (Re)creates every buffer, texture and step for `capacity` tokens. */
