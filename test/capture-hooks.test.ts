@@ -86,9 +86,7 @@ describe.each(cases)('capture(hook) against the reference: $name', ({ config, fa
   test('every hook, clean and ablated (mean, and zero with hook_mlp_out captured)', async () => {
     await withEngine(gpu, weights, { fallbackKernels }, async (engine) => {
       const session = engine.createSession({ capacity: 8, namesFilter: () => true });
-      const names = hookPoints(config.nLayer)
-        .filter((p) => p.kind !== 'ln_final')
-        .map(hookName);
+      const names = hookPoints(config.nLayer).map(hookName);
       // resid_post of block 0 is the same capture as resid_pre of block 1.
       expect(session.captures.length).toBe(names.length - (config.nLayer - 1));
       const clean = await session.run(tokens);
@@ -98,7 +96,10 @@ describe.each(cases)('capture(hook) against the reference: $name', ({ config, fa
       expect(clean.flops).toBe(
         forwardFlops(config, T, L + 1, { logitsLastFused: fallbackKernels ? D % 4 === 0 : true }) +
           L * 2 * T * D * D +
-          L * 2 * T * F * D,
+          L * 2 * T * F * D +
+          L * 2 * T * D * F + // mlp.hook_pre: c_fc again without gelu
+          L * 2 * ((T * (T + 1)) / 2) * D + // attn.hook_attn_scores: q·k per causal pair
+          T * 2 * D * config.vocabSize, // logits at every position
       );
       await session.run(tokens, { ablate });
       await checkAll(session, config, referenceForward(weights, tokens, { ablate }), T);
@@ -174,8 +175,8 @@ test('unknown hooks in a names filter are refused when the session is made', asy
     expect(() => engine.createSession({ namesFilter: ['blocks.2.hook_resid_pre'] })).toThrow(
       'blocks.2.hook_resid_pre is not a hook this engine captures for a model of 2 layers',
     );
-    expect(() => engine.createSession({ namesFilter: 'ln_final.hook_normalized' })).toThrow(
-      'ln_final.hook_normalized is not a hook this engine captures',
+    expect(() => engine.createSession({ namesFilter: 'ln_final.hook_norm' as never })).toThrow(
+      'ln_final.hook_norm is not a hook this engine captures',
     );
     // A predicate that asks for nothing still captures the lens points and logits_last.
     const s = engine.createSession({ lens: 'final', namesFilter: () => false });

@@ -1,7 +1,9 @@
 // The capture CLI's binary exports: `--format json|safetensors|npz --names PATTERNS --dtype f32|f16
 // --logits last|all --out FILE`. Parses and checks those options (before any model work), then
 // writes the hooks, one at a time, from whatever reads them: the engine's `capture(hook)`, or the
-// CPU reference (referenceHookReader) where no GPU is wanted.
+// CPU reference (referenceHookReader) where no GPU is wanted. exportCapture is the CLI's export:
+// one f32 forward on the engine (f32 weights, f32 attention captures: F32-exact) in a session that
+// captures exactly the hooks asked for, read back one hook at a time into the file.
 
 import {
   parseExportFormat,
@@ -19,22 +21,28 @@ import {
   type HookName,
   type LogitPositions,
 } from '../model/hook-names';
+import { Engine } from '../engine/engine';
+import { readHook, sessionHookNames } from '../engine/hook-reader';
+import type { OpenedModel } from '../model/load';
 import { runWithCache } from '../model/reference-hooks';
 import type { Gpt2Config, Gpt2Weights } from '../model/types';
 import { checkOutPath, writeFileAtomically } from './export-file';
+import { nodeGpu } from './node-gpu';
+import { nodeShaders } from './node-shaders';
 
 /** parseArgs options to merge into the capture CLI's. */
 export const exportArgOptions = {
   format: { type: 'string' },
   names: { type: 'string' },
   dtype: { type: 'string' },
+  f16: { type: 'boolean' },
   logits: { type: 'string' },
 } as const;
 
 export const exportUsage = `  --format    json (default), safetensors or npz: one array per hook, TransformerLens names and shapes
   --names     hooks to export, names or globs, comma-separated (e.g. 'blocks.*.attn.hook_pattern,*hook_resid_pre');
               default: every attention pattern, the residual stream at every boundary and the logits
-  --dtype     f32 (default) or f16
+  --dtype     f32 (default) or f16 (--f16 says the same)
   --logits    last (default: shape [1, V]) or all ([T, V]) positions`;
 
 export interface ExportRequest {
@@ -54,13 +62,22 @@ export function parseExportArgs(values: {
   format?: string;
   names?: string;
   dtype?: string;
+  f16?: boolean;
   logits?: string;
   out?: string;
 }): ExportRequest | undefined {
   const format = parseExportFormat(values.format ?? 'json');
+  if (values.f16) {
+    if (values.dtype !== undefined && values.dtype.toLowerCase() !== 'f16')
+      throw new Error(`--f16 and --dtype ${values.dtype} disagree`);
+    values = { ...values, dtype: 'f16' };
+  }
   if (format === 'json') {
     for (const flag of ['names', 'dtype', 'logits'] as const) {
-      if (values[flag] !== undefined) throw new Error(`--${flag} needs --format safetensors or npz`);
+      if (values[flag] !== undefined)
+        throw new Error(
+          `--${values.f16 && flag === 'dtype' ? 'f16' : flag} needs --format safetensors or npz`,
+        );
     }
     return undefined;
   }
@@ -150,4 +167,57 @@ export function referenceHookReader(
     if (!t) throw new Error(`hook ${name} was not computed`);
     return t.data;
   };
+}
+
+/**
+ * The capture CLI's export: checks --names and --out, runs one forward on the engine capturing
+ * exactly those hooks (f32 weights and captures), and writes them to req.out. Returns the bytes
+ * written and the hooks, for the CLI's message.
+ */
+export async function exportCapture(
+  model: OpenedModel,
+  tokens: readonly number[],
+  req: ExportRequest,
+  opts: { ablate?: Ablation; prompt?: string } = {},
+): Promise<{ bytes: number; names: HookName[] }> {
+  const names = await checkExport(req, model.config);
+  const gpu = await nodeGpu();
+  try {
+    const engine = await Engine.load(gpu, nodeShaders(), model.checkpoint, { weightFormat: 'f32' });
+    try {
+      const session = engine.createSession({
+        capacity: tokens.length,
+        lens: 'final',
+        captureFormat: 'rgba32float',
+        namesFilter: sessionHookNames(names, req.logits),
+      });
+      await session.run(tokens, { ablate: opts.ablate });
+      const T = tokens.length;
+      const bytes = await writeExport(
+        req,
+        model.config,
+        names,
+        (name) => readHook(gpu.device, session, name, T, req.logits, opts.ablate),
+        {
+          model: model.name,
+          tokens,
+          ...(opts.prompt !== undefined ? { prompt: opts.prompt } : {}),
+          ...(opts.ablate ? { ablation: ablationLabel(opts.ablate) } : {}),
+        },
+      );
+      return { bytes, names };
+    } finally {
+      engine.dispose();
+    }
+  } finally {
+    gpu.device.destroy();
+  }
+}
+
+/** An ablation as the metadata writes it: "5.5,6.9 mlp 3 mean". */
+export function ablationLabel(a: Ablation): string {
+  const parts = [];
+  if (a.heads.length > 0) parts.push(a.heads.map((h) => `${h.layer}.${h.head}`).join(','));
+  if ((a.mlps ?? []).length > 0) parts.push(`mlp ${a.mlps!.join(',')}`);
+  return [...parts, a.mode].join(' ');
 }

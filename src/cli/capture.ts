@@ -19,6 +19,7 @@ import { nodeGpu } from './node-gpu';
 import { NodeModelCache } from './node-cache';
 import { nodeShaders } from './node-shaders';
 import { filesFromDirectory, standardTokenizerFiles } from './node-source';
+import { exportArgOptions, exportCapture, exportUsage, parseExportArgs } from './capture-export';
 
 const usage = `usage: npm run capture -- --model <folder or hub id> (--prompt "TEXT" | --ids 1,2,3) [--bos] [--out FILE]
                            [--ablate L.H,…] [--ablate-mlp L,…] [--ablate-mode zero|mean]
@@ -32,7 +33,8 @@ const usage = `usage: npm run capture -- --model <folder or hub id> (--prompt "T
   --ablate    heads to ablate, layer.head comma-separated (e.g. 5.5,6.9): their output (hook_z) is
               replaced before attn.c_proj, whose bias stays
   --ablate-mlp  layers whose MLP output (hook_mlp_out) is ablated, comma-separated (e.g. 3)
-  --ablate-mode zero (default) or mean: the mean over the prompt's positions`;
+  --ablate-mode zero (default) or mean: the mean over the prompt's positions
+${exportUsage}`;
 
 export type { CaptureJson } from '../engine/capture-json';
 
@@ -170,6 +172,7 @@ async function main(args: string[]): Promise<number> {
       'ablate-mlp': { type: 'string' },
       'ablate-mode': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      ...exportArgOptions,
     }));
   } catch (e) {
     console.error(`${(e as Error).message}\n\n${usage}`);
@@ -184,10 +187,12 @@ async function main(args: string[]): Promise<number> {
     return 2;
   }
   let ablate: Ablation | undefined;
+  let exportReq;
   try {
     ablate = ablationOption(values);
     // Bad ids are refused before a model is read or downloaded.
     if (values.ids !== undefined) parseTokenIds(values.ids);
+    exportReq = parseExportArgs(values); // undefined: the JSON capture
   } catch (e) {
     console.error(`${(e as Error).message}\n\n${usage}`);
     return 2;
@@ -195,6 +200,13 @@ async function main(args: string[]): Promise<number> {
   try {
     const model = await resolveModel(values.model, process.env);
     const tokens = promptTokens(model.tokenizer, values, model.config.vocabSize);
+    if (exportReq) {
+      const r = await exportCapture(model, tokens, exportReq, { ablate, prompt: values.prompt });
+      console.error(
+        `wrote ${exportReq.out}: ${r.names.length} hooks, ${tokens.length} tokens, ${r.bytes} bytes`,
+      );
+      return 0;
+    }
     const result = await capture(model, tokens, { ablate });
     const json = JSON.stringify(result);
     if (values.out) {

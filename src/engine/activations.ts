@@ -61,6 +61,13 @@ export interface Slots {
   /** Only where captured (hook_attn_out and hook_mlp_out are computed for the capture alone). */
   readonly attnOut: readonly (string | undefined)[];
   readonly mlpOut: readonly (string | undefined)[];
+  /**
+   * The hooks computed for their capture alone (each by a small kernel or matmul that runs only
+   * when captured; its row is named after the hook): hook_embed, hook_pos_embed, ln*.hook_scale,
+   * ln*.hook_normalized, attn.hook_q/k/v, attn.hook_attn_scores, mlp.hook_pre, mlp.hook_post,
+   * ln_final.hook_scale, ln_final.hook_normalized, logits.
+   */
+  readonly only: ReadonlySet<HookName>;
 }
 
 export interface ActivationTable {
@@ -101,7 +108,7 @@ export function defaultCaptures(nLayer: number): Set<HookName> {
 
 /** The hooks a names filter asks for (canonical names), checked against the model. */
 export function resolveCaptures(nLayer: number, filter: NamesFilter): Set<HookName> {
-  const capturable = hookPoints(nLayer).filter((p) => p.kind !== 'ln_final');
+  const capturable = hookPoints(nLayer);
   const out = new Set<HookName>();
   if (typeof filter === 'function') {
     for (const p of capturable) if (filter(hookName(p))) out.add(canonicalHook(p, nLayer));
@@ -113,8 +120,11 @@ export function resolveCaptures(nLayer: number, filter: NamesFilter): Set<HookNa
     if (!p) {
       throw new RangeError(
         `${name} is not a hook this engine captures for a model of ${nLayer} layers; hooks: ` +
-          `blocks.0…${nLayer - 1}.{hook_resid_pre, attn.hook_pattern, attn.hook_z, hook_attn_out, ` +
-          `hook_resid_mid, hook_mlp_out, hook_resid_post}, logits_last`,
+          `hook_embed, hook_pos_embed, blocks.0…${nLayer - 1}.{hook_resid_pre, ln1.hook_scale, ` +
+          `ln1.hook_normalized, attn.hook_q, attn.hook_k, attn.hook_v, attn.hook_attn_scores, ` +
+          `attn.hook_pattern, attn.hook_z, hook_attn_out, hook_resid_mid, ln2.hook_scale, ` +
+          `ln2.hook_normalized, mlp.hook_pre, mlp.hook_post, hook_mlp_out, hook_resid_post}, ` +
+          `ln_final.hook_scale, ln_final.hook_normalized, logits, logits_last`,
       );
     }
     out.add(canonicalHook(p, nLayer));
@@ -181,7 +191,32 @@ export function activationTable(config: Gpt2Config, C: number, o: TableOptions):
   );
   if (pattern.includes('attn.hook_pattern.scratch'))
     row('attn.hook_pattern.scratch', texShape, o.captureFormat);
-  return { rows, slots: { boundary, pattern, z, attnOut, mlpOut } };
+  // The hooks computed for their capture alone, in forward order.
+  const only = new Set<HookName>();
+  const shapes: Partial<Record<HookKind, number[]>> = {
+    embed: [C, D],
+    pos_embed: [C, D],
+    ln1_scale: [C, 1],
+    ln1_normalized: [C, D],
+    q: [C, H, HD],
+    k: [C, H, HD],
+    v: [C, H, HD],
+    attn_scores: [H, C, C], // packed for the run's T: [H, T, T]
+    ln2_scale: [C, 1],
+    ln2_normalized: [C, D],
+    mlp_pre: [C, F],
+    mlp_post: [C, F],
+    ln_final_scale: [C, 1],
+    ln_final: [C, D],
+    logits: [C, V],
+  };
+  for (const p of hookPoints(L)) {
+    const shape = shapes[p.kind];
+    if (!shape || !captured(p)) continue;
+    capture(p, shape);
+    only.add(hookName(p));
+  }
+  return { rows, slots: { boundary, pattern, z, attnOut, mlpOut, only } };
 }
 
 const isTextureType = (type: ElementType) => type !== 'f32' && type !== 'u32';

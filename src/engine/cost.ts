@@ -93,6 +93,12 @@ export interface ForwardFlopsOptions {
    * add, for a hook_attn_out or hook_mlp_out capture. Default none.
    */
   readonly extraProjections?: { readonly attn: number; readonly mlp: number };
+  /**
+   * Hooks computed for their capture alone with more than O(T·D) work: attn.hook_attn_scores of
+   * `attnScores` layers (q·k for every causal pair again), and `logits` at every position (the
+   * unembedding of T rows). Default none.
+   */
+  readonly captureOnly?: { readonly attnScores: number; readonly allLogits: boolean };
 }
 
 /**
@@ -113,8 +119,15 @@ export function forwardFlops(
   const logitsRow = options.logitsLastFused ? 0 : 2 * D * V;
   const extra = options.extraProjections ?? { attn: 0, mlp: 0 };
   const projections = extra.attn * 2 * T * D * D + extra.mlp * 2 * T * F * D;
+  const only = options.captureOnly ?? { attnScores: 0, allLogits: false };
+  const captureOnly = only.attnScores * 2 * causalPairs * D + (only.allLogits ? T * 2 * D * V : 0);
   return (
-    L * perLayer - (options.skippedMlps ?? 0) * mlp + projections + lensPoints * T * 2 * D * V + logitsRow
+    L * perLayer -
+    (options.skippedMlps ?? 0) * mlp +
+    projections +
+    captureOnly +
+    lensPoints * T * 2 * D * V +
+    logitsRow
   );
 }
 

@@ -12,6 +12,7 @@ import { residualBoundaries, residualIndex, type HookPoint } from '../model/hook
 import type { Gpt2Config } from '../model/types';
 import { ablationFlagStride, type Allocation, type Slots } from './activations';
 import type { ForwardFlopsOptions } from './cost';
+import { captureSteps, type CaptureSteps } from './capture-steps';
 import { ceilDiv, StepFactory, wg, wgVec4, type Step } from './steps';
 
 /** Logit-lens settings shared by every session of an engine. */
@@ -64,6 +65,8 @@ export class ForwardPlan {
   readonly #f: StepFactory;
   readonly embed: readonly Step[];
   readonly #layers: LayerSteps[];
+  /** The hooks computed for their capture alone (none unless captured). */
+  readonly #only: CaptureSteps;
   readonly #ablation: (AblationSteps | undefined)[] = [];
   readonly lens: readonly Step[];
   /** The lens points' rows stacked for the lens kernels: copies, not dispatches. */
@@ -108,6 +111,8 @@ export class ForwardPlan {
         (rows) => [ceilDiv(rows, wg), 1, 1],
       );
 
+    const only = captureSteps(f, acts, slots);
+    this.#only = only;
     this.embed = weights.wteParts.map((part) =>
       f.step(
         'embed',
@@ -132,7 +137,9 @@ export class ForwardPlan {
       return {
         attention: [
           layerNorm(`blocks.${l}.ln_1`, 0, pre, b.ln1, ln),
+          ...only.ln1[l]!,
           f.matmul(`blocks.${l}.attn.c_attn`, ln, b.cAttn.weight, b.cAttn.bias, qkv, D, 3 * D, 0),
+          ...only.qkv[l]!,
           f.step(
             `blocks.${l}.attn.softmax`,
             // One thread per (query, head) on fallback adapters, a workgroup per row on GPUs.
@@ -277,8 +284,9 @@ export class ForwardPlan {
   blockSteps(flags: Uint32Array): Step[] {
     const { nLayer: L, nHead: H } = this.#config;
     const stride = ablationFlagStride(this.#config) / 4;
-    const steps = [...this.embed];
+    const steps = [...this.embed, ...this.#only.embed];
     for (let l = 0; l < L; l++) {
+      const extra = this.#only.mlp[l]!; // ln2.*, mlp.hook_pre/post: after c_fc
       const layer = this.#layers[l]!;
       const headsAblated = flags.subarray(l * stride, l * stride + H).some((f) => f !== 0);
       const mlpFlag = flags[l * stride + H]!;
@@ -288,13 +296,17 @@ export class ForwardPlan {
       steps.push(layer.attnProj);
       if (layer.attnOut) steps.push(layer.attnOut);
       if (mlpFlag === 0) {
-        steps.push(...layer.mlp);
+        steps.push(layer.mlp[0], layer.mlp[1], ...extra, layer.mlp[2]);
         if (layer.mlpOut) steps.push(layer.mlpOut);
       } else if (mlpFlag === flagOf.mean || layer.mlpOut) {
         // hook_mlp_out (captured: before ablation replaces it), then resid_post from resid_mid.
-        steps.push(layer.mlp[0], layer.mlp[1], ablate!.mlpOut, ablate!.mlp);
+        steps.push(layer.mlp[0], layer.mlp[1], ...extra, ablate!.mlpOut, ablate!.mlp);
+      } else if (extra.length > 0) {
+        // zero, with the MLP's inputs or hidden layer captured: run up to them, then ablate.
+        steps.push(layer.mlp[0], layer.mlp[1], ...extra, ablate!.mlp);
       } else steps.push(ablate!.mlp); // zero: resid_post = resid_mid, the MLP need not run
     }
+    steps.push(...this.#only.final);
     return steps;
   }
 
@@ -305,11 +317,22 @@ export class ForwardPlan {
     let mlp = 0;
     this.#layers.forEach((layer, l) => {
       const flag = flags[l * stride + this.#config.nHead];
-      if (flag === flagOf.zero && !layer.mlpOut) skippedMlps++;
+      if (flag === flagOf.zero && !layer.mlpOut) {
+        skippedMlps++;
+        // …but with ln2.* or mlp.hook_pre/post captured, its c_fc still runs (2·T·D·F, as a c_proj).
+        if (this.#only.mlp[l]!.length > 0) mlp++;
+      }
       if (flag === 0 && layer.mlpOut) mlp++;
+      // mlp.hook_pre: c_fc again without gelu, T·D·F multiply-adds as an mlp.c_proj.
+      if (this.#only.mlpPre[l]) mlp++;
     });
     const attn = this.#layers.filter((layer) => layer.attnOut).length;
-    return { logitsLastFused: this.logitsLastFused, skippedMlps, extraProjections: { attn, mlp } };
+    return {
+      logitsLastFused: this.logitsLastFused,
+      skippedMlps,
+      extraProjections: { attn, mlp },
+      captureOnly: { attnScores: this.#only.attnScores, allLogits: this.#only.allLogits },
+    };
   }
 
   /**

@@ -8,7 +8,10 @@
 // GPU resource, rows [0, T) valid, rows ≥ T stale:
 //   blocks.{l}.hook_resid_pre | hook_resid_mid | hook_resid_post, blocks.{l}.hook_attn_out,
 //   blocks.{l}.hook_mlp_out: a [T, D] f32 buffer; blocks.{l}.attn.hook_z: [T, H, d_head] f32;
-//   logits_last: [V] f32, the last position's next-token logits;
+//   logits_last: [V] f32, the last position's next-token logits; logits: [T, V] f32, every position's;
+//   hook_embed, hook_pos_embed, ln*.hook_normalized, ln_final.hook_normalized: [T, D];
+//   ln1/ln2/ln_final.hook_scale: [T, 1]; attn.hook_q/k/v: [T, H, d_head]; mlp.hook_pre/post: [T, F];
+//   blocks.{l}.attn.hook_attn_scores: [H, T, T] packed for the run's T (-Infinity above the diagonal);
 //   blocks.{l}.attn.hook_pattern: a texture_2d_array of H layers, (ceil(T/4), T) texels each:
 //       texel (s/4, t) of layer h = keys s..s+3 of query t.
 // Which hooks are captured is the names filter of SessionOptions (as run_with_cache's
@@ -165,6 +168,11 @@ export class PromptSession {
 
   get capacity(): number {
     return this.#capacity;
+  }
+
+  /** The model's configuration. */
+  get config(): Gpt2Config {
+    return this.#config;
   }
 
   /** The format of the attention captures now (with 'auto', it can coarsen as the capacity grows). */
@@ -337,6 +345,7 @@ export class PromptSession {
    */
   #allocateChecked(capacity: number): Promise<AllocationCheck> {
     const { device } = this.#parts;
+    this.#checkBindingSizes(capacity);
     device.pushErrorScope('validation');
     device.pushErrorScope('out-of-memory');
     this.#allocate(capacity);
@@ -358,6 +367,28 @@ export class PromptSession {
     return this.#formatOption === 'auto'
       ? chooseCaptureFormat(this.#config, capacity, this.#captureBudget, this.#captures)
       : this.#formatOption;
+  }
+
+  /** A capture too large for one binding (e.g. `logits` at every position of a long prompt): a clear error. */
+  #checkBindingSizes(capacity: number): void {
+    const limit = this.#parts.device.limits.maxStorageBufferBindingSize;
+    const { rows } = activationTable(this.#config, capacity, {
+      lensPoints: this.lensPoints.length,
+      lensChunk,
+      topK: lensTopK,
+      captureFormat: 'rgba8unorm',
+      captures: this.#captures,
+    });
+    for (const row of rows) {
+      if (!row.hook || row.type !== 'f32') continue;
+      const bytes = row.shape.reduce((a, b) => a * b, 4);
+      if (bytes > limit) {
+        throw new RangeError(
+          `${row.name} for ${capacity} tokens takes ${formatBytes(bytes)} in one buffer, more than ` +
+            `this GPU binds at once (${formatBytes(limit)}): capture it for a shorter prompt`,
+        );
+      }
+    }
   }
 
   /** (Re)creates every buffer, texture and step for `capacity` tokens. */

@@ -82,6 +82,16 @@ export const kernelDefs = {
   },
   topkMerge: { file: 'topk_merge', bindings: ['uniform', 'read', 'write'], modules: ['topk_common'] },
   unembedLogits: { file: 'unembed_logits', bindings: ['uniform', 'read', 'read', 'write'], weights: true },
+  /** Captures only (run when asked for): hook_embed / hook_pos_embed. */
+  embedHook: { file: 'embed_hook', bindings: ['uniform', 'read', 'read', 'read', 'write'], weights: true },
+  /** Captures only: columns of a wider buffer (hook_q/k/v from qkv, hook_normalized, hook_post). */
+  copyColumns: { file: 'copy_columns', bindings: ['uniform', 'read', 'write'] },
+  /** Captures only: ln*.hook_scale, √(var + eps) per row. */
+  layerNormScale: { file: 'layernorm_scale', bindings: ['uniform', 'read', 'write'] },
+  /** Captures only: attn.hook_attn_scores, masked entries -Infinity. */
+  attentionScores: { file: 'attention_scores', bindings: ['uniform', 'read', 'write'] },
+  /** Captures only: `logits` at every position. */
+  unembedRows: { file: 'unembed_rows', bindings: ['uniform', 'read', 'read', 'write'], weights: true },
   /** Head ablation on z before attn.c_proj (zero or mean over positions), in place. */
   ablateHeads: { file: 'ablate_heads', bindings: ['uniform', 'read', 'write'] },
   /** MLP ablation (zero or mean over positions) with the residual add: resid_post from resid_mid. */

@@ -1,0 +1,165 @@
+// The steps of the hooks computed for their capture alone (Slots.only): each runs only when its
+// hook is captured, reading what the forward already computed (the ln and qkv scratch, the
+// residual stream, mlp.hidden) and writing the capture's own buffer, so a session that does not
+// capture them runs exactly the forward it ran before. Per block: after ln_1, ln1.hook_scale and
+// ln1.hook_normalized; after c_attn, attn.hook_q/k/v and attn.hook_attn_scores; after c_fc,
+// ln2.hook_scale, ln2.hook_normalized, mlp.hook_pre (c_fc again without gelu) and mlp.hook_post.
+// After the blocks, ln_final.hook_scale, ln_final.hook_normalized and `logits` at every position.
+
+import type { HookName } from '../model/hooks';
+import type { Allocation, Slots } from './activations';
+import { ceilDiv, wg, type Step, type StepFactory } from './steps';
+
+export interface CaptureSteps {
+  /** After the embedding: hook_embed, hook_pos_embed. */
+  readonly embed: readonly Step[];
+  /** Per block, after ln_1. */
+  readonly ln1: readonly (readonly Step[])[];
+  /** Per block, after the QKV matmul. */
+  readonly qkv: readonly (readonly Step[])[];
+  /** Per block, after c_fc (before anything reuses the ln scratch). */
+  readonly mlp: readonly (readonly Step[])[];
+  /** After the blocks. */
+  readonly final: readonly Step[];
+  /** Blocks whose mlp.hook_pre is captured (one extra c_fc matmul each). */
+  readonly mlpPre: readonly boolean[];
+  /** Blocks whose attn.hook_attn_scores is captured (q·k again for every causal pair). */
+  readonly attnScores: number;
+  /** `logits` is captured: the unembedding at every position. */
+  readonly allLogits: boolean;
+}
+
+export function captureSteps(f: StepFactory, acts: Allocation, slots: Slots): CaptureSteps {
+  const { weights } = f.parts;
+  const config = weights.config;
+  const { nEmbd: D, nInner: F, nHead: H, headDim: HD, nLayer: L, vocabSize: V } = config;
+  const wf = f.weightVariant;
+  const has = (name: HookName) => slots.only.has(name);
+  const buf = (name: string) => acts.buffer(name);
+  const resid = (i: number) => buf(slots.boundary[i]!);
+  const copy = (label: HookName, x: GPUBuffer, stride: number, offset: number, n: number) =>
+    f.step(
+      label,
+      'copyColumns',
+      { overrides: { STRIDE: stride, OFFSET: offset, N: n, WG_X: wg } },
+      [f.uniform(0), { buffer: x }, { buffer: buf(label) }],
+      (T) => [ceilDiv(n, wg), T, 1],
+    );
+  const scale = (label: HookName, x: GPUBuffer) =>
+    f.step(
+      label,
+      'layerNormScale',
+      { overrides: { D, EPS: config.layerNormEpsilon, WG_X: wg } },
+      [f.uniform(0), { buffer: x }, { buffer: buf(label) }],
+      (T) => [ceilDiv(T, wg), 1, 1],
+    );
+  const embedHook = (label: HookName, positional: number, parts = weights.wteParts) =>
+    parts.map((part) =>
+      f.step(
+        label,
+        'embedHook',
+        {
+          ...wf,
+          overrides: {
+            D,
+            VOCAB_START: part.start,
+            VOCAB_COUNT: part.count,
+            POSITIONAL: positional,
+            WG_X: wg,
+          },
+        },
+        [
+          f.uniform(0),
+          { buffer: buf('tokens') },
+          { buffer: part.buffer },
+          { buffer: weights.wpe },
+          { buffer: buf(label) },
+        ],
+        (T) => [ceilDiv(D, wg), T, 1],
+      ),
+    );
+
+  const embed: Step[] = [];
+  if (has('hook_embed')) embed.push(...embedHook('hook_embed', 0));
+  if (has('hook_pos_embed')) embed.push(...embedHook('hook_pos_embed', 1, weights.wteParts.slice(0, 1)));
+
+  const ln = buf('ln');
+  const qkv = buf('qkv');
+  const ln1: Step[][] = [];
+  const qkvSteps: Step[][] = [];
+  const mlp: Step[][] = [];
+  const mlpPre: boolean[] = [];
+  weights.blocks.forEach((b, l) => {
+    const n = (hook: string) => `blocks.${l}.${hook}` as HookName;
+    const a: Step[] = [];
+    if (has(n('ln1.hook_scale'))) a.push(scale(n('ln1.hook_scale'), resid(2 * l)));
+    if (has(n('ln1.hook_normalized'))) a.push(copy(n('ln1.hook_normalized'), ln, D, 0, D));
+    ln1.push(a);
+    const q: Step[] = [];
+    (['q', 'k', 'v'] as const).forEach((x, i) => {
+      if (has(n(`attn.hook_${x}`))) q.push(copy(n(`attn.hook_${x}`), qkv, 3 * D, i * D, D));
+    });
+    if (has(n('attn.hook_attn_scores'))) {
+      q.push(
+        f.step(
+          n('attn.hook_attn_scores'),
+          'attentionScores',
+          { overrides: { D, H, HD, WG_X: wg } },
+          [f.uniform(0), { buffer: qkv }, { buffer: buf(n('attn.hook_attn_scores')) }],
+          (T) => [ceilDiv(T, wg), T, H],
+        ),
+      );
+    }
+    qkvSteps.push(q);
+    const m: Step[] = [];
+    if (has(n('ln2.hook_scale'))) m.push(scale(n('ln2.hook_scale'), resid(2 * l + 1)));
+    if (has(n('ln2.hook_normalized'))) m.push(copy(n('ln2.hook_normalized'), ln, D, 0, D));
+    mlpPre.push(has(n('mlp.hook_pre')));
+    if (has(n('mlp.hook_pre'))) {
+      const out = buf(n('mlp.hook_pre'));
+      m.push(f.matmul(n('mlp.hook_pre'), ln, b.fc.weight, b.fc.bias, out, D, F, 0));
+    }
+    if (has(n('mlp.hook_post'))) m.push(copy(n('mlp.hook_post'), buf('mlp.hidden'), F, 0, F));
+    mlp.push(m);
+  });
+
+  const final: Step[] = [];
+  const last = resid(2 * L);
+  if (has('ln_final.hook_scale')) final.push(scale('ln_final.hook_scale', last));
+  if (has('ln_final.hook_normalized') || has('logits')) {
+    // Without its capture, ln_final's output goes to the ln scratch (free after the last block).
+    const lnF = has('ln_final.hook_normalized') ? buf('ln_final.hook_normalized') : ln;
+    final.push(
+      f.step(
+        'ln_final',
+        'layerNorm',
+        { ...wf, overrides: { D, EPS: config.layerNormEpsilon, WG_X: wg } },
+        [
+          f.uniform(0),
+          { buffer: last },
+          { buffer: weights.lnF.weight },
+          { buffer: weights.lnF.bias },
+          { buffer: lnF },
+        ],
+        (T) => [ceilDiv(T, wg), 1, 1],
+      ),
+    );
+    if (has('logits')) {
+      for (const part of weights.wteParts) {
+        final.push(
+          f.step(
+            'logits',
+            'unembedRows',
+            { ...wf, overrides: { D, V, VOCAB_START: part.start, VOCAB_COUNT: part.count, WG_X: wg } },
+            [f.uniform(0), { buffer: lnF }, { buffer: part.buffer }, { buffer: buf('logits') }],
+            (T) => [ceilDiv(part.count, wg), T, 1],
+          ),
+        );
+      }
+    }
+  }
+  const attnScores = Array.from({ length: L }, (_, l) => has(`blocks.${l}.attn.hook_attn_scores`)).filter(
+    Boolean,
+  ).length;
+  return { embed, ln1, qkv: qkvSteps, mlp, final, mlpPre, attnScores, allLogits: has('logits') };
+}
