@@ -149,7 +149,7 @@ test('heatmaps show the engine’s attention patterns, and the layer slider swit
   await page.keyboard.press('Home');
   await expect(focus).toHaveAttribute('data-layer', '0');
   // Play steps through the layers (here 0 → 1) and stops at the last.
-  const play = panel.getByRole('button', { name: 'Play through the layers' });
+  const play = page.getByTestId('depth-scrubber').getByRole('button', { name: 'Play through the layers' });
   await play.click();
   await expect(slider).toHaveValue('1');
   await expect(play).toHaveAttribute('aria-pressed', 'false');

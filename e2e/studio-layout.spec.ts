@@ -141,7 +141,10 @@ test('the depth scrubber moves every view; play, loop and keys', async ({ page, 
 
   // Play, with loop on: from the last layer it wraps to layer 0; pause stops it.
   const play = scrubber.getByRole('button', { name: 'Play through the layers' });
-  await expect(scrubber.getByRole('button', { name: /^Loop/ })).toHaveAttribute('aria-pressed', 'true');
+  const loop = scrubber.getByRole('button', { name: /^Loop/ });
+  await expect(loop).toHaveAttribute('aria-pressed', 'false');
+  await loop.click();
+  await expect(loop).toHaveAttribute('aria-pressed', 'true');
   await scrubber.getByRole('combobox', { name: 'Speed' }).selectOption('4');
   await play.click();
   await expect(slider).toHaveValue('1');
@@ -152,7 +155,8 @@ test('the depth scrubber moves every view; play, loop and keys', async ({ page, 
   await page.waitForTimeout(600);
   await expect(slider).toHaveValue(at);
   // Loop off: play stops at the last layer.
-  await scrubber.getByRole('button', { name: /^Loop/ }).click();
+  await loop.click();
+  await expect(loop).toHaveAttribute('aria-pressed', 'false');
   await scrubber.getByRole('button', { name: 'Play through the layers' }).click();
   await expect(slider).toHaveValue('1');
   await expect(scrubber.getByRole('button', { name: 'Play through the layers' })).toBeVisible();
