@@ -34,7 +34,7 @@ test('keyboard only: heads, the heatmap’s cell cursor and tooltip, Escape back
   await page.goto(fixture.url(prompt));
   await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
   const panel = page.getByTestId('attention-panel');
-  await panel.getByRole('slider', { name: 'Layer' }).focus();
+  await page.getByTestId('depth-scrubber').getByRole('slider', { name: 'Layer' }).focus();
   await tabTo(page, async () => (await focused(page)).label === 'Head 0.0');
   await page.keyboard.press('Enter'); // focuses head 0.0
   await expect(page.getByTestId('heatmap-focus-canvas')).toHaveAttribute('data-head', '0');

@@ -91,7 +91,13 @@ async function boxes(atlas: Locator) {
 
 async function openStudio(page: Page, hub: Hub) {
   await page.goto(
-    hub.studioUrl(repo, prompt, { colormap: 'inferno', norm: 'head', sink: 'show', debug: '1' }),
+    hub.studioUrl(repo, prompt, {
+      colormap: 'inferno',
+      norm: 'head',
+      sink: 'show',
+      debug: '1',
+      view: 'atlas',
+    }),
   );
   await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
 }
@@ -162,6 +168,9 @@ test('the atlas shows every layer × head of a 12 × 12 model, drawn from the ca
   await expect(focus).toHaveAttribute('data-layer', '5');
   await expect(focus).toHaveAttribute('data-head', '7');
   const row = page.getByTestId('atlas-layer-row');
+  // The studio shows the focused head large in the heads view; the Atlas tab comes back to the atlas.
+  const atlasTab = page.getByRole('tab', { name: 'Atlas' });
+  await atlasTab.click();
   await expect(row).toHaveAttribute('data-layer', '5');
 
   // Arrow keys move the cursor over layers × heads; Enter focuses where it is.
@@ -175,6 +184,7 @@ test('the atlas shows every layer × head of a 12 × 12 model, drawn from the ca
   await page.keyboard.press('Enter');
   await expect(focus).toHaveAttribute('data-layer', '6');
   await expect(focus).toHaveAttribute('data-head', '10');
+  await atlasTab.click();
 
   // The layer slider (the depth scrubber) highlights its layer's row, without redrawing the atlas.
   const atlasFrame = () =>
@@ -185,7 +195,7 @@ test('the atlas shows every layer × head of a 12 × 12 model, drawn from the ca
     );
   await page.waitForTimeout(500); // a frame the focus change may have asked for
   const framed = await atlasFrame();
-  const slider = page.getByRole('slider', { name: 'Layer' });
+  const slider = page.getByTestId('depth-scrubber').getByRole('slider', { name: 'Layer' });
   await slider.focus();
   await page.keyboard.press('Home');
   await page.keyboard.press('ArrowRight');
@@ -203,7 +213,7 @@ test('the atlas shows every layer × head of a 12 × 12 model, drawn from the ca
 });
 
 test('GPT-2 XL’s 48 × 25 heads fit the window at 1280 × 800', async ({ page, hub }) => {
-  await page.goto(hub.studioUrl(xlRepo, 'A short prompt for a tall model.'));
+  await page.goto(hub.studioUrl(xlRepo, 'A short prompt for a tall model.', { view: 'atlas' }));
   await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5, { timeout: 120_000 });
   const atlas = page.getByTestId('atlas');
   await atlas.scrollIntoViewIfNeeded();
@@ -227,7 +237,7 @@ test('GPT-2 XL’s 48 × 25 heads fit the window at 1280 × 800', async ({ page,
   const panel = page.getByTestId('atlas-panel');
   expect(await panel.evaluate((e) => e.scrollWidth - e.clientWidth)).toBe(0);
   // End on the slider: the last layer's row.
-  const slider = page.getByRole('slider', { name: 'Layer' });
+  const slider = page.getByTestId('depth-scrubber').getByRole('slider', { name: 'Layer' });
   await slider.focus();
   await page.keyboard.press('End');
   await expect(page.getByTestId('atlas-layer-row')).toHaveAttribute('data-layer', '47');

@@ -137,7 +137,7 @@ async function main() {
     await page.mouse.move(0, 0);
     const scrub = await page.evaluate(async (n) => {
       const slider = document.querySelector<HTMLInputElement>(
-        '[data-testid="attention-panel"] [data-testid="layer-slider"]',
+        '[data-testid="depth-scrubber"] [data-testid="layer-slider"]',
       )!;
       const max = Number(slider.max);
       const frame = () => new Promise<number>((r) => requestAnimationFrame(r));

@@ -18,9 +18,14 @@ async function scores(page: Page, key: string): Promise<number[]> {
 
 test('the bundled model loads offline and shows a previous-token head and an induction head', async ({
   page,
+  baseURL,
 }) => {
   // Anything but the app's own origin would be the network: there is none to use.
-  await page.route(/^(?!http:\/\/127\.0\.0\.1:4173\/)/, (route) => route.abort());
+  const origin = `${new URL(baseURL!).origin}/`;
+  await page.route(
+    (url) => !url.href.startsWith(origin),
+    (route) => route.abort(),
+  );
   await page.goto(`/?${new URLSearchParams({ prompt: sentence }).toString()}`);
   await expect(page.getByTestId('model-panel')).toContainText('gpt2-brown-mini');
   await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);

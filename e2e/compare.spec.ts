@@ -139,7 +139,7 @@ test('compare mode: both prompts, their difference head by head, and their strea
   await page.mouse.move(0, 0);
 
   // The layer is linked too: the slider moves every view.
-  await panel.getByRole('slider', { name: 'Layer' }).press('ArrowRight');
+  await page.getByTestId('depth-scrubber').getByRole('slider', { name: 'Layer' }).press('ArrowRight');
   for (const id of ['head-grid-canvas', 'head-grid-canvas-B', 'diff-grid-canvas', 'diff-focus-canvas'])
     await expect(page.getByTestId(id)).toHaveAttribute('data-layer', '1');
 

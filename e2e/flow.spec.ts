@@ -189,7 +189,7 @@ test('the flow view’s pixels show the stream and each block’s additions as t
       .locator('[data-testid="flow-row-label"][data-current="true"]')
       .evaluateAll((els) => els.map((el) => Number(el.getAttribute('data-boundary'))));
   await expect.poll(current).toEqual([2 * L - 2, 2 * L - 1, 2 * L]);
-  const slider = page.getByTestId('attention-panel').getByRole('slider', { name: 'Layer' });
+  const slider = page.getByTestId('depth-scrubber').getByRole('slider', { name: 'Layer' });
   const before = await readbacks(page);
   const draws0 = await page.evaluate(() => (window as Counted).__strataDebug!.draws);
   await slider.press('Home');

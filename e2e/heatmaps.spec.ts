@@ -136,7 +136,7 @@ test('heatmaps show the engine’s attention patterns, and the layer slider swit
   }).toPass({ timeout: 30_000 });
 
   // The layer slider: → moves to layer 1 without re-running the model; the picture follows.
-  const slider = panel.getByRole('slider', { name: 'Layer' });
+  const slider = page.getByTestId('depth-scrubber').getByRole('slider', { name: 'Layer' });
   await slider.focus();
   await page.keyboard.press('ArrowRight');
   await expect(slider).toHaveValue('1');
@@ -149,7 +149,7 @@ test('heatmaps show the engine’s attention patterns, and the layer slider swit
   await page.keyboard.press('Home');
   await expect(focus).toHaveAttribute('data-layer', '0');
   // Play steps through the layers (here 0 → 1) and stops at the last.
-  const play = panel.getByRole('button', { name: 'Play through the layers' });
+  const play = page.getByTestId('depth-scrubber').getByRole('button', { name: 'Play through the layers' });
   await play.click();
   await expect(slider).toHaveValue('1');
   await expect(play).toHaveAttribute('aria-pressed', 'false');
@@ -182,7 +182,7 @@ test('a link reproduces the view: model, prompt, layer, focused head, colours', 
   await page.goto(hub.studioUrl(repo, prompt, view));
   await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
   const panel = page.getByTestId('attention-panel');
-  await expect(panel.getByRole('slider', { name: 'Layer' })).toHaveValue('1');
+  await expect(page.getByTestId('depth-scrubber').getByRole('slider', { name: 'Layer' })).toHaveValue('1');
   await expect(panel.getByRole('button', { name: 'Head 1.1' })).toHaveAttribute('aria-pressed', 'true');
   await expect(panel.getByLabel('Colormap')).toHaveValue('magma');
   await expect(panel.getByLabel('Scale', { exact: true })).toHaveValue('log');
@@ -191,9 +191,9 @@ test('a link reproduces the view: model, prompt, layer, focused head, colours', 
   const focused = await page.getByTestId('heatmap-focus-canvas').screenshot();
 
   // Changing the view updates the URL; the URL opened in a new tab shows the same picture.
-  await panel.getByRole('slider', { name: 'Layer' }).press('ArrowLeft');
+  await page.getByTestId('depth-scrubber').getByRole('slider', { name: 'Layer' }).press('ArrowLeft');
   await expect(page).toHaveURL(/layer=0|^(?!.*layer=)/);
-  await panel.getByRole('slider', { name: 'Layer' }).press('ArrowRight');
+  await page.getByTestId('depth-scrubber').getByRole('slider', { name: 'Layer' }).press('ArrowRight');
   await expect(page).toHaveURL(/layer=1/);
   const again = await context.newPage();
   await again.goto(page.url());

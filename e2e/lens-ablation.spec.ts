@@ -13,6 +13,7 @@ import { residualBoundaries, hookName } from '../src/model/hooks';
 import { referenceForward, unembed } from '../src/model/reference';
 import { referenceResiduals } from '../test/support/reference-cases';
 import { gpt2Tokenizer, hubFiles, maxAbs, softmax, tinyWeights } from '../test/support/tiny-models';
+import { boundaryNames } from '../src/viz/depth-names';
 import { expect, test, type Hub } from './fixture';
 
 const tokenizer = gpt2Tokenizer();
@@ -106,13 +107,20 @@ test('the logit lens grid and token tracking show the reference’s numbers', as
   const cells = panel.getByTestId('lens-cell');
   await expect(cells).toHaveCount((2 * L + 1) * T);
 
-  // Rows named as TransformerLens names the hooks, output first, the prediction row marked.
-  const hooks = await panel
-    .locator('[role="row"][data-point]')
-    .evaluateAll((els) => els.map((el) => el.querySelector('[role="rowheader"]')?.textContent?.trim() ?? ''));
+  // Rows named as every view names the depths (src/viz/depth-names.ts), output first, the
+  // prediction row marked; the TransformerLens hook of each row in its tooltip.
+  const headers = await panel.locator('[role="row"][data-point] [role="rowheader"]').evaluateAll((els) =>
+    els.map((el) => ({
+      text: el.textContent?.trim() ?? '',
+      hook: el.getAttribute('data-hook') ?? '',
+      title: el.getAttribute('title') ?? '',
+    })),
+  );
   const names = residualBoundaries(L).map(hookName).reverse();
-  expect(hooks.map((h) => h.replace('prediction', '').trim())).toEqual(names);
-  expect(hooks[0]).toContain('prediction');
+  expect(headers.map((h) => h.hook)).toEqual(names);
+  for (const h of headers) expect(h.title).toContain(h.hook);
+  expect(headers.map((h) => h.text.replace('prediction', '').trim())).toEqual(boundaryNames(L).reverse());
+  expect(headers[0]!.text).toContain('prediction');
 
   // Every cell's top-1 and probability as the reference lens has them.
   const got = await lensCells(cells);

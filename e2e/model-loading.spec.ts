@@ -73,6 +73,7 @@ test('a hub model downloads, runs in Chromium, matches the reference, and loads 
 test('a corrupt model shows why and the previous model keeps working', async ({ page, hub }) => {
   await page.goto(hub.studioUrl(repo, 'The'));
   await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
+  await page.getByTestId('model-drawer-toggle').click(); // the model panel opens in a drawer
   await page.getByTestId('hub-id').fill('strata-test/truncated');
   await page.getByRole('button', { name: 'Load' }).click();
   await expect(page.getByTestId('load-error')).toContainText('Could not load strata-test/truncated');

@@ -1,6 +1,7 @@
 // README screenshots, taken from the running app (the built studio served by `vite preview`) on the
-// bundled model in headless Chromium with WebGPU on whatever adapter it finds:
-//   npm run screenshots            (writes docs/screenshots/*.png)
+// bundled model in headless Chromium with WebGPU on whatever adapter it finds, at 1440×900: the
+// whole first screen (studio.png), its parts, the instruments, and compare mode.
+//   npm run screenshots            (writes docs/screenshots/*.png; STRATA_SHOT_PORT: the port)
 import { chromium, type Page } from '@playwright/test';
 import { mkdir } from 'node:fs/promises';
 import { preview } from 'vite';
@@ -25,15 +26,16 @@ async function shot(page: Page, testid: string, name: string) {
 }
 
 await mkdir(out, { recursive: true });
-const server = await preview({
-  preview: { host: '127.0.0.1', port: Number(process.env.STRATA_SHOT_PORT ?? 4174), strictPort: true },
-});
+const port = Number(process.env.STRATA_SHOT_PORT ?? 4174);
+const server = await preview({ preview: { host: '127.0.0.1', port, strictPort: true } });
 const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
 try {
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark' });
-  const base = 'http://127.0.0.1:4174/';
+  const base = `http://127.0.0.1:${port}/`;
   await page.goto(`${base}?${new URLSearchParams({ prompt, bos: '1', layer: '1', head: '1' }).toString()}`);
   await ready(page);
+  await page.screenshot({ path: `${out}/studio.png` });
+  console.log(`${out}/studio.png`);
   await shot(page, 'attention-panel', 'attention');
   await shot(page, 'flow-view', 'residual-stream');
   const instruments = page.getByTestId('instruments');

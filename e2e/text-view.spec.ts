@@ -55,7 +55,7 @@ async function expectWeights(text: Locator, want: (i: number) => number) {
 }
 
 test('the text view highlights the focused head’s attention row and column', async ({ page, hub }) => {
-  await page.goto(hub.studioUrl(repo, prompt, { layer: '1', head: '2' }));
+  await page.goto(hub.studioUrl(repo, prompt, { layer: '1', head: '2', view: 'text' }));
   await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
   const view = page.getByTestId('text-view');
   const text = page.getByTestId('text-view-tokens');
@@ -110,7 +110,7 @@ test('the text view highlights the focused head’s attention row and column', a
   await strips.nth(0).click();
   await expect(text).toHaveAttribute('data-head', '0');
   await expectWeights(text, (k) => (k <= q ? p(1, 0, q, k) : 0));
-  const slider = page.getByRole('slider', { name: 'Layer' });
+  const slider = page.getByTestId('depth-scrubber').getByRole('slider', { name: 'Layer' });
   await slider.focus();
   await page.keyboard.press('ArrowRight');
   await expect(text).toHaveAttribute('data-layer', '2');

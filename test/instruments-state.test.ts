@@ -37,6 +37,7 @@ import {
   maxTrackedTokens,
   pickToken,
   pointCaption,
+  pointName,
   pointTick,
   showToken,
   trackSeries,
@@ -108,10 +109,11 @@ describe('lens rows and tracked series', () => {
       'blocks.0.hook_resid_post',
     ]);
     expect(rows.map((r) => r.final)).toEqual([false, false, true]);
+    expect(rows.map((r) => r.display)).toEqual(['Embeddings', 'L0 · after attention', 'L0 · after MLP']);
     expect(rows.map((r) => r.caption)).toEqual([
-      'embeddings',
-      'after attention 0',
-      'output (the prediction)',
+      'hook_embed + hook_pos_embed = blocks.0.hook_resid_pre',
+      'blocks.0.hook_resid_mid',
+      'blocks.0.hook_resid_post (ln_final reads it)',
     ]);
     expect(rows[1]!.cells[1]!.top).toEqual([
       { id: 12, label: 't12', p: 0.5 },
@@ -119,19 +121,24 @@ describe('lens rows and tracked series', () => {
     ]);
     expect(() => lensRows(handLens, 3, 1, String)).toThrow(/not 3 points × 3 positions × 2/);
   });
-  test('point captions and ticks', () => {
+  test('point names, captions and ticks: one name per boundary (depth-names), hooks in the caption', () => {
     const L = 3;
-    expect(residualBoundaries(L).map((p) => pointTick(p, L))).toEqual([
+    expect(residualBoundaries(L).map((p) => pointTick(p))).toEqual([
       'emb',
-      'a0',
-      'm0',
-      'a1',
-      'm1',
-      'a2',
-      'out',
+      '0a',
+      '0m',
+      '1a',
+      '1m',
+      '2a',
+      '2m',
     ]);
-    expect(pointCaption(pre(2), L)).toBe('after block 1');
-    expect(pointCaption(post(L - 1), L)).toBe('output (the prediction)');
+    expect(pointName(pre(0))).toBe('Embeddings');
+    expect(pointName(mid(1))).toBe('L1 · after attention');
+    // resid_post of layer l and resid_pre of layer l+1: one boundary, one name.
+    expect(pointName(pre(2))).toBe('L1 · after MLP');
+    expect(pointName(post(1))).toBe('L1 · after MLP');
+    expect(pointCaption(pre(2), L)).toBe('blocks.1.hook_resid_post = blocks.2.hook_resid_pre');
+    expect(pointCaption(post(L - 1), L)).toBe('blocks.2.hook_resid_post (ln_final reads it)');
   });
   test('series at a position: (ids, points, T) indexing', () => {
     // 2 ids, 3 points, T = 2: prob = 100·i + 10·p + t, rank = i + p + t.

@@ -5,6 +5,7 @@
 
 import type { LensTopK, TokenTrack } from '../engine/session';
 import { hookName, type HookPoint } from '../model/hooks';
+import { boundaryHooks, boundaryIndex, boundaryName, boundaryShortName } from '../viz/depth-names';
 import type { Gpt2Tokenizer } from '../model/tokenizer';
 
 export { maxTrackedTokens } from '../engine/cost';
@@ -27,44 +28,36 @@ export interface LensCell {
 export interface LensRow {
   readonly point: number;
   readonly hook: HookPoint;
-  /** TransformerLens name, e.g. blocks.3.hook_resid_mid. */
+  /** TransformerLens name, e.g. blocks.3.hook_resid_mid (data attributes, tooltips). */
   readonly name: string;
-  /** In words: "embeddings", "after attention 3", "output". */
+  /** The boundary's display name, as every view names it: "L3 · after attention". */
+  readonly display: string;
+  /** Its TransformerLens hooks, for tooltips: "blocks.2.hook_resid_post = blocks.3.hook_resid_pre". */
   readonly caption: string;
   /** The final resid_post: the model's own next-token prediction. */
   readonly final: boolean;
   readonly cells: readonly LensCell[];
 }
 
-/** A lens point in words (the row's caption; the name is hookName). */
-export function pointCaption(p: HookPoint, nLayer: number): string {
-  switch (p.kind) {
-    case 'resid_pre':
-      return p.layer === 0 ? 'embeddings' : `after block ${p.layer - 1}`;
-    case 'resid_mid':
-      return `after attention ${p.layer}`;
-    case 'resid_post':
-      return p.layer === nLayer - 1 ? 'output (the prediction)' : `after block ${p.layer}`;
-    default:
-      return hookName(p);
-  }
+/** A lens point's display name (src/viz/depth-names.ts): "Embeddings", "L3 · after attention". */
+export function pointName(p: HookPoint): string {
+  return p.kind === 'resid_pre' || p.kind === 'resid_mid' || p.kind === 'resid_post'
+    ? boundaryName(boundaryIndex(p))
+    : hookName(p);
 }
 
-/**
- * A short axis label for a lens point: "emb" (resid_pre 0), "a3" (after attention 3, resid_mid 3),
- * "m3" (after MLP 3, i.e. resid_pre 4), "out" (the final resid_post).
- */
-export function pointTick(p: HookPoint, nLayer: number): string {
-  switch (p.kind) {
-    case 'resid_pre':
-      return p.layer === 0 ? 'emb' : `m${p.layer - 1}`;
-    case 'resid_mid':
-      return `a${p.layer}`;
-    case 'resid_post':
-      return p.layer === nLayer - 1 ? 'out' : `m${p.layer}`;
-    default:
-      return hookName(p);
-  }
+/** A lens point's TransformerLens hooks, for tooltips. */
+export function pointCaption(p: HookPoint, nLayer: number): string {
+  return p.kind === 'resid_pre' || p.kind === 'resid_mid' || p.kind === 'resid_post'
+    ? boundaryHooks(boundaryIndex(p), nLayer)
+    : hookName(p);
+}
+
+/** A short axis label for a lens point (depth-names' boundaryShortName): "emb", "3a", "3m". */
+export function pointTick(p: HookPoint): string {
+  return p.kind === 'resid_pre' || p.kind === 'resid_mid' || p.kind === 'resid_post'
+    ? boundaryShortName(boundaryIndex(p))
+    : hookName(p);
 }
 
 /**
@@ -88,6 +81,7 @@ export function lensRows(
     point,
     hook,
     name: hookName(hook),
+    display: pointName(hook),
     caption: pointCaption(hook, nLayer),
     final: point === last && hook.kind === 'resid_post' && hook.layer === nLayer - 1,
     cells: Array.from({ length: T }, (_, position) => ({

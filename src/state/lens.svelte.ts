@@ -33,6 +33,7 @@ export {
   formatProb,
   maxTrackedTokens,
   pointCaption,
+  pointName,
   pointTick,
   showToken,
   type LensCell,

@@ -2,16 +2,12 @@
 // exposes what the UI shows as plain reactive values. Created once in App.svelte, shared by context.
 // Other state modules reach the GPU objects through ./gpu/access.ts, which components cannot import.
 
-import { getContext, setContext } from 'svelte';
-import { captureJson, type CaptureJson } from '../engine/capture-json';
+import { createContext } from 'svelte';
 import { Engine } from '../engine/engine';
-import { ResidualStatsKernel, type ResidualStats } from '../instruments/residual-stats';
-import type { LensPoints, PromptSession, RunResult } from '../engine/session';
 import { acquireGpu, WebGpuUnavailableError, type AdapterSummary, type GpuContext } from '../gpu/device';
 import { viteShaders } from '../gpu/shaders-vite';
 import type { DownloadProgress } from '../io/download';
 import { openModel, standardTokenizerNote } from '../model/load';
-import { nonFiniteLens, nonFiniteStats } from '../instruments/non-finite';
 import { countGpuObjects } from './gpu/count';
 import { openBrowserCache, type ModelCache } from '../io/model-cache';
 import {
@@ -24,18 +20,7 @@ import {
 import type { Gpt2Tokenizer } from '../model/tokenizer';
 import type { Gpt2Config } from '../model/types';
 import { formatModelRef, type KernelChoice, type ModelRef } from './url-state';
-import { HeatmapView, type CaptureSource, type SessionCaptures } from './heatmaps.svelte';
-import { debugCounters } from './debug';
-import { flowLensPoints, type FlowLensChoice } from './flow';
-import {
-  registerRunCaptures,
-  registerRunLock,
-  registerStudioGpu,
-  runCaptures,
-  studioGpu,
-  type RunCaptures,
-  type StudioGpu,
-} from './gpu/access';
+import { registerStudioGpu } from './gpu/access';
 
 export type GpuStatus =
   | { readonly state: 'pending' }
@@ -307,263 +292,11 @@ export class Studio {
   }
 }
 
-/** A run's residual-stream summary, with the result it belongs to (flow view, compare mode). */
-export interface FlowData {
-  readonly result: RunResult;
-  readonly stats: ResidualStats;
-}
+/** The studio in context: App.svelte sets it, every component gets it. */
+export const [getStudio, setStudio] = createContext<Studio>();
 
-/**
- * One prompt: its tokens, its session on the current model, and its latest result. The session's
- * logit lens reads every resid_pre and the final resid_post (what the flow view, the prediction and
- * the export need), or every residual boundary while the logit-lens panel holds it (holdLens): the
- * panel then reads this run's lens and tracks tokens on this session, with no forward of its own.
- */
-export class PromptRun {
-  text = $state('');
-  bos = $state(false);
-  result = $state.raw<RunResult | undefined>(undefined);
-  /** Set after `result`, once the run's residual stats are back (one small readback). */
-  flow = $state.raw<FlowData | undefined>(undefined);
-  error = $state.raw<string | undefined>(undefined);
-  running = $state(false);
-  /** Where the flow view wants the lens (src/state/flow.ts: 'auto' skips it when it is costly). */
-  flowLens = $state<FlowLensChoice>('auto');
-  readonly #studio: Studio;
-  readonly #gpu: StudioGpu;
-  #session: PromptSession | undefined;
-  /** The lens points #session was made with. */
-  #sessionLens: LensPoints = 'layers';
-  #stats: ResidualStatsKernel | undefined;
-  #sessionVersion = -1;
-  #pending: readonly number[] | undefined;
-  /** The runs in flight and queued (see run), until the last request has run. */
-  #loop: Promise<void> | undefined;
-  /**
-   * The session whose captures hold `result` (the heatmaps draw only from that one). It is
-   * #session, or the one before it while a run on a session with other lens points is in flight.
-   */
-  #resultSession: PromptSession | undefined;
-  #seq = 0;
-  /** Holders of the lens at every residual boundary (holdLens). */
-  #lensHolds = 0;
-  /** Work on the session (runs, exports) one at a time: a run overwrites the captures. */
-  #lock: Promise<unknown> = Promise.resolve();
-
-  constructor(studio: Studio, text = '', bos = false) {
-    this.#studio = studio;
-    this.#gpu = studioGpu(studio);
-    this.text = text;
-    this.bos = bos;
-    registerRunCaptures(this, () => this.#captures());
-    registerRunLock(this, (work) => this.#exclusive(work));
-  }
-
-  /** Why the latest run's output cannot be trusted (NaN or ±Inf in its lens or stream), if it cannot. */
-  readonly nonFinite = $derived.by((): string | undefined => {
-    const vocab = this.#studio.model?.config.vocabSize ?? Infinity;
-    const lens = this.result && nonFiniteLens(this.result.lens, vocab);
-    return (
-      lens ?? (this.flow && this.flow.result === this.result ? nonFiniteStats(this.flow.stats) : undefined)
-    );
-  });
-
-  /** The prompt's token ids, with <|endoftext|> first when `bos` is set. */
-  readonly tokens = $derived.by((): readonly number[] => {
-    void this.#studio.modelVersion;
-    const tokenizer = this.#studio.tokenizer;
-    if (!tokenizer) return [];
-    const ids = tokenizer.encode(this.text);
-    return this.bos ? [tokenizer.endOfTextId, ...ids] : ids;
-  });
-
-  /**
-   * Runs the model on `tokens`. A run in flight is not interrupted; the latest request waits for it
-   * and then runs (intermediate ones are dropped), so typing never queues stale work. Resolves once
-   * the latest request has run (every caller waiting on the same runs gets the same promise).
-   */
-  run(tokens: readonly number[]): Promise<void> {
-    this.#pending = tokens;
-    this.#loop ??= this.#drain();
-    return this.#loop;
-  }
-
-  async #drain(): Promise<void> {
-    this.running = true;
-    try {
-      for (let next = this.#pending; next; next = this.#pending) {
-        this.#pending = undefined;
-        const now = next;
-        await this.#exclusive(() => this.#runOnce(now));
-      }
-    } finally {
-      // In the same step as the last check for a request: a later run() starts a new loop.
-      this.running = false;
-      this.#loop = undefined;
-    }
-  }
-
-  /**
-   * Runs this prompt with the logit lens at every residual boundary (lens: 'all', 2L+1 points)
-   * while at least one holder holds it: from the next run on, `result.lens` has those points and
-   * the session can track tokens at all of them. Returns the function that lets go; runs after the
-   * last holder let go read only every resid_pre and the final resid_post again (cheaper).
-   * Holding runs nothing: the holder asks for a run if the result it needs is not there.
-   */
-  holdLens(): () => void {
-    this.#lensHolds++;
-    let held = true;
-    return () => {
-      if (!held) return;
-      held = false;
-      this.#lensHolds--;
-    };
-  }
-
-  #exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const done = this.#lock.then(work, work);
-    this.#lock = done.catch(() => undefined);
-    return done;
-  }
-
-  async #runOnce(tokens: readonly number[]): Promise<void> {
-    const version = this.#studio.modelVersion;
-    const config = this.#gpu.engine()?.config;
-    const lens = this.#lensHolds > 0 ? 'all' : flowLensPoints(config, tokens.length, this.flowLens);
-    if (this.#sessionVersion !== version) {
-      this.#freeSessions();
-      const engine = this.#gpu.engine();
-      this.#session = engine?.createSession({ lens });
-      this.#sessionLens = lens;
-      this.#stats = engine && new ResidualStatsKernel(engine.gpu.device, viteShaders, engine.config);
-      this.#sessionVersion = version;
-      this.flow = undefined;
-    } else if (this.#session && this.#sessionLens !== lens) {
-      // The lens panel was opened or closed: a session with the lens points wanted now. The one
-      // holding the result's captures stays (the heatmaps keep drawing them) until this run's
-      // result replaces it.
-      if (this.#session !== this.#resultSession) this.#session.destroy();
-      this.#session = this.#gpu.engine()?.createSession({ lens });
-      this.#sessionLens = lens;
-    }
-    const session = this.#session;
-    const stats = this.#stats;
-    if (!session || !stats) return;
-    if (tokens.length === 0) {
-      this.#showFrom(undefined);
-      this.result = undefined;
-      this.flow = undefined;
-      this.error = undefined;
-      return;
-    }
-    try {
-      const result = await session.run(tokens);
-      this.#seq++;
-      this.#showFrom(session);
-      this.result = result;
-      this.error = undefined;
-      debugCounters.runs++;
-      // The flow view's numbers: one more small readback, after the heatmaps have their result.
-      this.flow = { result, stats: await stats.compute(session, tokens.length) };
-    } catch (e) {
-      this.error = (e as Error).message;
-    }
-  }
-
-  /** Makes `session` the one whose captures hold the result; frees the one before if it is retired. */
-  #showFrom(session: PromptSession | undefined): void {
-    const before = this.#resultSession;
-    this.#resultSession = session;
-    if (before && before !== session && before !== this.#session) before.destroy();
-  }
-
-  /** Frees every session (and the stats kernel): the model changed, or the prompt is released. */
-  #freeSessions(): void {
-    if (this.#resultSession !== this.#session) this.#resultSession?.destroy();
-    this.#session?.destroy();
-    this.#stats?.destroy();
-    this.#session = undefined;
-    this.#resultSession = undefined;
-    this.#stats = undefined;
-  }
-
-  #captures(): RunCaptures | undefined {
-    // #resultSession is cleared with the sessions of an older model (#freeSessions).
-    const session = this.#resultSession;
-    const result = this.result;
-    const current = session && result && this.#sessionVersion === this.#studio.modelVersion;
-    return current ? { session, result, seq: this.#seq } : undefined;
-  }
-
-  /**
-   * Draws this prompt's attention captures on `canvas`, straight from the GPU (HeatmapView). With
-   * `against`, another prompt: the difference of the two, while their lengths agree.
-   * The caller disposes the view when the canvas goes.
-   */
-  attachHeatmaps(canvas: HTMLCanvasElement, against?: PromptRun): HeatmapView {
-    const slot = (c: RunCaptures): SessionCaptures => ({
-      session: c.session,
-      rows: c.result.tokens.length,
-      seq: c.seq,
-    });
-    return new HeatmapView(canvas, (): CaptureSource | undefined => {
-      const device = this.#gpu.device();
-      if (!device) return undefined;
-      const a = this.#captures();
-      if (!against) return { device, captures: a && slot(a) };
-      const b = runCaptures(against);
-      return a && b && a.result.tokens.length === b.result.tokens.length
-        ? { device, captures: slot(a), capturesB: slot(b) }
-        : { device, captures: undefined };
-    });
-  }
-
-  /**
-   * The latest run's captures in the capture CLI's schema (every pattern, the residual norms, the
-   * logits, the lens), read back from the GPU: an export the user asked for, not drawing.
-   */
-  exportCapture(): Promise<CaptureJson> {
-    return this.#exclusive(async () => {
-      const captures = this.#captures();
-      const engine = this.#gpu.engine();
-      const model = this.#studio.model;
-      const tokenizer = this.#studio.tokenizer;
-      const gpu = this.#studio.gpu;
-      if (!captures || !engine || !model || !tokenizer || gpu.state !== 'ready')
-        throw new Error('nothing to export yet: run a prompt first');
-      return captureJson({
-        device: engine.gpu.device,
-        config: engine.config,
-        name: model.label,
-        adapter: gpu.adapter,
-        session: captures.session,
-        run: captures.result,
-        tokenLabel: (id) => tokenizer.tokenLabel(id),
-      });
-    });
-  }
-
-  /**
-   * Frees the prompt's GPU memory (its session) until it runs again, e.g. when compare mode's
-   * second prompt is put away; its result goes with it.
-   */
-  release(): Promise<void> {
-    return this.#exclusive(async () => {
-      this.#freeSessions();
-      this.#sessionVersion = -1;
-      this.result = undefined;
-      this.flow = undefined;
-    });
-  }
-
-  dispose(): void {
-    this.#freeSessions();
-  }
-}
-
-const key = Symbol('studio');
-export const setStudio = (studio: Studio): Studio => setContext(key, studio);
-export const getStudio = (): Studio => getContext<Studio>(key);
+// PromptRun has a file of its own (one class per file); importers of this module keep it here too.
+export { PromptRun, type FlowData } from './prompt-run.svelte';
 
 /** A short browser name for messages ("Chrome 131", "Firefox 128", …). */
 function browserName(): string {

@@ -5,6 +5,10 @@
 //   &compare=<text>    compare mode: the second prompt (B)   &bos_b=1
 //   &layer=<n> &head=<n>                       the layer shown and the focused head
 //   &colormap=viridis|magma|… &scale=linear|log &norm=head|shared &sink=show|hide|renormalize
+//   &view=heads|atlas|text    the main view        &tab=detectors|entropy|depth|lens|ablation  the instruments' tab
+//   &ablate=1.2,0.3,mlp1 &ablate_mode=zero|mean   the ablation selection (heads L.H, MLP layers mlpL)
+//   &track=464,3139           the logit lens's tracked token ids
+//   (after a local-file load there is no model=: files cannot be named by a link)
 //   &kernels=tiled|fallback   the kernel set regardless of the adapter (default: barrier-free on
 //                             CPU fallback adapters, tiled on GPUs), to compare the two
 
@@ -19,6 +23,23 @@ export type ModelRef =
 /** Which kernels the engine runs: 'auto' picks from the adapter. */
 export type KernelChoice = 'auto' | 'tiled' | 'fallback';
 
+/** The main area's views (the heads, the all-heads atlas, the text view). */
+export const stageViews = ['heads', 'atlas', 'text'] as const;
+export type StageView = (typeof stageViews)[number];
+
+/** The instruments' tabs. */
+export const instrumentTabs = ['detectors', 'entropy', 'depth', 'lens', 'ablation'] as const;
+export type InstrumentTab = (typeof instrumentTabs)[number];
+
+/** The ablation instrument's selection. */
+export interface AblationSelection {
+  readonly heads: readonly { readonly layer: number; readonly head: number }[];
+  readonly mlps: readonly number[];
+  readonly mode: 'zero' | 'mean';
+}
+
+export const emptyAblation: AblationSelection = { heads: [], mlps: [], mode: 'zero' };
+
 export interface ViewState {
   readonly layer: number;
   readonly head: number | undefined;
@@ -29,7 +50,8 @@ export interface ViewState {
 }
 
 export interface UrlState {
-  readonly model: ModelRef;
+  /** Undefined: local files (not reachable from a link); reading, the bundled model. */
+  readonly model: ModelRef | undefined;
   readonly hubEndpoint: string | undefined;
   readonly prompt: string | undefined;
   readonly bos: boolean;
@@ -38,6 +60,11 @@ export interface UrlState {
   readonly bosB: boolean;
   readonly kernels: KernelChoice;
   readonly view: ViewState;
+  readonly stage: StageView;
+  readonly tab: InstrumentTab;
+  readonly ablation: AblationSelection;
+  /** Token ids the logit lens tracks. */
+  readonly track: readonly number[];
 }
 
 export const defaultView: ViewState = {
@@ -69,6 +96,33 @@ function index(value: string | null): number | undefined {
   return value !== null && value !== '' && Number.isInteger(n) && n >= 0 ? n : undefined;
 }
 
+/** "1.2,0.3,mlp1" → heads and MLP layers; anything else in the list is left out. */
+export function parseAblation(value: string | null, modeValue: string | null): AblationSelection {
+  const heads: { layer: number; head: number }[] = [];
+  const mlps: number[] = [];
+  for (const part of (value ?? '').split(',')) {
+    const mlp = /^mlp(\d+)$/.exec(part);
+    const head = /^(\d+)\.(\d+)$/.exec(part);
+    if (mlp && !mlps.includes(Number(mlp[1]))) mlps.push(Number(mlp[1]));
+    else if (head && !heads.some((h) => h.layer === Number(head[1]) && h.head === Number(head[2])))
+      heads.push({ layer: Number(head[1]), head: Number(head[2]) });
+  }
+  return { heads, mlps, mode: oneOf(modeValue, ['zero', 'mean'], 'zero') };
+}
+
+export function formatAblation(a: AblationSelection): string {
+  return [...a.heads.map((h) => `${h.layer}.${h.head}`), ...a.mlps.map((l) => `mlp${l}`)].join(',');
+}
+
+function ids(value: string | null): number[] {
+  const out: number[] = [];
+  for (const part of (value ?? '').split(',')) {
+    const n = index(part);
+    if (n !== undefined && !out.includes(n)) out.push(n);
+  }
+  return out;
+}
+
 export function readUrlState(search: string): UrlState {
   const params = new URLSearchParams(search);
   return {
@@ -87,12 +141,16 @@ export function readUrlState(search: string): UrlState {
       normalization: oneOf(params.get('norm'), ['head', 'shared'], defaultView.normalization),
       sink: oneOf(params.get('sink'), ['show', 'hide', 'renormalize'], defaultView.sink),
     },
+    stage: oneOf(params.get('view'), stageViews, 'heads'),
+    tab: oneOf(params.get('tab'), instrumentTabs, 'detectors'),
+    ablation: parseAblation(params.get('ablate'), params.get('ablate_mode')),
+    track: ids(params.get('track')),
   };
 }
 
 export function writeUrlState(state: UrlState): string {
   const params = new URLSearchParams();
-  params.set('model', formatModelRef(state.model));
+  if (state.model) params.set('model', formatModelRef(state.model));
   if (state.hubEndpoint) params.set('hub', state.hubEndpoint);
   if (state.prompt !== undefined) params.set('prompt', state.prompt);
   if (state.bos) params.set('bos', '1');
@@ -108,5 +166,11 @@ export function writeUrlState(state: UrlState): string {
   if (v.scale !== defaultView.scale) params.set('scale', v.scale);
   if (v.normalization !== defaultView.normalization) params.set('norm', v.normalization);
   if (v.sink !== defaultView.sink) params.set('sink', v.sink);
+  if (state.stage !== 'heads') params.set('view', state.stage);
+  if (state.tab !== 'detectors') params.set('tab', state.tab);
+  const ablate = formatAblation(state.ablation);
+  if (ablate) params.set('ablate', ablate);
+  if (ablate && state.ablation.mode !== 'zero') params.set('ablate_mode', state.ablation.mode);
+  if (state.track.length > 0) params.set('track', state.track.join(','));
   return `?${params.toString()}`;
 }

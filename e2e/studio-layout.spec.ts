@@ -1,0 +1,231 @@
+// The studio screen in Chromium: at 1280×800 and at 3840×2160 the prompt, the heads (grid and
+// focused head) and the residual flow are on the first screen without scrolling, and a prompt of
+// n_ctx = 256 tokens (the bundled model's context) never makes the page scroll sideways; the
+// window re-fits as it is resized. The one depth scrubber moves every view (heads, focused head,
+// flow, lens, instruments), plays and loops. The URL keeps the instruments' tab, the ablation
+// selection and the lens's tracked tokens, and a reload restores them.
+import type { Page } from '@playwright/test';
+import { expect, test, tokenizer } from './fixture';
+
+/** A prompt of exactly `n` tokens with BOS: n − 1 tokens of text. */
+function promptOf(n: number): string {
+  const words = ' the quick brown fox jumps over a lazy dog while seven children watch from the bridge'.split(
+    ' ',
+  );
+  let text = 'Once';
+  for (let i = 0; tokenizer.encode(text).length < n - 1; i++)
+    text += ` ${words[1 + (i % (words.length - 1))]}`;
+  expect(tokenizer.encode(text)).toHaveLength(n - 1);
+  return text;
+}
+
+/** The element's box lies inside the window, with the page scrolled to its top. */
+async function expectOnScreen(page: Page, testid: string) {
+  const box = await page.getByTestId(testid).first().boundingBox();
+  const { width, height } = page.viewportSize()!;
+  expect(box, `${testid} is shown`).not.toBeNull();
+  expect(box!.width, `${testid} has a size`).toBeGreaterThan(16);
+  expect(box!.height, `${testid} has a size`).toBeGreaterThan(16);
+  expect(box!.x, `${testid} left edge`).toBeGreaterThanOrEqual(0);
+  expect(box!.y, `${testid} top edge`).toBeGreaterThanOrEqual(0);
+  expect(box!.x + box!.width, `${testid} right edge`).toBeLessThanOrEqual(width);
+  expect(box!.y + box!.height, `${testid} bottom edge`).toBeLessThanOrEqual(height);
+}
+
+async function expectFirstScreen(page: Page) {
+  expect(await page.evaluate(() => window.scrollY)).toBe(0);
+  for (const id of [
+    'prompt',
+    'next-tokens',
+    'depth-scrubber',
+    'head-grid-canvas',
+    'heatmap-focus',
+    'flow-view',
+  ])
+    await expectOnScreen(page, id);
+  const sideways = await page.evaluate(() => document.scrollingElement!.scrollWidth - window.innerWidth);
+  expect(sideways, 'the page scrolls sideways by').toBeLessThanOrEqual(0);
+}
+
+const long = promptOf(256);
+
+for (const [width, height] of [
+  [1280, 800],
+  [3840, 2160],
+] as const) {
+  test(`at ${width}×${height} the heads and the flow are on one screen, and 256 tokens do not widen the page`, async ({
+    page,
+  }, testInfo) => {
+    await page.setViewportSize({ width, height });
+    // The bundled model (context 256), head 0 focused.
+    await page.goto(`/?${new URLSearchParams({ prompt: long, bos: '1', head: '0' }).toString()}`);
+    await expect(page.getByTestId('token-count')).toHaveText('256 tokens of 256');
+    await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
+    await expect(page.getByTestId('flow-view').getByTestId('flow-cell').first()).toBeVisible();
+    await expectFirstScreen(page);
+    // The token chips scroll inside their box.
+    const chips = page.getByTestId('tokens');
+    expect(await chips.evaluate((el) => el.scrollHeight > el.clientHeight)).toBe(true);
+    expect(await chips.evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true);
+    await testInfo.attach(`studio-${width}x${height}.png`, {
+      body: await page.screenshot(),
+      contentType: 'image/png',
+    });
+    // Re-fits as the window changes size.
+    const other = width === 1280 ? { width: 1920, height: 1080 } : { width: 1280, height: 800 };
+    await page.setViewportSize(other);
+    await expect(async () => expectFirstScreen(page)).toPass({ timeout: 20_000 });
+  });
+}
+
+test('one prompt token to n_ctx: the page never scrolls sideways', async ({ page }) => {
+  await page.goto(`/?${new URLSearchParams({ prompt: 'Hi', head: '0' }).toString()}`);
+  await expect(page.getByTestId('token-count')).toHaveText('1 tokens of 256');
+  await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
+  await expectFirstScreen(page);
+});
+
+test('the depth scrubber moves every view; play, loop and keys', async ({ page, fixture }) => {
+  await page.goto(fixture.url('The cat sat on the mat, and the dog', { head: '1', tab: 'lens' }));
+  await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
+  const scrubber = page.getByTestId('depth-scrubber');
+  const slider = scrubber.getByRole('slider', { name: 'Layer' });
+  await expect(slider).toHaveValue('0');
+  await expect(page.getByTestId('lens-cell').first()).toBeVisible();
+
+  const expectLayer = async (l: number) => {
+    await expect(slider).toHaveValue(String(l));
+    await expect(scrubber.getByTestId('layer-value')).toContainText(`L${l}`);
+    await expect(page.getByTestId('attention-panel')).toContainText(`Attention · L${l}`);
+    await expect(page.getByTestId('head-grid-canvas')).toHaveAttribute('data-layer', String(l));
+    await expect(page.getByTestId('heatmap-focus-canvas')).toHaveAttribute('data-layer', String(l));
+    await expect(page.getByRole('button', { name: `Head ${l}.1`, exact: true })).toBeVisible();
+    const flow = page.getByTestId('flow-view');
+    await expect(flow.locator(`[data-testid="flow-band"][data-layer="${l}"]`)).toHaveAttribute(
+      'data-current',
+      'true',
+    );
+    // The lens: the rows of the layer's block (resid_pre l, resid_mid l, resid_post l).
+    const inBlock = page.getByTestId('instruments').locator('[data-in-block="true"]');
+    await expect(inBlock).toHaveCount(3);
+    expect(
+      await inBlock.evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-point')))),
+    ).toEqual(
+      [2 * l + 2, 2 * l + 1, 2 * l], // output first
+    );
+  };
+  await expectLayer(0);
+  await slider.press('ArrowRight');
+  await expectLayer(1);
+  await slider.press('Home');
+  await expectLayer(0);
+  await slider.press('End');
+  await expectLayer(1);
+  // The keys work from the scrubber's buttons too.
+  await scrubber.getByRole('button', { name: /^Loop/ }).press('ArrowLeft');
+  await expectLayer(0);
+
+  // The instruments follow: the detectors' maps mark the layer's row, the depth summary its row.
+  await page.getByTestId('instruments').getByRole('tab', { name: 'Head detectors' }).click();
+  await slider.press('ArrowRight');
+  const rows = page.getByTestId('instruments').locator('[role="row"][data-current="true"]');
+  await expect(rows.first()).toBeVisible();
+  expect(await rows.evaluateAll((r) => r.map((x) => x.getAttribute('aria-rowindex')))).toEqual(
+    Array((await rows.count()) || 1).fill('2'),
+  );
+  await page.getByTestId('instruments').getByRole('tab', { name: 'Depth summary' }).click();
+  await expect(page.getByTestId('depth-row').and(page.locator('[data-current="true"]'))).toHaveAttribute(
+    'data-layer',
+    '1',
+  );
+
+  // Play, with loop on: from the last layer it wraps to layer 0; pause stops it.
+  const play = scrubber.getByRole('button', { name: 'Play through the layers' });
+  const loop = scrubber.getByRole('button', { name: /^Loop/ });
+  await expect(loop).toHaveAttribute('aria-pressed', 'false');
+  await loop.click();
+  await expect(loop).toHaveAttribute('aria-pressed', 'true');
+  await scrubber.getByRole('combobox', { name: 'Speed' }).selectOption('4');
+  await play.click();
+  await expect(slider).toHaveValue('1');
+  await expect(slider).toHaveValue('0');
+  await expect(slider).toHaveValue('1');
+  await scrubber.getByRole('button', { name: 'Pause stepping through the layers' }).click();
+  const at = await slider.inputValue();
+  await page.waitForTimeout(600);
+  await expect(slider).toHaveValue(at);
+  // Loop off: play stops at the last layer.
+  await loop.click();
+  await expect(loop).toHaveAttribute('aria-pressed', 'false');
+  await scrubber.getByRole('button', { name: 'Play through the layers' }).click();
+  await expect(slider).toHaveValue('1');
+  await expect(scrubber.getByRole('button', { name: 'Play through the layers' })).toBeVisible();
+  await expect(slider).toHaveValue('1');
+});
+
+test('the URL keeps the instruments tab, the ablation selection and the tracked tokens', async ({
+  page,
+  fixture,
+}) => {
+  const tracked = tokenizer.encode(' dog')[0]!;
+  await page.goto(
+    fixture.url('The cat sat on the mat, and the dog', {
+      tab: 'ablation',
+      ablate: '0.1,mlp1',
+      track: String(tracked),
+    }),
+  );
+  await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
+  const instruments = page.getByTestId('instruments');
+  await expect(instruments.getByRole('tab', { name: 'Ablation' })).toHaveAttribute('aria-selected', 'true');
+  await expect(instruments.getByRole('checkbox', { name: 'Ablate head 0.1', exact: true })).toBeChecked();
+  await expect(instruments.getByRole('checkbox', { name: 'Ablate the MLP of layer 1' })).toBeChecked();
+  await expect(instruments.getByRole('checkbox', { name: 'Ablate head 1.0', exact: true })).not.toBeChecked();
+  // The head grid marks the ablated head.
+  await expect(page.getByRole('button', { name: 'Head 0.1', exact: true })).toContainText('ablated');
+
+  // Change all three; the URL follows.
+  await instruments.getByRole('checkbox', { name: 'Ablate head 1.0', exact: true }).check();
+  await instruments.getByRole('tab', { name: 'Logit lens' }).click();
+  await expect(
+    instruments.getByTestId('track-legend').locator(`li[data-token-id="${tracked}"]`),
+  ).toBeVisible();
+  const cat = tokenizer.encode(' cat')[0]!;
+  await instruments.getByTestId('track-input').fill(' cat');
+  await instruments.getByTestId('track-add').click();
+  await expect(instruments.getByTestId('track-legend').locator('li')).toHaveCount(2);
+  await expect(page).toHaveURL(/tab=lens/);
+  const params = new URL(page.url()).searchParams;
+  expect(params.get('tab')).toBe('lens');
+  expect(params.get('ablate')).toBe('0.1,1.0,mlp1');
+  expect(params.get('track')).toBe(`${tracked},${cat}`);
+
+  // A reload restores them.
+  await page.reload();
+  await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
+  await expect(instruments.getByRole('tab', { name: 'Logit lens' })).toHaveAttribute('aria-selected', 'true');
+  await expect(instruments.getByTestId('track-legend').locator('li')).toHaveCount(2);
+  await instruments.getByRole('tab', { name: 'Ablation' }).click();
+  await expect(instruments.getByRole('checkbox', { name: 'Ablate head 1.0', exact: true })).toBeChecked();
+  await expect(instruments.getByRole('checkbox', { name: 'Ablate head 0.1', exact: true })).toBeChecked();
+  await expect(page).toHaveURL(/tab=ablation/);
+});
+
+test('the model panel opens from the header line; an example prompt says what to look for', async ({
+  page,
+  fixture,
+}) => {
+  await page.goto(fixture.url('Hello'));
+  await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
+  await expect(page.getByTestId('model-drawer')).toBeHidden();
+  await page.getByTestId('model-drawer-toggle').click();
+  await expect(page.getByTestId('model-drawer')).toBeVisible();
+  await expect(page.getByTestId('hub-id')).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('model-drawer')).toBeHidden();
+
+  await page.getByTestId('examples').selectOption('induction');
+  await expect(page.getByTestId('prompt')).toHaveValue(/Dursley.*Dursley/);
+  await expect(page.getByTestId('example-hint')).toContainText('induction heads');
+  await expect(page.getByRole('checkbox', { name: /BOS/ })).toBeChecked();
+});
