@@ -1,6 +1,7 @@
 // README screenshots, taken from the running app (the built studio served by `vite preview`) on the
 // bundled model in headless Chromium with WebGPU on whatever adapter it finds, at 1440×900: the
-// whole first screen (studio.png), its parts, the instruments, and compare mode.
+// whole first screen (studio.png), its parts (heads, residual stream, atlas, text view), the
+// instruments, and compare mode.
 //   npm run screenshots            (writes docs/screenshots/*.png; STRATA_SHOT_PORT: the port)
 import { chromium, type Page } from '@playwright/test';
 import { mkdir } from 'node:fs/promises';
@@ -38,6 +39,16 @@ try {
   console.log(`${out}/studio.png`);
   await shot(page, 'attention-panel', 'attention');
   await shot(page, 'flow-view', 'residual-stream');
+  await page.getByRole('tab', { name: 'Atlas' }).click();
+  await page.getByTestId('atlas').waitFor();
+  await page.waitForTimeout(1500); // the atlas's first frame
+  await shot(page, 'atlas-panel', 'atlas');
+  await page.getByRole('tab', { name: 'Text' }).click();
+  const tokens = page.getByTestId('text-view-tokens').locator('button.tok');
+  await tokens.nth(43).hover(); // the second "were": what it attends to in head L1.H1
+  await page.waitForTimeout(1500);
+  await shot(page, 'text-view', 'text-view');
+  await page.getByRole('tab', { name: 'Heads' }).click();
   const instruments = page.getByTestId('instruments');
   await page.waitForFunction(
     () => document.querySelectorAll('[data-detector="probe-induction"] [data-score]').length > 0,
