@@ -13,28 +13,15 @@
 
 import type { ShaderLibrary } from '../gpu/shader-library';
 import type { ColormapName } from '../viz/colormaps';
-import {
-  clearTarget,
-  clearedPass,
-  colormapTexture,
-  commonUniforms,
-  drawViewports,
-  heatmapGroups,
-  heatmapPipelines,
-  maxWg,
-  panelColor,
-  perDevice,
-  uniformSlots,
-  uniformStride,
-  uniformWriter,
-  writeColormap,
-  type HeatmapGroups,
-  type HeatmapNormalization,
-  type HeatmapPipelines as Pipelines,
-  type HeatmapScale,
-  type RenderTarget,
-  type Rgb,
-  type SinkMode,
+import * as rc from './render-common';
+import type {
+  HeatmapGroups,
+  HeatmapNormalization,
+  HeatmapPipelines as Pipelines,
+  HeatmapScale,
+  RenderTarget,
+  Rgb,
+  SinkMode,
 } from './render-common';
 
 /** One head's square in target pixels (integers). */
@@ -69,8 +56,8 @@ export interface AtlasFrame {
 const pipelineCache = new WeakMap<GPUDevice, Map<GPUTextureFormat, Pipelines>>();
 
 function pipelinesFor(device: GPUDevice, shaders: ShaderLibrary, format: GPUTextureFormat): Pipelines {
-  return perDevice(pipelineCache, device, format, () =>
-    heatmapPipelines(device, shaders, format, {
+  return rc.perDevice(pipelineCache, device, format, () =>
+    rc.heatmapPipelines(device, shaders, format, {
       renderLabel: 'atlas',
       vertexLabel: 'atlas.heatmap_vertex',
       maxLabel: 'atlas.heatmap_max',
@@ -103,13 +90,13 @@ export class AtlasRenderer {
     this.device = device;
     this.#target = target;
     this.#pipelines = pipelinesFor(device, shaders, target.format); // shader errors surface here
-    this.#colormap = colormapTexture(device, 'atlas.colormap');
+    this.#colormap = rc.colormapTexture(device, 'atlas.colormap');
     this.#uniforms = this.#uniformBuffer(64);
     this.#headMax = this.#headMaxBuffer(1);
   }
 
   #uniformBuffer(thumbs: number): GPUBuffer {
-    return uniformSlots(this.device, 'atlas.uniforms', thumbs);
+    return rc.uniformSlots(this.device, 'atlas.uniforms', thumbs);
   }
 
   #headMaxBuffer(layers: number): GPUBuffer {
@@ -127,7 +114,7 @@ export class AtlasRenderer {
     const maxSlice = { buffer: this.#headMax, offset: layer * this.#layerStride, size: heads * 4 };
     const groups: LayerGroups = {
       layer,
-      ...heatmapGroups(
+      ...rc.heatmapGroups(
         this.device,
         this.#pipelines,
         { render: `atlas ${pattern.label}`, max: `atlas.heatmap_max ${pattern.label}` },
@@ -164,12 +151,12 @@ export class AtlasRenderer {
     // Buffers grow (rarely); bind groups that held the old ones go with them.
     const align = device.limits.minStorageBufferOffsetAlignment;
     const stride = Math.ceil((heads * 4) / align) * align;
-    const needUniforms = Math.max(1, viewports.length) * uniformStride;
+    const needUniforms = Math.max(1, viewports.length) * rc.uniformStride;
     if (needUniforms > this.#uniforms.size || stride * layers > this.#headMax.size) {
       if (needUniforms > this.#uniforms.size) {
         this.#uniforms.destroy();
         this.#uniforms = this.#uniformBuffer(
-          Math.max(viewports.length, 2 * (this.#uniforms.size / uniformStride)),
+          Math.max(viewports.length, 2 * (this.#uniforms.size / rc.uniformStride)),
         );
       }
       if (stride * layers > this.#headMax.size || stride !== this.#layerStride) {
@@ -184,12 +171,12 @@ export class AtlasRenderer {
       this.#groups = new WeakMap();
       this.#maxOf = undefined;
     }
-    this.#colormapName = writeColormap(device, this.#colormap, this.#colormapName, frame.colormap);
+    this.#colormapName = rc.writeColormap(device, this.#colormap, this.#colormapName, frame.colormap);
 
     const target = this.#target.current();
-    const data = new ArrayBuffer(Math.max(1, viewports.length) * uniformStride);
-    const write = uniformWriter(this.#pipelines.uniforms, data);
-    const common = commonUniforms(frame, format, undefined);
+    const data = new ArrayBuffer(Math.max(1, viewports.length) * rc.uniformStride);
+    const write = rc.uniformWriter(this.#pipelines.uniforms, data);
+    const common = rc.commonUniforms(frame, format, undefined);
     const drawn = viewports.map((v, i) => {
       // Clipped to the target (setViewport rejects rectangles that leave it); cells stay the whole square's.
       const x0 = Math.max(0, v.x);
@@ -197,7 +184,7 @@ export class AtlasRenderer {
       const x1 = Math.min(target.width, v.x + v.size);
       const y1 = Math.min(target.height, v.y + v.size);
       const per = rows / v.size;
-      write(i * uniformStride, {
+      write(i * rc.uniformStride, {
         ...common,
         rect: [x0, y0, x1 - x0, y1 - y0],
         view: [(x0 - v.x) * per, (y0 - v.y) * per, (x1 - v.x) * per, (y1 - v.y) * per],
@@ -224,28 +211,25 @@ export class AtlasRenderer {
       pass.setPipeline(this.#pipelines.max);
       for (const g of groups) {
         pass.setBindGroup(0, g.max);
-        pass.dispatchWorkgroups(Math.ceil(rows / maxWg), heads, 1);
+        pass.dispatchWorkgroups(Math.ceil(rows / rc.maxWg), heads, 1);
       }
       pass.end();
     }
-    const pass = clearedPass(encoder, 'atlas', target, frame.clear ?? panelColor);
-    if (rows > 0) drawViewports(pass, this.#pipelines.render, drawn, (d) => groups[d.layer]!.render);
+    const pass = rc.clearedPass(encoder, 'atlas', target, frame.clear ?? rc.panelColor);
+    if (rows > 0) rc.drawViewports(pass, this.#pipelines.render, drawn, (d) => groups[d.layer]!.render);
     pass.end();
     device.queue.submit([encoder.finish()]);
   }
 
   /** Clears the target to the panel colour (nothing to show yet). */
-  clear(color: Rgb = panelColor): void {
+  clear(color: Rgb = rc.panelColor): void {
     if (this.#destroyed) return;
-    clearTarget(this.device, this.#target, color, 'atlas.clear', 'atlas.clear');
+    rc.clearTarget(this.device, this.#target, color, 'atlas.clear', 'atlas.clear');
   }
 
   dispose(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
-    this.#uniforms.destroy();
-    this.#headMax.destroy();
-    this.#colormap.destroy();
-    this.#target.dispose();
+    rc.destroyAll(this.#target, [this.#uniforms, this.#headMax, this.#colormap]);
   }
 }

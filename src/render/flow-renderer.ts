@@ -15,6 +15,7 @@ import { colormapSize } from '../viz/colormaps';
 import { flowCosTable, flowNormTable, flowRows, flowStyle } from '../viz/flow-layout';
 import {
   clearedPass,
+  destroyAll,
   panelColor,
   perDevice,
   shaderModule,
@@ -122,6 +123,17 @@ export class FlowRenderer {
     ]);
   }
 
+  /** `held` when it holds `bytes`, else a new storage buffer (and `held` destroyed). */
+  #storage(held: GPUBuffer | undefined, bytes: number, label: string): GPUBuffer {
+    if (held && held.size >= bytes) return held;
+    held?.destroy();
+    return this.device.createBuffer({
+      label,
+      size: bytes,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+    });
+  }
+
   /** Takes one run's numbers: a GPU-to-GPU copy of its stats and a write of its lens tints. */
   setData(data: FlowData | undefined): void {
     if (this.#destroyed) return;
@@ -138,24 +150,11 @@ export class FlowRenderer {
       throw new RangeError(
         `${data.stats.label} holds ${data.stats.size} bytes, (L, T, 8) needs ${statsBytes}`,
       );
-    if (!this.#stats || this.#stats.size < statsBytes) {
-      this.#stats?.destroy();
-      this.#stats = this.device.createBuffer({
-        label: 'flow.residual_stats',
-        size: statsBytes,
-        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
-      });
-      this.#group = undefined;
-    }
-    if (!this.#lens || this.#lens.size < lensBytes) {
-      this.#lens?.destroy();
-      this.#lens = this.device.createBuffer({
-        label: 'flow.lens_top',
-        size: lensBytes,
-        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
-      });
-      this.#group = undefined;
-    }
+    const stats = this.#storage(this.#stats, statsBytes, 'flow.residual_stats');
+    const lens = this.#storage(this.#lens, lensBytes, 'flow.lens_top');
+    if (stats !== this.#stats || lens !== this.#lens) this.#group = undefined;
+    this.#stats = stats;
+    this.#lens = lens;
     const encoder = this.device.createCommandEncoder({ label: 'flow.data' });
     encoder.copyBufferToBuffer(data.stats, 0, this.#stats, 0, statsBytes);
     this.device.queue.writeBuffer(this.#lens, 0, data.lensTop);
@@ -218,10 +217,6 @@ export class FlowRenderer {
   dispose(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
-    this.#uniforms.destroy();
-    this.#colormaps.destroy();
-    this.#stats?.destroy();
-    this.#lens?.destroy();
-    this.#target.dispose();
+    destroyAll(this.#target, [this.#uniforms, this.#colormaps, this.#stats, this.#lens]);
   }
 }

@@ -38,6 +38,7 @@ import {
   type RenderTarget,
   type Rgb,
   type SinkMode,
+  destroyAll,
 } from './render-common';
 export type { CellRect, HeatmapNormalization, HeatmapScale, RenderTarget, Rgb, SinkMode };
 export { maskedColor, panelColor } from './render-common';
@@ -283,9 +284,6 @@ export class HeatmapRenderer {
   dispose(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
-    this.#uniforms.destroy();
-    this.#headMax.destroy();
-    this.#colormap.destroy();
-    this.#target.dispose();
+    destroyAll(this.#target, [this.#uniforms, this.#headMax, this.#colormap]);
   }
 }

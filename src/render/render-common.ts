@@ -183,29 +183,26 @@ export function heatmapGroups(
   const view = pattern.createView({ dimension: '2d-array' });
   const viewB = patternB?.createView({ dimension: '2d-array' });
   const u = { buffer: uniforms, size: pipelines.uniforms.size };
+  const group = (label: string, layout: GPUBindGroupLayout, resources: GPUBindingResource[]) =>
+    device.createBindGroup({
+      label,
+      layout,
+      entries: resources.map((resource, binding) => ({ binding, resource })),
+    });
+  const b = viewB ? [viewB] : [];
   return {
-    render: device.createBindGroup({
-      label: labels.render,
-      layout: pipelines.renderLayout,
-      entries: [
-        { binding: 0, resource: u },
-        { binding: 1, resource: view },
-        { binding: 2, resource: colormap.createView() },
-        { binding: 3, resource: headMax },
-        ...(viewB ? [{ binding: 4, resource: viewB }] : []),
-      ],
-    }),
-    max: device.createBindGroup({
-      label: labels.max,
-      layout: pipelines.maxLayout,
-      entries: [
-        { binding: 0, resource: u },
-        { binding: 1, resource: view },
-        { binding: 2, resource: headMax },
-        ...(viewB ? [{ binding: 3, resource: viewB }] : []),
-      ],
-    }),
+    render: group(labels.render, pipelines.renderLayout, [u, view, colormap.createView(), headMax, ...b]),
+    max: group(labels.max, pipelines.maxLayout, [u, view, headMax, ...b]),
   };
+}
+
+/** Disposes a renderer's GPU objects and its target. */
+export function destroyAll(
+  target: RenderTarget,
+  objects: readonly ({ destroy(): void } | undefined)[],
+): void {
+  for (const o of objects) o?.destroy();
+  target.dispose();
 }
 
 /** A (256, rows) rgba8unorm colormap texture. */
