@@ -23,7 +23,12 @@ export interface KernelDef {
 const trackCountBindings = ['uniform', 'read', 'read', 'read', 'read', 'read', 'write'] as const;
 
 export const kernelDefs = {
-  embed: { file: 'embed', bindings: ['uniform', 'read', 'read', 'read', 'write'], weights: true },
+  embed: {
+    file: 'embed',
+    bindings: ['uniform', 'read', 'read', 'read', 'write'],
+    weights: true,
+    modules: ['embed_common'],
+  },
   layerNorm: { file: 'layernorm', bindings: ['uniform', 'read', 'read', 'read', 'write'], weights: true },
   matmulBlocked: {
     file: 'matmul_blocked',
@@ -83,7 +88,12 @@ export const kernelDefs = {
   topkMerge: { file: 'topk_merge', bindings: ['uniform', 'read', 'write'], modules: ['topk_common'] },
   unembedLogits: { file: 'unembed_logits', bindings: ['uniform', 'read', 'read', 'write'], weights: true },
   /** Captures only (run when asked for): hook_embed / hook_pos_embed. */
-  embedHook: { file: 'embed_hook', bindings: ['uniform', 'read', 'read', 'read', 'write'], weights: true },
+  embedHook: {
+    file: 'embed_hook',
+    bindings: ['uniform', 'read', 'read', 'read', 'write'],
+    weights: true,
+    modules: ['embed_common'],
+  },
   /** Captures only: columns of a wider buffer (hook_q/k/v from qkv, hook_normalized, hook_post). */
   copyColumns: { file: 'copy_columns', bindings: ['uniform', 'read', 'write'] },
   /** Captures only: ln*.hook_scale, √(var + eps) per row. */
