@@ -29,7 +29,12 @@ export const kernelDefs = {
     weights: true,
     modules: ['embed_common'],
   },
-  layerNorm: { file: 'layernorm', bindings: ['uniform', 'read', 'read', 'read', 'write'], weights: true },
+  layerNorm: {
+    file: 'layernorm',
+    bindings: ['uniform', 'read', 'read', 'read', 'write'],
+    weights: true,
+    modules: ['layernorm_stats'],
+  },
   matmulBlocked: {
     file: 'matmul_blocked',
     bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'],
@@ -97,7 +102,11 @@ export const kernelDefs = {
   /** Captures only: columns of a wider buffer (hook_q/k/v from qkv, hook_normalized, hook_post). */
   copyColumns: { file: 'copy_columns', bindings: ['uniform', 'read', 'write'] },
   /** Captures only: ln*.hook_scale, √(var + eps) per row. */
-  layerNormScale: { file: 'layernorm_scale', bindings: ['uniform', 'read', 'write'] },
+  layerNormScale: {
+    file: 'layernorm_scale',
+    bindings: ['uniform', 'read', 'write'],
+    modules: ['layernorm_stats'],
+  },
   /** Captures only: attn.hook_attn_scores, masked entries -Infinity. */
   attentionScores: { file: 'attention_scores', bindings: ['uniform', 'read', 'write'] },
   /** Captures only: `logits` at every position. */
