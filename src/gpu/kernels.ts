@@ -158,11 +158,13 @@ export const kernelDefs = {
     file: 'causal_dla_layer',
     bindings: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'read', 'write'],
     weights: true,
+    modules: ['causal_ln_final'],
   },
   causalDlaFinal: {
     file: 'causal_dla_final',
     bindings: ['uniform', 'read', 'read', 'read', 'read', 'read', 'write'],
     weights: true,
+    modules: ['causal_ln_final'],
   },
   causalGatherRows: {
     file: 'causal_gather_rows',
@@ -176,6 +178,7 @@ export const kernelDefs = {
     file: 'causal_metric',
     bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'],
     weights: true,
+    modules: ['causal_ln_final'],
   },
 } as const satisfies Record<string, KernelDef>;
 
