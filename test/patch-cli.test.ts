@@ -3,15 +3,14 @@
 // directLogitAttribution, 1e-4 × max(1, |m|) on the patched logit differences and the terms), and
 // bad input refused with clear messages: different lengths or BOS settings, a multi-token answer,
 // an answer equal to the foil, m_A ≈ m_B.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { PatchJson } from '../src/cli/patch';
 import { gpt2Config } from '../src/model/fixtures';
 import { activationPatching, directLogitAttribution } from '../src/model/reference-causal';
-import { runCli } from './support/cli';
-import { gpt2Tokenizer, tinyWeights, writeModelFolder } from './support/tiny-models';
+import { cliModelFolder, runCli } from './support/cli';
+import { gpt2Tokenizer, tinyWeights } from './support/tiny-models';
 
 const cli = (args: string[]) => runCli('src/cli/patch.ts', args, 64 * 2 ** 20);
 
@@ -23,15 +22,7 @@ const corruptText = 'When Mary and John went to the store, Mary gave a drink to'
 let dir: string;
 let model: string;
 
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'strata-patch-'));
-  model = writeModelFolder(join(dir, 'tiny-gpt2'), weights, {
-    dtype: 'F32',
-    prefix: false,
-    lmHead: false,
-    attnBias: false,
-  });
-});
+beforeAll(() => ({ dir, model } = cliModelFolder('strata-patch-', weights)));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('npm run patch', () => {
