@@ -91,31 +91,12 @@ describe('npm run patch', () => {
     expect(length.stderr).toContain('patch failed: the clean prompt has 3 tokens and the corrupted one 2');
     const bos = await cli([...base, '--clean-ids', '50256,2,3', '--corrupt-ids', '1,2,3']);
     expect(bos.stderr).toContain('give both the same BOS setting');
-    const multi = await cli([
-      ...base.slice(0, 2),
-      '--clean',
-      cleanText,
-      '--corrupt',
-      corruptText,
-      '--answer',
-      ' Mary Jane',
-      '--foil',
-      ' John',
-    ]);
+    const texts = [...base.slice(0, 2), '--clean', cleanText, '--corrupt', corruptText];
+    const multi = await cli([...texts, '--answer', ' Mary Jane', '--foil', ' John']);
     expect(multi.stderr).toContain(
       'patch failed: --answer " Mary Jane" is 2 tokens (" Mary" + " Jane"), not one token',
     );
-    const same = await cli([
-      ...base.slice(0, 2),
-      '--clean',
-      cleanText,
-      '--corrupt',
-      corruptText,
-      '--answer',
-      ' John',
-      '--foil',
-      ' John',
-    ]);
+    const same = await cli([...texts, '--answer', ' John', '--foil', ' John']);
     expect(same.stderr).toContain('the answer and the foil are the same token');
     const gap = await cli([...base, '--clean', cleanText, '--corrupt', cleanText]);
     expect(gap.code).toBe(1);
