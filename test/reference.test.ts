@@ -7,7 +7,7 @@ import { f16ToF32, f32ToF16, toFloat32 } from '../src/model/dtype';
 import { mulberry32 } from '../src/model/random';
 import { referenceForward, unembed, type ReferenceOptions } from '../src/model/reference';
 import type { BlockWeights, Gpt2Config, Gpt2Weights, Tensor } from '../src/model/types';
-import { readF64, runNumpyForward } from './support/numpy-hooks';
+import { allTensors, readF64, runNumpyForward } from './support/numpy-hooks';
 
 // ---------------------------------------------------------------------------------------------
 // Test weights, built here (not from fixtures.ts) so the oracle depends on nothing else.
@@ -123,16 +123,6 @@ function randomWeights(s: Shape, seed: number): Gpt2Weights {
     for (let i = 0; i < n; i++) a[i] = sample();
     return a;
   });
-}
-
-function allTensors(w: Gpt2Weights): Tensor[] {
-  const out = [w.wte, w.wpe];
-  for (const b of w.blocks) {
-    out.push(b.ln1.weight, b.ln1.bias, b.cAttn.weight, b.cAttn.bias, b.attnProj.weight, b.attnProj.bias);
-    out.push(b.ln2.weight, b.ln2.bias, b.fc.weight, b.fc.bias, b.mlpProj.weight, b.mlpProj.bias);
-  }
-  out.push(w.lnF.weight, w.lnF.bias);
-  return out;
 }
 
 function randomTokens(n: number, V: number, seed: number): number[] {

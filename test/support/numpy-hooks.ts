@@ -13,7 +13,8 @@ export interface NumpyHook {
   readonly data: Float64Array;
 }
 
-function allTensors(w: Gpt2Weights): Tensor[] {
+/** Every weight tensor of `w`, in checkpoint order. */
+export function allTensors(w: Gpt2Weights): Tensor[] {
   const out = [w.wte, w.wpe];
   for (const b of w.blocks) {
     out.push(b.ln1.weight, b.ln1.bias, b.cAttn.weight, b.cAttn.bias, b.attnProj.weight, b.attnProj.bias);
