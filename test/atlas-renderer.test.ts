@@ -10,11 +10,12 @@ import { viteShaders } from '../src/gpu/shaders-vite';
 import { gpt2Config } from '../src/model/fixtures';
 import { referenceForward } from '../src/model/reference';
 import { AtlasRenderer, type AtlasFrame, type AtlasViewport } from '../src/render/atlas-renderer';
-import { maskedColor, panelColor, type RenderTarget } from '../src/render/heatmap-renderer';
+import { maskedColor, panelColor } from '../src/render/heatmap-renderer';
 import { colormapIndex, colormapTable } from '../src/viz/colormaps';
 import { atlasHit, atlasLayout } from '../src/viz/atlas-layout';
 import { randomTokens, sharpWeights } from './support/tiny-models';
 import { useGpu, withEngine } from './support/tiny-engine';
+import { TextureTarget } from './support/heatmap-fixtures';
 
 const gpu = useGpu();
 const config = gpt2Config({ nLayer: 3, nHead: 2, nEmbd: 16, nCtx: 32, vocabSize: 100 });
@@ -23,47 +24,6 @@ const T = 9;
 const tokens = randomTokens(T, config.vocabSize, 4);
 const ref = referenceForward(weights, tokens);
 const p = (l: number, h: number, q: number, k: number) => ref.patterns[l]![(h * T + q) * T + k]!;
-
-class TextureTarget implements RenderTarget {
-  readonly format = 'rgba8unorm' as const;
-  readonly texture: GPUTexture;
-  constructor(
-    readonly width: number,
-    readonly height: number,
-  ) {
-    this.texture = gpu.device.createTexture({
-      label: 'atlas test target',
-      size: [width, height],
-      format: this.format,
-      usage: GPUTextureUsage.RENDER_ATTACHMENT | GPUTextureUsage.COPY_SRC,
-    });
-  }
-  current = () => this.texture;
-  dispose = () => this.texture.destroy();
-
-  async pixels(): Promise<Uint8Array> {
-    const { device } = gpu;
-    const bytesPerRow = Math.ceil((this.width * 4) / 256) * 256;
-    const staging = device.createBuffer({
-      label: 'atlas test readback',
-      size: bytesPerRow * this.height,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
-    const encoder = device.createCommandEncoder();
-    encoder.copyTextureToBuffer({ texture: this.texture }, { buffer: staging, bytesPerRow }, [
-      this.width,
-      this.height,
-    ]);
-    device.queue.submit([encoder.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
-    const raw = new Uint8Array(staging.getMappedRange());
-    const out = new Uint8Array(this.width * this.height * 4);
-    for (let y = 0; y < this.height; y++)
-      out.set(raw.subarray(y * bytesPerRow, y * bytesPerRow + this.width * 4), y * this.width * 4);
-    staging.destroy();
-    return out;
-  }
-}
 
 /** Every pixel against the reference; returns how many were pattern colours, masked and gaps. */
 function compare(
@@ -123,7 +83,7 @@ describe('atlas renderer', () => {
       const layout = atlasLayout(config.nLayer, config.nHead, 2 * 4 * T + 34 + 4, 3 * 4 * T + 14 + 8);
       expect(layout.cell).toBe(4 * T);
       const viewports = layout.thumbs.map((t) => ({ ...t }));
-      const target = new TextureTarget(layout.width, layout.height);
+      const target = new TextureTarget(gpu.device, layout.width, layout.height);
       const renderer = new AtlasRenderer(gpu.device, viteShaders, target);
       const patterns = Array.from({ length: config.nLayer }, (_, l) =>
         session.capture({ kind: 'pattern', layer: l }),

@@ -5,17 +5,16 @@
 // reference's values within f16's rounding, 2⁻¹⁰ relative, plus the f32 tolerance). Bad input:
 // an unknown hook, a pattern matching nothing, --out in a missing folder, a full disk (RLIMIT_FSIZE).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { defaultExportNames } from '../src/cli/capture-export';
 import { gpt2Config } from '../src/model/fixtures';
 import { selectHooks } from '../src/model/hook-names';
 import { runWithCache, type ActivationCache } from '../src/model/reference-hooks';
-import { runCli } from './support/cli';
+import { cliModelFolder, runCli } from './support/cli';
 import { readWithPython, type ReadBack } from './support/python-reader';
-import { gpt2Tokenizer, tinyWeights, writeModelFolder } from './support/tiny-models';
+import { gpt2Tokenizer, tinyWeights } from './support/tiny-models';
 
 const cli = (args: string[]) => runCli('src/cli/capture.ts', args, 64 * 2 ** 20);
 
@@ -26,15 +25,7 @@ const tokens = gpt2Tokenizer().encode(prompt);
 let dir: string;
 let model: string;
 
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'strata-capture-export-'));
-  model = writeModelFolder(join(dir, 'tiny-gpt2'), weights, {
-    dtype: 'F32',
-    prefix: false,
-    lmHead: false,
-    attnBias: false,
-  });
-});
+beforeAll(() => ({ dir, model } = cliModelFolder('strata-capture-export-', weights)));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Every hook of the file against the reference, within `relative` × max |value| (patterns 1e-5). */

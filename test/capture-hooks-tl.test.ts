@@ -16,6 +16,7 @@ import { allHookNames } from '../src/model/hook-names';
 import { openModel } from '../src/model/load';
 import { runWithCache, type ActivationCache } from '../src/model/reference-hooks';
 import type { Gpt2Weights } from '../src/model/types';
+import { kernelCases } from './support/kernel-cases';
 import { useGpu, withEngine, type ModelSource } from './support/tiny-engine';
 import { maxAbs, randomTokens, sharpWeights } from './support/tiny-models';
 
@@ -84,25 +85,7 @@ async function runBoth(
   });
 }
 
-const cases = [
-  {
-    name: 'fallback vec4 kernels, D=48, H=3',
-    config: gpt2Config({ nLayer: 2, nHead: 3, nEmbd: 48, nCtx: 24, vocabSize: 300 }),
-    fallbackKernels: true,
-  },
-  {
-    name: 'fallback scalar kernels, D=30, HD=10',
-    config: gpt2Config({ nLayer: 2, nHead: 3, nEmbd: 30, nCtx: 16, vocabSize: 130 }),
-    fallbackKernels: true,
-  },
-  {
-    name: 'tiled kernels, D=32, H=2',
-    config: gpt2Config({ nLayer: 2, nHead: 2, nEmbd: 32, nCtx: 24, vocabSize: 200 }),
-    fallbackKernels: false,
-  },
-];
-
-describe.each(cases)('every TransformerLens hook on the GPU: $name', ({ config, fallbackKernels }) => {
+describe.each(kernelCases)('every TransformerLens hook on the GPU: $name', ({ config, fallbackKernels }) => {
   test('clean, then with an MLP zero-ablated (its hook_pre and hook_post still computed)', async () => {
     const weights = sharpWeights(config, 17);
     const tokens = randomTokens(11, config.vocabSize, 5);

@@ -13,6 +13,7 @@ import { hookName, hookPoints, type BufferHookName } from '../src/model/hooks';
 import { gpt2Config } from '../src/model/fixtures';
 import { referenceForward, type ReferenceResult } from '../src/model/reference';
 import type { Gpt2Config } from '../src/model/types';
+import { kernelCases } from './support/kernel-cases';
 import { useGpu, withEngine } from './support/tiny-engine';
 import { maxAbs, randomTokens, sharpWeights } from './support/tiny-models';
 
@@ -59,25 +60,7 @@ async function checkAll(session: PromptSession, config: Gpt2Config, ref: Referen
   expect(err, 'logits_last').toBeLessThanOrEqual(bound);
 }
 
-const cases = [
-  {
-    name: 'fallback kernels, D=48, H=3',
-    config: gpt2Config({ nLayer: 2, nHead: 3, nEmbd: 48, nCtx: 24, vocabSize: 300 }),
-    fallbackKernels: true,
-  },
-  {
-    name: 'fallback scalar kernels, D=30, HD=10',
-    config: gpt2Config({ nLayer: 2, nHead: 3, nEmbd: 30, nCtx: 16, vocabSize: 130 }),
-    fallbackKernels: true,
-  },
-  {
-    name: 'tiled kernels, D=32, H=2',
-    config: gpt2Config({ nLayer: 2, nHead: 2, nEmbd: 32, nCtx: 24, vocabSize: 200 }),
-    fallbackKernels: false,
-  },
-];
-
-describe.each(cases)('capture(hook) against the reference: $name', ({ config, fallbackKernels }) => {
+describe.each(kernelCases)('capture(hook) against the reference: $name', ({ config, fallbackKernels }) => {
   const weights = sharpWeights(config, 11);
   const T = 13;
   const tokens = randomTokens(T, config.vocabSize, 4);

@@ -12,7 +12,7 @@ import { NodeModelCache } from '../src/cli/node-cache';
 import { download, MemorySink } from '../src/io/download';
 import { headMetadata, listingMetadata, sha256OfEtag } from '../src/io/hub-metadata';
 import { filesFromHub, hubUrl, type HubOptions } from '../src/io/sources';
-import { ModelError } from '../src/model/errors';
+import { rejection } from './support/rejection';
 import { FixtureServer, modelFiles, writeHubRepo } from './support/fixture-server';
 
 const repo = 'acme/tiny-gpt2';
@@ -54,15 +54,6 @@ function hub(extra: HubOptions = {}): HubOptions {
     verify: 'head',
     ...extra,
   };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ModelError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(ModelError);
-  return error as ModelError;
 }
 
 const gets = () => server.requestsFor(file).filter((r) => r.method === 'GET');

@@ -21,6 +21,7 @@ import {
   resolveHubId,
   type HubOptions,
 } from '../src/io/sources';
+import { rejection } from './support/rejection';
 import { FixtureServer, modelFiles, writeHubRepo } from './support/fixture-server';
 
 const repo = 'acme/tiny-gpt2';
@@ -62,15 +63,6 @@ function servedCheckpoint(): Uint8Array<ArrayBuffer> {
 
 function checkpointPath(): string {
   return paths['model.safetensors'] ?? '';
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ModelError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(ModelError);
-  return error as ModelError;
 }
 
 describe('hub addresses', () => {

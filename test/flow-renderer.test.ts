@@ -13,7 +13,7 @@ import { viteShaders } from '../src/gpu/shaders-vite';
 import { gpt2Config } from '../src/model/fixtures';
 import { referenceForward } from '../src/model/reference';
 import { FlowRenderer, flowAccentColor, type FlowFrameView } from '../src/render/flow-renderer';
-import { panelColor, type RenderTarget } from '../src/render/heatmap-renderer';
+import { panelColor } from '../src/render/heatmap-renderer';
 import { flowField } from '../src/state/flow';
 import { Camera2D } from '../src/viz/camera';
 import {
@@ -27,6 +27,7 @@ import {
 } from '../src/viz/flow-layout';
 import { loadEngine, useGpu } from './support/tiny-engine';
 import { randomTokens, tinyWeights } from './support/tiny-models';
+import { TextureTarget } from './support/heatmap-fixtures';
 
 const gpu = useGpu();
 const config = gpt2Config({ nLayer: 2, nHead: 2, nEmbd: 32, nCtx: 32, vocabSize: 97 });
@@ -35,43 +36,13 @@ const D = config.nEmbd;
 const T = 7;
 const rows = flowRows(L);
 
-class TextureTarget implements RenderTarget {
-  readonly format = 'rgba8unorm' as const;
-  readonly texture: GPUTexture;
-  constructor(
-    readonly width: number,
-    readonly height: number,
-  ) {
-    this.texture = gpu.device.createTexture({
-      size: [width, height],
-      format: this.format,
-      usage: GPUTextureUsage.RENDER_ATTACHMENT | GPUTextureUsage.COPY_SRC,
-    });
-  }
-  current = () => this.texture;
-  dispose = () => this.texture.destroy();
-
-  async pixels(): Promise<(x: number, y: number) => number[]> {
-    const { device } = gpu;
-    const bytesPerRow = Math.ceil((this.width * 4) / 256) * 256;
-    const staging = device.createBuffer({
-      size: bytesPerRow * this.height,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
-    const encoder = device.createCommandEncoder();
-    encoder.copyTextureToBuffer({ texture: this.texture }, { buffer: staging, bytesPerRow }, [
-      this.width,
-      this.height,
-    ]);
-    device.queue.submit([encoder.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
-    const raw = new Uint8Array(staging.getMappedRange().slice(0));
-    staging.destroy();
-    return (x, y) => {
-      const o = Math.floor(y) * bytesPerRow + Math.floor(x) * 4;
-      return [raw[o]!, raw[o + 1]!, raw[o + 2]!];
-    };
-  }
+/** The target's pixels as (x, y) → [r, g, b]. */
+async function pixelsAt(target: TextureTarget): Promise<(x: number, y: number) => number[]> {
+  const raw = await target.pixels();
+  return (x, y) => {
+    const o = (Math.floor(y) * target.width + Math.floor(x)) * 4;
+    return [raw[o]!, raw[o + 1]!, raw[o + 2]!];
+  };
 }
 
 /** The reference's numbers: ‖stream‖ per boundary, and each boundary's addition (norm, cosine). */
@@ -105,7 +76,7 @@ describe('the flow renderer draws the residual stats as the reference computes t
     const kernel = new ResidualStatsKernel(gpu.device, viteShaders, config);
     const cellW = 60;
     const cellH = 40;
-    const target = new TextureTarget(T * cellW, rows * cellH);
+    const target = new TextureTarget(gpu.device, T * cellW, rows * cellH);
     const renderer = new FlowRenderer(gpu.device, viteShaders, target);
     try {
       const session = engine.createSession({ capacity: 16, lens: 'layers' });
@@ -124,7 +95,7 @@ describe('the flow renderer draws the residual stats as the reference computes t
         ...over,
       });
       renderer.draw(frame());
-      const px = await target.pixels();
+      const px = await pixelsAt(target);
       const normTable = flowNormTable();
       const cosTable = flowCosTable();
       const maxNorm = Math.max(
@@ -171,7 +142,7 @@ describe('the flow renderer draws the residual stats as the reference computes t
 
       // The level: at 0 only the embeddings are reached; the top row's ribbon is faint.
       renderer.draw(frame({ level: 0 }));
-      const faint = await target.pixels();
+      const faint = await pixelsAt(target);
       const [tx, ty] = camera.toScreen(T - 0.5, rows - 0.5);
       const full = px(tx, ty);
       const dim = faint(tx, ty);
@@ -182,7 +153,7 @@ describe('the flow renderer draws the residual stats as the reference computes t
 
       // The band of block 0 (boundaries 0…2) tints the background there and not in block 1's rows.
       renderer.draw(frame({ layer: 0 }));
-      const band = await target.pixels();
+      const band = await pixelsAt(target);
       const [gx, gy0] = camera.toScreen(0.03, 1.1);
       const [, gy1] = camera.toScreen(0.03, 3.1);
       expect(band(gx, gy0)).not.toEqual(px(gx, gy0));
@@ -190,14 +161,14 @@ describe('the flow renderer draws the residual stats as the reference computes t
 
       // The cursor outlines its cell.
       renderer.draw(frame({ cursor: { boundary: 2, position: 3 } }));
-      const cur = await target.pixels();
+      const cur = await pixelsAt(target);
       const [cx, cy] = camera.toScreen(3.5, 3);
       expect(cur(cx, cy + 1)).toEqual([...flowAccentColor]);
 
       // Zoomed in 2× about the centre: the ribbon of the cell now under the centre has its colour.
       const zoomed = camera.zoomAt(target.width / 2, target.height / 2, 2);
       renderer.draw(frame({ clipToWorld: zoomed.clipToWorld(), cellPx: zoomed.scale() }));
-      const zp = await target.pixels();
+      const zp = await pixelsAt(target);
       const [wx, wy] = zoomed.toWorld(target.width / 2, target.height / 2);
       const zt = Math.floor(wx);
       const zb = Math.floor(wy);
@@ -212,7 +183,7 @@ describe('the flow renderer draws the residual stats as the reference computes t
         true,
       );
       renderer.draw(frame({ clipToWorld: small.clipToWorld(), cellPx: small.scale() }));
-      const sp = await target.pixels();
+      const sp = await pixelsAt(target);
       for (let b = 1; b < rows; b++) {
         for (let t = 0; t < T; t++) {
           const [ux, uy] = small.toScreen(t + 0.5, b + 0.75);

@@ -152,6 +152,10 @@ const one = (head: number, x: number, y: number, side: number, cells?: CellRect)
   cells,
 });
 
+/** One head in a side × side target, `base` with `frame` over it. */
+const square = (head: number, side: number, frame: Partial<Omit<HeatmapFrame, 'pattern'>>) =>
+  check({ ...base, ...frame, viewports: [one(head, 0, 0, side)] }, [side, side]);
+
 describe('heatmap renderer', () => {
   test('cells larger than pixels: every pixel of every cell, per-head max, mask', async () => {
     const r = await check({ ...base, viewports: [one(1, 0, 0, 4 * T)] }, [4 * T, 4 * T]);
@@ -170,16 +174,7 @@ describe('heatmap renderer', () => {
   });
 
   test('log scale, shared max, inferno', async () => {
-    await check(
-      {
-        ...base,
-        scale: 'log',
-        normalization: 'shared',
-        colormap: 'inferno',
-        viewports: [one(2, 0, 0, 3 * T)],
-      },
-      [3 * T, 3 * T],
-    );
+    await square(2, 3 * T, { scale: 'log', normalization: 'shared', colormap: 'inferno' });
   });
 
   test('sink hidden: key 0 drawn as background', async () => {
@@ -189,16 +184,7 @@ describe('heatmap renderer', () => {
 
   test('sink renormalized: rows divided by 1 − p[t, 0], per-head and shared', async () => {
     await check({ ...base, sink: 'renormalize', viewports: [one(1, 0, 0, 2 * T)] }, [2 * T, 2 * T]);
-    await check(
-      {
-        ...base,
-        sink: 'renormalize',
-        normalization: 'shared',
-        colormap: 'plasma',
-        viewports: [one(2, 0, 0, 2 * T)],
-      },
-      [2 * T, 2 * T],
-    );
+    await square(2, 2 * T, { sink: 'renormalize', normalization: 'shared', colormap: 'plasma' });
   });
 
   test('zoom: a region of (key, query) space fills the viewport', async () => {

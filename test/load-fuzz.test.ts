@@ -11,6 +11,7 @@ import { ModelError } from '../src/model/errors';
 import { bytesToUnicode } from '../src/model/tokenizer';
 import { gpt2Config } from '../src/model/fixtures';
 import { openModel, type ModelFiles } from '../src/model/load';
+import { mulberry32 } from '../src/model/random';
 import { referenceForward } from '../src/model/reference';
 import { checkpointOf, tinyWeights } from './support/tiny-models';
 
@@ -23,17 +24,8 @@ const checkpoint = checkpointOf(weights);
 const configText = gpt2ConfigJson(config);
 const tokens = [97, 98, 256, 3, 200];
 
-/** mulberry32: the same cases on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+/** The same cases on every run. */
+const prng = mulberry32;
 
 interface Case {
   readonly what: string;

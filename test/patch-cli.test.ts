@@ -3,15 +3,14 @@
 // directLogitAttribution, 1e-4 × max(1, |m|) on the patched logit differences and the terms), and
 // bad input refused with clear messages: different lengths or BOS settings, a multi-token answer,
 // an answer equal to the foil, m_A ≈ m_B.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { PatchJson } from '../src/cli/patch';
 import { gpt2Config } from '../src/model/fixtures';
 import { activationPatching, directLogitAttribution } from '../src/model/reference-causal';
-import { runCli } from './support/cli';
-import { gpt2Tokenizer, tinyWeights, writeModelFolder } from './support/tiny-models';
+import { cliModelFolder, runCli } from './support/cli';
+import { gpt2Tokenizer, tinyWeights } from './support/tiny-models';
 
 const cli = (args: string[]) => runCli('src/cli/patch.ts', args, 64 * 2 ** 20);
 
@@ -23,15 +22,7 @@ const corruptText = 'When Mary and John went to the store, Mary gave a drink to'
 let dir: string;
 let model: string;
 
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'strata-patch-'));
-  model = writeModelFolder(join(dir, 'tiny-gpt2'), weights, {
-    dtype: 'F32',
-    prefix: false,
-    lmHead: false,
-    attnBias: false,
-  });
-});
+beforeAll(() => ({ dir, model } = cliModelFolder('strata-patch-', weights)));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('npm run patch', () => {
@@ -100,31 +91,12 @@ describe('npm run patch', () => {
     expect(length.stderr).toContain('patch failed: the clean prompt has 3 tokens and the corrupted one 2');
     const bos = await cli([...base, '--clean-ids', '50256,2,3', '--corrupt-ids', '1,2,3']);
     expect(bos.stderr).toContain('give both the same BOS setting');
-    const multi = await cli([
-      ...base.slice(0, 2),
-      '--clean',
-      cleanText,
-      '--corrupt',
-      corruptText,
-      '--answer',
-      ' Mary Jane',
-      '--foil',
-      ' John',
-    ]);
+    const texts = [...base.slice(0, 2), '--clean', cleanText, '--corrupt', corruptText];
+    const multi = await cli([...texts, '--answer', ' Mary Jane', '--foil', ' John']);
     expect(multi.stderr).toContain(
       'patch failed: --answer " Mary Jane" is 2 tokens (" Mary" + " Jane"), not one token',
     );
-    const same = await cli([
-      ...base.slice(0, 2),
-      '--clean',
-      cleanText,
-      '--corrupt',
-      corruptText,
-      '--answer',
-      ' John',
-      '--foil',
-      ' John',
-    ]);
+    const same = await cli([...texts, '--answer', ' John', '--foil', ' John']);
     expect(same.stderr).toContain('the answer and the foil are the same token');
     const gap = await cli([...base, '--clean', cleanText, '--corrupt', cleanText]);
     expect(gap.code).toBe(1);

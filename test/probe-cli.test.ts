@@ -58,6 +58,7 @@ beforeAll(() => {
   writeFileSync(datasetFile, datasetJson);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const modelAndData = () => ['--model', model, '--dataset', datasetFile];
 
 type Accuracies = [heldOut: number, train: number][];
 const accuracies = (fit: ProbeFitResult): Accuracies =>
@@ -100,17 +101,7 @@ function expected(bos: boolean, seed: number, trainFraction: number) {
 describe('npm run probe', () => {
   test('one row per depth, accuracies equal to probes fitted on the CPU reference forward', async () => {
     const out = join(dir, 'probe.json');
-    const r = await cli([
-      '--model',
-      model,
-      '--dataset',
-      datasetFile,
-      '--no-bos',
-      '--seed',
-      '2',
-      '--out',
-      out,
-    ]);
+    const r = await cli([...modelAndData(), '--no-bos', '--seed', '2', '--out', out]);
     expect(r.stderr).toBe(`wrote ${out}: 3 points, 36 examples\n`);
     expect(r.code).toBe(0);
     const json = JSON.parse(readFileSync(out, 'utf8')) as ProbeJson;
@@ -170,18 +161,7 @@ describe('npm run probe', () => {
 
   test('<|endoftext|> first by default; --seed and --train-fraction set the split', async () => {
     const out = join(dir, 'probe-half.json');
-    const r = await cli([
-      '--model',
-      model,
-      '--dataset',
-      datasetFile,
-      '--seed',
-      '1',
-      '--train-fraction',
-      '0.5',
-      '--out',
-      out,
-    ]);
+    const r = await cli([...modelAndData(), '--seed', '1', '--train-fraction', '0.5', '--out', out]);
     expect(r.code).toBe(0);
     const json = JSON.parse(readFileSync(out, 'utf8')) as ProbeJson;
     const want = expected(true, 1, 0.5);

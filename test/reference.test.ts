@@ -2,16 +2,12 @@
 // a numpy implementation (tools/reference_numpy.py) on several shapes, structural properties, a
 // hand-computed model, ablation algebra and input validation.
 
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { f16ToF32, f32ToF16, toFloat32 } from '../src/model/dtype';
 import { mulberry32 } from '../src/model/random';
 import { referenceForward, unembed, type ReferenceOptions } from '../src/model/reference';
 import type { BlockWeights, Gpt2Config, Gpt2Weights, Tensor } from '../src/model/types';
+import { allTensors, readF64, runNumpyForward } from './support/numpy-hooks';
 
 // ---------------------------------------------------------------------------------------------
 // Test weights, built here (not from fixtures.ts) so the oracle depends on nothing else.
@@ -129,16 +125,6 @@ function randomWeights(s: Shape, seed: number): Gpt2Weights {
   });
 }
 
-function allTensors(w: Gpt2Weights): Tensor[] {
-  const out = [w.wte, w.wpe];
-  for (const b of w.blocks) {
-    out.push(b.ln1.weight, b.ln1.bias, b.cAttn.weight, b.cAttn.bias, b.attnProj.weight, b.attnProj.bias);
-    out.push(b.ln2.weight, b.ln2.bias, b.fc.weight, b.fc.bias, b.mlpProj.weight, b.mlpProj.bias);
-  }
-  out.push(w.lnF.weight, w.lnF.bias);
-  return out;
-}
-
 function randomTokens(n: number, V: number, seed: number): number[] {
   const r = prng(seed);
   return Array.from({ length: n }, () => Math.floor(r() * V));
@@ -190,36 +176,10 @@ interface NumpyResult {
   residPost: Float64Array;
 }
 
-const numpyScript = fileURLToPath(new URL('../tools/reference_numpy.py', import.meta.url));
-
 function runNumpy(w: Gpt2Weights, tokens: number[], ablate?: ReferenceOptions['ablate']): NumpyResult {
-  const c = w.config;
-  const dir = mkdtempSync(join(tmpdir(), 'strata-reference-'));
-  try {
-    for (const t of allTensors(w)) {
-      const f = toFloat32(t);
-      writeFileSync(join(dir, `${t.name}.f32`), new Uint8Array(f.buffer, f.byteOffset, f.byteLength));
-    }
-    const config = {
-      n_layer: c.nLayer,
-      n_head: c.nHead,
-      n_embd: c.nEmbd,
-      n_ctx: c.nCtx,
-      vocab_size: c.vocabSize,
-      n_inner: c.nInner,
-      layer_norm_epsilon: c.layerNormEpsilon,
-      tokens,
-      ablate: ablate ? { heads: ablate.heads.map((h) => [h.layer, h.head]), mode: ablate.mode } : null,
-    };
-    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
-    const run = spawnSync('python3', [numpyScript, dir], { encoding: 'utf8' });
-    if (run.error) throw run.error;
-    if (run.status !== 0) throw new Error(`reference_numpy.py failed (${run.status}): ${run.stderr}`);
-    const read = (name: string): Float64Array => {
-      const b = readFileSync(join(dir, `${name}.f64`));
-      return new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-    };
-    const layers = Array.from({ length: c.nLayer }, (_, l) => l);
+  return runNumpyForward(w, tokens, ablate, false, (dir) => {
+    const read = (name: string): Float64Array => readF64(dir, `${name}.f64`);
+    const layers = Array.from({ length: w.config.nLayer }, (_, l) => l);
     return {
       logits: read('logits'),
       patterns: layers.map((l) => read(`pattern.${l}`)),
@@ -227,9 +187,7 @@ function runNumpy(w: Gpt2Weights, tokens: number[], ablate?: ReferenceOptions['a
       residMid: layers.map((l) => read(`resid_mid.${l}`)),
       residPost: read('resid_post'),
     };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 function expectMatchesNumpy(w: Gpt2Weights, tokens: number[], opts?: ReferenceOptions): void {

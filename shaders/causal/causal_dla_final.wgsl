@@ -4,17 +4,13 @@
 //   x = resid_post[p], s = sqrt(var(x) + EPS) (biased), g = ln_f.weight, u = wte[answer] − wte[foil].
 //   Reference: directLogitAttribution in src/model/reference-causal.ts.
 // Dispatch: (1, 1, 1); three threads, no barriers.
-alias weight_t = f32;
-
-override D: u32;
-override EPS: f32 = 1e-5;
 
 struct Params {
   p: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> resid: array<f32>; // [T, D] final residual
+// binding 1: resid [T, D], the final residual (causal_ln_final.wgsl)
 @group(0) @binding(2) var<storage, read> wpe: array<weight_t>; // [N, D]
 @group(0) @binding(3) var<storage, read> g: array<weight_t>; // [D] ln_f.weight
 @group(0) @binding(4) var<storage, read> b: array<weight_t>; // [D] ln_f.bias
@@ -28,17 +24,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     return;
   }
   let row = params.p * D;
-  var mean = 0.0;
-  for (var d = 0u; d < D; d++) {
-    mean += resid[row + d];
-  }
-  mean /= f32(D);
-  var v = 0.0;
-  for (var d = 0u; d < D; d++) {
-    let e = resid[row + d] - mean;
-    v += e * e;
-  }
-  let s = sqrt(v / f32(D) + EPS);
+  let stats = resid_stats(row);
+  let mean = stats.x;
+  let s = sqrt(stats.y + EPS);
   var emean = 0.0;
   for (var d = 0u; d < D; d++) {
     emean += uf[2u * D + d] + f32(wpe[row + d]);

@@ -5,19 +5,15 @@
 //   final residual x = resid_post[p] (ln_f's scale frozen), g = ln_f.weight, u = wte[answer] − wte[foil].
 //   out: [H + 2] f32. Reference: directLogitAttribution in src/model/reference-causal.ts.
 // Dispatch: (1, 1, 1); one thread per term, no barriers.
-alias weight_t = f32;
-
-override D: u32;
 override H: u32;
 override HD: u32;
-override EPS: f32 = 1e-5;
 
 struct Params {
   p: u32, // the attributed position
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> resid: array<f32>; // [T, D] final residual
+// binding 1: resid [T, D], the final residual (causal_ln_final.wgsl)
 @group(0) @binding(2) var<storage, read> z: array<f32>; // [T, H, HD] blocks.l.attn.hook_z
 @group(0) @binding(3) var<storage, read> wo: array<weight_t>; // [D, D] attn.c_proj.weight
 @group(0) @binding(4) var<storage, read> bo: array<weight_t>; // [D] attn.c_proj.bias
@@ -33,17 +29,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     return;
   }
   let row = params.p * D;
-  var mean = 0.0;
-  for (var d = 0u; d < D; d++) {
-    mean += resid[row + d];
-  }
-  mean /= f32(D);
-  var v = 0.0;
-  for (var d = 0u; d < D; d++) {
-    let e = resid[row + d] - mean;
-    v += e * e;
-  }
-  let s = sqrt(v / f32(D) + EPS);
+  let stats = resid_stats(row);
+  let s = sqrt(stats.y + EPS);
   var cgu = 0.0;
   var csum = 0.0;
   var gu = 0.0;

@@ -1,12 +1,9 @@
 // causal_metric — the logit difference of each run of a batch at its last position, without the
 // unembedding: m[b] = ln_f(x[b·T + T − 1]) · (wte[answer] − wte[foil]) (biased variance).
-//   x: [N·T, D] final residuals; uf: [2, D] wte[answer], wte[foil]; m: [N].
+//   x = resid: [N·T, D] final residuals (binding 1, causal_ln_final.wgsl); uf: [2, D] wte[answer],
+//   wte[foil]; m: [N].
 //   Reference: lastLogitDiff in src/model/reference-causal.ts.
 // Dispatch: (ceil(N / 64), 1, 1); one thread per run.
-alias weight_t = f32;
-
-override D: u32;
-override EPS: f32 = 1e-5;
 
 struct Params {
   rows: u32, // N·T
@@ -15,7 +12,6 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>; // [N·T, D]
 @group(0) @binding(2) var<storage, read> g: array<weight_t>; // [D] ln_f.weight
 @group(0) @binding(3) var<storage, read> bias: array<weight_t>; // [D] ln_f.bias
 @group(0) @binding(4) var<storage, read> uf: array<f32>; // [2, D]
@@ -28,21 +24,13 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     return;
   }
   let row = (b * params.T + params.T - 1u) * D;
-  var mean = 0.0;
-  for (var d = 0u; d < D; d++) {
-    mean += x[row + d];
-  }
-  mean /= f32(D);
-  var v = 0.0;
-  for (var d = 0u; d < D; d++) {
-    let e = x[row + d] - mean;
-    v += e * e;
-  }
-  let rstd = inverseSqrt(v / f32(D) + EPS);
+  let stats = resid_stats(row);
+  let mean = stats.x;
+  let rstd = inverseSqrt(stats.y + EPS);
   var acc = 0.0;
   for (var d = 0u; d < D; d++) {
     let u = uf[d] - uf[D + d];
-    acc += ((x[row + d] - mean) * rstd * f32(g[d]) + f32(bias[d])) * u;
+    acc += ((resid[row + d] - mean) * rstd * f32(g[d]) + f32(bias[d])) * u;
   }
   m[b] = acc;
 }

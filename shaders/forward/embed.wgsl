@@ -1,35 +1,11 @@
 // embed — resid_pre 0: out[t, :] = wte[tokens[t], :] + wpe[t, :]
-//   wte may be split in parts along the vocabulary when it exceeds the device's binding size
-//   (GPT-2's f32 wte is 154 MB): this dispatch binds rows [VOCAB_START, VOCAB_START + VOCAB_COUNT)
-//   and writes only the positions whose token falls in them; one dispatch per part.
+//   Declarations and reads in embed_common.wgsl (wte in parts: one dispatch per part, each writing
+//   the positions whose token falls in it).
 // Dispatch: (ceil(D / WG_X), T, 1).
-alias weight_t = f32;
-
-override D: u32;
-override VOCAB_START: u32 = 0u;
-override VOCAB_COUNT: u32;
-override WG_X: u32 = 64u;
-
-struct Params {
-  rows: u32, // T
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> tokens: array<u32>; // (T)
-@group(0) @binding(2) var<storage, read> wte: array<weight_t>; // (VOCAB_COUNT, D): this part
-@group(0) @binding(3) var<storage, read> wpe: array<weight_t>; // (n_ctx, D)
-@group(0) @binding(4) var<storage, read_write> out: array<f32>; // (T, D)
-
 @compute @workgroup_size(WG_X)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let d = gid.x;
-  let t = gid.y;
-  if (d >= D || t >= params.rows) {
+  if (!embed_inside(gid) || !token_in_part(gid.y)) {
     return;
   }
-  let tok = tokens[t];
-  if (tok < VOCAB_START || tok >= VOCAB_START + VOCAB_COUNT) {
-    return;
-  }
-  out[t * D + d] = f32(wte[(tok - VOCAB_START) * D + d]) + f32(wpe[t * D + d]);
+  out[gid.y * D + gid.x] = token_embed(gid.y, gid.x) + pos_embed(gid.y, gid.x);
 }

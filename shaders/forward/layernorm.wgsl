@@ -1,18 +1,9 @@
 // layernorm — out[r, :] = (x[r] − mean(x[r])) / sqrt(var(x[r]) + EPS) · gamma + beta  (biased variance)
 //   x, out: (rows, D) f32. rows = T for ln_1 and ln_2, (lens points · T) for the logit lens.
+//   Declarations and the row's statistics in layernorm_stats.wgsl.
 // Dispatch: (ceil(rows / WG_X), 1, 1); one thread per row, two passes over D, no barriers.
 alias weight_t = f32;
 
-override D: u32;
-override EPS: f32 = 1e-5;
-override WG_X: u32 = 64u;
-
-struct Params {
-  rows: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> gamma: array<weight_t>; // (D)
 @group(0) @binding(3) var<storage, read> beta: array<weight_t>; // (D)
 @group(0) @binding(4) var<storage, read_write> out: array<f32>; // (rows, D)
@@ -24,17 +15,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     return;
   }
   let row = r * D;
-  var sum = 0.0;
-  for (var d = 0u; d < D; d++) {
-    sum += x[row + d];
-  }
-  let mean = sum / f32(D);
-  var sq = 0.0;
-  for (var d = 0u; d < D; d++) {
-    let c = x[row + d] - mean;
-    sq += c * c;
-  }
-  let inv = inverseSqrt(sq / f32(D) + EPS);
+  let stats = row_stats(row);
+  let mean = stats.x;
+  let inv = inverseSqrt(stats.y + EPS);
   for (var d = 0u; d < D; d++) {
     out[row + d] = (x[row + d] - mean) * inv * f32(gamma[d]) + f32(beta[d]);
   }

@@ -7,6 +7,8 @@
 // Bindings: u (dynamic offset, one HeatmapUniforms per viewport), pattern, colormap (256 × 1
 //   rgba8unorm lookup table, src/viz/colormaps.ts), head_max (H) f32 bits from heatmap_max.wgsl.
 // Draw: 3 vertices (one triangle covering the viewport) per viewport; setViewport = u.rect.
+// The all-heads atlas (src/render/atlas-renderer.ts) draws each thumbnail with this same shader,
+// so a thumbnail shows exactly what the head grid's square shows (head_max: its layer's slice).
 @fragment
 fn fs_main(@builtin(position) pos: vec4f) -> @location(0) vec4f {
   let c = pixel_cells(pos.xy);

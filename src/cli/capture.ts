@@ -6,19 +6,16 @@
 // norm at every boundary, the last position's logits, and the logit lens's top-5 per layer —
 // optionally with heads and MLPs ablated (zero, or the mean over the prompt's positions).
 
-import { writeFile } from 'node:fs/promises';
 import { captureJson, type CaptureJson } from '../engine/capture-json';
 import { Engine } from '../engine/engine';
 import { nonFiniteCapture } from '../instruments/non-finite';
 import { checkAblation, parseHeadList, parseLayerList, type Ablation } from '../model/ablation';
-import { openModel, standardTokenizerNote, type OpenedModel } from '../model/load';
-import { filesFromHub, resolveHubId } from '../io/sources';
+import type { OpenedModel } from '../model/load';
 import type { Gpt2Tokenizer } from '../model/tokenizer';
-import { modelArgument, parseCommandLine, parseTokenIds, UsageError } from './args';
+import { parseTokenIds, UsageError } from './args';
+import { commandLine, resolveModel, runCommand, usageFailure, writeResult } from './command';
 import { nodeGpu } from './node-gpu';
-import { NodeModelCache } from './node-cache';
 import { nodeShaders } from './node-shaders';
-import { filesFromDirectory, standardTokenizerFiles } from './node-source';
 import { exportArgOptions, exportCapture, exportUsage, parseExportArgs } from './capture-export';
 
 const usage = `usage: npm run capture -- --model <folder or hub id> (--prompt "TEXT" | --ids 1,2,3) [--bos] [--out FILE]
@@ -123,46 +120,10 @@ export function promptTokens(
   return opts.bos ? [tokenizer.endOfTextId, ...tokens] : tokens;
 }
 
-/**
- * A model folder, or a hub id downloaded once into the cache (progress on stderr; verified against
- * the size and SHA-256 the hub states). A model without tokenizer files but GPT-2's vocabulary gets
- * the standard GPT-2 tokenizer, and stderr says so.
- */
-export async function resolveModel(spec: string, env: NodeJS.ProcessEnv): Promise<OpenedModel> {
-  const where = await modelArgument(spec);
-  const options = { standardTokenizer: standardTokenizerFiles };
-  let model: OpenedModel;
-  if (where.kind === 'folder') {
-    model = await openModel(await filesFromDirectory(where.path, { tokenizerOptional: true }), options);
-  } else {
-    try {
-      resolveHubId(where.id);
-    } catch (error) {
-      throw new UsageError(
-        `--model ${spec}: no such folder, and ${(error as Error).message.replace(/^[^:]*: /, '')}`,
-      );
-    }
-    const files = await filesFromHub(where.id, {
-      endpoint: env.HF_ENDPOINT,
-      cache: new NodeModelCache(),
-      verify: 'listing+head',
-      tokenizerOptional: true,
-      onProgress: (p) => {
-        if (!p.cached && p.percent !== undefined)
-          process.stderr.write(`\r${p.file}: ${p.percent.toFixed(0)}%   `);
-      },
-    });
-    model = await openModel(files, options);
-  }
-  if (model.tokenizerSource === 'standard-gpt2')
-    process.stderr.write(`${model.name}: ${standardTokenizerNote}\n`);
-  return model;
-}
-
 async function main(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseCommandLine(args, {
+  const values = commandLine(
+    args,
+    {
       model: { type: 'string' },
       prompt: { type: 'string' },
       ids: { type: 'string' },
@@ -173,19 +134,11 @@ async function main(args: string[]): Promise<number> {
       'ablate-mode': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       ...exportArgOptions,
-    }));
-  } catch (e) {
-    console.error(`${(e as Error).message}\n\n${usage}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(usage);
-    return 0;
-  }
-  if (!values.model) {
-    console.error(`--model is required\n\n${usage}`);
-    return 2;
-  }
+    },
+    usage,
+    ['model'],
+  );
+  if (typeof values === 'number') return values;
   let ablate: Ablation | undefined;
   let exportReq;
   try {
@@ -194,11 +147,10 @@ async function main(args: string[]): Promise<number> {
     if (values.ids !== undefined) parseTokenIds(values.ids);
     exportReq = parseExportArgs(values); // undefined: the JSON capture
   } catch (e) {
-    console.error(`${(e as Error).message}\n\n${usage}`);
-    return 2;
+    return usageFailure(e, usage);
   }
-  try {
-    const model = await resolveModel(values.model, process.env);
+  return runCommand('capture', async () => {
+    const model = await resolveModel(values.model!, process.env);
     const tokens = promptTokens(model.tokenizer, values, model.config.vocabSize);
     if (exportReq) {
       const r = await exportCapture(model, tokens, exportReq, { ablate, prompt: values.prompt });
@@ -208,13 +160,11 @@ async function main(args: string[]): Promise<number> {
       return 0;
     }
     const result = await capture(model, tokens, { ablate });
-    const json = JSON.stringify(result);
-    if (values.out) {
-      await writeFile(values.out, json);
-      console.error(`wrote ${values.out}: ${tokens.length} tokens, ${model.config.nLayer} layers`);
-    } else {
-      process.stdout.write(json + '\n');
-    }
+    await writeResult(
+      values.out,
+      JSON.stringify(result),
+      () => `${tokens.length} tokens, ${model.config.nLayer} layers`,
+    );
     // Written anyway (non-finite numbers are null in JSON), but not a success.
     const problem = nonFiniteCapture(result);
     if (problem) {
@@ -222,10 +172,7 @@ async function main(args: string[]): Promise<number> {
       return 3;
     }
     return 0;
-  } catch (e) {
-    console.error(`capture failed: ${(e as Error).message}`);
-    return 1;
-  }
+  });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

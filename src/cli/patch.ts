@@ -7,8 +7,6 @@
 // direct logit attribution of the clean prompt, on the same engine as the studio (WebGPU through
 // Dawn), written as JSON. Definitions: src/model/reference-causal.ts.
 
-import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { Engine } from '../engine/engine';
 import { patchOnGpu } from '../engine/patching';
 import type { OpenedModel } from '../model/load';
@@ -18,7 +16,7 @@ import {
   type Attribution,
   type PatchMaps,
 } from '../model/reference-causal';
-import { resolveModel } from './capture';
+import { commandLine, resolveModel, runCommand, writeResult } from './command';
 import { nodeGpu } from './node-gpu';
 import { nodeShaders } from './node-shaders';
 
@@ -145,53 +143,36 @@ export async function patch(model: OpenedModel, a: PatchArgs): Promise<PatchJson
 }
 
 async function main(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        model: { type: 'string' },
-        clean: { type: 'string' },
-        corrupt: { type: 'string' },
-        'clean-ids': { type: 'string' },
-        'corrupt-ids': { type: 'string' },
-        answer: { type: 'string' },
-        foil: { type: 'string' },
-        bos: { type: 'boolean', default: false },
-        out: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (e) {
-    console.error(`${(e as Error).message}\n\n${usage}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(usage);
-    return 0;
-  }
-  if (!values.model) {
-    console.error(`--model is required\n\n${usage}`);
-    return 2;
-  }
-  try {
-    const model = await resolveModel(values.model, process.env);
+  const values = commandLine(
+    args,
+    {
+      model: { type: 'string' },
+      clean: { type: 'string' },
+      corrupt: { type: 'string' },
+      'clean-ids': { type: 'string' },
+      'corrupt-ids': { type: 'string' },
+      answer: { type: 'string' },
+      foil: { type: 'string' },
+      bos: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    usage,
+    ['model'],
+  );
+  if (typeof values === 'number') return values;
+  return runCommand('patch', async () => {
+    const model = await resolveModel(values.model!, process.env);
     const json = await patch(model, values);
-    const text = JSON.stringify(json);
-    if (values.out) {
-      await writeFile(values.out, text);
-      console.error(
-        `wrote ${values.out}: ${json.tokens_clean.length} tokens, ${model.config.nLayer} layers, ` +
-          `logit difference ${json.clean_logit_diff.toFixed(3)} clean, ${json.corrupt_logit_diff.toFixed(3)} corrupted`,
-      );
-    } else {
-      process.stdout.write(text + '\n');
-    }
+    await writeResult(
+      values.out,
+      JSON.stringify(json),
+      () =>
+        `${json.tokens_clean.length} tokens, ${model.config.nLayer} layers, ` +
+        `logit difference ${json.clean_logit_diff.toFixed(3)} clean, ${json.corrupt_logit_diff.toFixed(3)} corrupted`,
+    );
     return 0;
-  } catch (e) {
-    console.error(`patch failed: ${(e as Error).message}`);
-    return 1;
-  }
+  });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

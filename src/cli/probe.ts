@@ -21,8 +21,8 @@ import {
 import { fitProbes } from '../instruments/probe-fit';
 import { hookName } from '../model/hooks';
 import type { OpenedModel } from '../model/load';
-import { numberOption, parseCommandLine } from './args';
-import { resolveModel } from './capture';
+import { numberOption } from './args';
+import { commandLine, resolveModel, runCommand, usageFailure } from './command';
 import { nodeGpu } from './node-gpu';
 import { nodeShaders } from './node-shaders';
 
@@ -220,9 +220,9 @@ export function formatTable(r: ProbeJson): string {
 }
 
 async function main(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseCommandLine(args, {
+  const values = commandLine(
+    args,
+    {
       model: { type: 'string' },
       dataset: { type: 'string' },
       'no-bos': { type: 'boolean', default: false },
@@ -230,22 +230,11 @@ async function main(args: string[]): Promise<number> {
       'train-fraction': { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
-    }));
-  } catch (e) {
-    console.error(`${(e as Error).message}\n\n${usage}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(usage);
-    return 0;
-  }
-  const missing = (['model', 'dataset'] as const).filter((k) => !values[k]);
-  if (missing.length > 0) {
-    console.error(
-      `${missing.map((m) => `--${m}`).join(' and ')} ${missing.length > 1 ? 'are' : 'is'} required\n\n${usage}`,
-    );
-    return 2;
-  }
+    },
+    usage,
+    ['model', 'dataset'],
+  );
+  if (typeof values === 'number') return values;
   let seed: number;
   let trainFraction: number;
   try {
@@ -264,8 +253,7 @@ async function main(args: string[]): Promise<number> {
       'a number between 0 and 1 (exclusive)',
     );
   } catch (e) {
-    console.error(`${(e as Error).message}\n\n${usage}`);
-    return 2;
+    return usageFailure(e, usage);
   }
   // Progress only where someone watches it; redirected stderr stays clean.
   const tty = process.stderr.isTTY;
@@ -273,7 +261,7 @@ async function main(args: string[]): Promise<number> {
     process.stderr.write(`\r${stage} ${done}/${total}   `);
     if (stage === 'fitting' && done === total) process.stderr.write('\r\x1b[K');
   };
-  try {
+  return runCommand('probe', async () => {
     // The dataset first: a bad file is reported before a model is read or downloaded.
     const { dataset, file } = await loadDataset(values.dataset!);
     const model = await resolveModel(values.model!, process.env);
@@ -289,10 +277,7 @@ async function main(args: string[]): Promise<number> {
       console.error(`wrote ${values.out}: ${result.points.length} points, ${result.examples.used} examples`);
     }
     return 0;
-  } catch (e) {
-    console.error(`probe failed: ${(e as Error).message}`);
-    return 1;
-  }
+  });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

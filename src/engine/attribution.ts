@@ -4,7 +4,7 @@
 // into one buffer, one readback of a few hundred bytes. Definitions: src/model/reference-causal.ts.
 
 import type { Attribution } from '../model/reference-causal';
-import { checkAnswerFoil } from '../model/reference-causal';
+import { attributionSum, checkAnswerFoil } from '../model/reference-causal';
 import type { HookName } from '../model/hooks';
 import type { Gpt2Config } from '../model/types';
 import { readBuffer } from '../gpu/readback';
@@ -160,8 +160,7 @@ export async function attributeOnGpu(
     const attnBias = Array.from({ length: L }, (_, l) => slot(l)[H]!);
     const mlp = Array.from({ length: L }, (_, l) => slot(l)[H + 1]!);
     const [embed, lnFinalBias, total] = slot(L);
-    let sum = embed! + lnFinalBias!;
-    for (let l = 0; l < L; l++) sum += attnBias[l]! + mlp[l]! + heads[l]!.reduce((a, b) => a + b, 0);
+    const sum = attributionSum(embed!, lnFinalBias!, attnBias, mlp, heads);
     return {
       position: p,
       heads,

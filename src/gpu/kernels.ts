@@ -23,8 +23,18 @@ export interface KernelDef {
 const trackCountBindings = ['uniform', 'read', 'read', 'read', 'read', 'read', 'write'] as const;
 
 export const kernelDefs = {
-  embed: { file: 'embed', bindings: ['uniform', 'read', 'read', 'read', 'write'], weights: true },
-  layerNorm: { file: 'layernorm', bindings: ['uniform', 'read', 'read', 'read', 'write'], weights: true },
+  embed: {
+    file: 'embed',
+    bindings: ['uniform', 'read', 'read', 'read', 'write'],
+    weights: true,
+    modules: ['embed_common'],
+  },
+  layerNorm: {
+    file: 'layernorm',
+    bindings: ['uniform', 'read', 'read', 'read', 'write'],
+    weights: true,
+    modules: ['layernorm_stats'],
+  },
   matmulBlocked: {
     file: 'matmul_blocked',
     bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'],
@@ -83,11 +93,20 @@ export const kernelDefs = {
   topkMerge: { file: 'topk_merge', bindings: ['uniform', 'read', 'write'], modules: ['topk_common'] },
   unembedLogits: { file: 'unembed_logits', bindings: ['uniform', 'read', 'read', 'write'], weights: true },
   /** Captures only (run when asked for): hook_embed / hook_pos_embed. */
-  embedHook: { file: 'embed_hook', bindings: ['uniform', 'read', 'read', 'read', 'write'], weights: true },
+  embedHook: {
+    file: 'embed_hook',
+    bindings: ['uniform', 'read', 'read', 'read', 'write'],
+    weights: true,
+    modules: ['embed_common'],
+  },
   /** Captures only: columns of a wider buffer (hook_q/k/v from qkv, hook_normalized, hook_post). */
   copyColumns: { file: 'copy_columns', bindings: ['uniform', 'read', 'write'] },
   /** Captures only: ln*.hook_scale, √(var + eps) per row. */
-  layerNormScale: { file: 'layernorm_scale', bindings: ['uniform', 'read', 'write'] },
+  layerNormScale: {
+    file: 'layernorm_scale',
+    bindings: ['uniform', 'read', 'write'],
+    modules: ['layernorm_stats'],
+  },
   /** Captures only: attn.hook_attn_scores, masked entries -Infinity. */
   attentionScores: { file: 'attention_scores', bindings: ['uniform', 'read', 'write'] },
   /** Captures only: `logits` at every position. */
@@ -139,11 +158,13 @@ export const kernelDefs = {
     file: 'causal_dla_layer',
     bindings: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'read', 'write'],
     weights: true,
+    modules: ['causal_ln_final'],
   },
   causalDlaFinal: {
     file: 'causal_dla_final',
     bindings: ['uniform', 'read', 'read', 'read', 'read', 'read', 'write'],
     weights: true,
+    modules: ['causal_ln_final'],
   },
   causalGatherRows: {
     file: 'causal_gather_rows',
@@ -157,6 +178,7 @@ export const kernelDefs = {
     file: 'causal_metric',
     bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'],
     weights: true,
+    modules: ['causal_ln_final'],
   },
 } as const satisfies Record<string, KernelDef>;
 

@@ -164,6 +164,20 @@ export function lastLogitDiff(
   return m;
 }
 
+/** The attribution's terms summed (embed, ln_final bias, then per layer attn bias, MLP, heads). */
+export function attributionSum(
+  embed: number,
+  lnFinalBias: number,
+  attnBias: readonly number[],
+  mlp: readonly number[],
+  heads: readonly (readonly number[])[],
+): number {
+  let sum = embed + lnFinalBias;
+  for (let l = 0; l < attnBias.length; l++)
+    sum += attnBias[l]! + mlp[l]! + heads[l]!.reduce((a, b) => a + b, 0);
+  return sum;
+}
+
 /**
  * Direct logit attribution of `tokens`' last position: the final residual's components (embed,
  * each head's result, each c_proj bias, each MLP) through ln_f with its scale frozen from this run,
@@ -225,8 +239,7 @@ export function directLogitAttribution(
   for (let i = 0; i < D; i++) lnFinalBias += lnB[i]! * u[i]!;
   const embedTerm = term(embed);
   const total = lastLogitDiff(w, r.residPost, T, u);
-  let sum = embedTerm + lnFinalBias;
-  for (let l = 0; l < L; l++) sum += attnBias[l]! + mlp[l]! + heads[l]!.reduce((a, b) => a + b, 0);
+  const sum = attributionSum(embedTerm, lnFinalBias, attnBias, mlp, heads);
   return {
     position: p,
     heads,

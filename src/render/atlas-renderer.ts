@@ -3,21 +3,26 @@
 // CPU. One draw records, in one command buffer, a compute pass for each head's max shown weight
 // (per-head normalization; shaders/render/heatmap_max.wgsl, one dispatch per layer into that
 // layer's slice of an (L, H) buffer) and ONE render pass with one viewport-sized triangle per
-// thumbnail (shaders/render/atlas.wgsl), then submits and returns.
+// thumbnail (shaders/render/heatmap.wgsl, the head grid's own fragment shader), then submits and returns.
 //
-// WGSL has no imports: the fragment module is heatmap_common + heatmap_pixel + atlas, the max
+// WGSL has no imports: the fragment module is heatmap_common + heatmap_pixel + heatmap, the max
 // module heatmap_common + heatmap_max, the vertex stage heatmap_vertex (shared with the heatmaps).
 // Pipelines are made once per device and target format; bind groups once per layer's capture
 // texture (a run on a grown session has new textures, which get new ones) — never per frame.
 // Created and owned by the state layer (src/state/atlas.svelte.ts), never by a component.
 
-import type { CaptureFormat } from '../gpu/kernels';
 import type { ShaderLibrary } from '../gpu/shader-library';
-import { colormapSize, colormapTable, type ColormapName } from '../viz/colormaps';
-import { maskedColor, panelColor, type HeatmapNormalization, type HeatmapScale } from './heatmap-renderer';
-import type { RenderTarget, Rgb, SinkMode } from './heatmap-renderer';
-import './float16-shim';
-import { makeShaderDataDefinitions, makeStructuredView, type StructDefinition } from 'webgpu-utils';
+import type { ColormapName } from '../viz/colormaps';
+import * as rc from './render-common';
+import type {
+  HeatmapGroups,
+  HeatmapNormalization,
+  HeatmapPipelines as Pipelines,
+  HeatmapScale,
+  RenderTarget,
+  Rgb,
+  SinkMode,
+} from './render-common';
 
 /** One head's square in target pixels (integers). */
 export interface AtlasViewport {
@@ -48,89 +53,23 @@ export interface AtlasFrame {
   readonly contentKey?: number | string;
 }
 
-const uniformStride = 256; // minUniformBufferOffsetAlignment
-const maxWg = 64;
-const sinkModes: Readonly<Record<SinkMode, number>> = { show: 0, hide: 1, renormalize: 2 };
-
-interface Pipelines {
-  readonly uniforms: StructDefinition;
-  readonly render: GPURenderPipeline;
-  readonly renderLayout: GPUBindGroupLayout;
-  readonly max: GPUComputePipeline;
-  readonly maxLayout: GPUBindGroupLayout;
-}
-
 const pipelineCache = new WeakMap<GPUDevice, Map<GPUTextureFormat, Pipelines>>();
 
 function pipelinesFor(device: GPUDevice, shaders: ShaderLibrary, format: GPUTextureFormat): Pipelines {
-  let byFormat = pipelineCache.get(device);
-  if (!byFormat) pipelineCache.set(device, (byFormat = new Map()));
-  let p = byFormat.get(format);
-  if (p) return p;
-  const source = (file: string) => {
-    const code = shaders[file];
-    if (code === undefined) throw new Error(`shader ${file}.wgsl is missing from the shader library`);
-    return code;
-  };
-  const module = (label: string, parts: readonly string[]) =>
-    device.createShaderModule({ label, code: parts.map(source).join('\n') });
-  const texture = (binding: number, visibility: number, viewDimension: GPUTextureViewDimension) => ({
-    binding,
-    visibility,
-    texture: { sampleType: 'unfilterable-float' as const, viewDimension },
-  });
-  const fragment = GPUShaderStage.FRAGMENT;
-  const compute = GPUShaderStage.COMPUTE;
-  const renderLayout = device.createBindGroupLayout({
-    label: 'atlas',
-    entries: [
-      { binding: 0, visibility: fragment, buffer: { type: 'uniform', hasDynamicOffset: true } },
-      texture(1, fragment, '2d-array'),
-      texture(2, fragment, '2d'),
-      { binding: 3, visibility: fragment, buffer: { type: 'read-only-storage' } },
-    ],
-  });
-  const maxLayout = device.createBindGroupLayout({
-    label: 'atlas.heatmap_max',
-    entries: [
-      { binding: 0, visibility: compute, buffer: { type: 'uniform' } },
-      texture(1, compute, '2d-array'),
-      { binding: 2, visibility: compute, buffer: { type: 'storage' } },
-    ],
-  });
-  p = {
-    uniforms: makeShaderDataDefinitions(source('heatmap_common')).structs['HeatmapUniforms']!,
-    renderLayout,
-    maxLayout,
-    render: device.createRenderPipeline({
-      label: `atlas:${format}`,
-      layout: device.createPipelineLayout({ bindGroupLayouts: [renderLayout] }),
-      vertex: { module: module('atlas.heatmap_vertex', ['heatmap_vertex']), entryPoint: 'vs_main' },
-      fragment: {
-        module: module('atlas', ['heatmap_common', 'heatmap_pixel', 'atlas']),
-        entryPoint: 'fs_main',
-        targets: [{ format }],
-      },
-      primitive: { topology: 'triangle-list' },
+  return rc.perDevice(pipelineCache, device, format, () =>
+    rc.heatmapPipelines(device, shaders, format, {
+      renderLabel: 'atlas',
+      vertexLabel: 'atlas.heatmap_vertex',
+      maxLabel: 'atlas.heatmap_max',
+      render: ['heatmap_common', 'heatmap_pixel', 'heatmap'],
+      max: ['heatmap_common', 'heatmap_max'],
+      diff: false,
     }),
-    max: device.createComputePipeline({
-      label: 'atlas.heatmap_max',
-      layout: device.createPipelineLayout({ bindGroupLayouts: [maxLayout] }),
-      compute: {
-        module: module('atlas.heatmap_max', ['heatmap_common', 'heatmap_max']),
-        entryPoint: 'main',
-        constants: { WG_X: maxWg },
-      },
-    }),
-  };
-  byFormat.set(format, p);
-  return p;
+  );
 }
 
-interface LayerGroups {
+interface LayerGroups extends HeatmapGroups {
   readonly layer: number;
-  readonly render: GPUBindGroup;
-  readonly max: GPUBindGroup;
 }
 
 export class AtlasRenderer {
@@ -151,22 +90,13 @@ export class AtlasRenderer {
     this.device = device;
     this.#target = target;
     this.#pipelines = pipelinesFor(device, shaders, target.format); // shader errors surface here
-    this.#colormap = device.createTexture({
-      label: 'atlas.colormap',
-      size: [colormapSize, 1],
-      format: 'rgba8unorm',
-      usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
-    });
+    this.#colormap = rc.colormapTexture(device, 'atlas.colormap');
     this.#uniforms = this.#uniformBuffer(64);
     this.#headMax = this.#headMaxBuffer(1);
   }
 
   #uniformBuffer(thumbs: number): GPUBuffer {
-    return this.device.createBuffer({
-      label: 'atlas.uniforms',
-      size: thumbs * uniformStride,
-      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-    });
+    return rc.uniformSlots(this.device, 'atlas.uniforms', thumbs);
   }
 
   #headMaxBuffer(layers: number): GPUBuffer {
@@ -180,31 +110,19 @@ export class AtlasRenderer {
   #groupsFor(pattern: GPUTexture, layer: number): LayerGroups {
     const cached = this.#groups.get(pattern);
     if (cached && cached.layer === layer) return cached;
-    const { renderLayout, maxLayout, uniforms } = this.#pipelines;
-    const view = pattern.createView({ dimension: '2d-array' });
     const heads = pattern.depthOrArrayLayers;
     const maxSlice = { buffer: this.#headMax, offset: layer * this.#layerStride, size: heads * 4 };
     const groups: LayerGroups = {
       layer,
-      render: this.device.createBindGroup({
-        label: `atlas ${pattern.label}`,
-        layout: renderLayout,
-        entries: [
-          { binding: 0, resource: { buffer: this.#uniforms, size: uniforms.size } },
-          { binding: 1, resource: view },
-          { binding: 2, resource: this.#colormap.createView() },
-          { binding: 3, resource: maxSlice },
-        ],
-      }),
-      max: this.device.createBindGroup({
-        label: `atlas.heatmap_max ${pattern.label}`,
-        layout: maxLayout,
-        entries: [
-          { binding: 0, resource: { buffer: this.#uniforms, size: uniforms.size } },
-          { binding: 1, resource: view },
-          { binding: 2, resource: maxSlice },
-        ],
-      }),
+      ...rc.heatmapGroups(
+        this.device,
+        this.#pipelines,
+        { render: `atlas ${pattern.label}`, max: `atlas.heatmap_max ${pattern.label}` },
+        this.#uniforms,
+        this.#colormap,
+        maxSlice,
+        pattern,
+      ),
     };
     this.#groups.set(pattern, groups);
     return groups;
@@ -233,12 +151,12 @@ export class AtlasRenderer {
     // Buffers grow (rarely); bind groups that held the old ones go with them.
     const align = device.limits.minStorageBufferOffsetAlignment;
     const stride = Math.ceil((heads * 4) / align) * align;
-    const needUniforms = Math.max(1, viewports.length) * uniformStride;
+    const needUniforms = Math.max(1, viewports.length) * rc.uniformStride;
     if (needUniforms > this.#uniforms.size || stride * layers > this.#headMax.size) {
       if (needUniforms > this.#uniforms.size) {
         this.#uniforms.destroy();
         this.#uniforms = this.#uniformBuffer(
-          Math.max(viewports.length, 2 * (this.#uniforms.size / uniformStride)),
+          Math.max(viewports.length, 2 * (this.#uniforms.size / rc.uniformStride)),
         );
       }
       if (stride * layers > this.#headMax.size || stride !== this.#layerStride) {
@@ -253,30 +171,12 @@ export class AtlasRenderer {
       this.#groups = new WeakMap();
       this.#maxOf = undefined;
     }
-    if (this.#colormapName !== frame.colormap) {
-      device.queue.writeTexture({ texture: this.#colormap }, colormapTable(frame.colormap), {}, [
-        colormapSize,
-        1,
-      ]);
-      this.#colormapName = frame.colormap;
-    }
+    this.#colormapName = rc.writeColormap(device, this.#colormap, this.#colormapName, frame.colormap);
 
     const target = this.#target.current();
-    const masked = frame.masked ?? maskedColor;
-    const clear = frame.clear ?? panelColor;
-    const data = new ArrayBuffer(Math.max(1, viewports.length) * uniformStride);
-    const uniforms = this.#pipelines.uniforms;
-    const write = (offset: number, values: Record<string, number | readonly number[]>) =>
-      makeStructuredView(uniforms, data, offset).set(values);
-    const common = {
-      background: [masked[0] / 255, masked[1] / 255, masked[2] / 255, 1],
-      rows,
-      sqrt_encoded: (format as CaptureFormat) === 'rgba8unorm' ? 1 : 0,
-      sqrt_encoded_b: 0,
-      sink_mode: sinkModes[frame.sink],
-      log_scale: frame.scale === 'log' ? 1 : 0,
-      shared_max: frame.normalization === 'shared' ? 1 : 0,
-    };
+    const data = new ArrayBuffer(Math.max(1, viewports.length) * rc.uniformStride);
+    const write = rc.uniformWriter(this.#pipelines.uniforms, data);
+    const common = rc.commonUniforms(frame, format, undefined);
     const drawn = viewports.map((v, i) => {
       // Clipped to the target (setViewport rejects rectangles that leave it); cells stay the whole square's.
       const x0 = Math.max(0, v.x);
@@ -284,7 +184,7 @@ export class AtlasRenderer {
       const x1 = Math.min(target.width, v.x + v.size);
       const y1 = Math.min(target.height, v.y + v.size);
       const per = rows / v.size;
-      write(i * uniformStride, {
+      write(i * rc.uniformStride, {
         ...common,
         rect: [x0, y0, x1 - x0, y1 - y0],
         view: [(x0 - v.x) * per, (y0 - v.y) * per, (x1 - v.x) * per, (y1 - v.y) * per],
@@ -311,61 +211,25 @@ export class AtlasRenderer {
       pass.setPipeline(this.#pipelines.max);
       for (const g of groups) {
         pass.setBindGroup(0, g.max);
-        pass.dispatchWorkgroups(Math.ceil(rows / maxWg), heads, 1);
+        pass.dispatchWorkgroups(Math.ceil(rows / rc.maxWg), heads, 1);
       }
       pass.end();
     }
-    const pass = encoder.beginRenderPass({
-      label: 'atlas',
-      colorAttachments: [
-        {
-          view: target.createView(),
-          clearValue: { r: clear[0] / 255, g: clear[1] / 255, b: clear[2] / 255, a: 1 },
-          loadOp: 'clear',
-          storeOp: 'store',
-        },
-      ],
-    });
-    if (rows > 0) {
-      pass.setPipeline(this.#pipelines.render);
-      for (const d of drawn) {
-        if (d.w <= 0 || d.h <= 0) continue;
-        pass.setViewport(d.x0, d.y0, d.w, d.h, 0, 1);
-        pass.setScissorRect(d.x0, d.y0, d.w, d.h);
-        pass.setBindGroup(0, groups[d.layer]!.render, [d.i * uniformStride]);
-        pass.draw(3);
-      }
-    }
+    const pass = rc.clearedPass(encoder, 'atlas', target, frame.clear ?? rc.panelColor);
+    if (rows > 0) rc.drawViewports(pass, this.#pipelines.render, drawn, (d) => groups[d.layer]!.render);
     pass.end();
     device.queue.submit([encoder.finish()]);
   }
 
   /** Clears the target to the panel colour (nothing to show yet). */
-  clear(color: Rgb = panelColor): void {
+  clear(color: Rgb = rc.panelColor): void {
     if (this.#destroyed) return;
-    const encoder = this.device.createCommandEncoder({ label: 'atlas.clear' });
-    encoder
-      .beginRenderPass({
-        label: 'atlas.clear',
-        colorAttachments: [
-          {
-            view: this.#target.current().createView(),
-            clearValue: { r: color[0] / 255, g: color[1] / 255, b: color[2] / 255, a: 1 },
-            loadOp: 'clear',
-            storeOp: 'store',
-          },
-        ],
-      })
-      .end();
-    this.device.queue.submit([encoder.finish()]);
+    rc.clearTarget(this.device, this.#target, color, 'atlas.clear', 'atlas.clear');
   }
 
   dispose(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
-    this.#uniforms.destroy();
-    this.#headMax.destroy();
-    this.#colormap.destroy();
-    this.#target.dispose();
+    rc.destroyAll(this.#target, [this.#uniforms, this.#headMax, this.#colormap]);
   }
 }

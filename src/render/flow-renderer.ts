@@ -13,7 +13,16 @@ import { makeShaderDataDefinitions, makeStructuredView, type StructuredView } fr
 import type { ShaderLibrary } from '../gpu/shader-library';
 import { colormapSize } from '../viz/colormaps';
 import { flowCosTable, flowNormTable, flowRows, flowStyle } from '../viz/flow-layout';
-import { panelColor, type RenderTarget, type Rgb } from './heatmap-renderer';
+import {
+  clearedPass,
+  destroyAll,
+  panelColor,
+  perDevice,
+  shaderModule,
+  shaderSource,
+  viewportPipeline,
+} from './render-common';
+import type { RenderTarget, Rgb } from './render-common';
 
 const statsStride = 8; // f32 per (layer, position): residualStatsStride
 
@@ -55,47 +64,25 @@ interface Pipeline {
 const pipelines = new WeakMap<GPUDevice, Map<GPUTextureFormat, Pipeline>>();
 
 function pipelineFor(device: GPUDevice, shaders: ShaderLibrary, format: GPUTextureFormat): Pipeline {
-  let byFormat = pipelines.get(device);
-  if (!byFormat) pipelines.set(device, (byFormat = new Map()));
-  let p = byFormat.get(format);
-  if (p) return p;
-  const source = (file: string) => {
-    const code = shaders[file];
-    if (code === undefined) throw new Error(`shader ${file}.wgsl is missing from the shader library`);
-    return code;
-  };
-  const code = source('flow');
-  const fragment = GPUShaderStage.FRAGMENT;
-  const layout = device.createBindGroupLayout({
-    label: 'flow',
-    entries: [
-      { binding: 0, visibility: fragment, buffer: { type: 'uniform' } },
-      { binding: 1, visibility: fragment, buffer: { type: 'read-only-storage' } },
-      { binding: 2, visibility: fragment, buffer: { type: 'read-only-storage' } },
-      { binding: 3, visibility: fragment, texture: { sampleType: 'unfilterable-float' } },
-    ],
+  return perDevice(pipelines, device, format, () => {
+    const fragment = GPUShaderStage.FRAGMENT;
+    const layout = device.createBindGroupLayout({
+      label: 'flow',
+      entries: [
+        { binding: 0, visibility: fragment, buffer: { type: 'uniform' } },
+        { binding: 1, visibility: fragment, buffer: { type: 'read-only-storage' } },
+        { binding: 2, visibility: fragment, buffer: { type: 'read-only-storage' } },
+        { binding: 3, visibility: fragment, texture: { sampleType: 'unfilterable-float' } },
+      ],
+    });
+    const defs = makeShaderDataDefinitions(shaderSource(shaders, 'flow'));
+    const module = shaderModule(device, shaders, 'flow', ['flow']);
+    return {
+      layout,
+      uniforms: makeStructuredView(defs.uniforms['u']!),
+      pipeline: viewportPipeline(device, shaders, `flow:${format}`, layout, 'heatmap_vertex', module, format),
+    };
   });
-  const defs = makeShaderDataDefinitions(code);
-  p = {
-    layout,
-    uniforms: makeStructuredView(defs.uniforms['u']!),
-    pipeline: device.createRenderPipeline({
-      label: `flow:${format}`,
-      layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
-      vertex: {
-        module: device.createShaderModule({ label: 'heatmap_vertex', code: source('heatmap_vertex') }),
-        entryPoint: 'vs_main',
-      },
-      fragment: {
-        module: device.createShaderModule({ label: 'flow', code }),
-        entryPoint: 'fs_main',
-        targets: [{ format }],
-      },
-      primitive: { topology: 'triangle-list' },
-    }),
-  };
-  byFormat.set(format, p);
-  return p;
 }
 
 const rgba = (c: Rgb, a = 1) => [c[0] / 255, c[1] / 255, c[2] / 255, a];
@@ -136,6 +123,17 @@ export class FlowRenderer {
     ]);
   }
 
+  /** `held` when it holds `bytes`, else a new storage buffer (and `held` destroyed). */
+  #storage(held: GPUBuffer | undefined, bytes: number, label: string): GPUBuffer {
+    if (held && held.size >= bytes) return held;
+    held?.destroy();
+    return this.device.createBuffer({
+      label,
+      size: bytes,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+    });
+  }
+
   /** Takes one run's numbers: a GPU-to-GPU copy of its stats and a write of its lens tints. */
   setData(data: FlowData | undefined): void {
     if (this.#destroyed) return;
@@ -152,24 +150,11 @@ export class FlowRenderer {
       throw new RangeError(
         `${data.stats.label} holds ${data.stats.size} bytes, (L, T, 8) needs ${statsBytes}`,
       );
-    if (!this.#stats || this.#stats.size < statsBytes) {
-      this.#stats?.destroy();
-      this.#stats = this.device.createBuffer({
-        label: 'flow.residual_stats',
-        size: statsBytes,
-        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
-      });
-      this.#group = undefined;
-    }
-    if (!this.#lens || this.#lens.size < lensBytes) {
-      this.#lens?.destroy();
-      this.#lens = this.device.createBuffer({
-        label: 'flow.lens_top',
-        size: lensBytes,
-        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
-      });
-      this.#group = undefined;
-    }
+    const stats = this.#storage(this.#stats, statsBytes, 'flow.residual_stats');
+    const lens = this.#storage(this.#lens, lensBytes, 'flow.lens_top');
+    if (stats !== this.#stats || lens !== this.#lens) this.#group = undefined;
+    this.#stats = stats;
+    this.#lens = lens;
     const encoder = this.device.createCommandEncoder({ label: 'flow.data' });
     encoder.copyBufferToBuffer(data.stats, 0, this.#stats, 0, statsBytes);
     this.device.queue.writeBuffer(this.#lens, 0, data.lensTop);
@@ -193,17 +178,7 @@ export class FlowRenderer {
     const target = this.#target.current();
     const data = this.#data;
     const encoder = this.device.createCommandEncoder({ label: 'flow' });
-    const pass = encoder.beginRenderPass({
-      label: 'flow',
-      colorAttachments: [
-        {
-          view: target.createView(),
-          clearValue: { r: panelColor[0] / 255, g: panelColor[1] / 255, b: panelColor[2] / 255, a: 1 },
-          loadOp: 'clear',
-          storeOp: 'store',
-        },
-      ],
-    });
+    const pass = clearedPass(encoder, 'flow', target, panelColor);
     if (data && this.#group) {
       const u = this.#pipeline.uniforms;
       u.set({
@@ -242,10 +217,6 @@ export class FlowRenderer {
   dispose(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
-    this.#uniforms.destroy();
-    this.#colormaps.destroy();
-    this.#stats?.destroy();
-    this.#lens?.destroy();
-    this.#target.dispose();
+    destroyAll(this.#target, [this.#uniforms, this.#colormaps, this.#stats, this.#lens]);
   }
 }

@@ -13,19 +13,35 @@
 // once per capture texture (a session that grows its capacity makes new textures, which get new
 // bind groups); the colormap is a 256×1 texture rewritten only when the map changes.
 
-import type { CaptureFormat } from '../gpu/kernels';
 import type { ShaderLibrary } from '../gpu/shader-library';
-import { colormapSize, colormapTable, type AnyColormapName } from '../viz/colormaps';
+import type { AnyColormapName } from '../viz/colormaps';
 import type { CellRect } from '../viz/heatmap-layout';
-export type { CellRect };
-import './float16-shim';
-import { makeShaderDataDefinitions, makeStructuredView, type StructDefinition } from 'webgpu-utils';
-
-export type HeatmapScale = 'linear' | 'log';
-/** 'head': each head divided by its own max shown weight; 'shared': weights as they are (max 1). */
-export type HeatmapNormalization = 'head' | 'shared';
-/** The first key: as it is, hidden (drawn as background), or taken out of each row's distribution. */
-export type SinkMode = 'show' | 'hide' | 'renormalize';
+import {
+  clearTarget,
+  clearedPass,
+  colormapTexture,
+  commonUniforms,
+  drawViewports,
+  heatmapGroups,
+  heatmapPipelines,
+  maxWg,
+  panelColor,
+  perDevice,
+  uniformSlots,
+  uniformStride,
+  uniformWriter,
+  writeColormap,
+  type HeatmapGroups as BindGroups,
+  type HeatmapNormalization,
+  type HeatmapPipelines as Pipelines,
+  type HeatmapScale,
+  type RenderTarget,
+  type Rgb,
+  type SinkMode,
+  destroyAll,
+} from './render-common';
+export type { CellRect, HeatmapNormalization, HeatmapScale, RenderTarget, Rgb, SinkMode };
+export { maskedColor, panelColor } from './render-common';
 
 /** One head drawn into a rectangle of the target, in target pixels (integers). */
 export interface HeatmapViewport {
@@ -37,8 +53,6 @@ export interface HeatmapViewport {
   /** What part of the pattern to show (default: all T × T cells). */
   readonly cells?: CellRect;
 }
-
-export type Rgb = readonly [number, number, number];
 
 export interface HeatmapFrame {
   /** blocks.L.attn.hook_pattern of one layer: (ceil(capacity/4), capacity) × H (see session.ts). */
@@ -62,22 +76,6 @@ export interface HeatmapFrame {
   readonly masked?: Rgb;
 }
 
-/** Where the renderer draws: a configured canvas, or a texture in tests. */
-export interface RenderTarget {
-  /** An 8-bit unorm format (the canvas's preferred one): colours are written as the bytes given. */
-  readonly format: GPUTextureFormat;
-  current(): GPUTexture;
-  dispose(): void;
-}
-
-/** The canvas panel colour (src/app.css --panel) and the masked-cell colour, as bytes. */
-export const panelColor: Rgb = [0x16, 0x19, 0x20];
-export const maskedColor: Rgb = [0x24, 0x28, 0x31];
-
-const uniformStride = 256; // minUniformBufferOffsetAlignment
-const maxWg = 64;
-const sinkModes: Readonly<Record<SinkMode, number>> = { show: 0, hide: 1, renormalize: 2 };
-
 /** A WebGPU canvas configured for `device`; opaque, so the colours written are the colours shown. */
 export function canvasTarget(
   device: GPUDevice,
@@ -88,15 +86,6 @@ export function canvasTarget(
   if (!context) throw new Error('this canvas cannot give a WebGPU context');
   context.configure({ device, format, alphaMode: 'opaque' });
   return { format, current: () => context.getCurrentTexture(), dispose: () => context.unconfigure() };
-}
-
-interface Pipelines {
-  /** HeatmapUniforms as webgpu-utils reads it from the WGSL (offsets, size). */
-  readonly uniforms: StructDefinition;
-  readonly render: GPURenderPipeline;
-  readonly renderLayout: GPUBindGroupLayout;
-  readonly max: GPUComputePipeline;
-  readonly maxLayout: GPUBindGroupLayout;
 }
 
 /** 'pattern': one prompt's weights; 'diff': two prompts' difference. */
@@ -127,76 +116,17 @@ function pipelinesFor(
   format: GPUTextureFormat,
   mode: Mode,
 ): Pipelines {
-  let byKey = pipelineCache.get(device);
-  if (!byKey) pipelineCache.set(device, (byKey = new Map()));
-  const key = `${mode}|${format}`;
-  let p = byKey.get(key);
-  if (p) return p;
-  const source = (file: string) => {
-    const code = shaders[file];
-    if (code === undefined) throw new Error(`shader ${file}.wgsl is missing from the shader library`);
-    return code;
-  };
-  const diff = mode === 'diff';
-  const files = shaderModules[mode];
-  const renderFile = files.render.at(-1)!;
-  const maxFile = files.max.at(-1)!;
-  const common = source('heatmap_common');
-  const fragment = GPUShaderStage.FRAGMENT;
-  const texture = (binding: number, visibility: number, viewDimension: GPUTextureViewDimension) => ({
-    binding,
-    visibility,
-    texture: { sampleType: 'unfilterable-float' as const, viewDimension },
+  return perDevice(pipelineCache, device, `${mode}|${format}`, () => {
+    const files = shaderModules[mode];
+    return heatmapPipelines(device, shaders, format, {
+      renderLabel: files.render.at(-1)!,
+      vertexLabel: 'heatmap_vertex',
+      maxLabel: files.max.at(-1)!,
+      render: files.render,
+      max: files.max,
+      diff: mode === 'diff',
+    });
   });
-  const renderLayout = device.createBindGroupLayout({
-    label: renderFile,
-    entries: [
-      { binding: 0, visibility: fragment, buffer: { type: 'uniform', hasDynamicOffset: true } },
-      texture(1, fragment, '2d-array'),
-      texture(2, fragment, '2d'),
-      { binding: 3, visibility: fragment, buffer: { type: 'read-only-storage' } },
-      ...(diff ? [texture(4, fragment, '2d-array')] : []),
-    ],
-  });
-  const compute = GPUShaderStage.COMPUTE;
-  const maxLayout = device.createBindGroupLayout({
-    label: maxFile,
-    entries: [
-      { binding: 0, visibility: compute, buffer: { type: 'uniform' } },
-      texture(1, compute, '2d-array'),
-      { binding: 2, visibility: compute, buffer: { type: 'storage' } },
-      ...(diff ? [texture(3, compute, '2d-array')] : []),
-    ],
-  });
-  const module = (label: string, parts: readonly string[]) =>
-    device.createShaderModule({ label, code: parts.map(source).join('\n') });
-  const vertexModule = module('heatmap_vertex', ['heatmap_vertex']);
-  const renderModule = module(renderFile, files.render);
-  const maxModule = module(maxFile, files.max);
-  p = {
-    uniforms: makeShaderDataDefinitions(common).structs['HeatmapUniforms']!,
-    renderLayout,
-    maxLayout,
-    render: device.createRenderPipeline({
-      label: `${renderFile}:${format}`,
-      layout: device.createPipelineLayout({ bindGroupLayouts: [renderLayout] }),
-      vertex: { module: vertexModule, entryPoint: 'vs_main' },
-      fragment: { module: renderModule, entryPoint: 'fs_main', targets: [{ format }] },
-      primitive: { topology: 'triangle-list' },
-    }),
-    max: device.createComputePipeline({
-      label: maxFile,
-      layout: device.createPipelineLayout({ bindGroupLayouts: [maxLayout] }),
-      compute: { module: maxModule, entryPoint: 'main', constants: { WG_X: maxWg } },
-    }),
-  };
-  byKey.set(key, p);
-  return p;
-}
-
-interface BindGroups {
-  readonly render: GPUBindGroup;
-  readonly max: GPUBindGroup;
 }
 
 export class HeatmapRenderer {
@@ -217,22 +147,13 @@ export class HeatmapRenderer {
     this.#target = target;
     this.#shaders = shaders;
     pipelinesFor(device, shaders, target.format, 'pattern'); // shader errors surface here
-    this.#colormap = device.createTexture({
-      label: 'heatmap.colormap',
-      size: [colormapSize, 1],
-      format: 'rgba8unorm',
-      usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
-    });
+    this.#colormap = colormapTexture(device, 'heatmap.colormap');
     this.#uniforms = this.#uniformBuffer(16);
     this.#headMax = this.#headMaxBuffer(32);
   }
 
   #uniformBuffer(viewports: number): GPUBuffer {
-    return this.device.createBuffer({
-      label: 'heatmap.uniforms',
-      size: viewports * uniformStride,
-      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-    });
+    return uniformSlots(this.device, 'heatmap.uniforms', viewports);
   }
 
   #headMaxBuffer(heads: number): GPUBuffer {
@@ -255,33 +176,17 @@ export class HeatmapRenderer {
     }
     let groups = patternB ? byB!.get(patternB) : this.#bindGroups.get(pattern);
     if (!groups) {
-      const { renderLayout, maxLayout, uniforms } = this.#pipelines(patternB ? 'diff' : 'pattern');
-      const view = pattern.createView({ dimension: '2d-array' });
-      const viewB = patternB?.createView({ dimension: '2d-array' });
       const label = patternB ? `${pattern.label} − ${patternB.label}` : pattern.label;
-      groups = {
-        render: this.device.createBindGroup({
-          label: `heatmap ${label}`,
-          layout: renderLayout,
-          entries: [
-            { binding: 0, resource: { buffer: this.#uniforms, size: uniforms.size } },
-            { binding: 1, resource: view },
-            { binding: 2, resource: this.#colormap.createView() },
-            { binding: 3, resource: { buffer: this.#headMax } },
-            ...(viewB ? [{ binding: 4, resource: viewB }] : []),
-          ],
-        }),
-        max: this.device.createBindGroup({
-          label: `heatmap_max ${label}`,
-          layout: maxLayout,
-          entries: [
-            { binding: 0, resource: { buffer: this.#uniforms, size: uniforms.size } },
-            { binding: 1, resource: view },
-            { binding: 2, resource: { buffer: this.#headMax } },
-            ...(viewB ? [{ binding: 3, resource: viewB }] : []),
-          ],
-        }),
-      };
+      groups = heatmapGroups(
+        this.device,
+        this.#pipelines(patternB ? 'diff' : 'pattern'),
+        { render: `heatmap ${label}`, max: `heatmap_max ${label}` },
+        this.#uniforms,
+        this.#colormap,
+        { buffer: this.#headMax },
+        pattern,
+        patternB,
+      );
       if (byB) byB.set(patternB!, groups);
       else this.#bindGroups.set(pattern, groups);
     }
@@ -322,29 +227,12 @@ export class HeatmapRenderer {
       this.#bindGroups = new WeakMap();
       this.#diffBindGroups = new WeakMap();
     }
-    if (this.#colormapName !== frame.colormap) {
-      device.queue.writeTexture({ texture: this.#colormap }, colormapTable(frame.colormap), {}, [
-        colormapSize,
-        1,
-      ]);
-      this.#colormapName = frame.colormap;
-    }
+    this.#colormapName = writeColormap(device, this.#colormap, this.#colormapName, frame.colormap);
 
     const target = this.#target.current();
-    const masked = frame.masked ?? maskedColor;
-    const clear = frame.clear ?? panelColor;
     const data = new ArrayBuffer(Math.max(1, viewports.length) * uniformStride);
-    const write = (offset: number, values: Record<string, number | readonly number[]>) =>
-      makeStructuredView(pipelines.uniforms, data, offset).set(values);
-    const common = {
-      background: [masked[0] / 255, masked[1] / 255, masked[2] / 255, 1],
-      rows,
-      sqrt_encoded: (pattern.format as CaptureFormat) === 'rgba8unorm' ? 1 : 0,
-      sqrt_encoded_b: (patternB?.format as CaptureFormat | undefined) === 'rgba8unorm' ? 1 : 0,
-      sink_mode: sinkModes[frame.sink],
-      log_scale: frame.scale === 'log' ? 1 : 0,
-      shared_max: frame.normalization === 'shared' ? 1 : 0,
-    };
+    const write = uniformWriter(pipelines.uniforms, data);
+    const common = commonUniforms(frame, pattern.format, patternB?.format);
     const drawn = viewports.map((v, i) => {
       // Clipped to the target: setViewport rejects rectangles that leave it.
       const x0 = Math.max(0, Math.round(v.x));
@@ -381,27 +269,8 @@ export class HeatmapRenderer {
       pass.dispatchWorkgroups(Math.ceil(rows / maxWg), heads, 1);
       pass.end();
     }
-    const pass = encoder.beginRenderPass({
-      label: 'heatmaps',
-      colorAttachments: [
-        {
-          view: target.createView(),
-          clearValue: { r: clear[0] / 255, g: clear[1] / 255, b: clear[2] / 255, a: 1 },
-          loadOp: 'clear',
-          storeOp: 'store',
-        },
-      ],
-    });
-    if (rows > 0) {
-      pass.setPipeline(pipelines.render);
-      for (const d of drawn) {
-        if (d.w <= 0 || d.h <= 0) continue;
-        pass.setViewport(d.x0, d.y0, d.w, d.h, 0, 1);
-        pass.setScissorRect(d.x0, d.y0, d.w, d.h);
-        pass.setBindGroup(0, groups.render, [d.i * uniformStride]);
-        pass.draw(3);
-      }
-    }
+    const pass = clearedPass(encoder, 'heatmaps', target, frame.clear ?? panelColor);
+    if (rows > 0) drawViewports(pass, pipelines.render, drawn, () => groups.render);
     pass.end();
     device.queue.submit([encoder.finish()]);
   }
@@ -409,28 +278,12 @@ export class HeatmapRenderer {
   /** Clears the target to the panel colour (nothing to show: no prompt run yet). */
   clear(color: Rgb = panelColor): void {
     if (this.#destroyed) return;
-    const encoder = this.device.createCommandEncoder({ label: 'heatmaps.clear' });
-    encoder
-      .beginRenderPass({
-        colorAttachments: [
-          {
-            view: this.#target.current().createView(),
-            clearValue: { r: color[0] / 255, g: color[1] / 255, b: color[2] / 255, a: 1 },
-            loadOp: 'clear',
-            storeOp: 'store',
-          },
-        ],
-      })
-      .end();
-    this.device.queue.submit([encoder.finish()]);
+    clearTarget(this.device, this.#target, color, 'heatmaps.clear');
   }
 
   dispose(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
-    this.#uniforms.destroy();
-    this.#headMax.destroy();
-    this.#colormap.destroy();
-    this.#target.dispose();
+    destroyAll(this.#target, [this.#uniforms, this.#headMax, this.#colormap]);
   }
 }

@@ -6,7 +6,7 @@
 // which is the same tensor as blocks.l+1.hook_resid_pre: one boundary, one name). The
 // TransformerLens hook names go in tooltips (boundaryHooks).
 
-import { residualBoundaries, type HookPoint } from '../model/hooks';
+import { residualBoundaries, residualIndex, type HookPoint } from '../model/hooks';
 
 /** A layer, as the scrubber and every attention view name it: "L3". */
 export const layerName = (layer: number): string => `L${layer}`;
@@ -16,16 +16,9 @@ export const headName = (layer: number, head: number): string => `L${layer}.H${h
 
 /** Index of a residual boundary in residualBoundaries() order: 0 … 2L. */
 export function boundaryIndex(p: HookPoint): number {
-  switch (p.kind) {
-    case 'resid_pre':
-      return 2 * p.layer;
-    case 'resid_mid':
-      return 2 * p.layer + 1;
-    case 'resid_post':
-      return 2 * p.layer + 2;
-    default:
-      throw new Error(`${p.kind} is not a residual boundary`);
-  }
+  const index = residualIndex(p);
+  if (index < 0) throw new Error(`${p.kind} is not a residual boundary`);
+  return index;
 }
 
 /** The display name of boundary `index` (0 … 2L): "Embeddings", "L3 · after attention", "L3 · after MLP". */

@@ -13,7 +13,8 @@ export interface NumpyHook {
   readonly data: Float64Array;
 }
 
-function allTensors(w: Gpt2Weights): Tensor[] {
+/** Every weight tensor of `w`, in checkpoint order. */
+export function allTensors(w: Gpt2Weights): Tensor[] {
   const out = [w.wte, w.wpe];
   for (const b of w.blocks) {
     out.push(b.ln1.weight, b.ln1.bias, b.cAttn.weight, b.cAttn.bias, b.attnProj.weight, b.attnProj.bias);
@@ -23,14 +24,19 @@ function allTensors(w: Gpt2Weights): Tensor[] {
   return out;
 }
 
-/** Every hook of the numpy forward, name → [shape, f64 values], in the order numpy produced them. */
-export function numpyHooks(
+/**
+ * Runs tools/reference_numpy.py on `w` (every weight as NAME.f32, config.json) in a temporary
+ * folder, with its hook points when `hooks`; `read` takes what it wrote before the folder goes.
+ */
+export function runNumpyForward<T>(
   w: Gpt2Weights,
   tokens: readonly number[],
-  ablate?: Ablation,
-): Map<string, NumpyHook> {
+  ablate: Ablation | undefined,
+  hooks: boolean,
+  read: (dir: string) => T,
+): T {
   const c = w.config;
-  const dir = mkdtempSync(join(tmpdir(), 'strata-numpy-hooks-'));
+  const dir = mkdtempSync(join(tmpdir(), 'strata-numpy-'));
   try {
     for (const t of allTensors(w)) {
       const f = toFloat32(t);
@@ -50,25 +56,36 @@ export function numpyHooks(
       ablate: ablate
         ? { heads: ablate.heads.map((h) => [h.layer, h.head]), mlps: ablate.mlps ?? [], mode: ablate.mode }
         : null,
-      hooks: true,
+      hooks,
     };
     writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
     const run = spawnSync('python3', ['tools/reference_numpy.py', dir], { encoding: 'utf8' });
     if (run.error) throw run.error;
     if (run.status !== 0) throw new Error(`reference_numpy.py failed (${run.status}): ${run.stderr}`);
-    const manifest = JSON.parse(readFileSync(join(dir, 'hooks.json'), 'utf8')) as [string, number[]][];
-    const out = new Map<string, NumpyHook>();
-    for (const [name, shape] of manifest) {
-      const b = readFileSync(join(dir, `hook.${name}.f64`));
-      out.set(name, {
-        shape,
-        data: new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)),
-      });
-    }
-    return out;
+    return read(dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** A file reference_numpy.py wrote: raw little-endian f64. */
+export function readF64(dir: string, file: string): Float64Array {
+  const b = readFileSync(join(dir, file));
+  return new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+}
+
+/** Every hook of the numpy forward, name → [shape, f64 values], in the order numpy produced them. */
+export function numpyHooks(
+  w: Gpt2Weights,
+  tokens: readonly number[],
+  ablate?: Ablation,
+): Map<string, NumpyHook> {
+  return runNumpyForward(w, tokens, ablate, true, (dir) => {
+    const manifest = JSON.parse(readFileSync(join(dir, 'hooks.json'), 'utf8')) as [string, number[]][];
+    const out = new Map<string, NumpyHook>();
+    for (const [name, shape] of manifest) out.set(name, { shape, data: readF64(dir, `hook.${name}.f64`) });
+    return out;
+  });
 }
 
 /**

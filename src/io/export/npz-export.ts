@@ -8,17 +8,8 @@
 // Zip format: PKWARE APPNOTE.TXT 6.3; .npy format: numpy.lib.format, version 1.0.
 
 import { createCRC32 } from 'hash-wasm';
-import {
-  BufferedSink,
-  checkTensors,
-  CountingSink,
-  elementCount,
-  exportDTypeBytes,
-  tensorBytes,
-  type ByteSink,
-  type ExportDType,
-  type ExportTensor,
-} from './tensors';
+import { BufferedSink, checkTensors, CountingSink, exportedBytes, tensorBytes } from './tensors';
+import type { ByteSink, ExportDType, ExportTensor } from './tensors';
 
 export interface NpzExportOptions {
   /** F32 (default) or F16. */
@@ -72,7 +63,7 @@ function tensorMember(t: ExportTensor, dtype: ExportDType): Member {
   return {
     name: `${t.name}.npy`,
     header: npyHeader(dtype === 'F32' ? '<f4' : '<f2', t.shape),
-    dataBytes: elementCount(t.name, t.shape) * exportDTypeBytes[dtype],
+    dataBytes: exportedBytes(t, dtype),
     chunks: () => tensorBytes(t, dtype),
   };
 }

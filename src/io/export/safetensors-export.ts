@@ -6,17 +6,8 @@
 // in file order, contiguous from 0 with no gaps. `__metadata__` maps strings to strings.
 // `safetensors.numpy.load_file(FILE)` then gives {hook name: array}.
 
-import {
-  BufferedSink,
-  checkTensors,
-  CountingSink,
-  elementCount,
-  exportDTypeBytes,
-  tensorBytes,
-  type ByteSink,
-  type ExportDType,
-  type ExportTensor,
-} from './tensors';
+import { BufferedSink, checkTensors, CountingSink, exportedBytes, tensorBytes } from './tensors';
+import type { ByteSink, ExportDType, ExportTensor } from './tensors';
 
 export interface SafetensorsExportOptions {
   /** F32 (default) or F16. */
@@ -42,7 +33,7 @@ export function safetensorsHeader(
   }
   let offset = 0;
   for (const t of tensors) {
-    const end = offset + elementCount(t.name, t.shape) * exportDTypeBytes[dtype];
+    const end = offset + exportedBytes(t, dtype);
     header[t.name] = { dtype, shape: t.shape, data_offsets: [offset, end] };
     offset = end;
   }

@@ -135,3 +135,8 @@ export class CountingSink implements ByteSink {
     this.bytes += bytes.byteLength;
   }
 }
+
+/** The bytes of `t`'s data when written as `dtype`. */
+export function exportedBytes(t: ExportTensor, dtype: ExportDType): number {
+  return elementCount(t.name, t.shape) * exportDTypeBytes[dtype];
+}
