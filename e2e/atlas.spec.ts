@@ -163,7 +163,6 @@ test('the atlas shows every layer × head of a 12 × 12 model, drawn from the ca
   const l5h7 = atlas.getByRole('button', { name: /^L5\.H7\b/ });
   await l5h7.focus();
   await page.keyboard.press('Enter');
-  await expect(l5h7).toHaveAttribute('aria-pressed', 'true');
   const focus = page.getByTestId('heatmap-focus-canvas');
   await expect(focus).toHaveAttribute('data-layer', '5');
   await expect(focus).toHaveAttribute('data-head', '7');
@@ -171,6 +170,7 @@ test('the atlas shows every layer × head of a 12 × 12 model, drawn from the ca
   // The studio shows the focused head large in the heads view; the Atlas tab comes back to the atlas.
   const atlasTab = page.getByRole('tab', { name: 'Atlas' });
   await atlasTab.click();
+  await expect(l5h7).toHaveAttribute('aria-pressed', 'true');
   await expect(row).toHaveAttribute('data-layer', '5');
 
   // Arrow keys move the cursor over layers × heads; Enter focuses where it is.

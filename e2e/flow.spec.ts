@@ -230,7 +230,9 @@ test('the flow view’s pixels show the stream and each block’s additions as t
     const zoomed = await projection(canvas);
     const [x, y] = zoomed.toWorld(at[0] + box.x - cBox.x, at[1] + box.y - cBox.y);
     expect(Math.abs(x - point[0])).toBeLessThan(1e-3 * T);
-    expect(Math.abs(y - point[1])).toBeLessThan(1e-3 * rows);
+    // The camera is clamped to the data's bounds on each axis, so on a short model (few rows) the
+    // depth under the pointer may move a little; it stays within the same row.
+    expect(Math.abs(y - point[1])).toBeLessThan(0.5);
     const [sx] = zoomed.toPx(1, 0);
     const [sx0] = zoomed.toPx(0, 0);
     expect(sx - sx0).toBeGreaterThan(box.width / T); // zoomed in
@@ -301,8 +303,9 @@ test.describe('a long prompt', () => {
         // The whole prompt in view: the camera fits every position.
         const [x0, , x1] = (await canvas.getAttribute('data-view'))!.split(',').map(Number);
         expect(x0).toBeLessThanOrEqual(0);
-        expect(x1).toBeGreaterThanOrEqual(n);
-        expect(b.width).toBeGreaterThan(width * 0.5);
+        expect(x1).toBeGreaterThanOrEqual(n - 1e-6); // f32 view bounds
+        // The flow shares the stage with the heads (a quarter to a half of the window).
+        expect(b.width).toBeGreaterThan(width * 0.2);
       }).toPass({ timeout: 20_000 });
     }
   });

@@ -61,7 +61,7 @@ for (const [width, height] of [
     await page.goto(`/?${new URLSearchParams({ prompt: long, bos: '1', head: '0' }).toString()}`);
     await expect(page.getByTestId('token-count')).toHaveText('256 tokens of 256');
     await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
-    await expect(page.getByTestId('flow-view').getByTestId('flow-cell').first()).toBeVisible();
+    await expect(page.getByTestId('flow-view').getByTestId('flow-canvas')).toBeVisible();
     await expectFirstScreen(page);
     // The token chips scroll inside their box.
     const chips = page.getByTestId('tokens');
@@ -101,10 +101,13 @@ test('the depth scrubber moves every view; play, loop and keys', async ({ page, 
     await expect(page.getByTestId('heatmap-focus-canvas')).toHaveAttribute('data-layer', String(l));
     await expect(page.getByRole('button', { name: `Head ${l}.1`, exact: true })).toBeVisible();
     const flow = page.getByTestId('flow-view');
-    await expect(flow.locator(`[data-testid="flow-band"][data-layer="${l}"]`)).toHaveAttribute(
-      'data-current',
-      'true',
-    );
+    await expect(flow.getByTestId('flow-canvas')).toHaveAttribute('data-layer', String(l));
+    // The flow highlights the block's boundaries: after attention and after MLP of layer l.
+    for (const b of [2 * l + 1, 2 * l + 2])
+      await expect(flow.locator(`[data-testid="flow-row-label"][data-boundary="${b}"]`)).toHaveAttribute(
+        'data-current',
+        'true',
+      );
     // The lens: the rows of the layer's block (resid_pre l, resid_mid l, resid_post l).
     const inBlock = page.getByTestId('instruments').locator('[data-in-block="true"]');
     await expect(inBlock).toHaveCount(3);
