@@ -35,11 +35,11 @@ test('keyboard only: heads, the heatmap’s cell cursor and tooltip, Escape back
   await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
   const panel = page.getByTestId('attention-panel');
   await page.getByTestId('depth-scrubber').getByRole('slider', { name: 'Layer' }).focus();
-  await tabTo(page, async () => (await focused(page)).label === 'Head 0.0');
+  await tabTo(page, async () => (await focused(page)).label === 'Head L0.H0');
   await page.keyboard.press('Enter'); // focuses head 0.0
   await expect(page.getByTestId('heatmap-focus-canvas')).toHaveAttribute('data-head', '0');
   await page.keyboard.press('ArrowRight'); // grid: the next head
-  await expect(panel.getByRole('button', { name: 'Head 0.1', exact: true })).toHaveAttribute(
+  await expect(panel.getByRole('button', { name: 'Head L0.H1', exact: true })).toHaveAttribute(
     'aria-pressed',
     'true',
   );
@@ -73,7 +73,7 @@ test('keyboard only: heads, the heatmap’s cell cursor and tooltip, Escape back
 
   await page.keyboard.press('Escape');
   await expect(canvas).toHaveCount(0);
-  expect(await focused(page)).toEqual({ role: 'button', label: 'Head 0.0' });
+  expect(await focused(page)).toEqual({ role: 'button', label: 'Head L0.H0' });
 });
 
 for (const [width, height] of [

@@ -57,6 +57,6 @@ test('the bundled model loads offline and shows a previous-token head and an ind
   for (let l = 0; l < layer; l++) await page.keyboard.press('ArrowRight');
   const button = page
     .getByTestId('attention-panel')
-    .getByRole('button', { name: `Head ${layer}.${head}`, exact: true });
+    .getByRole('button', { name: `Head L${layer}.H${head}`, exact: true });
   await expect(button).toHaveAccessibleDescription(/previous/i);
 });

@@ -86,7 +86,7 @@ test('compare mode: both prompts, their difference head by head, and their strea
       const canvas = page.getByTestId(testid);
       const image = await shot(canvas);
       for (let head = 0; head < config.nHead; head++) {
-        const box = await headSquare(page, canvas, `Head 0.${head}${suffix}`);
+        const box = await headSquare(page, canvas, `Head L0.H${head}${suffix}`);
         let max = 0;
         for (let q = 0; q < T; q++) for (let k = 0; k <= q; k++) max = Math.max(max, p(r, 0, head, q, k));
         for (const [q, k] of cells) {
@@ -102,7 +102,7 @@ test('compare mode: both prompts, their difference head by head, and their strea
     const image = await shot(diffCanvas);
     let signs = 0;
     for (let head = 0; head < config.nHead; head++) {
-      const box = await headSquare(page, diffCanvas, `Head 0.${head} difference`);
+      const box = await headSquare(page, diffCanvas, `Head L0.H${head} difference`);
       let max = 0;
       for (let q = 0; q < T; q++)
         for (let k = 0; k <= q; k++) max = Math.max(max, Math.abs(p(A, 0, head, q, k) - p(B, 0, head, q, k)));
@@ -124,7 +124,7 @@ test('compare mode: both prompts, their difference head by head, and their strea
   }).toPass({ timeout: 60_000 });
 
   // One head focused in all three views (linked); the difference tooltip reads both captures.
-  await panel.getByRole('button', { name: 'Head 0.1 of prompt A' }).click();
+  await panel.getByRole('button', { name: 'Head L0.H1 of prompt A' }).click();
   for (const id of ['heatmap-focus-canvas', 'heatmap-focus-B-canvas', 'diff-focus-canvas'])
     await expect(page.getByTestId(id)).toHaveAttribute('data-head', '1');
   const diffFocus = page.getByTestId('diff-focus-canvas');

@@ -108,7 +108,7 @@ test('heatmaps show the engine’s attention patterns, and the layer slider swit
     const image = await shot(grid);
     const canvasBox = (await grid.boundingBox())!;
     for (let head = 0; head < config.nHead; head++) {
-      const b = (await panel.getByRole('button', { name: `Head 0.${head}` }).boundingBox())!;
+      const b = (await panel.getByRole('button', { name: `Head L0.H${head}` }).boundingBox())!;
       // The square is the bottom b.width × b.width of the button (its label strip is above).
       expectPattern(
         image,
@@ -121,12 +121,12 @@ test('heatmaps show the engine’s attention patterns, and the layer slider swit
   }).toPass({ timeout: 30_000 });
 
   // Focus head 0 by clicking it, then head 1 with the arrow key: one head large.
-  await panel.getByRole('button', { name: 'Head 0.0' }).click();
+  await panel.getByRole('button', { name: 'Head L0.H0' }).click();
   const focus = page.getByTestId('heatmap-focus-canvas');
   await expect(focus).toHaveAttribute('data-head', '0');
   await page.keyboard.press('ArrowRight');
   await expect(focus).toHaveAttribute('data-head', '1');
-  await expect(panel.getByRole('button', { name: 'Head 0.1' })).toHaveAttribute('aria-pressed', 'true');
+  await expect(panel.getByRole('button', { name: 'Head L0.H1' })).toHaveAttribute('aria-pressed', 'true');
   await expect(focus).toHaveAttribute('data-rows', String(T));
   let layer0: Image | undefined;
   await expect(async () => {
@@ -183,7 +183,7 @@ test('a link reproduces the view: model, prompt, layer, focused head, colours', 
   await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
   const panel = page.getByTestId('attention-panel');
   await expect(page.getByTestId('depth-scrubber').getByRole('slider', { name: 'Layer' })).toHaveValue('1');
-  await expect(panel.getByRole('button', { name: 'Head 1.1' })).toHaveAttribute('aria-pressed', 'true');
+  await expect(panel.getByRole('button', { name: 'Head L1.H1' })).toHaveAttribute('aria-pressed', 'true');
   await expect(panel.getByLabel('Colormap')).toHaveValue('magma');
   await expect(panel.getByLabel('Scale', { exact: true })).toHaveValue('log');
   await expect(panel.getByLabel('Normalize')).toHaveValue('shared');

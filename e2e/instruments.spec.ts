@@ -190,10 +190,9 @@ test('the detector maps, the induction probe and the head labels match the CPU o
   expect(parseCell(focused)).toMatchObject({ layer: 1, head: 1, name: 'previous-token' });
   await expect(panel.getByTestId('detector-readout')).toContainText('layer 1 head 1');
   await page.keyboard.press('Enter');
-  await expect(page.getByTestId('attention-panel').getByRole('button', { name: 'Head 1.1' })).toHaveAttribute(
-    'aria-pressed',
-    'true',
-  );
+  await expect(
+    page.getByTestId('attention-panel').getByRole('button', { name: 'Head L1.H1' }),
+  ).toHaveAttribute('aria-pressed', 'true');
 });
 
 test('entropy across depth and the depth summary match the oracle and the reference lens', async ({

@@ -99,7 +99,7 @@ test('the depth scrubber moves every view; play, loop and keys', async ({ page, 
     await expect(page.getByTestId('attention-panel')).toContainText(`Attention · L${l}`);
     await expect(page.getByTestId('head-grid-canvas')).toHaveAttribute('data-layer', String(l));
     await expect(page.getByTestId('heatmap-focus-canvas')).toHaveAttribute('data-layer', String(l));
-    await expect(page.getByRole('button', { name: `Head ${l}.1`, exact: true })).toBeVisible();
+    await expect(page.getByRole('button', { name: `Head L${l}.H1`, exact: true })).toBeVisible();
     const flow = page.getByTestId('flow-view');
     await expect(flow.getByTestId('flow-canvas')).toHaveAttribute('data-layer', String(l));
     // The flow highlights the block's boundaries: after attention and after MLP of layer l.
@@ -181,14 +181,16 @@ test('the URL keeps the instruments tab, the ablation selection and the tracked 
   await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
   const instruments = page.getByTestId('instruments');
   await expect(instruments.getByRole('tab', { name: 'Ablation' })).toHaveAttribute('aria-selected', 'true');
-  await expect(instruments.getByRole('checkbox', { name: 'Ablate head 0.1', exact: true })).toBeChecked();
+  await expect(instruments.getByRole('checkbox', { name: 'Ablate head L0.H1', exact: true })).toBeChecked();
   await expect(instruments.getByRole('checkbox', { name: 'Ablate the MLP of layer 1' })).toBeChecked();
-  await expect(instruments.getByRole('checkbox', { name: 'Ablate head 1.0', exact: true })).not.toBeChecked();
+  await expect(
+    instruments.getByRole('checkbox', { name: 'Ablate head L1.H0', exact: true }),
+  ).not.toBeChecked();
   // The head grid marks the ablated head.
-  await expect(page.getByRole('button', { name: 'Head 0.1', exact: true })).toContainText('ablated');
+  await expect(page.getByRole('button', { name: 'Head L0.H1', exact: true })).toContainText('ablated');
 
   // Change all three; the URL follows.
-  await instruments.getByRole('checkbox', { name: 'Ablate head 1.0', exact: true }).check();
+  await instruments.getByRole('checkbox', { name: 'Ablate head L1.H0', exact: true }).check();
   await instruments.getByRole('tab', { name: 'Logit lens' }).click();
   await expect(
     instruments.getByTestId('track-legend').locator(`li[data-token-id="${tracked}"]`),
@@ -209,8 +211,8 @@ test('the URL keeps the instruments tab, the ablation selection and the tracked 
   await expect(instruments.getByRole('tab', { name: 'Logit lens' })).toHaveAttribute('aria-selected', 'true');
   await expect(instruments.getByTestId('track-legend').locator('li')).toHaveCount(2);
   await instruments.getByRole('tab', { name: 'Ablation' }).click();
-  await expect(instruments.getByRole('checkbox', { name: 'Ablate head 1.0', exact: true })).toBeChecked();
-  await expect(instruments.getByRole('checkbox', { name: 'Ablate head 0.1', exact: true })).toBeChecked();
+  await expect(instruments.getByRole('checkbox', { name: 'Ablate head L1.H0', exact: true })).toBeChecked();
+  await expect(instruments.getByRole('checkbox', { name: 'Ablate head L0.H1', exact: true })).toBeChecked();
   await expect(page).toHaveURL(/tab=ablation/);
 });
 
