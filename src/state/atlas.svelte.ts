@@ -7,7 +7,7 @@
 
 import { untrack } from 'svelte';
 import type { Attachment } from 'svelte/attachments';
-import { devicePixelRatio } from 'svelte/reactivity/window';
+import { sizeBackingStore } from './heatmap-canvas.svelte';
 import { viteShaders } from '../gpu/shaders-vite';
 import { AtlasRenderer } from '../render/atlas-renderer';
 import { canvasTarget } from '../render/heatmap-renderer';
@@ -130,11 +130,7 @@ export function atlasCanvas(options: AtlasCanvasOptions): Attachment<HTMLCanvasE
     untrack(() => options.onview?.(view));
     $effect(() => {
       const { width, height } = options.size();
-      const dpr = devicePixelRatio.current ?? 1;
-      const w = Math.max(1, Math.round(width * dpr));
-      const h = Math.max(1, Math.round(height * dpr));
-      if (canvas.width !== w) canvas.width = w;
-      if (canvas.height !== h) canvas.height = h;
+      sizeBackingStore(canvas, width, height);
       canvas.style.width = `${width}px`;
       canvas.style.height = `${height}px`;
       void options.run.result;

@@ -8,7 +8,7 @@
 
 import { untrack } from 'svelte';
 import type { Attachment } from 'svelte/attachments';
-import { devicePixelRatio } from 'svelte/reactivity/window';
+import { sizeBackingStore } from './heatmap-canvas.svelte';
 import { viteShaders } from '../gpu/shaders-vite';
 import { FlowRenderer } from '../render/flow-renderer';
 import { canvasTarget } from '../render/heatmap-renderer';
@@ -111,12 +111,7 @@ export function flowCanvas(options: FlowCanvasOptions): Attachment<HTMLCanvasEle
     const view = untrack(() => new FlowCanvasView(canvas, options.studio, options.onerror));
     $effect(() => {
       const frame = options.frame();
-      const dpr = devicePixelRatio.current ?? 1;
-      // Setting the backing-store size clears the canvas: only when it changes, then redraw.
-      const w = Math.max(1, Math.round(frame.camera.width * dpr));
-      const h = Math.max(1, Math.round(frame.camera.height * dpr));
-      if (canvas.width !== w) canvas.width = w;
-      if (canvas.height !== h) canvas.height = h;
+      sizeBackingStore(canvas, frame.camera.width, frame.camera.height);
       view.request(frame);
     });
     return () => view.dispose();

@@ -26,18 +26,26 @@ export interface HeatmapCanvasOptions {
   readonly onview?: (view: HeatmapView | undefined) => void;
 }
 
+/**
+ * Sizes a canvas's backing store to CSS `width` × `height` × the device pixel ratio (read
+ * reactively, so an effect calling this follows the window to another screen or zoom). Setting the
+ * size clears the canvas, so it is set only when it changes; the caller redraws after.
+ */
+export function sizeBackingStore(canvas: HTMLCanvasElement, width: number, height: number): void {
+  const dpr = devicePixelRatio.current ?? 1;
+  const w = Math.max(1, Math.round(width * dpr));
+  const h = Math.max(1, Math.round(height * dpr));
+  if (canvas.width !== w) canvas.width = w;
+  if (canvas.height !== h) canvas.height = h;
+}
+
 export function heatmapCanvas(options: HeatmapCanvasOptions): Attachment<HTMLCanvasElement> {
   return (canvas) => {
     const view = untrack(() => options.source.attachHeatmaps(canvas));
     untrack(() => options.onview?.(view));
     $effect(() => {
       const { width, height } = options.size();
-      const dpr = devicePixelRatio.current ?? 1;
-      // Setting the backing-store size clears the canvas: only when it changes, then redraw.
-      const w = Math.max(1, Math.round(width * dpr));
-      const h = Math.max(1, Math.round(height * dpr));
-      if (canvas.width !== w) canvas.width = w;
-      if (canvas.height !== h) canvas.height = h;
+      sizeBackingStore(canvas, width, height);
       canvas.style.width = `${width}px`;
       canvas.style.height = `${height}px`;
       void options.source.result;
