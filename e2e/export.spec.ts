@@ -1,18 +1,22 @@
-// Exports in Chromium on the fixture model. The focused heatmap's PNG: a download that decodes as
-// a PNG of the canvas's size whose pixels are the heatmap's (the colormap colour of the reference
-// pattern at sampled cells, one entry of slack). The captures' JSON: a download in the capture
-// CLI's schema (src/engine/capture-json.ts; README), every field of the right shape, with values
-// against the CPU reference forward: attention within 1e-5, residual norms within 1e-4 relative,
-// logits within 1e-4 × max |logit|, the lens's top tokens and probabilities (1e-4).
+// Exports in Chromium on the fixture model. The focused heatmap's PNG: a figure (title, token
+// labels on both axes, a colour bar; src/viz/figure-layout.ts) whose size is the canvas's plus the
+// layout's margins, whose heatmap region's pixels are the heatmap's (the colormap colour of the
+// reference pattern at sampled cells, one entry of slack; masked cells light grey), whose colour
+// bar runs the colormap from its top entry to its bottom one, and whose title, label and tick
+// regions are not blank. The captures' JSON (the Export menu's JSON format): a download in the
+// capture CLI's schema (src/engine/capture-json.ts; README), every field of the right shape, with
+// values against the CPU reference forward: attention within 1e-5, residual norms within 1e-4
+// relative, logits within 1e-4 × max |logit|, the lens's top tokens and probabilities (1e-4).
 import type { Download } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import type { CaptureJson } from '../src/engine/capture-json';
 import { residualBoundaries } from '../src/model/hooks';
 import { colormapIndex, colormapTable } from '../src/viz/colormaps';
-import { maskedColor } from '../src/render/heatmap-renderer';
+import { figureMaskedColor } from '../src/state/heatmaps.svelte';
+import { figureLayout, headFigureTitle, type Rect } from '../src/viz/figure-layout';
 import { referenceResiduals } from '../test/support/reference-cases';
 import { config, expect, reference, repo, rowNorm, test, tokenizer, top2 } from './fixture';
-import { decodePng, pixel } from './png';
+import { decodePng, pixel, type Image } from './png';
 
 const prompt = 'The cat sat on the mat, and the dog';
 const want = reference(prompt);
@@ -21,6 +25,15 @@ const { nLayer: L, nHead: H, vocabSize: V } = config;
 
 async function bytesOf(download: Download): Promise<Buffer> {
   return readFileSync((await download.path())!);
+}
+
+/** Pixels of `rect` in `image` that are not the page's white. */
+function inked(image: Image, rect: Rect): number {
+  let n = 0;
+  for (let y = Math.floor(rect.y); y < Math.ceil(rect.y + rect.height); y++)
+    for (let x = Math.floor(rect.x); x < Math.ceil(rect.x + rect.width); x++)
+      if (pixel(image, x, y).some((c) => c < 200)) n++;
+  return n;
 }
 
 test('the focused heatmap exports as a PNG of what it shows; the captures as capture-CLI JSON', async ({
@@ -42,11 +55,37 @@ test('the focused heatmap exports as a PNG of what it shows; the captures as cap
   expect([...bytes.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   const image = decodePng(bytes);
   const size = await canvas.evaluate((c: HTMLCanvasElement) => [c.width, c.height]);
-  expect([image.width, image.height]).toEqual(size);
   const table = colormapTable('magma');
   const p = (q: number, k: number) => want.ref.patterns[0]![(1 * T + q) * T + k]!;
   let max = 0;
   for (let q = 0; q < T; q++) for (let k = 0; k <= q; k++) max = Math.max(max, p(q, k));
+  // The layout the studio computes for this figure (the colour bar's top: the head's max).
+  const labels = want.tokens.map((id) => tokenizer.tokenLabel(id));
+  const spec = {
+    title: headFigureTitle({
+      head: 'L0.H1',
+      hook: 'blocks.0.attn.hook_pattern',
+      model: repo,
+      tokens: T,
+      view: 'linear scale, per-head max, first token shown',
+      prompt,
+    }),
+    rows: { labels, title: 'query' },
+    cols: { labels, title: 'key' },
+    colorBar: {
+      colormap: 'magma' as const,
+      kind: 'sequential' as const,
+      scale: 'linear' as const,
+      max,
+      title: 'attention weight',
+    },
+  };
+  const layout = figureLayout(spec, size[0]!, size[1]!);
+  expect([image.width, image.height]).toEqual([layout.width, layout.height]);
+  const { plot } = layout;
+  expect([plot.width, plot.height]).toEqual(size);
+  expect(image.width).toBeGreaterThan(size[0]! + 100); // the margins: labels, the colour bar
+  expect(image.height).toBeGreaterThan(size[1]! + 60);
   const problems: string[] = [];
   for (const [q, k] of [
     [0, 0],
@@ -56,9 +95,9 @@ test('the focused heatmap exports as a PNG of what it shows; the captures as cap
     [6, 3],
     [1, 6],
   ] as const) {
-    const got = pixel(image, ((k + 0.5) * image.width) / T, ((q + 0.5) * image.height) / T);
+    const got = pixel(image, plot.x + ((k + 0.5) * plot.width) / T, plot.y + ((q + 0.5) * plot.height) / T);
     if (k > q) {
-      if (got.join() !== maskedColor.join()) problems.push(`masked (${q},${k}): ${got}`);
+      if (got.join() !== figureMaskedColor.join()) problems.push(`masked (${q},${k}): ${got}`);
       continue;
     }
     const i = colormapIndex(p(q, k) / max);
@@ -67,14 +106,56 @@ test('the focused heatmap exports as a PNG of what it shows; the captures as cap
     );
     if (!ok) problems.push(`(${q},${k}) entry ${i}: ${got}`);
   }
+  // The colour bar: the colormap's top entry at its top, its bottom entry at its bottom (±2 entries).
+  const bar = layout.bar!;
+  for (const [frac, entry] of [
+    [0.01, 255],
+    [0.5, 128],
+    [0.99, 0],
+  ] as const) {
+    const got = pixel(image, bar.x + bar.width / 2, bar.y + frac * bar.height);
+    const ok = [-2, -1, 0, 1, 2].some((d) => {
+      const j = Math.min(255, Math.max(0, entry + d));
+      return [0, 1, 2].every((c) => Math.abs(table[4 * j + c]! - got[c]!) <= 2);
+    });
+    if (!ok) problems.push(`colour bar at ${frac}: ${got}, not near entry ${entry}`);
+  }
+  // Not blank: the title, the row labels, the column labels, the bar's tick labels.
+  const regions: Record<string, Rect> = {
+    title: { x: 0, y: 0, width: image.width, height: plot.y },
+    rows: { x: 0, y: plot.y, width: plot.x, height: plot.height },
+    cols: {
+      x: plot.x,
+      y: plot.y + plot.height,
+      width: plot.width,
+      height: image.height - plot.y - plot.height,
+    },
+    ticks: {
+      x: bar.x + bar.width + 1,
+      y: bar.y,
+      width: image.width - bar.x - bar.width - 1,
+      height: bar.height,
+    },
+  };
+  for (const [name, rect] of Object.entries(regions))
+    if (inked(image, rect) < 40) problems.push(`the ${name} region is blank`);
   expect(problems).toEqual([]);
 
   // JSON.
   const [json] = await Promise.all([
     page.waitForEvent('download'),
-    page.getByRole('button', { name: 'Export the captures of prompt as JSON' }).click(),
+    (async () => {
+      await page.getByTestId('export-menu').locator('summary').click();
+      const menu = page.getByRole('group', { name: 'Export the captures' });
+      await menu.getByLabel('Format').selectOption('json');
+      // Without the save picker (it needs a person to answer it): a download.
+      await page.evaluate(
+        () => delete (window as unknown as { showSaveFilePicker?: unknown }).showSaveFilePicker,
+      );
+      await menu.getByRole('button', { name: 'Save the json export' }).click();
+    })(),
   ]);
-  expect(json.suggestedFilename()).toBe('strata-capture.json');
+  expect(json.suggestedFilename()).toBe('strata-test-tiny-gpt2-studio-capture.json');
   const c = JSON.parse((await bytesOf(json)).toString('utf8')) as CaptureJson;
   expect(Object.keys(c).sort()).toEqual(
     ['ablation', 'adapter', 'attention', 'lens', 'logits_last', 'model', 'residual_norms', 'tokens'].sort(),

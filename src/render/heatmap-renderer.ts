@@ -13,6 +13,7 @@
 // once per capture texture (a session that grows its capacity makes new textures, which get new
 // bind groups); the colormap is a 256×1 texture rewritten only when the map changes.
 
+import { readBuffer } from '../gpu/readback';
 import type { ShaderLibrary } from '../gpu/shader-library';
 import type { AnyColormapName } from '../viz/colormaps';
 import type { CellRect } from '../viz/heatmap-layout';
@@ -160,7 +161,7 @@ export class HeatmapRenderer {
     return this.device.createBuffer({
       label: 'heatmap.head_max',
       size: heads * 4,
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
     });
   }
 
@@ -273,6 +274,16 @@ export class HeatmapRenderer {
     if (rows > 0) drawViewports(pass, pipelines.render, drawn, () => groups.render);
     pass.end();
     device.queue.submit([encoder.finish()]);
+  }
+
+  /**
+   * The largest shown value (a difference view: the largest |A − B|) of `head` in the latest draw
+   * with per-head normalization: 4 bytes read back, for an export's colour bar, never for drawing.
+   */
+  async headMax(head: number): Promise<number> {
+    if (this.#destroyed) throw new Error('this heatmap renderer was disposed');
+    const bytes = await readBuffer(this.device, this.#headMax, 4, head * 4);
+    return new Float32Array(bytes)[0]!;
   }
 
   /** Clears the target to the panel colour (nothing to show: no prompt run yet). */

@@ -5,7 +5,9 @@
 //
 // Drawing reads the capture textures where the forward pass left them (src/viz/heatmap-renderer.ts);
 // the only copies to the CPU are probe(): one or two texels for the tooltip under the pointer,
-// throttled, and never part of drawing; and exportPng(), which the user asks for.
+// throttled, and never part of drawing; and exportPng(), which the user asks for: it copies the
+// canvas's image (not the captures) into a figure, and reads back one number, the head's maximum,
+// for the colour bar's scale.
 //
 // A view may draw two prompts' captures as their difference (compare mode): the renderer samples
 // both textures in place.
@@ -23,9 +25,11 @@ import {
   type CellRect,
   type HeatmapNormalization,
   type HeatmapScale,
+  type Rgb,
   type SinkMode,
 } from '../render/heatmap-renderer';
 import type { HeadRect } from '../viz/heatmap-layout';
+import { figurePng, snapshotCanvas, type FigureSpec } from './figure-png';
 
 export {
   colormapGradient,
@@ -47,6 +51,21 @@ export {
   type HeadGridLayout,
   type HeadRect,
 } from '../viz/heatmap-layout';
+
+/** The colours of an exported figure's heatmap: masked cells light grey, outside them the white page. */
+export const figureMaskedColor: Rgb = [0xe8, 0xe8, 0xe8];
+export const figureClearColor: Rgb = [0xff, 0xff, 0xff];
+
+/** What a heatmap's figure (exportPng) shows besides the image: the component knows the words. */
+export interface HeatmapFigure {
+  /** Title lines: the head and hook, the model, the prompt(s). */
+  readonly title: readonly string[];
+  /** A label per token: rows (queries) and columns (keys). */
+  readonly rowLabels: readonly string[];
+  readonly colLabels: readonly string[];
+  /** What the colour bar's values are. */
+  readonly valueTitle: string;
+}
 
 /** The masked-cell colour as CSS, for legends. */
 export const maskedCss = `rgb(${maskedColor.join(', ')})`;
@@ -151,7 +170,7 @@ export class HeatmapView {
     });
   }
 
-  #render(): void {
+  #render(colors?: { readonly clear: Rgb; readonly masked: Rgb }): void {
     const source = this.#source();
     const params = this.#params;
     const canvas = this.#canvas;
@@ -193,6 +212,7 @@ export class HeatmapView {
         scale: params.scale,
         normalization: params.normalization,
         sink: params.sink,
+        ...colors,
       });
       noteDraw(source.device, name, captures.seq);
       this.error = undefined;
@@ -202,20 +222,43 @@ export class HeatmapView {
   }
 
   /**
-   * The canvas as a PNG, as drawn with the latest params: drawn again now and copied in the same
-   * task, before the frame is presented (a WebGPU canvas keeps no image after presenting).
+   * The first viewport's head as a figure (PNG): the canvas's image, drawn again now with a white
+   * page and light masked cells and copied in the same task (a WebGPU canvas keeps no image after
+   * presenting), with the title, token labels on both axes and a colour bar (src/state/figure-png.ts).
+   * The canvas is then drawn again as it was.
    */
-  exportPng(): Promise<Blob> {
-    if (this.#disposed) return Promise.reject(new Error('this heatmap is gone'));
+  async exportPng(figure: HeatmapFigure): Promise<Blob> {
+    if (this.#disposed) throw new Error('this heatmap is gone');
+    const params = this.#params;
+    const viewport = params?.viewports[0];
+    const source = this.#source();
+    if (!params || !viewport || !source?.captures) throw new Error('nothing is drawn yet');
     if (this.#frame !== undefined) cancelAnimationFrame(this.#frame);
     this.#frame = undefined;
+    this.#render({ clear: figureClearColor, masked: figureMaskedColor });
+    if (this.error) throw new Error(this.error);
+    const image = snapshotCanvas(this.#canvas);
+    const max =
+      params.normalization === 'head' && this.#renderer
+        ? this.#renderer.headMax(viewport.head)
+        : Promise.resolve(1);
     this.#render();
-    return new Promise((resolve, reject) =>
-      this.#canvas.toBlob(
-        (blob) => (blob ? resolve(blob) : reject(new Error('the canvas gave no image'))),
-        'image/png',
-      ),
-    );
+    const top = await max;
+    const rows = source.captures.rows;
+    const cells = viewport.cells ?? { key0: 0, query0: 0, key1: rows, query1: rows };
+    const spec: FigureSpec = {
+      title: figure.title,
+      rows: { labels: figure.rowLabels, from: cells.query0, to: cells.query1, title: 'query' },
+      cols: { labels: figure.colLabels, from: cells.key0, to: cells.key1, title: 'key' },
+      colorBar: {
+        colormap: params.colormap,
+        kind: source.capturesB ? 'diverging' : 'sequential',
+        scale: params.scale,
+        max: top > 0 && Number.isFinite(top) ? top : 1,
+        title: figure.valueTitle,
+      },
+    };
+    return figurePng(image, spec, this.#canvas.width / (this.#canvas.clientWidth || this.#canvas.width));
   }
 
   /**
