@@ -77,8 +77,8 @@ test('the Export menu saves safetensors (save picker) and npz (download) that nu
   });
   await group.getByLabel('Format').selectOption('safetensors');
   await group.getByRole('button', { name: 'Save the safetensors export' }).click();
-  const file = 'local-gpt2-brown-mini-capture.safetensors';
-  await expect(group.getByRole('status')).toContainText(`${file}: ${2 * L + 2} hooks`, { timeout: 120_000 });
+  const file = 'gpt2-brown-mini-capture.safetensors';
+  await expect(group.getByRole('status')).toContainText(`${file}: ${3 * L + 2} hooks`, { timeout: 120_000 });
   const base64 = await page.evaluate(async (name) => {
     const f = await (await (await navigator.storage.getDirectory()).getFileHandle(name)).getFile();
     const bytes = new Uint8Array(await f.arrayBuffer());
@@ -98,7 +98,7 @@ test('the Export menu saves safetensors (save picker) and npz (download) that nu
   );
   expect(st.metadata).toMatchObject({
     producer: 'strata',
-    model: 'local:gpt2-brown-mini',
+    model: 'gpt2-brown-mini',
     prompt,
     tokens: JSON.stringify(tokens),
     logits: 'last',
@@ -119,7 +119,7 @@ test('the Export menu saves safetensors (save picker) and npz (download) that nu
     page.waitForEvent('download', { timeout: 120_000 }),
     group.getByRole('button', { name: 'Save the npz export' }).click(),
   ]);
-  expect(download.suggestedFilename()).toBe('local-gpt2-brown-mini-capture.npz');
+  expect(download.suggestedFilename()).toBe('gpt2-brown-mini-capture.npz');
   const npzPath = join(dir, 'chosen.npz');
   writeFileSync(npzPath, readFileSync((await download.path())!));
   const npz = readWithPython(npzPath);

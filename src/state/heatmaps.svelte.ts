@@ -29,6 +29,7 @@ import {
   type SinkMode,
 } from '../render/heatmap-renderer';
 import type { HeadRect } from '../viz/heatmap-layout';
+import { figureClearColor, figureMaskedColor } from '../viz/figure-layout';
 import { figurePng, snapshotCanvas, type FigureSpec } from './figure-png';
 
 export {
@@ -53,8 +54,7 @@ export {
 } from '../viz/heatmap-layout';
 
 /** The colours of an exported figure's heatmap: masked cells light grey, outside them the white page. */
-export const figureMaskedColor: Rgb = [0xe8, 0xe8, 0xe8];
-export const figureClearColor: Rgb = [0xff, 0xff, 0xff];
+export { figureClearColor, figureMaskedColor } from '../viz/figure-layout';
 
 /** What a heatmap's figure (exportPng) shows besides the image: the component knows the words. */
 export interface HeatmapFigure {

@@ -87,6 +87,10 @@ export function tokenLabel(label: string, max = maxLabelChars): string {
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
 
+/** An exported heatmap's masked cells (light grey) and the page around the image (white), as bytes. */
+export const figureMaskedColor: readonly [number, number, number] = [0xe8, 0xe8, 0xe8];
+export const figureClearColor: readonly [number, number, number] = [0xff, 0xff, 0xff];
+
 export const maxLabelChars = 12;
 const charEm = 0.62;
 const labelPx = 11;
