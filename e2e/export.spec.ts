@@ -53,7 +53,9 @@ test('the focused heatmap exports as a PNG of what it shows; the captures as cap
   const bytes = await bytesOf(png);
   expect([...bytes.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   const image = decodePng(bytes);
-  const size = await canvas.evaluate((c: HTMLCanvasElement) => [c.width, c.height]);
+  // The figure's heatmap: the canvas drawn again at twice its CSS size (exportPixelRatio).
+  const css = await canvas.evaluate((c: HTMLCanvasElement) => [c.clientWidth, c.clientHeight]);
+  const size = css.map((n) => 2 * n);
   const table = colormapTable('magma');
   const p = (q: number, k: number) => want.ref.patterns[0]![(1 * T + q) * T + k]!;
   let max = 0;
@@ -66,7 +68,7 @@ test('the focused heatmap exports as a PNG of what it shows; the captures as cap
       hook: 'blocks.0.attn.hook_pattern',
       model: repo,
       tokens: T,
-      view: 'linear scale, per-head max, first token shown',
+      view: 'linear scale · per-head max · first token shown',
       prompt,
     }),
     rows: { labels, title: 'query' },
@@ -79,12 +81,12 @@ test('the focused heatmap exports as a PNG of what it shows; the captures as cap
       title: 'attention weight',
     },
   };
-  const layout = figureLayout(spec, size[0]!, size[1]!);
+  const layout = figureLayout(spec, size[0]!, size[1]!, 2);
   expect([image.width, image.height]).toEqual([layout.width, layout.height]);
   const { plot } = layout;
   expect([plot.width, plot.height]).toEqual(size);
-  expect(image.width).toBeGreaterThan(size[0]! + 100); // the margins: labels, the colour bar
-  expect(image.height).toBeGreaterThan(size[1]! + 60);
+  expect(image.width).toBeGreaterThan(size[0]! + 200); // the margins: labels, the colour bar
+  expect(image.height).toBeGreaterThan(size[1]! + 120);
   const problems: string[] = [];
   for (const [q, k] of [
     [0, 0],
@@ -137,7 +139,7 @@ test('the focused heatmap exports as a PNG of what it shows; the captures as cap
     },
   };
   for (const [name, rect] of Object.entries(regions))
-    if (inked(image, rect) < 40) problems.push(`the ${name} region is blank`);
+    if (inked(image, rect) < 80) problems.push(`the ${name} region is blank`);
   expect(problems).toEqual([]);
 
   // JSON.

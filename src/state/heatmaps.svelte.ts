@@ -135,6 +135,8 @@ export interface ProbedCell extends ProbeCell {
 }
 
 const probeIntervalMs = 50;
+/** Exported figures are drawn at this many pixels per CSS pixel at least (print resolution). */
+export const exportPixelRatio = 2;
 
 export class HeatmapView {
   /** The last cell probe() read, with its weight; undefined when none is wanted. */
@@ -235,14 +237,29 @@ export class HeatmapView {
     if (!params || !viewport || !source?.captures) throw new Error('nothing is drawn yet');
     if (this.#frame !== undefined) cancelAnimationFrame(this.#frame);
     this.#frame = undefined;
-    this.#render({ clear: figureClearColor, masked: figureMaskedColor });
-    if (this.error) throw new Error(this.error);
-    const image = snapshotCanvas(this.#canvas);
-    const max =
-      params.normalization === 'head' && this.#renderer
-        ? this.#renderer.headMax(viewport.head)
-        : Promise.resolve(1);
-    this.#render();
+    // Drawn at (at least) twice its CSS size for print, then back at its own size, in one task:
+    // the frame presented is the usual one.
+    const canvas = this.#canvas;
+    const [width, height] = [canvas.width, canvas.height];
+    const css = canvas.clientWidth || width;
+    const ratio = Math.max(exportPixelRatio, width / css);
+    canvas.width = Math.round(css * ratio);
+    canvas.height = Math.round((canvas.clientHeight || height) * ratio);
+    let image: OffscreenCanvas;
+    let max: Promise<number>;
+    try {
+      this.#render({ clear: figureClearColor, masked: figureMaskedColor });
+      if (this.error) throw new Error(this.error);
+      image = snapshotCanvas(canvas);
+      max =
+        params.normalization === 'head' && this.#renderer
+          ? this.#renderer.headMax(viewport.head)
+          : Promise.resolve(1);
+    } finally {
+      canvas.width = width;
+      canvas.height = height;
+      this.#render();
+    }
     const top = await max;
     const rows = source.captures.rows;
     const cells = viewport.cells ?? { key0: 0, query0: 0, key1: rows, query1: rows };
@@ -258,7 +275,7 @@ export class HeatmapView {
         title: figure.valueTitle,
       },
     };
-    return figurePng(image, spec, this.#canvas.width / (this.#canvas.clientWidth || this.#canvas.width));
+    return figurePng(image, spec, ratio);
   }
 
   /**

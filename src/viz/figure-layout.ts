@@ -122,7 +122,7 @@ export function wrapText(text: string, chars: number, lines = maxTitleLines): st
       break;
     }
     let cut = rest.lastIndexOf(' ', chars);
-    if (cut < chars / 2) cut = chars;
+    if (cut < chars / 4) cut = chars;
     out.push(rest.slice(0, cut).trimEnd());
     rest = rest.slice(cut).trimStart();
   }
@@ -133,14 +133,21 @@ export function wrapText(text: string, chars: number, lines = maxTitleLines): st
   return out;
 }
 
-/** A value of the bar as a short label. */
-function formatTick(v: number, log: boolean): string {
+const superscripts = '⁰¹²³⁴⁵⁶⁷⁸⁹';
+
+/** A value of the bar as a short label: powers of ten on a log bar as 10⁻², others to 3 digits. */
+export function formatTick(v: number, log: boolean): string {
   if (v === 0) return '0';
   const a = Math.abs(v);
-  if (log && Math.abs(Math.log10(a) - Math.round(Math.log10(a))) < 1e-9)
-    return `${v < 0 ? '−' : ''}1e${Math.round(Math.log10(a))}`;
-  const s = a >= 0.01 && a < 1e4 ? String(Number(a.toPrecision(3))) : a.toExponential(1);
-  return `${v < 0 ? '−' : ''}${s}`;
+  const sign = v < 0 ? '−' : '';
+  const e = Math.round(Math.log10(a));
+  if (log && Math.abs(Math.log10(a) - e) < 1e-9) {
+    if (e === 0) return `${sign}1`;
+    const digits = [...String(Math.abs(e))].map((d) => superscripts[Number(d)]).join('');
+    return `${sign}10${e < 0 ? '⁻' : ''}${digits}`;
+  }
+  const s = a >= 1e-3 && a < 1e4 ? String(Number(a.toPrecision(3))) : a.toExponential(1);
+  return `${sign}${s}`;
 }
 
 /**
@@ -315,7 +322,7 @@ export function figureLayout(
         align: 'left',
         baseline: 'middle',
         maxWidth: barLabelW,
-        font: 'mono',
+        font: 'title',
       });
     }
     texts.push(
@@ -325,21 +332,26 @@ export function figureLayout(
   return { width, height, plot, bar: barRect, marks, texts, rowTicks, colTicks };
 }
 
-/** The title lines of a head's heatmap figure: the head and its hook, the model and view, the prompt(s). */
+/**
+ * The title lines of a head's heatmap figure: the head and its hook; the model and the prompt's
+ * length; the view's settings; the prompt(s). Short lines, so that they rarely wrap.
+ */
 export function headFigureTitle(o: {
   readonly head: string;
   readonly hook: string;
   readonly model: string;
   readonly tokens: number;
-  /** The view's settings in words (e.g. "linear, per-head max, first token shown"). */
+  /** The view's settings in words (e.g. "linear scale · per-head max · first token shown"). */
   readonly view: string;
   readonly prompt: string;
   /** A difference view: prompt B (the figure shows A − B). */
   readonly promptB?: string;
 }): string[] {
+  const diff = o.promptB !== undefined;
   return [
-    `${o.head} ${o.promptB === undefined ? 'attention pattern' : 'attention, A − B'} · ${o.hook}`,
-    `${o.model} · ${o.tokens} tokens · ${o.view}`,
-    ...(o.promptB === undefined ? [`prompt: “${o.prompt}”`] : [`A: “${o.prompt}”`, `B: “${o.promptB}”`]),
+    `${o.head}${diff ? ' · A − B' : ''} · ${o.hook}`,
+    `${diff ? 'attention difference' : 'attention pattern'} · ${o.model} · ${o.tokens} tokens`,
+    o.view,
+    ...(diff ? [`A: “${o.prompt}”`, `B: “${o.promptB}”`] : [`prompt: “${o.prompt}”`]),
   ];
 }
