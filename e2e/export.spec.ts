@@ -11,7 +11,7 @@ import type { Download } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import type { CaptureJson } from '../src/engine/capture-json';
 import { residualBoundaries } from '../src/model/hooks';
-import { colormapIndex, colormapTable } from '../src/viz/colormaps';
+import { colormapIndex, colormapTable, divergingIndex } from '../src/viz/colormaps';
 import { figureLayout, figureMaskedColor, headFigureTitle, type Rect } from '../src/viz/figure-layout';
 import { referenceResiduals } from '../test/support/reference-cases';
 import { config, expect, reference, repo, rowNorm, test, tokenizer, top2 } from './fixture';
@@ -224,4 +224,98 @@ test('the focused heatmap exports as a PNG of what it shows; the captures as cap
       for (let i = 1; i < 5; i++) expect(top[i]!.p).toBeLessThanOrEqual(top[i - 1]!.p);
     });
   });
+});
+
+test('the difference view exports a figure of A − B with a diverging colour bar', async ({
+  page,
+  fixture,
+}) => {
+  const promptB = 'The cat sat on the rug, and the dog';
+  const wantB = reference(promptB);
+  expect(wantB.T).toBe(T);
+  await page.goto(fixture.url(prompt, { compare: promptB, colormap: 'magma' }));
+  await expect(page.getByTestId('next-tokens-b').locator('li')).toHaveCount(5);
+  await page.getByTestId('attention-panel').getByRole('button', { name: 'Head L0.H1 of prompt A' }).click();
+  const canvas = page.getByTestId('diff-focus-canvas');
+  await expect(canvas).toHaveAttribute('data-head', '1');
+  await expect(canvas).toHaveAttribute('data-rows', String(T));
+  await canvas.scrollIntoViewIfNeeded();
+  const [png] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByTestId('diff-focus').getByRole('button', { name: 'Save this heatmap as a PNG image' }).click(),
+  ]);
+  expect(png.suggestedFilename()).toBe('strata-diff-L0-H1.png');
+  const image = decodePng(await bytesOf(png));
+  const css = await canvas.evaluate((c: HTMLCanvasElement) => [c.clientWidth, c.clientHeight]);
+  const size = css.map((n) => 2 * n);
+  const d = (q: number, k: number) =>
+    want.ref.patterns[0]![(1 * T + q) * T + k]! - wantB.ref.patterns[0]![(1 * T + q) * T + k]!;
+  let maxAbs = 0;
+  for (let q = 0; q < T; q++) for (let k = 0; k <= q; k++) maxAbs = Math.max(maxAbs, Math.abs(d(q, k)));
+  const a = want.tokens.map((id) => tokenizer.tokenLabel(id));
+  const b = wantB.tokens.map((id) => tokenizer.tokenLabel(id));
+  const layout = figureLayout(
+    {
+      title: headFigureTitle({
+        head: 'L0.H1',
+        hook: 'blocks.0.attn.hook_pattern',
+        model: repo,
+        tokens: T,
+        view: 'linear scale · per-head max |A − B| · first token shown',
+        prompt,
+        promptB,
+      }),
+      rows: { labels: a.map((l, i) => (l !== b[i] ? `${l}/${b[i]}` : l)), title: 'query' },
+      cols: { labels: a, title: 'key' },
+      colorBar: {
+        colormap: 'rdbu',
+        kind: 'diverging',
+        scale: 'linear',
+        max: maxAbs,
+        title: 'attention weight, A − B',
+      },
+    },
+    size[0]!,
+    size[1]!,
+    2,
+  );
+  expect([image.width, image.height]).toEqual([layout.width, layout.height]);
+  const { plot } = layout;
+  const table = colormapTable('rdbu');
+  const near = (entry: number, got: number[], slack: number) =>
+    Array.from({ length: 2 * slack + 1 }, (_, i) => Math.min(255, Math.max(0, entry - slack + i))).some((j) =>
+      [0, 1, 2].every((c) => Math.abs(table[4 * j + c]! - got[c]!) <= 2),
+    );
+  const problems: string[] = [];
+  for (const [q, k] of [
+    [0, 0],
+    [5, 4],
+    [6, 5],
+    [8, 5],
+    [T - 1, 2],
+    [2, 7],
+  ] as const) {
+    const got = pixel(image, plot.x + ((k + 0.5) * plot.width) / T, plot.y + ((q + 0.5) * plot.height) / T);
+    if (k > q) {
+      if (got.join() !== figureMaskedColor.join()) problems.push(`masked (${q},${k}): ${got}`);
+    } else if (!near(divergingIndex(d(q, k) / maxAbs), got, 1))
+      problems.push(`(${q},${k}) d ${d(q, k)}: ${got}`);
+  }
+  const bar = layout.bar!;
+  for (const [frac, entry] of [
+    [0.01, 255],
+    [0.5, 128],
+    [0.99, 0],
+  ] as const) {
+    const got = pixel(image, bar.x + bar.width / 2, bar.y + frac * bar.height);
+    if (!near(entry, got, 2)) problems.push(`colour bar at ${frac}: ${got}, not near entry ${entry}`);
+  }
+  const ticks = {
+    x: bar.x + bar.width + 1,
+    y: bar.y,
+    width: image.width - bar.x - bar.width - 1,
+    height: bar.height,
+  };
+  if (inked(image, ticks) < 80) problems.push('the colour bar has no tick labels');
+  expect(problems).toEqual([]);
 });
