@@ -2,11 +2,13 @@
 // device: a studio with a model loaded from picked files runs a prompt; the export (into the Blob
 // sink the browser uses without showSaveFilePicker) is read back by Python with numpy alone and
 // every hook checked against the CPU reference's runWithCache (patterns 1e-5, other hooks
-// 1e-4 × max |value|). Default: every hook the prompt's session captures; or chosen by patterns.
+// 1e-4 × max |value|). Default: every hook the prompt's session captures; or chosen by patterns. The
+// JSON format: the capture CLI's schema, its patterns within 1e-5 of the reference.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import type { CaptureJson } from '../src/engine/capture-json';
 import { blobSink } from '../src/io/export/sinks';
 import { gpt2Config } from '../src/model/fixtures';
 import { selectHooks } from '../src/model/hook-names';
@@ -92,6 +94,43 @@ test('the prompt’s captured hooks as npz, and chosen hooks as safetensors, mat
   check(chosen, run.tokens, 'all');
 
   exporter.names = 'blocks.*.hook_nothing';
+  expect(exporter.namesError).toMatch(
+    /^pattern "blocks\.\*\.hook_nothing" matches no hook: the hook names are hook_embed/,
+  );
   await expect(exporter.write(blobSink())).rejects.toThrow('pattern "blocks.*.hook_nothing" matches no hook');
   expect(exporter.fileName).toMatch(/\.safetensors$/);
+  exporter.names = 'blocks.1.attn.hook_pattern';
+  expect(exporter.namesError).toBeUndefined();
+});
+
+test('the JSON export is the capture CLI’s, from an f32 run with the lens at every layer', async () => {
+  const run = new PromptRun(studio, 'The cat sat on the mat');
+  await run.run(run.tokens);
+  const exporter = new CaptureExport(studio, run, 'B');
+  exporter.format = 'json';
+  expect(exporter.namesError).toBeUndefined();
+  expect(exporter.fileName).toMatch(/-capture-B\.json$/);
+  const sink = blobSink();
+  const r = await exporter.write(sink);
+  expect(r.hooks).toBeUndefined();
+  const text = await sink.blob().text();
+  expect(r.bytes).toBe(new TextEncoder().encode(text).length);
+  const json = JSON.parse(text) as CaptureJson;
+  const T = run.tokens.length;
+  expect(json.tokens.map((t) => t.id)).toEqual(run.tokens);
+  expect(json.lens).toHaveLength(config.nLayer + 1);
+  const cache = runWithCache(weights, run.tokens, [
+    'blocks.0.attn.hook_pattern',
+    'blocks.1.attn.hook_pattern',
+  ]);
+  let err = 0;
+  for (let l = 0; l < config.nLayer; l++) {
+    const want = cache.get(`blocks.${l}.attn.hook_pattern` as never)!.data;
+    for (let h = 0; h < config.nHead; h++)
+      for (let q = 0; q < T; q++)
+        for (let k = 0; k < T; k++)
+          err = Math.max(err, Math.abs(json.attention[l]![h]![q]![k]! - want[(h * T + q) * T + k]!));
+  }
+  expect(err).toBeLessThanOrEqual(1e-5);
+  exporter.dispose();
 });
