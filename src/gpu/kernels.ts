@@ -71,7 +71,7 @@ export const kernelDefs = {
     file: 'unembed_topk',
     bindings: ['uniform', 'read', 'read', 'write'],
     weights: true,
-    modules: ['topk_common'],
+    modules: ['topk_common', 'lens_part'],
   },
   /**
    * unembedTopk for D % 4 == 0 on fallback adapters: vec4 loads, 8 rows × 8 tokens per step; also
@@ -81,14 +81,14 @@ export const kernelDefs = {
     file: 'unembed_topk_vec4',
     bindings: ['uniform', 'read', 'read', 'write', 'write'],
     weights: true,
-    modules: ['topk_common', 'lens_block_vec4'],
+    modules: ['topk_common', 'lens_part', 'lens_block_vec4'],
   },
   /** unembedTopk for real GPUs: 64 rows × 64 tokens per tile in workgroup memory; writes logits_last too. */
   unembedTopkTiled: {
     file: 'unembed_topk_tiled',
     bindings: ['uniform', 'read', 'read', 'write', 'write'],
     weights: true,
-    modules: ['topk_common', 'lens_tile'],
+    modules: ['topk_common', 'lens_part', 'lens_tile'],
   },
   topkMerge: { file: 'topk_merge', bindings: ['uniform', 'read', 'write'], modules: ['topk_common'] },
   unembedLogits: { file: 'unembed_logits', bindings: ['uniform', 'read', 'read', 'write'], weights: true },
@@ -127,21 +127,21 @@ export const kernelDefs = {
     file: 'track_count',
     bindings: trackCountBindings,
     weights: true,
-    modules: ['track_common', 'track_inputs'],
+    modules: ['track_common', 'track_inputs', 'lens_part'],
   },
   /** trackCount for real GPUs: the logits tile by tile as unembedTopkTiled. */
   trackCountTiled: {
     file: 'track_count_tiled',
     bindings: trackCountBindings,
     weights: true,
-    modules: ['track_common', 'track_inputs', 'lens_tile'],
+    modules: ['track_common', 'track_inputs', 'lens_part', 'lens_tile'],
   },
   /** trackCount for D % 4 == 0 on fallback adapters: vec4 loads, 8 rows × 8 tokens per step. */
   trackCountVec4: {
     file: 'track_count_vec4',
     bindings: trackCountBindings,
     weights: true,
-    modules: ['track_common', 'lens_block_vec4'],
+    modules: ['track_common', 'lens_part', 'lens_block_vec4'],
   },
   /** Token tracking: probabilities (from the lens's softmax partials) and ranks. */
   trackMerge: {
