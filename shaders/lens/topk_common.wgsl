@@ -1,17 +1,13 @@
 // topk_common — a module without an entry point, prepended to the logit lens's top-k kernels
-// (unembed_topk, unembed_topk_vec4, unembed_topk_tiled, topk_merge): the overrides and the uniform
-// they share, and the insertion into a sorted top-k list (unembed_topk and topk_merge; the vec4 and
+// (unembed_topk, unembed_topk_vec4, unembed_topk_tiled, topk_merge): the overrides they share (the
+// uniform: rows_uniform.wgsl), and the insertion into a sorted top-k list (unembed_topk and topk_merge; the vec4 and
 // tiled kernels keep several rows' lists in one array and insert in place). The including kernel
 // declares MAX_K, the most TOPK it holds.
 
 override N_CHUNKS: u32; // vocabulary chunks over the whole vocabulary
 override TOPK: u32 = 5u; // at most MAX_K
 
-struct Params {
-  rows: u32, // lens rows: lens points · T
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
+// params: rows_uniform.wgsl (prepended), rows = lens points · T.
 
 // Inserts (l, id) into the list (top_l, top_i) of TOPK entries sorted by descending logit, at its
 // place; l must beat the last entry, which drops out. Equal logits keep the earlier entry first.

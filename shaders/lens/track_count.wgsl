@@ -12,8 +12,8 @@ alias weight_t = f32;
 override WG_X: u32 = 64u;
 
 // params (binding 0), MAX_IDS, lens_row: track_common.wgsl; x, wte, ids, points (1–4):
-// track_inputs.wgsl; D, CHUNK, VOCAB_START, VOCAB_COUNT and part_chunk: lens_part.wgsl (all
-// prepended).
+// track_inputs.wgsl; D, CHUNK, VOCAB_START, VOCAB_COUNT and part_chunk: lens_part.wgsl and
+// wte_part.wgsl; lens_dot: lens_dot.wgsl (all prepended).
 @group(0) @binding(5) var<storage, read> tracked: array<f32>; // [n_ids, rows]
 @group(0) @binding(6) var<storage, read_write> rank: array<atomic<u32>>; // [n_ids, rows]
 
@@ -34,11 +34,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   }
   let xr = lens_row(r) * D;
   for (var v = chunk.begin; v < chunk.end; v++) {
-    let wr = v * D;
-    var l = 0.0;
-    for (var d = 0u; d < D; d++) {
-      l += x[xr + d] * f32(wte[wr + d]);
-    }
+    let l = lens_dot(xr, v);
     for (var i = 0u; i < n; i++) {
       if (l > tl[i] && VOCAB_START + v != ids[i]) {
         count[i]++;

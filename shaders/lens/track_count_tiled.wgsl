@@ -11,7 +11,7 @@
 alias weight_t = f32;
 
 // params (binding 0), MAX_IDS, lens_row: track_common.wgsl; x, wte, ids, points (1–4):
-// track_inputs.wgsl; D, CHUNK, VOCAB_START, VOCAB_COUNT and part_chunk: lens_part.wgsl (all
+// track_inputs.wgsl; D, CHUNK, VOCAB_START, VOCAB_COUNT and part_chunk: lens_part.wgsl and wte_part.wgsl (all
 // prepended, with lens_tile.wgsl).
 @group(0) @binding(5) var<storage, read> tracked: array<f32>; // [n_ids, rows]
 @group(0) @binding(6) var<storage, read_write> rank: array<atomic<u32>>; // [n_ids, rows]

@@ -14,7 +14,7 @@ alias weight_t = f32;
 override WG_X: u32 = 16u;
 
 // params (binding 0), MAX_IDS, lens_row: track_common.wgsl; D, CHUNK, VOCAB_START, VOCAB_COUNT and
-// part_chunk: lens_part.wgsl; ROWS (track rows per thread), block_rows and lens_block:
+// part_chunk: lens_part.wgsl and wte_part.wgsl; ROWS (track rows per thread), block_rows and lens_block:
 // lens_block_vec4.wgsl (all prepended).
 @group(0) @binding(1) var<storage, read> x: array<vec4f>; // [lens rows, D/4]
 @group(0) @binding(2) var<storage, read> wte: array<vec4<weight_t>>; // [VOCAB_COUNT, D/4]

@@ -13,7 +13,7 @@ override WG_X: u32 = 64u;
 const MAX_K: u32 = 16u;
 
 // N_CHUNKS, TOPK and params (binding 0): topk_common.wgsl; D, CHUNK, VOCAB_START, VOCAB_COUNT and
-// part_chunk: lens_part.wgsl (both prepended).
+// part_chunk: lens_part.wgsl, wte_part.wgsl; lens_dot: lens_dot.wgsl (all prepended).
 @group(0) @binding(1) var<storage, read> x: array<f32>; // (rows, D)
 @group(0) @binding(2) var<storage, read> wte: array<weight_t>; // (VOCAB_COUNT, D)
 @group(0) @binding(3) var<storage, read_write> partial: array<f32>; // (rows, N_CHUNKS, 2 + 2·TOPK)
@@ -35,11 +35,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   var sum = 0.0;
   let xr = r * D;
   for (var v = chunk.begin; v < chunk.end; v++) {
-    let wr = v * D;
-    var l = 0.0;
-    for (var d = 0u; d < D; d++) {
-      l += x[xr + d] * f32(wte[wr + d]);
-    }
+    let l = lens_dot(xr, v);
     // Online softmax denominator.
     if (l > m) {
       sum = sum * exp(m - l) + 1.0;

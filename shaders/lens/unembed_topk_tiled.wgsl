@@ -16,7 +16,7 @@ const MAX_K: u32 = 8u;
 const NEG: f32 = -3.0e38;
 
 // N_CHUNKS, TOPK and params (binding 0): topk_common.wgsl; D, CHUNK, VOCAB_START, VOCAB_COUNT and
-// part_chunk: lens_part.wgsl (both prepended, with lens_tile.wgsl).
+// part_chunk: lens_part.wgsl and wte_part.wgsl (both prepended, with lens_tile.wgsl).
 @group(0) @binding(1) var<storage, read> x: array<f32>; // (rows, D)
 @group(0) @binding(2) var<storage, read> wte: array<weight_t>; // (VOCAB_COUNT, D)
 @group(0) @binding(3) var<storage, read_write> partial: array<f32>; // (rows, N_CHUNKS, 2 + 2·TOPK)

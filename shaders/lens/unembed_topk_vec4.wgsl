@@ -23,7 +23,7 @@ const MAX_K: u32 = 16u;
 const NEG: f32 = -3.0e38;
 
 // N_CHUNKS, TOPK and params (binding 0): topk_common.wgsl; D, CHUNK, VOCAB_START, VOCAB_COUNT and
-// part_chunk: lens_part.wgsl; ROWS, block_rows and lens_block: lens_block_vec4.wgsl (all prepended).
+// part_chunk: lens_part.wgsl and wte_part.wgsl; ROWS, block_rows and lens_block: lens_block_vec4.wgsl (all prepended).
 @group(0) @binding(1) var<storage, read> x: array<vec4f>; // (rows, D/4)
 @group(0) @binding(2) var<storage, read> wte: array<vec4<weight_t>>; // (VOCAB_COUNT, D/4)
 @group(0) @binding(3) var<storage, read_write> partial: array<f32>; // (rows, N_CHUNKS, 2 + 2·TOPK)
