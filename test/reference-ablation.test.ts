@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { referenceForward, unembed } from '../src/model/reference';
 import type { Gpt2Weights } from '../src/model/types';
 import {
-  type Shape,
+  small,
   configOf,
   buildWeights,
   randomWeights,
@@ -16,8 +16,6 @@ import {
   attnParts,
   headContribution,
 } from './support/reference-weights';
-
-const small: Shape = { nLayer: 2, nHead: 4, nEmbd: 48, nCtx: 16, vocabSize: 300, nInner: 192 };
 
 describe('a model whose output can be written down', () => {
   // D = 4, 2 heads of 2, one block, V = 3, nInner = 3. The embeddings are rows of a Hadamard matrix

@@ -9,6 +9,7 @@ import type { Gpt2Weights } from '../src/model/types';
 import { allTensors } from './support/numpy-hooks';
 import {
   type Shape,
+  small,
   buildWeights,
   randomWeights,
   randomTokens,
@@ -21,8 +22,6 @@ import {
   mlpOut,
   attnParts,
 } from './support/reference-weights';
-
-const small: Shape = { nLayer: 2, nHead: 4, nEmbd: 48, nCtx: 16, vocabSize: 300, nInner: 192 };
 
 describe('referenceForward against tools/reference_numpy.py', () => {
   const shapes: [string, Shape, number[]][] = [

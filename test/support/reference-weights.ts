@@ -294,3 +294,6 @@ export function headContribution(
   }
   return out;
 }
+
+/** The shape most of the reference's checks use. */
+export const small: Shape = { nLayer: 2, nHead: 4, nEmbd: 48, nCtx: 16, vocabSize: 300, nInner: 192 };
