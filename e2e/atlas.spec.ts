@@ -7,9 +7,9 @@
 // (a DOM highlight: the atlas canvas is not redrawn).
 import type { Locator, Page } from '@playwright/test';
 import { gpt2Config } from '../src/model/fixtures';
-import { referenceForward } from '../src/model/reference';
 import { maskedColor } from '../src/render/heatmap-renderer';
 import { colormapIndex, colormapTable } from '../src/viz/colormaps';
+import { referencePatterns } from '../test/support/reference-cases';
 import { gpt2Tokenizer, hubFiles, tinyWeights } from '../test/support/tiny-models';
 import { expect, test, type Hub } from './fixture';
 import { decodePng, pixel, type Image } from './png';
@@ -20,13 +20,7 @@ const weights = tinyWeights(config, 33, { attention: 14 }); // q and k sharpened
 const prompt = 'The cat sat on the mat, and the dog sat on the rug.';
 const tokens = tokenizer.encode(prompt);
 const T = tokens.length;
-const patterns = referenceForward(weights, tokens).patterns; // per layer (H, T, T)
-const p = (l: number, h: number, q: number, k: number) => patterns[l]![(h * T + q) * T + k]!;
-const headMax = (l: number, h: number) => {
-  let m = 0;
-  for (let q = 0; q < T; q++) for (let k = 0; k <= q; k++) m = Math.max(m, p(l, h, q, k));
-  return m;
-};
+const { p, headMax } = referencePatterns(weights, tokens);
 const repo = 'strata-test/random-12x12';
 // GPT-2 XL's layers and heads, as narrow as can be (head size 2): the layout, not the numbers.
 const xl = gpt2Config({ nLayer: 48, nHead: 25, nEmbd: 50, nCtx: 16, vocabSize: 50257 });

@@ -5,9 +5,9 @@
 // masked cells against the background colour, then again after the layer slider moves.
 import type { Locator, Page } from '@playwright/test';
 import { gpt2Config } from '../src/model/fixtures';
-import { referenceForward } from '../src/model/reference';
 import { colormapIndex, colormapTable, type ColormapName } from '../src/viz/colormaps';
 import { maskedColor } from '../src/render/heatmap-renderer';
+import { referencePatterns } from '../test/support/reference-cases';
 import { gpt2Tokenizer, hubFiles, tinyWeights } from '../test/support/tiny-models';
 import { expect, missingTokenizerJson, test, type Hub } from './fixture';
 import { decodePng, pixel, type Image } from './png';
@@ -18,13 +18,7 @@ const weights = tinyWeights(config, 21, { attention: 14 }); // q and k sharpened
 const prompt = 'The cat sat on the mat, and the dog';
 const tokens = tokenizer.encode(prompt);
 const T = tokens.length;
-const patterns = referenceForward(weights, tokens).patterns; // per layer (H, T, T)
-const p = (layer: number, head: number, q: number, k: number) => patterns[layer]![(head * T + q) * T + k]!;
-const headMax = (layer: number, head: number) => {
-  let m = 0;
-  for (let q = 0; q < T; q++) for (let k = 0; k <= q; k++) m = Math.max(m, p(layer, head, q, k));
-  return m;
-};
+const { p, headMax } = referencePatterns(weights, tokens);
 
 const repo = 'strata-test/tiny-gpt2-heatmaps';
 test.beforeAll(({ hub }) => hub.publish(repo, hubFiles(weights, 'vocab.json')));

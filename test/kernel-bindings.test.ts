@@ -7,7 +7,7 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import type { ShaderDataDefinitions } from 'webgpu-utils';
 import { nodeGpuApi } from '../src/cli/node-gpu';
-import { kernelDefs, type BindingKind, type KernelDef } from '../src/gpu/kernels';
+import { kernelDefs, kernelFiles, type BindingKind, type KernelDef } from '../src/gpu/kernels';
 import { viteShaders } from '../src/gpu/shaders-vite';
 
 let reflect: (code: string) => ShaderDataDefinitions;
@@ -40,7 +40,7 @@ const kernels = Object.entries(kernelDefs) as [string, KernelDef][];
 
 describe.each(kernels)('kernel %s', (_name, def) => {
   test('its binding list is the one its WGSL declares', () => {
-    const defs = reflect([def.file, ...(def.modules ?? [])].map(source).join('\n'));
+    const defs = reflect(kernelFiles(def).map(source).join('\n'));
     expect(Object.keys(defs.entryPoints)).toEqual(['main']);
     const resources = [...defs.entryPoints['main']!.resources].sort(
       (a, b) => a.entry.binding - b.entry.binding,
@@ -51,11 +51,9 @@ describe.each(kernels)('kernel %s', (_name, def) => {
   });
 
   test('its modules have no entry point; its one uniform holds u32 fields only', () => {
-    for (const module of def.modules ?? [])
+    for (const module of kernelFiles(def).slice(1))
       expect(Object.keys(reflect(source(module)).entryPoints)).toEqual([]);
-    const uniforms = Object.values(
-      reflect([def.file, ...(def.modules ?? [])].map(source).join('\n')).uniforms,
-    );
+    const uniforms = Object.values(reflect(kernelFiles(def).map(source).join('\n')).uniforms);
     expect(uniforms).toHaveLength(1);
     const type = uniforms[0]!.typeDefinition as {
       type?: string;

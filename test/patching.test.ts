@@ -19,7 +19,7 @@ import {
 import { openSafetensors } from '../src/model/safetensors';
 import type { Gpt2Weights } from '../src/model/types';
 import { loadEngine, useGpu } from './support/tiny-engine';
-import { checkpointOf, randomTokens, tinyWeights } from './support/tiny-models';
+import { checkpointOf, corruptedPair, tinyWeights } from './support/tiny-models';
 
 const gpu = useGpu();
 
@@ -43,10 +43,7 @@ function expectMapsClose(got: GpuPatching, want: PatchingResult) {
 const config = gpt2Config({ nLayer: 2, nHead: 3, nEmbd: 24, nCtx: 16, vocabSize: 150 });
 const weights = tinyWeights(config, 5, { attention: 8, wte: 4 });
 const T = 6;
-const clean = randomTokens(T, config.vocabSize, 3);
-const corrupt = [...clean];
-corrupt[1] = (clean[1]! + 11) % config.vocabSize;
-corrupt[3] = (clean[3]! + 29) % config.vocabSize;
+const { clean, corrupt } = corruptedPair(T, config.vocabSize, 3, [1, 3]);
 const [answer, foil] = [5, 17];
 
 const variants: { name: string; variant: CheckpointVariant; fallbackKernels: boolean }[] = [

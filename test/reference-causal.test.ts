@@ -16,15 +16,12 @@ import {
   patchedLogitDiff,
   recordActivations,
 } from '../src/model/reference-causal';
-import { randomTokens, tinyWeights } from './support/tiny-models';
+import { corruptedPair, tinyWeights } from './support/tiny-models';
 
 const config = gpt2Config({ nLayer: 3, nHead: 3, nEmbd: 24, nCtx: 16, vocabSize: 97 });
 const weights = tinyWeights(config, 5, { attention: 8, wte: 4 });
 const T = 7;
-const clean = randomTokens(T, config.vocabSize, 3);
-const corrupt = [...clean];
-corrupt[2] = (clean[2]! + 11) % config.vocabSize;
-corrupt[4] = (clean[4]! + 29) % config.vocabSize;
+const { clean, corrupt } = corruptedPair(T, config.vocabSize, 3, [2, 4]);
 const [answer, foil] = [5, 17];
 
 describe('direct logit attribution (reference)', () => {

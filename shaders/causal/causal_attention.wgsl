@@ -8,13 +8,7 @@ override D: u32;
 override H: u32;
 override HD: u32;
 
-struct Params {
-  rows: u32, // N·T
-  T: u32,
-  N: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
+// params (rows = N·T, T, N): causal_batch.wgsl (prepended).
 @group(0) @binding(1) var<storage, read> qkv: array<f32>; // [N·T, 3D]
 @group(0) @binding(2) var<storage, read_write> z: array<f32>; // [N·T, D]
 

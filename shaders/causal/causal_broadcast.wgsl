@@ -4,13 +4,7 @@
 // Dispatch: (ceil(D / 64), rows, 1); one thread per element.
 override D: u32;
 
-struct Params {
-  rows: u32, // N·T
-  T: u32,
-  N: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
+// params (rows = N·T, T, N): causal_batch.wgsl (prepended).
 @group(0) @binding(1) var<storage, read> src: array<f32>; // [T, D]
 @group(0) @binding(2) var<storage, read_write> out: array<f32>; // [N·T, D]
 

@@ -6,8 +6,8 @@
 alias weight_t = f32;
 
 override D: u32;
-override VOCAB_START: u32;
-override VOCAB_COUNT: u32;
+
+// VOCAB_START, VOCAB_COUNT and in_part: wte_part.wgsl (prepended).
 
 struct Params {
   n: u32,
@@ -26,7 +26,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     return;
   }
   let id = ids[i];
-  if (id < VOCAB_START || id >= VOCAB_START + VOCAB_COUNT) {
+  if (!in_part(id)) {
     return;
   }
   out[i * D + d] = f32(part[(id - VOCAB_START) * D + d]);

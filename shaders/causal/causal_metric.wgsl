@@ -5,13 +5,7 @@
 //   Reference: lastLogitDiff in src/model/reference-causal.ts.
 // Dispatch: (ceil(N / 64), 1, 1); one thread per run.
 
-struct Params {
-  rows: u32, // N·T
-  T: u32,
-  N: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
+// params (rows = N·T, T, N): causal_batch.wgsl (prepended).
 @group(0) @binding(2) var<storage, read> g: array<weight_t>; // [D] ln_f.weight
 @group(0) @binding(3) var<storage, read> bias: array<weight_t>; // [D] ln_f.bias
 @group(0) @binding(4) var<storage, read> uf: array<f32>; // [2, D]

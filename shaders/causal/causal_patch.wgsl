@@ -10,13 +10,7 @@ override D: u32;
 override HD: u32;
 override MODE: u32;
 
-struct Params {
-  rows: u32, // N·T
-  T: u32,
-  N: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
+// params (rows = N·T, T, N): causal_batch.wgsl (prepended).
 @group(0) @binding(1) var<storage, read> a: array<f32>; // [T, D] clean
 @group(0) @binding(2) var<storage, read> bsrc: array<f32>; // [T, D] corrupted (MODE 0)
 @group(0) @binding(3) var<storage, read_write> out: array<f32>; // [N·T, D]

@@ -9,11 +9,7 @@ override D: u32;
 override HD: u32;
 override WG_X: u32 = 64u;
 
-struct Params {
-  rows: u32, // T
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
+// params: rows_uniform.wgsl (prepended), rows = T.
 @group(0) @binding(1) var<storage, read> flags: array<u32>; // (H + 1): heads (0 keep, 1 zero, 2 mean), then the MLP
 @group(0) @binding(2) var<storage, read_write> z: array<f32>; // (T, D)
 

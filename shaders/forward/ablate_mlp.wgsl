@@ -12,11 +12,7 @@ override D: u32;
 override H: u32;
 override WG_X: u32 = 64u;
 
-struct Params {
-  rows: u32, // T
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
+// params: rows_uniform.wgsl (prepended), rows = T.
 @group(0) @binding(1) var<storage, read> flags: array<u32>; // (H + 1): heads, then the MLP
 @group(0) @binding(2) var<storage, read> mlp_out: array<f32>; // (T, D)
 @group(0) @binding(3) var<storage, read> resid_mid: array<f32>; // (T, D)

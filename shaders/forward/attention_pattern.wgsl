@@ -1,32 +1,12 @@
 // attention_pattern — a module without an entry point, prepended to attention_softmax.wgsl and
-// attention_softmax_rows.wgsl: what both declare (the shape overrides, the uniform, the bindings),
-// the attention score, and the last pass of the causal softmax over one attention row. The
-// including kernel declares WG_X.
-override D: u32;
-override H: u32;
-override HD: u32;
+// attention_softmax_rows.wgsl (with attention_qk.wgsl: the shapes, qkv and the score; and
+// rows_uniform.wgsl: params, rows = T): the scratch and capture bindings both write, and the last
+// pass of the causal softmax over one attention row. The including kernel declares WG_X.
 // The 8-bit capture format stores √p (decoded as stored²): more levels near 0, where most weights are.
 override SQRT_ENCODE: bool = false;
 
-struct Params {
-  rows: u32, // T
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> qkv: array<f32>; // [T, 3D]
 @group(0) @binding(2) var<storage, read_write> att: array<f32>; // [H, T, T]
 @group(0) @binding(3) var pattern: texture_storage_2d_array<rgba32float, write>; // [ceil(Tcap/4), Tcap] × H
-
-// The score of query t for key s in head h: q_t · k_s / sqrt(HD), q and k head h's slices of qkv.
-fn qk_score(t: u32, s: u32, h: u32) -> f32 {
-  let q = t * 3u * D + h * HD;
-  let k = s * 3u * D + D + h * HD;
-  var dot = 0.0;
-  for (var j = 0u; j < HD; j++) {
-    dot += qkv[q + j] * qkv[k + j];
-  }
-  return dot * inverseSqrt(f32(HD));
-}
 
 // Keys s0..s0+3 (those below T) of the row at `row` in att, query t of head h: normalized by inv
 // where s ≤ t, 0 where masked, written back to att and as one texel (s0 / 4, t) of `pattern`

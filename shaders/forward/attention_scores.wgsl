@@ -4,17 +4,9 @@
 //   qkv: (T, 3D) = [q | k | v], head h's slice HD wide at h · HD; scores: (H, T, T) f32 (as bits).
 // Dispatch: (ceil(T / WG_X), T, H); one thread per (key, query, head).
 // Reference: attention() in src/model/reference.ts (via runWithCache).
-override D: u32;
-override H: u32;
-override HD: u32;
 override WG_X: u32 = 64u;
 
-struct Params {
-  rows: u32, // T
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> qkv: array<f32>; // (T, 3D)
+// params (rows = T): rows_uniform.wgsl; D, H, HD, qkv (binding 1) and qk_score: attention_qk.wgsl.
 // f32 values stored as their bits: -Infinity cannot be written as a WGSL f32 expression.
 @group(0) @binding(2) var<storage, read_write> scores: array<u32>; // (H, T, T) f32 bits
 
@@ -32,11 +24,5 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     scores[i] = 0xff800000u; // -Infinity
     return;
   }
-  let q = t * 3u * D + h * HD;
-  let k = s * 3u * D + D + h * HD;
-  var dot = 0.0;
-  for (var j = 0u; j < HD; j++) {
-    dot += qkv[q + j] * qkv[k + j];
-  }
-  scores[i] = bitcast<u32>(dot * inverseSqrt(f32(HD)));
+  scores[i] = bitcast<u32>(qk_score(t, s, h));
 }

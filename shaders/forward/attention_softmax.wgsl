@@ -9,7 +9,8 @@
 // (attention_softmax_rows.wgsl is the one for GPUs).
 override WG_X: u32 = 64u;
 
-// D, H, HD, SQRT_ENCODE, params and the bindings qkv, att, pattern: attention_pattern.wgsl.
+// D, H, HD, qkv and qk_score: attention_qk.wgsl; SQRT_ENCODE, att, pattern and store_keys:
+// attention_pattern.wgsl; params (rows = T): rows_uniform.wgsl (all prepended).
 
 @compute @workgroup_size(WG_X)
 fn main(@builtin(global_invocation_id) gid: vec3u) {

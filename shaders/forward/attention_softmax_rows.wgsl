@@ -11,7 +11,8 @@ override WG_X: u32 = 64u; // a power of two
 
 const NEG: f32 = -3.0e38;
 
-// D, H, HD, SQRT_ENCODE, params and the bindings qkv, att, pattern: attention_pattern.wgsl.
+// D, H, HD, qkv and qk_score: attention_qk.wgsl; SQRT_ENCODE, att, pattern and store_keys:
+// attention_pattern.wgsl; params (rows = T): rows_uniform.wgsl (all prepended).
 
 var<workgroup> partial: array<f32, WG_X>;
 

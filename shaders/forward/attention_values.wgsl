@@ -2,17 +2,9 @@
 //   att: (H, T, T) from attention_softmax; v: the last D columns of qkv (T, 3D).
 //   z: (T, D), the heads' outputs side by side, the input of attn.c_proj.
 // Dispatch: (ceil(D / WG_X), T, 1); one thread per output element.
-override D: u32;
-override H: u32;
-override HD: u32;
 override WG_X: u32 = 64u;
 
-struct Params {
-  rows: u32, // T
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> qkv: array<f32>; // (T, 3D)
+// params (rows = T): rows_uniform.wgsl; D, H, HD and qkv (binding 1): attention_qk.wgsl.
 @group(0) @binding(2) var<storage, read> att: array<f32>; // (H, T, T)
 @group(0) @binding(3) var<storage, read_write> z: array<f32>; // (T, D)
 

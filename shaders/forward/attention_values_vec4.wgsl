@@ -12,11 +12,7 @@ override H: u32;
 override HD: u32; // a multiple of 4
 override WG_X: u32 = 16u;
 
-struct Params {
-  rows: u32, // T
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
+// params: rows_uniform.wgsl (prepended), rows = T.
 @group(0) @binding(1) var<storage, read> qkv: array<vec4f>; // (T, 3D/4)
 @group(0) @binding(2) var<storage, read> att: array<f32>; // (H, T, T)
 @group(0) @binding(3) var<storage, read_write> z: array<vec4f>; // (T, D/4)

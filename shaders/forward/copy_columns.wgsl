@@ -9,11 +9,7 @@ override OFFSET: u32 = 0u;
 override N: u32;
 override WG_X: u32 = 64u;
 
-struct Params {
-  rows: u32, // T
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
+// params: rows_uniform.wgsl (prepended), rows = T.
 @group(0) @binding(1) var<storage, read> x: array<f32>; // (T, STRIDE)
 @group(0) @binding(2) var<storage, read_write> out: array<f32>; // (T, N)
 

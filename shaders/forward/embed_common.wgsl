@@ -1,21 +1,14 @@
 // embed_common — what embed.wgsl and embed_hook.wgsl share (a module, no entry point; the kernel
 // registry puts it after the kernel's file): the overrides, the bindings and the reads.
-//   wte may be split in parts along the vocabulary when it exceeds the device's binding size
-//   (GPT-2's f32 wte is 154 MB): a dispatch binds rows [VOCAB_START, VOCAB_START + VOCAB_COUNT)
-//   and writes only the positions whose token falls in them; one dispatch per part.
+//   wte may be split in parts along the vocabulary (wte_part.wgsl, prepended too): a dispatch
+//   writes only the positions whose token falls in its part.
 // Reference: src/model/reference.ts (resid_pre 0), runWithCache in src/model/reference-hooks.ts.
 alias weight_t = f32;
 
 override D: u32;
-override VOCAB_START: u32 = 0u;
-override VOCAB_COUNT: u32;
 override WG_X: u32 = 64u;
 
-struct Params {
-  rows: u32, // T
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
+// params: rows_uniform.wgsl (prepended), rows = T.
 @group(0) @binding(1) var<storage, read> tokens: array<u32>; // (T)
 @group(0) @binding(2) var<storage, read> wte: array<weight_t>; // (VOCAB_COUNT, D): this part
 @group(0) @binding(3) var<storage, read> wpe: array<weight_t>; // (n_ctx, D)
@@ -28,8 +21,7 @@ fn embed_inside(gid: vec3u) -> bool {
 
 /** Whether position t's token is in this dispatch's part of wte. */
 fn token_in_part(t: u32) -> bool {
-  let tok = tokens[t];
-  return tok >= VOCAB_START && tok < VOCAB_START + VOCAB_COUNT;
+  return in_part(tokens[t]);
 }
 
 /** wte[tokens[t], d] (t's token in this part). */

@@ -1,16 +1,12 @@
 // layernorm_stats — what layernorm.wgsl and layernorm_scale.wgsl share (a module, no entry point;
-//   the kernel registry puts it after the kernel's file): the overrides, params and x (rows, D)
-//   f32, and one row's mean and biased variance (two passes over D, no barriers).
+//   the kernel registry puts it after the kernel's file, with rows_uniform.wgsl): the overrides and
+//   x (rows, D) f32, and one row's mean and biased variance (two passes over D, no barriers).
 // Reference: layerNorm in src/model/reference.ts.
 override D: u32;
 override EPS: f32 = 1e-5;
 override WG_X: u32 = 64u;
 
-struct Params {
-  rows: u32, // T, or (lens points · T) for the logit lens's LayerNorm
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
+// params: rows_uniform.wgsl (prepended), rows = T, or lens points · T for the logit lens's LayerNorm.
 @group(0) @binding(1) var<storage, read> x: array<f32>; // (rows, D)
 
 /** (mean, biased variance) of x[r, :]; row = r · D. */

@@ -23,11 +23,7 @@ override WG_X: u32 = 16u;
 
 const ROWS: u32 = 8u; // rows per thread
 
-struct Params {
-  rows: u32, // M: the number of positions T in this run
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
+// params: rows_uniform.wgsl (prepended), rows = M, the number of positions T in this run.
 @group(0) @binding(1) var<storage, read> a: array<vec4f>; // (M, K/4)
 @group(0) @binding(2) var<storage, read> w: array<vec4<weight_t>>; // (K, N/4)
 @group(0) @binding(3) var<storage, read> bias: array<vec4<weight_t>>; // (N/4)

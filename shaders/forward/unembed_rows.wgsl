@@ -8,15 +8,10 @@ alias weight_t = f32;
 
 override D: u32;
 override V: u32;
-override VOCAB_START: u32 = 0u;
-override VOCAB_COUNT: u32;
 override WG_X: u32 = 64u;
 
-struct Params {
-  rows: u32, // T
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
+// params: rows_uniform.wgsl, rows = T; VOCAB_START, VOCAB_COUNT: wte_part.wgsl; lens_dot:
+// lens_dot.wgsl (all prepended).
 @group(0) @binding(1) var<storage, read> x: array<f32>; // (T, D)
 @group(0) @binding(2) var<storage, read> wte: array<weight_t>; // (VOCAB_COUNT, D)
 @group(0) @binding(3) var<storage, read_write> logits: array<f32>; // (T, V)
@@ -28,11 +23,5 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   if (v >= VOCAB_COUNT || t >= params.rows) {
     return;
   }
-  let xr = t * D;
-  let wr = v * D;
-  var l = 0.0;
-  for (var d = 0u; d < D; d++) {
-    l += x[xr + d] * f32(wte[wr + d]);
-  }
-  logits[t * V + VOCAB_START + v] = l;
+  logits[t * V + VOCAB_START + v] = lens_dot(t * D, v);
 }

@@ -4,16 +4,38 @@
 // times and of wte 8 times. SwiftShader turns every lane-varying load into a per-lane gather that
 // costs far more than the arithmetic, and keeps neither unrolled loops nor dynamically indexed
 // arrays in registers: hence the named variables. No barriers, no workgroup memory.
-// The including kernel declares `x: array<vec4f>`, `wte: array<vec4<weight_t>>` and override D.
+// The including kernel declares `x: array<vec4f>`, `wte: array<vec4<weight_t>>` and `fn lens_row(r:
+// u32) -> u32` (which row of x lens row r reads); D comes from lens_part.wgsl.
+
+const ROWS: u32 = 8u; // lens rows per thread
+
+/** The vec4 offset in x of lens row r, clamped to the last row (read, never stored). */
+fn block_row(r: u32, r_last: u32) -> u32 {
+  return lens_row(min(r, r_last)) * (D / 4u);
+}
+
+/** The vec4 offsets in x of lens rows r0..r0+3 (at 0) and r0+4..r0+7 (at 1), for lens_block. */
+fn block_rows(r0: u32, rows: u32) -> array<vec4u, 2> {
+  let r_last = rows - 1u;
+  return array<vec4u, 2>(
+    vec4u(block_row(r0, r_last), block_row(r0 + 1u, r_last), block_row(r0 + 2u, r_last), block_row(r0 + 3u, r_last)),
+    vec4u(block_row(r0 + 4u, r_last), block_row(r0 + 5u, r_last), block_row(r0 + 6u, r_last), block_row(r0 + 7u, r_last)),
+  );
+}
 
 /** (a·b0, a·b1, a·b2, a·b3) */
 fn dots(a: vec4f, b0: vec4f, b1: vec4f, b2: vec4f, b3: vec4f) -> vec4f {
   return vec4f(dot(a, b0), dot(a, b1), dot(a, b2), dot(a, b3));
 }
 
-// Rows at vec4 offsets xa (rows 0-3) and xb (rows 4-7) of x, tokens at vec4 offsets wa (0-3) and
-// wb (4-7) of wte. Returns, at i: row i's logits of tokens 0-3; at 8 + i: of tokens 4-7.
-fn lens_block(xa: vec4u, xb: vec4u, wa: vec4u, wb: vec4u) -> array<vec4f, 16> {
+// Rows at vec4 offsets xs[0] (rows 0-3) and xs[1] (rows 4-7) of x (block_rows), tokens v0..v0+7 of
+// this wte part, those at or past v_end read as v_end − 1 (the caller masks them). Returns, at i:
+// row i's logits of tokens v0..v0+3; at 8 + i: of tokens v0+4..v0+7.
+fn lens_block(xs: array<vec4u, 2>, v0: u32, v_end: u32) -> array<vec4f, 16> {
+  let xa = xs[0];
+  let xb = xs[1];
+  let wa = min(vec4u(v0) + vec4u(0u, 1u, 2u, 3u), vec4u(v_end - 1u)) * (D / 4u);
+  let wb = min(vec4u(v0) + vec4u(4u, 5u, 6u, 7u), vec4u(v_end - 1u)) * (D / 4u);
   var l0 = vec4f(0.0);
   var h0 = vec4f(0.0);
   var l1 = vec4f(0.0);

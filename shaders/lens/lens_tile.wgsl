@@ -3,8 +3,8 @@
 //   l[r, v] = x[lens_row(r)] · wte[v]   (tied unembedding, x after ln_f)
 // computed by a 16×16 workgroup through workgroup memory, TK values of D per step (as
 // matmul_tiled.wgsl); thread (lx, ly) gets rows 4·ly..4·ly+3 × tokens 4·lx..4·lx+3 of the tile.
-// The including kernel declares `x: array<f32>`, `wte: array<weight_t>`, the overrides D and
-// VOCAB_COUNT, and `fn lens_row(r: u32) -> u32` (which row of x lens row r reads).
+// The including kernel declares `x: array<f32>`, `wte: array<weight_t>` and `fn lens_row(r: u32) ->
+// u32` (which row of x lens row r reads); the overrides D and VOCAB_COUNT come from lens_part.wgsl.
 
 const TILE: u32 = 64u;
 const TK: u32 = 16u;

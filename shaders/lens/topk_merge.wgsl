@@ -39,14 +39,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
       if (l <= top_l[TOPK - 1u]) {
         break; // each chunk's list is sorted: the rest are smaller
       }
-      var j = TOPK - 1u;
-      while (j > 0u && l > top_l[j - 1u]) {
-        top_l[j] = top_l[j - 1u];
-        top_i[j] = top_i[j - 1u];
-        j--;
-      }
-      top_l[j] = l;
-      top_i[j] = id;
+      topk_insert(&top_l, &top_i, l, id);
     }
   }
   for (var i = 0u; i < TOPK; i++) {

@@ -9,27 +9,22 @@
 // can never count it against itself.
 alias weight_t = f32;
 
-override D: u32;
-override CHUNK: u32 = 1024u;
-override VOCAB_START: u32 = 0u;
-override VOCAB_COUNT: u32;
 override WG_X: u32 = 64u;
 
 // params (binding 0), MAX_IDS, lens_row: track_common.wgsl; x, wte, ids, points (1–4):
-// track_inputs.wgsl (both prepended).
+// track_inputs.wgsl; D, CHUNK, VOCAB_START, VOCAB_COUNT and part_chunk: lens_part.wgsl and
+// wte_part.wgsl; lens_dot: lens_dot.wgsl (all prepended).
 @group(0) @binding(5) var<storage, read> tracked: array<f32>; // [n_ids, rows]
 @group(0) @binding(6) var<storage, read_write> rank: array<atomic<u32>>; // [n_ids, rows]
 
 @compute @workgroup_size(WG_X)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let local_chunk = gid.x;
   let r = gid.y;
   let rows = params.rows;
-  let v_begin = local_chunk * CHUNK;
-  if (r >= rows || v_begin >= VOCAB_COUNT) {
+  let chunk = part_chunk(gid.x);
+  if (r >= rows || chunk.begin >= chunk.end) {
     return;
   }
-  let v_end = min(v_begin + CHUNK, VOCAB_COUNT);
   let n = min(params.n_ids, MAX_IDS);
   var tl: array<f32, MAX_IDS>;
   var count: array<u32, MAX_IDS>;
@@ -38,12 +33,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     count[i] = 0u;
   }
   let xr = lens_row(r) * D;
-  for (var v = v_begin; v < v_end; v++) {
-    let wr = v * D;
-    var l = 0.0;
-    for (var d = 0u; d < D; d++) {
-      l += x[xr + d] * f32(wte[wr + d]);
-    }
+  for (var v = chunk.begin; v < chunk.end; v++) {
+    let l = lens_dot(xr, v);
     for (var i = 0u; i < n; i++) {
       if (l > tl[i] && VOCAB_START + v != ids[i]) {
         count[i]++;

@@ -10,13 +10,9 @@
 // to workgroup atomics first, then one global atomic per (row, tracked token) and workgroup.
 alias weight_t = f32;
 
-override D: u32;
-override CHUNK: u32 = 1024u; // a multiple of 64
-override VOCAB_START: u32 = 0u;
-override VOCAB_COUNT: u32;
-
 // params (binding 0), MAX_IDS, lens_row: track_common.wgsl; x, wte, ids, points (1–4):
-// track_inputs.wgsl (all prepended, with lens_tile.wgsl).
+// track_inputs.wgsl; D, CHUNK, VOCAB_START, VOCAB_COUNT and part_chunk: lens_part.wgsl and wte_part.wgsl (all
+// prepended, with lens_tile.wgsl).
 @group(0) @binding(5) var<storage, read> tracked: array<f32>; // [n_ids, rows]
 @group(0) @binding(6) var<storage, read_write> rank: array<atomic<u32>>; // [n_ids, rows]
 
@@ -26,11 +22,11 @@ var<workgroup> counts: array<atomic<u32>, TILE * MAX_IDS>; // [64 rows, tracked 
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let rows = params.rows;
   let row0 = wg.y * TILE;
-  let v_begin = wg.x * CHUNK;
-  if (row0 >= rows || v_begin >= VOCAB_COUNT) {
+  let chunk = part_chunk(wg.x);
+  if (row0 >= rows || chunk.begin >= chunk.end) {
     return; // the whole workgroup: no barrier is left waiting
   }
-  let v_end = min(v_begin + CHUNK, VOCAB_COUNT);
+  let v_end = chunk.end;
   let n = min(params.n_ids, MAX_IDS);
   let tid = lid.y * 16u + lid.x;
   // This thread's 4 rows' tracked logits (rows past the end are never counted).
@@ -42,7 +38,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
     }
   }
   var count: array<u32, 4 * MAX_IDS>;
-  for (var v0 = v_begin; v0 < v_end; v0 += TILE) {
+  for (var v0 = chunk.begin; v0 < v_end; v0 += TILE) {
     let acc = lens_tile(row0, rows, v0, v_end, lid);
     for (var j = 0u; j < 4u; j++) {
       let v = v0 + lid.x * 4u + j;

@@ -10,12 +10,10 @@
 alias weight_t = f32;
 
 override D: u32;
-override VOCAB_START: u32 = 0u;
-override VOCAB_COUNT: u32;
 override WG_X: u32 = 64u;
 
-// params (binding 0), lens_row: track_common.wgsl; x, wte, ids, points (1–4): track_inputs.wgsl
-// (both prepended).
+// params (binding 0), lens_row: track_common.wgsl; x, wte, ids, points (1–4): track_inputs.wgsl;
+// VOCAB_START, VOCAB_COUNT and in_part: wte_part.wgsl; lens_dot: lens_dot.wgsl (all prepended).
 @group(0) @binding(5) var<storage, read_write> tracked: array<f32>; // [n_ids, rows]
 
 @compute @workgroup_size(WG_X)
@@ -28,14 +26,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   let xr = lens_row(r) * D;
   for (var i = 0u; i < params.n_ids; i++) {
     let id = ids[i];
-    if (id < VOCAB_START || id >= VOCAB_START + VOCAB_COUNT) {
+    if (!in_part(id)) {
       continue;
     }
-    let wr = (id - VOCAB_START) * D;
-    var l = 0.0;
-    for (var d = 0u; d < D; d++) {
-      l += x[xr + d] * f32(wte[wr + d]);
-    }
-    tracked[i * rows + r] = l;
+    tracked[i * rows + r] = lens_dot(xr, id - VOCAB_START);
   }
 }

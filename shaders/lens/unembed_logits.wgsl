@@ -6,8 +6,6 @@
 alias weight_t = f32;
 
 override D: u32;
-override VOCAB_START: u32 = 0u;
-override VOCAB_COUNT: u32;
 override WG_X: u32 = 64u;
 
 struct Params {
@@ -15,6 +13,7 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
+// VOCAB_START, VOCAB_COUNT: wte_part.wgsl; lens_dot: lens_dot.wgsl (both prepended).
 @group(0) @binding(1) var<storage, read> x: array<f32>; // (rows, D)
 @group(0) @binding(2) var<storage, read> wte: array<weight_t>; // (VOCAB_COUNT, D)
 @group(0) @binding(3) var<storage, read_write> logits: array<f32>; // (V)
@@ -25,11 +24,5 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   if (v >= VOCAB_COUNT) {
     return;
   }
-  let xr = params.row * D;
-  let wr = v * D;
-  var l = 0.0;
-  for (var d = 0u; d < D; d++) {
-    l += x[xr + d] * f32(wte[wr + d]);
-  }
-  logits[VOCAB_START + v] = l;
+  logits[VOCAB_START + v] = lens_dot(params.row * D, v);
 }

@@ -8,28 +8,23 @@
 // Dispatch: (ceil(chunks in this part / WG_X), rows, 1); one thread per (chunk, row), no barriers.
 alias weight_t = f32;
 
-override D: u32;
-override CHUNK: u32 = 256u;
-override VOCAB_START: u32 = 0u; // a multiple of CHUNK
-override VOCAB_COUNT: u32;
 override WG_X: u32 = 64u;
 
 const MAX_K: u32 = 16u;
 
-// N_CHUNKS, TOPK and params (binding 0): topk_common.wgsl (prepended).
+// N_CHUNKS, TOPK and params (binding 0): topk_common.wgsl; D, CHUNK, VOCAB_START, VOCAB_COUNT and
+// part_chunk: lens_part.wgsl, wte_part.wgsl; lens_dot: lens_dot.wgsl (all prepended).
 @group(0) @binding(1) var<storage, read> x: array<f32>; // (rows, D)
 @group(0) @binding(2) var<storage, read> wte: array<weight_t>; // (VOCAB_COUNT, D)
 @group(0) @binding(3) var<storage, read_write> partial: array<f32>; // (rows, N_CHUNKS, 2 + 2·TOPK)
 
 @compute @workgroup_size(WG_X)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let local_chunk = gid.x;
   let r = gid.y;
-  let v_begin = local_chunk * CHUNK;
-  if (r >= params.rows || v_begin >= VOCAB_COUNT) {
+  let chunk = part_chunk(gid.x);
+  if (r >= params.rows || chunk.begin >= chunk.end) {
     return;
   }
-  let v_end = min(v_begin + CHUNK, VOCAB_COUNT);
   var top_l: array<f32, MAX_K>;
   var top_i: array<u32, MAX_K>;
   for (var i = 0u; i < TOPK; i++) {
@@ -39,12 +34,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   var m = -3.0e38;
   var sum = 0.0;
   let xr = r * D;
-  for (var v = v_begin; v < v_end; v++) {
-    let wr = v * D;
-    var l = 0.0;
-    for (var d = 0u; d < D; d++) {
-      l += x[xr + d] * f32(wte[wr + d]);
-    }
+  for (var v = chunk.begin; v < chunk.end; v++) {
+    let l = lens_dot(xr, v);
     // Online softmax denominator.
     if (l > m) {
       sum = sum * exp(m - l) + 1.0;
@@ -54,18 +45,11 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     }
     // Insertion into the sorted top-K (descending; ties keep the lower id first).
     if (l > top_l[TOPK - 1u]) {
-      var j = TOPK - 1u;
-      while (j > 0u && l > top_l[j - 1u]) {
-        top_l[j] = top_l[j - 1u];
-        top_i[j] = top_i[j - 1u];
-        j--;
-      }
-      top_l[j] = l;
-      top_i[j] = VOCAB_START + v;
+      topk_insert(&top_l, &top_i, l, VOCAB_START + v);
     }
   }
   let stride = 2u + 2u * TOPK;
-  let o = (r * N_CHUNKS + VOCAB_START / CHUNK + local_chunk) * stride;
+  let o = (r * N_CHUNKS + VOCAB_START / CHUNK + gid.x) * stride;
   partial[o] = m;
   partial[o + 1u] = sum;
   for (var i = 0u; i < TOPK; i++) {

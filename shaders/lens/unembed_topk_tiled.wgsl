@@ -12,15 +12,11 @@
 // memory, one after another, into the first of them, which writes the partial.
 alias weight_t = f32;
 
-override D: u32;
-override CHUNK: u32 = 1024u; // a multiple of 64
-override VOCAB_START: u32 = 0u; // a multiple of CHUNK
-override VOCAB_COUNT: u32;
-
 const MAX_K: u32 = 8u;
 const NEG: f32 = -3.0e38;
 
-// N_CHUNKS, TOPK and params (binding 0): topk_common.wgsl (prepended).
+// N_CHUNKS, TOPK and params (binding 0): topk_common.wgsl; D, CHUNK, VOCAB_START, VOCAB_COUNT and
+// part_chunk: lens_part.wgsl and wte_part.wgsl (both prepended, with lens_tile.wgsl).
 @group(0) @binding(1) var<storage, read> x: array<f32>; // (rows, D)
 @group(0) @binding(2) var<storage, read> wte: array<weight_t>; // (VOCAB_COUNT, D)
 @group(0) @binding(3) var<storage, read_write> partial: array<f32>; // (rows, N_CHUNKS, 2 + 2·TOPK)
@@ -70,11 +66,11 @@ fn insert(i: u32, l: f32, id: u32) {
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let rows = params.rows;
   let row0 = wg.y * TILE;
-  let v_begin = wg.x * CHUNK;
-  if (row0 >= rows || v_begin >= VOCAB_COUNT) {
+  let chunk = part_chunk(wg.x);
+  if (row0 >= rows || chunk.begin >= chunk.end) {
     return; // the whole workgroup: no barrier is left waiting
   }
-  let v_end = min(v_begin + CHUNK, VOCAB_COUNT);
+  let v_end = chunk.end;
   for (var i = 0u; i < 4u; i++) {
     m[i] = NEG;
     s[i] = 0.0;
@@ -84,7 +80,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
     }
   }
   let last_row = rows - 1u;
-  for (var v0 = v_begin; v0 < v_end; v0 += TILE) {
+  for (var v0 = chunk.begin; v0 < v_end; v0 += TILE) {
     let acc = lens_tile(row0, rows, v0, v_end, lid);
     for (var i = 0u; i < 4u; i++) {
       let r = row0 + lid.y * 4u + i;

@@ -17,37 +17,32 @@
 // read (wasted work, not wrong) and never stored; so are tokens past the chunk.
 alias weight_t = f32;
 
-override D: u32; // a multiple of 4
-override CHUNK: u32 = 256u; // a multiple of 8
-override VOCAB_START: u32 = 0u; // a multiple of CHUNK
-override VOCAB_COUNT: u32;
 override WG_X: u32 = 16u;
 
 const MAX_K: u32 = 16u;
-const ROWS: u32 = 8u; // lens rows per thread
 const NEG: f32 = -3.0e38;
 
-// N_CHUNKS, TOPK and params (binding 0): topk_common.wgsl (prepended).
+// N_CHUNKS, TOPK and params (binding 0): topk_common.wgsl; D, CHUNK, VOCAB_START, VOCAB_COUNT and
+// part_chunk: lens_part.wgsl and wte_part.wgsl; ROWS, block_rows and lens_block: lens_block_vec4.wgsl (all prepended).
 @group(0) @binding(1) var<storage, read> x: array<vec4f>; // (rows, D/4)
 @group(0) @binding(2) var<storage, read> wte: array<vec4<weight_t>>; // (VOCAB_COUNT, D/4)
 @group(0) @binding(3) var<storage, read_write> partial: array<f32>; // (rows, N_CHUNKS, 2 + 2·TOPK)
 @group(0) @binding(4) var<storage, read_write> logits: array<f32>; // (V)
 
+fn lens_row(r: u32) -> u32 {
+  return r;
+}
+
 @compute @workgroup_size(WG_X)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let rows = params.rows;
-  let local_chunk = gid.x;
   let r0 = gid.y * ROWS;
-  let v_begin = local_chunk * CHUNK;
-  if (r0 >= rows || v_begin >= VOCAB_COUNT) {
+  let chunk = part_chunk(gid.x);
+  if (r0 >= rows || chunk.begin >= chunk.end) {
     return;
   }
-  let v_end = min(v_begin + CHUNK, VOCAB_COUNT);
-  let v_last = v_end - 1u;
-  let D4 = D / 4u;
-  let r_last = rows - 1u;
-  let xa = min(vec4u(r0) + vec4u(0u, 1u, 2u, 3u), vec4u(r_last)) * D4;
-  let xb = min(vec4u(r0) + vec4u(4u, 5u, 6u, 7u), vec4u(r_last)) * D4;
+  let v_end = chunk.end;
+  let xs = block_rows(r0, rows);
   // Per row i: softmax stats m, s; the top-k sorted descending in top_l[i·MAX_K ..] (ties keep the
   // lower id first); thr[i], its TOPK-th logit, the bar a new logit must pass.
   var m: array<f32, ROWS>;
@@ -64,12 +59,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
       top_i[i * MAX_K + k] = 0u;
     }
   }
-  for (var v0 = v_begin; v0 < v_end; v0 += 8u) {
-    // Tokens v0..v0+7, clamped to the chunk's last on read; masked out of the stats below.
-    let wa = min(vec4u(v0) + vec4u(0u, 1u, 2u, 3u), vec4u(v_last)) * D4;
-    let wb = min(vec4u(v0) + vec4u(4u, 5u, 6u, 7u), vec4u(v_last)) * D4;
-    // ls[i]: logits of tokens v0..v0+3 for row r0+i; ls[8 + i]: tokens v0+4..v0+7.
-    let ls = lens_block(xa, xb, wa, wb);
+  for (var v0 = chunk.begin; v0 < v_end; v0 += 8u) {
+    // ls[i]: logits of tokens v0..v0+3 for row r0+i; ls[8 + i]: tokens v0+4..v0+7 (those past the
+    // chunk are masked out of the stats below).
+    let ls = lens_block(xs, v0, v_end);
     // The last row's logits go out whole (logits_last).
     let last = rows - 1u - r0;
     if (last < ROWS) {
@@ -119,7 +112,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     if (r >= rows) {
       break;
     }
-    let o = (r * N_CHUNKS + VOCAB_START / CHUNK + local_chunk) * stride;
+    let o = (r * N_CHUNKS + VOCAB_START / CHUNK + gid.x) * stride;
     partial[o] = m[i];
     partial[o + 1u] = s[i];
     for (var k = 0u; k < TOPK; k++) {

@@ -15,10 +15,39 @@ export interface KernelDef {
   readonly bindings: readonly BindingKind[];
   /** Reads weights through `alias weight_t = f32;`, which the f16 variant rewrites. */
   readonly weights?: boolean;
-  /** Files in shaders/ without an entry point whose declarations the kernel uses (prepended). */
+  /**
+   * Files in shaders/ without an entry point whose declarations the kernel uses (added to its source
+   * with the modules they use in turn, moduleDeps).
+   */
   readonly modules?: readonly string[];
 }
 
+/** The modules a module uses: a kernel lists only the ones it uses itself. */
+const moduleDeps: Readonly<Record<string, readonly string[]>> = {
+  attention_pattern: ['attention_qk', 'rows_uniform'],
+  embed_common: ['rows_uniform', 'wte_part'],
+  layernorm_stats: ['rows_uniform'],
+  lens_part: ['wte_part'],
+  matmul_common: ['rows_uniform'],
+  topk_common: ['rows_uniform'],
+};
+
+/** The files of a kernel's source, in order: its own, then its modules and theirs, each once. */
+export function kernelFiles(def: KernelDef): string[] {
+  const files = [def.file];
+  const add = (module: string): void => {
+    if (files.includes(module)) return;
+    files.push(module);
+    for (const m of moduleDeps[module] ?? []) add(m);
+  };
+  for (const m of def.modules ?? []) add(m);
+  return files;
+}
+
+/** The matmuls' (matmul_common.wgsl and matmul_blocked_vec4.wgsl): params, a, w, bias, residual; out. */
+const matmulBindings = ['uniform', 'read', 'read', 'read', 'read', 'write'] as const;
+/** The softmax kernels' (attention_pattern.wgsl): params, qkv; att, the pattern capture. */
+const softmaxBindings = ['uniform', 'read', 'write', 'pattern-texture'] as const;
 /** The rank-counting kernels' (track_count*.wgsl): params, x, wte, ids, points, tracked; rank. */
 const trackCountBindings = ['uniform', 'read', 'read', 'read', 'read', 'read', 'write'] as const;
 
@@ -37,41 +66,41 @@ export const kernelDefs = {
   },
   matmulBlocked: {
     file: 'matmul_blocked',
-    bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'],
+    bindings: matmulBindings,
     weights: true,
     modules: ['matmul_common'],
   },
   /** matmulBlocked for K % 4 == 0 and N % 4 == 0: vec4 loads, 8×8 outputs per thread. */
   matmulBlockedVec4: {
     file: 'matmul_blocked_vec4',
-    bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'],
+    bindings: matmulBindings,
     weights: true,
+    modules: ['rows_uniform'],
   },
-  matmulTiled: {
-    file: 'matmul_tiled',
-    bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'],
-    weights: true,
-    modules: ['matmul_common'],
-  },
-  attentionSoftmax: {
-    file: 'attention_softmax',
-    bindings: ['uniform', 'read', 'write', 'pattern-texture'],
-    modules: ['attention_pattern'],
-  },
+  matmulTiled: { file: 'matmul_tiled', bindings: matmulBindings, weights: true, modules: ['matmul_common'] },
+  attentionSoftmax: { file: 'attention_softmax', bindings: softmaxBindings, modules: ['attention_pattern'] },
   /** attentionSoftmax for real GPUs: one workgroup per (query, head), reductions in workgroup memory. */
   attentionSoftmaxRows: {
     file: 'attention_softmax_rows',
-    bindings: ['uniform', 'read', 'write', 'pattern-texture'],
+    bindings: softmaxBindings,
     modules: ['attention_pattern'],
   },
-  attentionValues: { file: 'attention_values', bindings: ['uniform', 'read', 'read', 'write'] },
+  attentionValues: {
+    file: 'attention_values',
+    bindings: ['uniform', 'read', 'read', 'write'],
+    modules: ['attention_qk', 'rows_uniform'],
+  },
   /** attentionValues for HD % 4 == 0 on fallback adapters: vec4 loads, 4 queries × 4 columns per thread. */
-  attentionValuesVec4: { file: 'attention_values_vec4', bindings: ['uniform', 'read', 'read', 'write'] },
+  attentionValuesVec4: {
+    file: 'attention_values_vec4',
+    bindings: ['uniform', 'read', 'read', 'write'],
+    modules: ['rows_uniform'],
+  },
   unembedTopk: {
     file: 'unembed_topk',
     bindings: ['uniform', 'read', 'read', 'write'],
     weights: true,
-    modules: ['topk_common'],
+    modules: ['topk_common', 'lens_part', 'lens_dot'],
   },
   /**
    * unembedTopk for D % 4 == 0 on fallback adapters: vec4 loads, 8 rows × 8 tokens per step; also
@@ -81,17 +110,22 @@ export const kernelDefs = {
     file: 'unembed_topk_vec4',
     bindings: ['uniform', 'read', 'read', 'write', 'write'],
     weights: true,
-    modules: ['topk_common', 'lens_block_vec4'],
+    modules: ['topk_common', 'lens_part', 'lens_block_vec4'],
   },
   /** unembedTopk for real GPUs: 64 rows × 64 tokens per tile in workgroup memory; writes logits_last too. */
   unembedTopkTiled: {
     file: 'unembed_topk_tiled',
     bindings: ['uniform', 'read', 'read', 'write', 'write'],
     weights: true,
-    modules: ['topk_common', 'lens_tile'],
+    modules: ['topk_common', 'lens_part', 'lens_tile'],
   },
   topkMerge: { file: 'topk_merge', bindings: ['uniform', 'read', 'write'], modules: ['topk_common'] },
-  unembedLogits: { file: 'unembed_logits', bindings: ['uniform', 'read', 'read', 'write'], weights: true },
+  unembedLogits: {
+    file: 'unembed_logits',
+    bindings: ['uniform', 'read', 'read', 'write'],
+    weights: true,
+    modules: ['wte_part', 'lens_dot'],
+  },
   /** Captures only (run when asked for): hook_embed / hook_pos_embed. */
   embedHook: {
     file: 'embed_hook',
@@ -100,7 +134,7 @@ export const kernelDefs = {
     modules: ['embed_common'],
   },
   /** Captures only: columns of a wider buffer (hook_q/k/v from qkv, hook_normalized, hook_post). */
-  copyColumns: { file: 'copy_columns', bindings: ['uniform', 'read', 'write'] },
+  copyColumns: { file: 'copy_columns', bindings: ['uniform', 'read', 'write'], modules: ['rows_uniform'] },
   /** Captures only: ln*.hook_scale, √(var + eps) per row. */
   layerNormScale: {
     file: 'layernorm_scale',
@@ -108,40 +142,53 @@ export const kernelDefs = {
     modules: ['layernorm_stats'],
   },
   /** Captures only: attn.hook_attn_scores, masked entries -Infinity. */
-  attentionScores: { file: 'attention_scores', bindings: ['uniform', 'read', 'write'] },
+  attentionScores: {
+    file: 'attention_scores',
+    bindings: ['uniform', 'read', 'write'],
+    modules: ['attention_qk', 'rows_uniform'],
+  },
   /** Captures only: `logits` at every position. */
-  unembedRows: { file: 'unembed_rows', bindings: ['uniform', 'read', 'read', 'write'], weights: true },
+  unembedRows: {
+    file: 'unembed_rows',
+    bindings: ['uniform', 'read', 'read', 'write'],
+    weights: true,
+    modules: ['rows_uniform', 'wte_part', 'lens_dot'],
+  },
   /** Head ablation on z before attn.c_proj (zero or mean over positions), in place. */
-  ablateHeads: { file: 'ablate_heads', bindings: ['uniform', 'read', 'write'] },
+  ablateHeads: { file: 'ablate_heads', bindings: ['uniform', 'read', 'write'], modules: ['rows_uniform'] },
   /** MLP ablation (zero or mean over positions) with the residual add: resid_post from resid_mid. */
-  ablateMlp: { file: 'ablate_mlp', bindings: ['uniform', 'read', 'read', 'read', 'write'] },
+  ablateMlp: {
+    file: 'ablate_mlp',
+    bindings: ['uniform', 'read', 'read', 'read', 'write'],
+    modules: ['rows_uniform'],
+  },
   /** Token tracking: the tracked tokens' logits at each lens row. */
   trackTarget: {
     file: 'track_target',
     bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'],
     weights: true,
-    modules: ['track_common', 'track_inputs'],
+    modules: ['track_common', 'track_inputs', 'wte_part', 'lens_dot'],
   },
   /** Token tracking: ranks, counted per vocabulary chunk (atomics). */
   trackCount: {
     file: 'track_count',
     bindings: trackCountBindings,
     weights: true,
-    modules: ['track_common', 'track_inputs'],
+    modules: ['track_common', 'track_inputs', 'lens_part', 'lens_dot'],
   },
   /** trackCount for real GPUs: the logits tile by tile as unembedTopkTiled. */
   trackCountTiled: {
     file: 'track_count_tiled',
     bindings: trackCountBindings,
     weights: true,
-    modules: ['track_common', 'track_inputs', 'lens_tile'],
+    modules: ['track_common', 'track_inputs', 'lens_part', 'lens_tile'],
   },
   /** trackCount for D % 4 == 0 on fallback adapters: vec4 loads, 8 rows × 8 tokens per step. */
   trackCountVec4: {
     file: 'track_count_vec4',
     bindings: trackCountBindings,
     weights: true,
-    modules: ['track_common', 'lens_block_vec4'],
+    modules: ['track_common', 'lens_part', 'lens_block_vec4'],
   },
   /** Token tracking: probabilities (from the lens's softmax partials) and ranks. */
   trackMerge: {
@@ -170,15 +217,28 @@ export const kernelDefs = {
     file: 'causal_gather_rows',
     bindings: ['uniform', 'read', 'read', 'write'],
     weights: true,
+    modules: ['wte_part'],
   },
-  causalBroadcast: { file: 'causal_broadcast', bindings: ['uniform', 'read', 'write'] },
-  causalPatch: { file: 'causal_patch', bindings: ['uniform', 'read', 'read', 'write'] },
-  causalAttention: { file: 'causal_attention', bindings: ['uniform', 'read', 'write'] },
+  causalBroadcast: {
+    file: 'causal_broadcast',
+    bindings: ['uniform', 'read', 'write'],
+    modules: ['causal_batch'],
+  },
+  causalPatch: {
+    file: 'causal_patch',
+    bindings: ['uniform', 'read', 'read', 'write'],
+    modules: ['causal_batch'],
+  },
+  causalAttention: {
+    file: 'causal_attention',
+    bindings: ['uniform', 'read', 'write'],
+    modules: ['causal_batch'],
+  },
   causalMetric: {
     file: 'causal_metric',
     bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'],
     weights: true,
-    modules: ['causal_ln_final'],
+    modules: ['causal_ln_final', 'causal_batch'],
   },
 } as const satisfies Record<string, KernelDef>;
 
@@ -263,7 +323,7 @@ export class KernelRegistry {
         return code;
       };
       // WGSL declarations are order-independent: the modules can follow the kernel.
-      let code = [def.file, ...(def.modules ?? [])].map(source).join('\n');
+      let code = kernelFiles(def).map(source).join('\n');
       if (def.weights && weightFormat === 'f16') {
         code = 'enable f16;\n' + code.replace('alias weight_t = f32;', 'alias weight_t = f16;');
       }

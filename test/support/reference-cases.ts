@@ -11,6 +11,22 @@ import {
 } from '../../src/model/reference';
 import type { Gpt2Config, Gpt2Weights } from '../../src/model/types';
 
+/**
+ * The reference forward's attention weights of `tokens` (the heatmap and atlas specs' oracle):
+ * p(layer, head, q, k), and each head's largest weight over the causal cells (k ≤ q).
+ */
+export function referencePatterns(weights: Gpt2Weights, tokens: readonly number[]) {
+  const T = tokens.length;
+  const patterns = referenceForward(weights, tokens).patterns; // per layer [H, T, T]
+  const p = (layer: number, head: number, q: number, k: number) => patterns[layer]![(head * T + q) * T + k]!;
+  const headMax = (layer: number, head: number) => {
+    let m = 0;
+    for (let q = 0; q < T; q++) for (let k = 0; k <= q; k++) m = Math.max(m, p(layer, head, q, k));
+    return m;
+  };
+  return { p, headMax };
+}
+
 /** The residual stream [T, D] at every boundary, in residualBoundaries order (resid_pre 0, resid_mid 0, …, resid_post). */
 export const referenceResiduals = (r: ReferenceResult): Float32Array[] => [
   ...r.residPre.flatMap((pre, l) => [pre, r.residMid[l]!]),

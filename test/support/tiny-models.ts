@@ -61,6 +61,23 @@ export function randomTokens(n: number, vocab: number, seed: number): number[] {
   });
 }
 
+/**
+ * A prompt pair for the causal instruments: T random tokens (randomTokens with `seed`), and the
+ * same prompt corrupted at positions i and j (their tokens + 11 and + 29, modulo the vocabulary).
+ */
+export function corruptedPair(
+  T: number,
+  vocab: number,
+  seed: number,
+  [i, j]: readonly [number, number],
+): { clean: number[]; corrupt: number[] } {
+  const clean = randomTokens(T, vocab, seed);
+  const corrupt = [...clean];
+  corrupt[i] = (clean[i]! + 11) % vocab;
+  corrupt[j] = (clean[j]! + 29) % vocab;
+  return { clean, corrupt };
+}
+
 export const maxAbs = (a: ArrayLike<number>): number => {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
