@@ -103,13 +103,14 @@ class PeerBench {
   /** Loads `name` on the checkpoint of `shape` (after unloading the engine loaded before). */
   async load(name: EngineName, shape: string): Promise<LoadReport> {
     await this.unload();
+    const c0 = performance.now();
     const weights = await this.#checkpoint(shape);
     const t0 = performance.now();
     let info: Record<string, unknown> = {};
     if (name === 'strata') [this.#loaded, info] = await this.#loadStrata(weights);
     else if (name === 'tfjs') [this.#loaded, info] = await this.#loadTfjs(weights);
     else [this.#loaded, info] = await this.#loadOrt(name, weights);
-    return { ms: performance.now() - t0, info };
+    return { ms: performance.now() - t0, info: { ...info, checkpoint_s: (t0 - c0) / 1000 } };
   }
 
   async run(tokens: number[], mode: Mode, wantLogits: boolean): Promise<RunReport> {
