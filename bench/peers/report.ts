@@ -17,6 +17,8 @@ export interface Row {
   max_err?: number;
   tol?: number;
   gflop?: number;
+  /** The checked forward (the first of its session: includes pipeline creation). */
+  first_ms?: number;
 }
 
 const cell = (r: Row | undefined) =>
