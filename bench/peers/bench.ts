@@ -157,7 +157,7 @@ async function main(): Promise<void> {
             const left = () => budget - (Date.now() - started) / 1000;
             try {
               if (!loaded) {
-                current = engine;
+                current = `${shape} ${engine}`;
                 loaded = await withTimeout(
                   page!.evaluate(([e, s]) => window.peerBench.load(e, s), [engine, shape] as const),
                   Number(values['load-timeout']),
