@@ -1,12 +1,14 @@
 // npm run bench -- [--shape small,medium | tiny | L,H,D,N,V] [--T 16,64,256] [--reps 5]
 //                  [--lens layers|final|all] [--weights auto|f32|f16] [--kernels auto|tiled|fallback]
-//                  [--causal-shape small | L,H,D,N,V | none] [--causal-T 16] [--out bench/results.json]
+//                  [--causal-shape small | L,H,D,N,V | none] [--causal-T 16] [--captures all,none]
+//                  [--out bench/results.json]
 //
 // Random weights of GPT-2 shape on whatever adapter Dawn finds (SwiftShader on a machine without a
 // GPU, the real GPU elsewhere). Per (shape, T): median wall time of one forward with all captures
 // after warm-up (submit to lens top-k back on the CPU), GFLOP/s, dispatches and bytes read back per
 // forward, GPU memory; and in the same run, the best plain matmul GFLOP/s of our own kernels on this
-// adapter and the ratio forward/matmul (how much time goes to anything but arithmetic). Then the
+// adapter and the ratio forward/matmul (how much time goes to anything but arithmetic). With
+// `--captures none` (or `all,none`) also the forward alone: no captures, the final lens only. Then the
 // causal instruments (bench-causal.ts): all four patching maps plus attribution at T=16.
 
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -36,6 +38,8 @@ export interface BenchRow {
   T: number;
   weights: WeightFormat;
   lens: LensPoints;
+  /** 'all': every capture (the default session); 'none': namesFilter [], the final lens only. */
+  captures: 'all' | 'none';
   median_ms: number;
   gflop: number;
   gflops: number;
@@ -139,7 +143,8 @@ function parseShape(spec: string): [string, Gpt2Config] {
 
 const usage = `usage: npm run bench -- [--shape small,medium | tiny | L,H,D,N,V] [--T 16,64,256] [--reps 5]
                       [--lens layers|final|all] [--weights auto|f32|f16] [--kernels auto|tiled|fallback]
-                      [--causal-shape small | L,H,D,N,V | none] [--causal-T 16] [--out bench/results.json]`;
+                      [--causal-shape small | L,H,D,N,V | none] [--causal-T 16] [--captures all,none]
+                      [--out bench/results.json]`;
 
 /** A comma-separated list of positive integers, or a clear error naming the option. */
 function positiveInts(option: string, text: string): number[] {
@@ -157,7 +162,7 @@ function oneOf<T extends string>(option: string, text: string, allowed: readonly
   return text as T;
 }
 
-async function main(args: string[]): Promise<number> {
+export async function main(args: string[]): Promise<number> {
   let options;
   try {
     const { values } = parseArgs({
@@ -172,6 +177,7 @@ async function main(args: string[]): Promise<number> {
         out: { type: 'string', default: 'bench/results.json' },
         'causal-shape': { type: 'string' },
         'causal-T': { type: 'string', default: '16' },
+        captures: { type: 'string', default: 'all' },
         help: { type: 'boolean' },
       },
     });
@@ -190,6 +196,7 @@ async function main(args: string[]): Promise<number> {
           : oneOf('lens', values.lens, ['layers', 'final', 'all'] as const),
       weights: oneOf('weights', values.weights, ['auto', 'f32', 'f16'] as const),
       kernels: oneOf('kernels', values.kernels, ['auto', 'tiled', 'fallback'] as const),
+      captures: values.captures.split(',').map((c) => oneOf('captures', c, ['all', 'none'] as const)),
     };
   } catch (e) {
     console.error(`${(e as Error).message}\n\n${usage}`);
@@ -232,33 +239,41 @@ async function main(args: string[]): Promise<number> {
     try {
       for (const T of Ts) {
         if (T > config.nCtx) continue;
-        const session = engine.createSession({ capacity: T, lens });
-        const tokens = Array.from({ length: T }, (_, i) => (i * 7919) % config.vocabSize);
-        let last = await session.run(tokens);
-        const ms = await timeIt(reps, async () => (last = await session.run(tokens)));
-        // As encoded: counts logits_last once, whether or not the lens kernel computes it.
-        const flops = last.flops;
-        const gflops = flops / ms / 1e6;
-        rows.push({
-          shape,
-          T,
-          weights: engine.weights.format,
-          lens,
-          median_ms: ms,
-          gflop: flops / 1e9,
-          gflops,
-          dispatches: last.dispatches,
-          readback_bytes: last.readbackBytes,
-          gpu_bytes: engine.weights.bytes + session.bytes,
-          ratio_to_matmul: gflops / bestMatmul,
-        });
-        session.destroy();
-        const r = rows.at(-1)!;
-        console.log(
-          `${shape} T=${T} ${r.weights} lens=${lens}: ${ms.toFixed(1)} ms, ${r.gflop.toFixed(2)} GFLOP, ` +
-            `${gflops.toFixed(2)} GFLOP/s (${(100 * r.ratio_to_matmul).toFixed(0)}% of matmul), ` +
-            `${r.dispatches} dispatches, ${r.readback_bytes} B read back, ${formatBytes(r.gpu_bytes)} on the GPU`,
-        );
+        for (const captures of values.captures) {
+          const rowLens: LensPoints = captures === 'all' ? lens : 'final';
+          const session =
+            captures === 'all'
+              ? engine.createSession({ capacity: T, lens })
+              : engine.createSession({ capacity: T, lens: 'final', namesFilter: [] });
+          const tokens = Array.from({ length: T }, (_, i) => (i * 7919) % config.vocabSize);
+          let last = await session.run(tokens);
+          const ms = await timeIt(reps, async () => (last = await session.run(tokens)));
+          // As encoded: counts logits_last once, whether or not the lens kernel computes it.
+          const flops = last.flops;
+          const gflops = flops / ms / 1e6;
+          rows.push({
+            shape,
+            T,
+            weights: engine.weights.format,
+            lens: rowLens,
+            captures,
+            median_ms: ms,
+            gflop: flops / 1e9,
+            gflops,
+            dispatches: last.dispatches,
+            readback_bytes: last.readbackBytes,
+            gpu_bytes: engine.weights.bytes + session.bytes,
+            ratio_to_matmul: gflops / bestMatmul,
+          });
+          session.destroy();
+          const r = rows.at(-1)!;
+          console.log(
+            `${shape} T=${T} ${r.weights} captures=${captures} lens=${rowLens}: ${ms.toFixed(1)} ms, ` +
+              `${r.gflop.toFixed(2)} GFLOP, ${gflops.toFixed(2)} GFLOP/s (${(100 * r.ratio_to_matmul).toFixed(0)}% ` +
+              `of matmul), ${r.dispatches} dispatches, ${r.readback_bytes} B read back, ` +
+              `${formatBytes(r.gpu_bytes)} on the GPU`,
+          );
+        }
       }
     } finally {
       engine.dispose();
