@@ -56,6 +56,15 @@ export const middleTitles: Readonly<Record<MiddleDetector, string>> = {
   punctuation: 'punctuation sink',
 };
 
+/** Names as labels and captions write them ("layer 3 head 5: syntactic (verb → subject) 0.412"). */
+export const middleNames: Readonly<Record<MiddleDetector, string>> = {
+  modifier: 'syntactic (noun → det/adj)',
+  subject: 'syntactic (verb → subject)',
+  coreference: 'coreference',
+  aggregation: 'aggregation',
+  punctuation: 'punctuation-sink',
+};
+
 /** What one sequence is scored on (positions index its tokens). */
 export interface MiddleSpec {
   readonly relations?: Partial<Record<RelationKind, readonly TokenPair[]>>;
