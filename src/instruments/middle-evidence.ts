@@ -1,6 +1,6 @@
 // Where each middle-layer pattern peaks in depth, for the depth summary's account of which depth
-// does what: per kind, the layer whose heads' mean score on the shipped datasets is highest, and
-// the best head. Pure TypeScript; every sentence is built from the numbers next to it.
+// does what: per kind, the layer whose heads' mean label value (strength) on the shipped datasets is
+// highest, and the best head. Pure TypeScript; every sentence is built from the numbers next to it.
 
 import { headName, layerName } from '../viz/depth-names';
 import { layerSpread } from './head-scores';
@@ -42,5 +42,9 @@ export function middlePeaks(
 /** "syntactic (verb → subject) heads peak at L2 (mean 0.12; best L2.H3 0.31)". */
 export function peakPhrase(p: MiddlePeak): string {
   const best = `${headName(p.best.layer, p.best.head)} ${p.best.value.toFixed(2)}`;
-  return `${middleNames[p.kind]} heads peak at ${layerName(p.layer)} (mean ${p.layerMean.toFixed(2)}; best ${best})`;
+  const what =
+    p.kind === 'coreference'
+      ? 'coreference heads (excess attention on the antecedent)'
+      : `${middleNames[p.kind]} heads`;
+  return `${what} peak at ${layerName(p.layer)} (mean ${p.layerMean.toFixed(2)}; best ${best})`;
 }
