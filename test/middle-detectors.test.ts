@@ -11,11 +11,15 @@
 //     through the real engine on the shipped datasets: GPU scores against the oracle applied to
 //     referenceForward's f64 patterns within 2e-5 (the detectors' stated tolerance: the captures are
 //     within 1e-5 per value), and the prompt's aggregation and punctuation sink the same way.
+// (c) Head labels over both families (a middle kind wins only above the threshold and the
+//     detectors' best; ties to the detectors; NaN never) and where each middle pattern peaks.
 import { beforeAll, describe, expect, test } from 'vitest';
 import { KernelRegistry, type CaptureFormat } from '../src/gpu/kernels';
 import { viteShaders } from '../src/gpu/shaders-vite';
 import { datasetSpecs, measureMiddle, MiddleScorer, promptSpec } from '../src/instruments/middle-detectors';
 import { sessionPatterns } from '../src/instruments/detectors';
+import { dominantLabels, labelValue } from '../src/instruments/head-labels';
+import { middlePeaks, peakPhrase } from '../src/instruments/middle-evidence';
 import { referenceMiddleScores } from '../src/instruments/middle-reference';
 import {
   isSeparatorText,
@@ -309,5 +313,61 @@ describe('(b) the shipped datasets through the engine', () => {
     } finally {
       engine.dispose();
     }
+  });
+});
+
+describe('labels and peaks over both families (CPU)', () => {
+  const scores = (values: Record<string, number[]>) => {
+    const s = {
+      nLayer: 2,
+      nHead: 2,
+      scores: Object.fromEntries(
+        ['previous', 'current', 'first', 'local', 'duplicate', 'induction'].map((d) => [
+          d,
+          Float64Array.from(values[d] ?? [0, 0, 0, 0]),
+        ]),
+      ),
+    };
+    return s as unknown as Parameters<typeof dominantLabels>[2];
+  };
+
+  test('a middle kind labels a head when its strength beats the detectors and the threshold', () => {
+    const s = scores({ previous: [0.9, 0.3, 0.1, NaN], first: [0.5, 0.5, 0.2, 0.1] });
+    const middle = {
+      punctuation: Float64Array.from([0.95, 0.45, 0.3, NaN]),
+      subject: Float64Array.from([0, 0.6, 0.39, 0.41]),
+    };
+    // Head 0: punctuation 0.95 > previous 0.9; head 1: subject 0.6 > first 0.5 > punct 0.45;
+    // head 2: nothing reaches 0.4; head 3: subject 0.41 (NaN never wins).
+    expect(dominantLabels(2, 2, s, middle, 0.4)).toEqual(['punctuation', 'subject', null, 'subject']);
+    // Ties go to the detectors; without the datasets the detectors' labels stand.
+    expect(dominantLabels(2, 2, s, { punctuation: Float64Array.from([0.9, 0, 0, 0]) }, 0.4)[0]).toBe(
+      'previous',
+    );
+    expect(dominantLabels(2, 2, s, undefined, 0.4)).toEqual(['previous', 'first', null, null]);
+    expect(dominantLabels(2, 2, undefined, middle, 0.4)).toEqual(['punctuation', 'subject', null, 'subject']);
+    expect(labelValue(s, middle, 'subject', 1)).toBe(0.6);
+    expect(labelValue(s, undefined, 'subject', 1)).toBeNaN();
+  });
+
+  test('peaks: the layer of the highest mean, the best head, and the sentence from those numbers', () => {
+    const peaks = middlePeaks(
+      {
+        modifier: Float64Array.from([0.1, 0.2, 0.5, 0.3]),
+        coreference: Float64Array.from([NaN, NaN, 0.2, 0.6]),
+      },
+      2,
+      2,
+    );
+    expect(peaks.map((p) => [p.kind, p.layer, p.best.layer, p.best.head])).toEqual([
+      ['modifier', 1, 1, 0],
+      ['coreference', 1, 1, 1],
+    ]);
+    expect(peakPhrase(peaks[0]!)).toBe(
+      'syntactic (noun → det/adj) heads peak at L1 (mean 0.40; best L1.H0 0.50)',
+    );
+    expect(peakPhrase(peaks[1]!)).toContain(
+      'coreference heads (excess attention on the antecedent) peak at L1',
+    );
   });
 });
