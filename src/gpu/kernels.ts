@@ -200,6 +200,10 @@ export const kernelDefs = {
   detectHeadsRows: { file: 'detect_heads_rows', bindings: ['uniform', 'read', 'pattern-read', 'write'] },
   /** detectHeadsRows summed over queries into each head's scores. */
   detectHeadsReduce: { file: 'detect_heads_reduce', bindings: ['uniform', 'read', 'write'] },
+  /** Middle-layer detectors (src/instruments/middle-detectors.ts): weighted segment sums of a pattern. */
+  detectMassTerms: { file: 'detect_mass_terms', bindings: ['uniform', 'read', 'pattern-read', 'write'] },
+  /** detectMassTerms combined per slot (sum or maximum). */
+  detectMassSlots: { file: 'detect_mass_slots', bindings: ['uniform', 'read', 'read', 'write'] },
   /** Causal instruments (src/engine/patching.ts, attribution.ts): one layer's attribution terms. */
   causalDlaLayer: {
     file: 'causal_dla_layer',

@@ -11,7 +11,9 @@
 
 import type { LensTopK } from '../engine/session';
 import type { HookPoint } from '../model/hooks';
-import { detectors, layerSpread, type Detector, type HeadScores } from './head-scores';
+import { labelKinds, labelValue, type HeadLabel, type MiddleStrengths } from './head-labels';
+import { layerSpread, type Detector, type HeadScores } from './head-scores';
+import { middleNames } from './middle-scores';
 
 /** Detector names as the labels and captions write them ("layer 3 head 5: previous-token 0.870"). */
 export const detectorNames: Readonly<Record<Detector, string>> = {
@@ -23,14 +25,17 @@ export const detectorNames: Readonly<Record<Detector, string>> = {
   induction: 'induction',
 };
 
+/** Every head label's name: the detectors' and the middle-layer detectors'. */
+export const labelNames: Readonly<Record<HeadLabel, string>> = { ...detectorNames, ...middleNames };
+
 /** A score as the maps and captions show it: 3 decimals, or why there is none. */
 export function formatScore(value: number): string {
   return Number.isNaN(value) ? 'n/a (no query in scope)' : value.toFixed(3);
 }
 
 /** The accessible name of one detector-map cell: "layer 3 head 5: previous-token 0.870". */
-export function cellLabel(layer: number, head: number, detector: Detector, value: number): string {
-  return `layer ${layer} head ${head}: ${detectorNames[detector]} ${formatScore(value)}`;
+export function cellLabel(layer: number, head: number, detector: HeadLabel, value: number): string {
+  return `layer ${layer} head ${head}: ${labelNames[detector]} ${formatScore(value)}`;
 }
 
 /**
@@ -148,22 +153,26 @@ export interface LayerPatterns {
   readonly layer: number;
   readonly heads: number;
   /** Heads labelled with each pattern. */
-  readonly counts: Readonly<Record<Detector, number>>;
+  readonly counts: Readonly<Record<HeadLabel, number>>;
   /** The highest score among the heads with that label (NaN where none has it). */
-  readonly best: Readonly<Record<Detector, number>>;
+  readonly best: Readonly<Record<HeadLabel, number>>;
   /** Heads with no pattern at or above the threshold. */
   readonly unlabeled: number;
 }
 
 /** Counts per layer of heads per dominant pattern (labels: dominantDetectors of the same scores). */
-export function layerPatterns(scores: HeadScores, labels: readonly (Detector | null)[]): LayerPatterns[] {
+export function layerPatterns(
+  scores: HeadScores,
+  labels: readonly (HeadLabel | null)[],
+  middle?: MiddleStrengths,
+): LayerPatterns[] {
   const { nLayer: L, nHead: H } = scores;
   if (labels.length !== L * H) {
     throw new RangeError(`${labels.length} head labels for ${L}×${H} heads`);
   }
   return Array.from({ length: L }, (_, layer) => {
-    const counts = Object.fromEntries(detectors.map((d) => [d, 0])) as Record<Detector, number>;
-    const best = Object.fromEntries(detectors.map((d) => [d, NaN])) as Record<Detector, number>;
+    const counts = Object.fromEntries(labelKinds.map((d) => [d, 0])) as Record<HeadLabel, number>;
+    const best = Object.fromEntries(labelKinds.map((d) => [d, NaN])) as Record<HeadLabel, number>;
     let unlabeled = 0;
     for (let h = 0; h < H; h++) {
       const i = layer * H + h;
@@ -173,7 +182,7 @@ export function layerPatterns(scores: HeadScores, labels: readonly (Detector | n
         continue;
       }
       counts[d]++;
-      const s = scores.scores[d][i]!;
+      const s = labelValue(scores, middle, d, i);
       if (Number.isNaN(best[d]) || s > best[d]) best[d] = s;
     }
     return { layer, heads: H, counts, best, unlabeled };
@@ -209,7 +218,9 @@ export interface DepthSummaryInput {
   readonly nLayer: number;
   /** The scores behind `labels` (the prompt's, induction from the probe where measured). */
   readonly scores?: HeadScores;
-  readonly labels?: readonly (Detector | null)[];
+  readonly labels?: readonly (HeadLabel | null)[];
+  /** The middle-layer detectors' label values behind the labels of those kinds. */
+  readonly middle?: MiddleStrengths;
   /** The run's lens top-k and its number of positions. */
   readonly lens?: { readonly topk: LensTopK; readonly T: number };
   readonly probes?: readonly ProbeSeries[];
@@ -223,7 +234,7 @@ export function depthSummary(input: DepthSummaryInput): DepthRow[] {
   if (scores && scores.nLayer !== L) {
     throw new RangeError(`the head scores cover ${scores.nLayer} layers, the model has ${L}`);
   }
-  const patterns = scores && labels ? layerPatterns(scores, labels) : undefined;
+  const patterns = scores && labels ? layerPatterns(scores, labels, input.middle) : undefined;
   const spread = (values: Float64Array) => (scores ? layerSpread(L, scores.nHead, values) : undefined);
   const entropy = scores && spread(scores.entropy.mean);
   const normalized = scores && spread(scores.normalizedEntropy.mean);
@@ -270,7 +281,7 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? o
 
 /** The head-pattern part of a caption: "2 previous-token heads (best 0.91), 1 induction head (0.55)". */
 export function patternPhrase(p: LayerPatterns, threshold: number): string {
-  const found = detectors
+  const found = labelKinds
     .filter((d) => p.counts[d] > 0)
     .sort((a, b) => p.counts[b] - p.counts[a] || p.best[b] - p.best[a]);
   if (found.length === 0) {
@@ -279,7 +290,7 @@ export function patternPhrase(p: LayerPatterns, threshold: number): string {
   const parts = found.map((d) => {
     const n = p.counts[d];
     const best = p.best[d].toFixed(2);
-    return `${plural(n, `${detectorNames[d]} head`)} (${n === 1 ? best : `best ${best}`})`;
+    return `${plural(n, `${labelNames[d]} head`)} (${n === 1 ? best : `best ${best}`})`;
   });
   if (p.unlabeled > 0) parts.push(`${p.unlabeled} without a clear pattern`);
   return parts.join(', ');

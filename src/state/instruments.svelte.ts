@@ -21,10 +21,10 @@ import type { Engine } from '../engine/engine';
 import type { PromptSession } from '../engine/session';
 import { withProbeInduction } from '../instruments/depth-evidence';
 import { HeadScorer, measureInduction, sessionPatterns } from '../instruments/detectors';
+import { dominantLabels, labelValue, type HeadLabel } from '../instruments/head-labels';
 import {
   defaultInductionLength,
   defaultWindow,
-  dominantDetectors,
   resolveDetectorOptions,
   type Detector,
   type DetectorOptions,
@@ -34,6 +34,7 @@ import {
 import { studioGpu, withRunCaptures, type RunCaptures, type StudioGpu } from './gpu/access';
 import type { PromptRun, Studio } from './studio.svelte';
 import { onePer } from './one-per';
+import { MiddleDetectors } from './middle.svelte';
 
 export {
   detectors,
@@ -54,12 +55,16 @@ export {
   detectorNames,
   formatFinalProb,
   formatScore,
+  labelNames,
   type DepthRow,
   type ProbeSeries,
 } from '../instruments/depth-evidence';
 
+export { labelKinds, type HeadLabel } from '../instruments/head-labels';
+export { middlePeaks, peakPhrase, type MiddlePeak } from '../instruments/middle-evidence';
 export {
   detectorColors,
+  labelColors,
   detectorShortNames,
   headBadge,
   scoreColor,
@@ -136,12 +141,15 @@ export class Instruments {
   #users = 0;
   #stop: (() => void) | undefined;
   #disposed = false;
-  #labels: { key: readonly unknown[]; labels: (Detector | null)[] } | undefined;
+  #labels: { key: readonly unknown[]; labels: (HeadLabel | null)[] } | undefined;
+  /** The middle-layer detectors: the shipped datasets once per model, the prompt after each run. */
+  readonly middle: MiddleDetectors;
 
   constructor(studio: Studio, run: PromptRun) {
     this.#studio = studio;
     this.#run = run;
     this.#gpu = studioGpu(studio);
+    this.middle = new MiddleDetectors(studio, run);
   }
 
   /** The detector options as set (they may be invalid: resolveDetectorOptions says why). */
@@ -167,17 +175,24 @@ export class Instruments {
    * Each head's strongest pattern, (L, H) row-major (layer · nHead + head), or null below the
    * threshold; empty before anything is measured. For badges on the head grid.
    */
-  headLabels(): (Detector | null)[] {
+  headLabels(): (HeadLabel | null)[] {
     const scores = this.labelScores();
-    if (!scores) return [];
+    const middle = this.middle.strengths();
+    const shape = scores ?? this.middle.datasets?.result.syntax;
+    if (!shape || (!scores && !middle)) return [];
     // Only induction comes from the probe before the prompt has run: the other columns are its own.
     const among: readonly Detector[] | undefined =
       this.prompt?.modelVersion === this.#studio.modelVersion ? undefined : ['induction'];
-    const key = [scores.scores.previous, scores.scores.induction, this.threshold, among];
+    const key = [scores?.scores.previous, scores?.scores.induction, this.threshold, among, middle?.modifier];
     if (this.#labels && this.#labels.key.every((k, i) => k === key[i])) return this.#labels.labels;
-    const labels = dominantDetectors(scores, this.threshold, among);
+    const labels = dominantLabels(shape.nLayer, shape.nHead, scores, middle, this.threshold, among);
     this.#labels = { key, labels };
     return labels;
+  }
+
+  /** The value head i's label `k` was chosen on (NaN where not measured). */
+  labelScore(k: HeadLabel, i: number): number {
+    return labelValue(this.labelScores(), this.middle.strengths(), k, i);
   }
 
   /**
@@ -193,13 +208,14 @@ export class Instruments {
           void this.#run.result;
           void this.#studio.modelVersion;
           void [this.excludeFirst, this.excludeCurrent, this.window];
-          untrack(() => void this.refresh());
+          untrack(() => void this.refresh().then(() => this.middle.refresh()));
         });
         $effect(() => {
           void this.#studio.model;
           void this.#studio.modelVersion;
           void [this.excludeFirst, this.excludeCurrent, this.window];
-          untrack(() => void this.syncInduction());
+          // The datasets after the probe: once per model, off the prompt's path.
+          untrack(() => void this.syncInduction().finally(() => this.middle.syncDatasets()));
         });
       });
     }
@@ -379,6 +395,7 @@ export class Instruments {
     const probe = this.#probe;
     this.#scorer = undefined;
     this.#probe = undefined;
+    this.middle.release();
     void this.#promptWork.catch(() => undefined).then(() => scorer?.destroy());
     void this.#inductionChain.then(() => {
       probe?.session.destroy();
@@ -393,6 +410,7 @@ export class Instruments {
     this.#stop = undefined;
     this.#users = 0;
     this.#release();
+    this.middle.dispose();
     instances.forget(this.#run, this);
   }
 }
