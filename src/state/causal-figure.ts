@@ -26,6 +26,7 @@ export interface FigureSpec {
 
 const font = '13px system-ui, sans-serif';
 const small = '11px system-ui, sans-serif';
+const titleFont = 'bold 15px system-ui, sans-serif';
 const cell = 22;
 const pad = 16;
 
@@ -45,12 +46,13 @@ export function composeFigure(spec: FigureSpec, ratio = 2): HTMLCanvasElement {
   const colH = (m: FigureMap) => Math.min(110, Math.max(16, ...m.colLabels.map(width))) + 8;
   const mapW = (m: FigureMap) => rowW + (m.values[0]?.length ?? 0) * cell;
   const mapH = (m: FigureMap) => 20 + colH(m) + m.values.length * cell + 12;
-  const barW = 70;
+  const barW = 80;
+  const mapsW = Math.max(...spec.maps.map(mapW));
   measure.font = font;
   const captionW = Math.max(0, ...(spec.caption ?? []).map((l) => measure.measureText(l).width));
-  const W = Math.ceil(
-    Math.max(measure.measureText(spec.title).width, captionW, ...spec.maps.map(mapW)) + barW + 3 * pad,
-  );
+  measure.font = titleFont;
+  const titleW = measure.measureText(spec.title).width;
+  const W = Math.ceil(Math.max(titleW, captionW, mapsW + pad + barW) + 2 * pad);
   const H = Math.ceil(
     pad + 24 + spec.maps.reduce((h, m) => h + mapH(m), 0) + 18 * (spec.caption?.length ?? 0) + pad,
   );
@@ -64,7 +66,7 @@ export function composeFigure(spec: FigureSpec, ratio = 2): HTMLCanvasElement {
   g.fillRect(0, 0, W, H);
   g.fillStyle = '#111111';
   g.textBaseline = 'middle';
-  g.font = 'bold 15px system-ui, sans-serif';
+  g.font = titleFont;
   g.fillText(spec.title, pad, pad + 8);
 
   let y = pad + 24;
@@ -100,7 +102,7 @@ export function composeFigure(spec: FigureSpec, ratio = 2): HTMLCanvasElement {
   }
 
   // The colour bar: +scale at the top, 0 in the middle, −scale at the bottom.
-  const barX = W - pad - barW + 8;
+  const barX = pad + mapsW + pad + 24;
   const barTop = pad + 44;
   const barH = 160;
   for (let i = 0; i < barH; i++) {
@@ -117,7 +119,7 @@ export function composeFigure(spec: FigureSpec, ratio = 2): HTMLCanvasElement {
   g.fillText('0', barX + 18, barTop + barH / 2);
   g.fillText(tick(-spec.scale), barX + 18, barTop + barH);
   g.save();
-  g.translate(barX - 6, barTop + barH / 2);
+  g.translate(barX - 14, barTop + barH / 2);
   g.rotate(-Math.PI / 2);
   g.textAlign = 'center';
   g.fillText(spec.colourLabel, 0, 0);
