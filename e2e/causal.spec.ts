@@ -3,21 +3,26 @@
 // model's own weights:
 // - the IOI example turns compare mode on with the clean and corrupted prompts and the answer and
 //   foil; the Patch tab shows its estimate, runs, and its four maps (every cell's data-value, the
-//   number its tooltip shows) equal the reference's normalised values within 1e-3 (f32 GPU runs
+//   full-precision number behind its tooltip) equal the reference's normalised values within 1e-3 (f32 GPU runs
 //   against an f64 reference: the logit differences agree within ~1e-5 of their size, and |m_A −
-//   m_B| is ~1 here, so 1e-3 on the normalised values leaves room for the rounding of both);
+//   m_B| is 0.58 here, so 1e-3 on the normalised values leaves room for the rounding of both); a
+//   first run is cancelled (progress shown, then "Patching cancelled."); the JSON export holds the
+//   same maps and the PNG export is a figure of them; the depth scrubber's layer is each map's
+//   outlined row;
 // - the Attribution tab: every head, MLP and bias term, the embeddings, ln_f's bias and the total
 //   within 1e-4·max(1, |total|) of the reference, and sum_error shown (and small);
 // - bad input: a multi-token answer, answer = foil, prompts of different lengths, and two equal
 //   prompts (m_A = m_B: the normalisation is undefined), each refused with its message;
 // - the URL holds the tab, the answer and the foil, and a reload restores them.
-import type { Locator } from '@playwright/test';
+import type { Download, Locator } from '@playwright/test';
+import { readFileSync } from 'node:fs';
 import { filesFromDirectory } from '../src/cli/node-source';
 import { openModel } from '../src/model/load';
 import { activationPatching, directLogitAttribution } from '../src/model/reference-causal';
 import type { Gpt2Weights } from '../src/model/types';
 import { examplePrompts } from '../src/state/examples';
 import { expect, test } from './fixture';
+import { decodePng } from './png';
 
 const ioi = examplePrompts.find((e) => e.id === 'ioi')!;
 let weights: Gpt2Weights;
@@ -51,6 +56,7 @@ async function mapValues(panel: Locator, kind: string): Promise<number[][]> {
   return out;
 }
 
+const bytesOf = async (d: Download) => readFileSync((await d.path())!);
 const value = async (l: Locator) => Number(await l.getAttribute('data-value'));
 
 /** Every |got − want| over `bound`, as lines naming the place. */
@@ -110,6 +116,13 @@ test('patching and attribution of the IOI pair against the reference; bad input;
 
   const want = activationPatching(weights, clean, corrupt, answer, foil);
   console.log(`m_A ${want.clean_logit_diff.toFixed(4)}, m_B ${want.corrupt_logit_diff.toFixed(4)}`);
+  // Progress and Cancel: the run stops between hook kinds, with nothing shown.
+  await patch.getByTestId('patch-run').click();
+  await expect(patch.getByTestId('patch-progress')).toContainText('of 4 hook kinds');
+  await patch.getByTestId('patch-cancel').click();
+  await expect(patch.getByTestId('patch-error')).toHaveText('Patching cancelled.', { timeout: 60_000 });
+  await expect(patch.locator('[data-testid="causal-map"]')).toHaveCount(0);
+
   await patch.getByTestId('patch-run').click();
   await expect(patch.locator('[data-testid="causal-map"]')).toHaveCount(4, { timeout: 150_000 });
   await expect(patch.getByTestId('patch-error')).toHaveCount(0);
@@ -135,6 +148,33 @@ test('patching and attribution of the IOI pair against the reference; bad input;
     `L1, position 3 “${label(corrupt[3]!)}”: ${want.attn_out[1]![3]!.toFixed(3)} (blocks.1.hook_attn_out)`,
   );
 
+  // The JSON export holds the same maps (the CLI's schema); the PNG is a figure of them.
+  const [json] = await Promise.all([page.waitForEvent('download'), patch.getByTestId('patch-json').click()]);
+  const exported = JSON.parse((await bytesOf(json)).toString('utf8')) as {
+    answer_id: number;
+    foil_id: number;
+    patch: Record<'resid_pre' | 'attn_out' | 'mlp_out' | 'z', number[][]>;
+  };
+  expect([exported.answer_id, exported.foil_id]).toEqual([answer, foil]);
+  for (const kind of ['resid_pre', 'attn_out', 'mlp_out', 'z'] as const) {
+    problems.push(...misses(`json ${kind}`, exported.patch[kind], want[kind], 1e-3));
+  }
+  expect(problems).toEqual([]);
+  const [png] = await Promise.all([page.waitForEvent('download'), patch.getByTestId('patch-png').click()]);
+  expect(png.suggestedFilename()).toBe('strata-patching-A-into-B.png');
+  const figure = decodePng(await bytesOf(png));
+  expect(figure.width).toBeGreaterThan(2 * 22 * T);
+  expect(figure.height).toBeGreaterThan(2 * 22 * 4 * L);
+
+  // The depth scrubber's layer is the outlined row of every map.
+  const current = patch.locator('tr[aria-current="true"] th');
+  await expect(current).toHaveText(['L0', 'L0', 'L0', 'L0']);
+  const slider = page.getByRole('slider', { name: /layer/i }).first();
+  await slider.focus();
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowRight');
+  await expect(current).toHaveText(['L2', 'L2', 'L2', 'L2']);
+
   // Attribution of prompt A.
   await tab(instruments, 'Attribution');
   const attribution = instruments.getByTestId('attribution-panel');
@@ -143,6 +183,7 @@ test('patching and attribution of the IOI pair against the reference; bad input;
   const dla = directLogitAttribution(weights, clean, answer, foil);
   const bound = 1e-4 * Math.max(1, Math.abs(dla.total));
   const terms: string[] = misses('heads', await mapValues(attribution, 'heads'), dla.heads, bound);
+  await expect(attribution.locator('tr[aria-current="true"] th')).toHaveText(['L2', 'L2']);
   const term = (name: string, layer?: number) =>
     attribution.locator(`[data-term="${name}"]${layer === undefined ? '' : `[data-layer="${layer}"]`}`);
   for (let l = 0; l < L; l++) {
