@@ -3,9 +3,9 @@
 // model's own weights:
 // - the IOI example turns compare mode on with the clean and corrupted prompts and the answer and
 //   foil; the Patch tab shows its estimate, runs, and its four maps (every cell's data-value, the
-//   full-precision number behind its tooltip) equal the reference's normalised values within 1e-3 (f32 GPU runs
-//   against an f64 reference: the logit differences agree within ~1e-5 of their size, and |m_A −
-//   m_B| is 0.58 here, so 1e-3 on the normalised values leaves room for the rounding of both); a
+//   full-precision number behind its tooltip) equal the reference's normalised values within 1e-3
+//   (f32 GPU runs against an f64 reference: the logit differences agree within ~1e-5 of their
+//   size, and |m_A − m_B| is 0.58 here, so 1e-3 leaves room for the rounding of both); a
 //   first run is cancelled (progress shown, then "Patching cancelled."); the JSON export holds the
 //   same maps and the PNG export is a figure of them; the depth scrubber's layer is each map's
 //   outlined row;
