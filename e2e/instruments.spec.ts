@@ -242,9 +242,13 @@ test('entropy across depth and the depth summary match the oracle and the refere
     await expect(entropy.getByTestId('entropy-layer')).toHaveCount(L);
   }
 
-  // End: the last tab (Ablation); two to the left: the depth summary.
+  // End: the last tab (Attribution; Patch only in compare mode); three to the left: the depth summary.
   await page.keyboard.press('End');
-  await expect(instruments.getByRole('tab', { name: 'Ablation' })).toHaveAttribute('aria-selected', 'true');
+  await expect(instruments.getByRole('tab', { name: 'Attribution' })).toHaveAttribute(
+    'aria-selected',
+    'true',
+  );
+  await page.keyboard.press('ArrowLeft');
   await page.keyboard.press('ArrowLeft');
   await page.keyboard.press('ArrowLeft');
   const depthTab = instruments.getByRole('tab', { name: 'Depth summary' });

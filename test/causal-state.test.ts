@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { gpt2Config } from '../src/model/fixtures';
 import { activationPatching, directLogitAttribution } from '../src/model/reference-causal';
-import { CausalLab } from '../src/state/causal.svelte';
+import { CausalLab, CausalPick } from '../src/state/causal.svelte';
 import { PromptRun, type Studio } from '../src/state/studio.svelte';
 import { studioWith } from './support/tiny-engine';
 import { gpt2Tokenizer, pickedFiles, tinyWeights } from './support/tiny-models';
@@ -83,6 +83,40 @@ test('CausalLab: messages, the live cap, patching and attribution against the re
   await running;
   expect(lab.error).toBe('Patching cancelled.');
   expect(lab.patch).toBe(p);
+  a.dispose();
+  b.dispose();
+});
+
+test('CausalLab: a shared pick, the prompt pair refused before any work, stale results', () => {
+  const a = new PromptRun(studio, 'When Mary and John went to the store, John gave a drink to');
+  const b = new PromptRun(studio, 'When Mary and John went to the store, Mary gave a drink to');
+  const pick = new CausalPick(' Mary', ' John');
+  const labA = new CausalLab(studio, a, b, undefined, pick);
+  const labB = new CausalLab(studio, b, a, undefined, pick);
+  labA.foil = ' the';
+  expect(labB.foil).toBe(' the');
+  expect(labB.pair).toEqual({ answer: tokenizer.encode(' Mary')[0], foil: tokenizer.encode(' the')[0] });
+  labB.answer = ' Mary Jane';
+  expect(labA.pair).toEqual({
+    message:
+      'Answer: " Mary Jane" is 2 tokens (" Mary" + " Jane"); the logit difference needs one token each.',
+  });
+  labB.answer = '';
+  expect(labA.pair).toEqual({ message: expect.stringContaining('Answer: type one token') as string });
+  expect(labA.promptProblem).toBeUndefined();
+  b.text = `${b.text} her`;
+  expect(labA.promptProblem).toBe(
+    `The clean prompt has ${a.tokens.length} tokens and the corrupted one ${b.tokens.length}: ` +
+      'activation patching needs the same number of tokens (position by position).',
+  );
+  b.text = a.text.slice(1);
+  b.bos = true;
+  expect(labA.promptProblem).toBe(
+    'The clean prompt does not start with <|endoftext|> but the corrupted one does: give both the same BOS setting.',
+  );
+  // No run has results yet: no candidates, nothing stale.
+  expect(labA.candidates).toEqual([]);
+  expect(labA.patchStale).toBe(false);
   a.dispose();
   b.dispose();
 });

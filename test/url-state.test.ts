@@ -1,5 +1,11 @@
 import { expect, test } from 'vitest';
-import { defaultView, emptyAblation, readUrlState, writeUrlState } from '../src/state/url-state';
+import {
+  defaultCausalPick,
+  defaultView,
+  emptyAblation,
+  readUrlState,
+  writeUrlState,
+} from '../src/state/url-state';
 
 test('the URL round-trips model, prompt and view, the instruments tab, the ablation and tracked tokens', () => {
   const state = {
@@ -29,6 +35,7 @@ test('the URL round-trips model, prompt and view, the instruments tab, the ablat
       mode: 'mean',
     } as const,
     track: [464, 3139],
+    causal: { answer: ' drink & more', foil: '<|endoftext|>' },
   };
   const search = writeUrlState(state);
   expect(search).toContain('tab=ablation');
@@ -51,6 +58,7 @@ test('defaults stay out of the URL; the bundled model is the default', () => {
     tab: 'detectors',
     ablation: emptyAblation,
     track: [],
+    causal: defaultCausalPick,
   });
   expect(search).toBe('?model=local%3Agpt2-brown-mini&prompt=Hi');
   expect(readUrlState('').model).toEqual({ kind: 'local', folder: 'gpt2-brown-mini' });
@@ -86,7 +94,22 @@ test('after a local-file load the URL names no model', () => {
     tab: 'lens',
     ablation: emptyAblation,
     track: [],
+    causal: defaultCausalPick,
   });
   expect(search).toBe('?prompt=Hi&tab=lens');
   expect(search).not.toContain('gpt2-brown-mini');
+});
+
+test('the causal tabs keep the tab, the answer and the foil in the URL', () => {
+  const base = readUrlState('?prompt=Hi');
+  expect(base.causal).toEqual(defaultCausalPick);
+  // A causal tab shown: the answer and the foil are written even as the defaults.
+  const patch = writeUrlState({ ...base, tab: 'patch' });
+  expect(patch).toBe('?model=local%3Agpt2-brown-mini&prompt=Hi&tab=patch&answer=+Mary&foil=+John');
+  expect(readUrlState(patch)).toEqual({ ...base, tab: 'patch' });
+  const typed = { ...base, tab: 'attribution' as const, causal: { answer: ' the', foil: ' a' } };
+  expect(readUrlState(writeUrlState(typed))).toEqual(typed);
+  // Another tab: only an answer or a foil that is not the default is written.
+  expect(writeUrlState({ ...typed, tab: 'lens' })).toContain('answer=+the&foil=+a');
+  expect(writeUrlState({ ...base, tab: 'lens' })).not.toContain('answer');
 });

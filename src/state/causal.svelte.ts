@@ -7,7 +7,7 @@
 
 import { attributeOnGpu, attributionHooks } from '../engine/attribution';
 import { estimatePatching, patchOnGpu, type PatchingEstimate } from '../engine/patching';
-import type { Attribution, PatchMaps } from '../model/reference-causal';
+import { checkPromptPair, type Attribution, type PatchMaps } from '../model/reference-causal';
 import { studioGpu, type StudioGpu } from './gpu/access';
 import { pickToken } from './lens-view';
 import type { PromptRun, Studio } from './studio.svelte';
@@ -34,10 +34,30 @@ export interface AttributionOutcome extends Attribution {
 }
 
 const message = (e: unknown) => (e as Error)?.message ?? String(e);
+const sentence = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+const quote = (s: string) => JSON.stringify(s);
 
-export class CausalLab {
+/** The answer and the foil as typed; one object shared by the labs of both prompts (and the URL). */
+export class CausalPick {
   answer = $state(' Mary');
   foil = $state(' John');
+  constructor(answer = ' Mary', foil = ' John') {
+    this.answer = answer;
+    this.foil = foil;
+  }
+}
+
+/** A token of a prompt's next-token prediction, offered as the answer or the foil. */
+export interface CausalCandidate {
+  readonly id: number;
+  /** The token's text, as typed into the answer or foil field. */
+  readonly text: string;
+  /** Which prompts have it in their top-k ("A", "B", "A B"). */
+  readonly from: string;
+}
+
+export class CausalLab {
+  readonly pick: CausalPick;
   patch = $state.raw<PatchOutcome | undefined>(undefined);
   attribution = $state.raw<AttributionOutcome | undefined>(undefined);
   error = $state.raw<string | undefined>(undefined);
@@ -53,7 +73,8 @@ export class CausalLab {
   #abort: AbortController | undefined;
 
   /** `cap`: the most patched runs started live (liveRunCap by default). */
-  constructor(studio: Studio, a: PromptRun, b: PromptRun, cap = liveRunCap) {
+  constructor(studio: Studio, a: PromptRun, b: PromptRun, cap = liveRunCap, pick = new CausalPick()) {
+    this.pick = pick;
     this.#cap = cap;
     this.#studio = studio;
     this.#gpu = studioGpu(studio);
@@ -61,17 +82,96 @@ export class CausalLab {
     this.#b = b;
   }
 
+  /** The most patched runs started live. */
+  get cap(): number {
+    return this.#cap;
+  }
+
+  get answer(): string {
+    return this.pick.answer;
+  }
+  set answer(text: string) {
+    this.pick.answer = text;
+  }
+  get foil(): string {
+    return this.pick.foil;
+  }
+  set foil(text: string) {
+    this.pick.foil = text;
+  }
+
   /** The answer and the foil as token ids, or the message that says why not. */
   readonly pair = $derived.by((): { answer: number; foil: number } | { message: string } => {
     const tokenizer = this.#studio.tokenizer;
     const V = this.#studio.model?.config.vocabSize ?? 0;
     if (!tokenizer) return { message: 'Load a model first.' };
-    const a = pickToken(tokenizer, this.answer, V);
-    if (!a.ok) return { message: `Answer: ${a.message}` };
-    const f = pickToken(tokenizer, this.foil, V);
-    if (!f.ok) return { message: `Foil: ${f.message}` };
-    if (a.id === f.id) return { message: 'The answer and the foil are the same token.' };
-    return { answer: a.id, foil: f.id };
+    const one = (what: string, text: string): number | string => {
+      if (text === '') return `${what}: type one token, e.g. " Mary" (with its leading space).`;
+      const p = pickToken(tokenizer, text, V);
+      if (p.ok) return p.id;
+      const ids = tokenizer.encode(text, { allowSpecial: true });
+      if (ids.length < 2) return `${what}: ${p.message}`;
+      const pieces = ids.map((id) => quote(tokenizer.tokenLabel(id))).join(' + ');
+      return `${what}: ${quote(text)} is ${ids.length} tokens (${pieces}); the logit difference needs one token each.`;
+    };
+    const a = one('Answer', this.answer);
+    if (typeof a === 'string') return { message: a };
+    const f = one('Foil', this.foil);
+    if (typeof f === 'string') return { message: f };
+    if (a === f) return { message: 'The answer and the foil are the same token.' };
+    return { answer: a, foil: f };
+  });
+
+  /** Why prompts A and B cannot be patched (lengths, BOS), or undefined when they can. */
+  readonly promptProblem = $derived.by((): string | undefined => {
+    const config = this.#studio.model?.config;
+    if (!config) return 'Load a model first.';
+    try {
+      checkPromptPair(config, this.#a.tokens, this.#b.tokens);
+      return undefined;
+    } catch (e) {
+      return `${sentence(message(e))}.`;
+    }
+  });
+
+  /** Both prompts' next-token top-k (their last runs), A's first: the answers and foils to offer. */
+  readonly candidates = $derived.by((): readonly CausalCandidate[] => {
+    const tokenizer = this.#studio.tokenizer;
+    if (!tokenizer) return [];
+    const out: { id: number; text: string; from: string }[] = [];
+    const runs =
+      this.#a === this.#b
+        ? [['A', this.#a] as const]
+        : ([
+            ['A', this.#a],
+            ['B', this.#b],
+          ] as const);
+    for (const [name, run] of runs) {
+      const r = run.result;
+      if (!r) continue;
+      const { ids, k, points } = r.lens;
+      const T = r.tokens.length;
+      const base = ((points.length - 1) * T + (T - 1)) * k;
+      for (let i = 0; i < k; i++) {
+        const id = ids[base + i]!;
+        const seen = out.find((c) => c.id === id);
+        if (seen) seen.from = `${seen.from} ${name}`;
+        else out.push({ id, text: tokenizer.decode([id]), from: name });
+      }
+    }
+    return out;
+  });
+
+  /** The patching maps are of other prompts than A's and B's tokens now. */
+  readonly patchStale = $derived.by(() => {
+    const p = this.patch;
+    return !!p && (!same(p.tokensClean, this.#a.tokens) || !same(p.tokensCorrupt, this.#b.tokens));
+  });
+
+  /** The attribution is of other tokens than A's now. */
+  readonly attributionStale = $derived.by(() => {
+    const d = this.attribution;
+    return !!d && !same(d.tokens, this.#a.tokens);
   });
 
   /** The patching work for prompt A's length (undefined without a model). */
@@ -88,6 +188,7 @@ export class CausalLab {
     const pair = this.pair;
     if (!engine) return this.#fail('Load a model first.');
     if ('message' in pair) return this.#fail(pair.message);
+    if (this.promptProblem) return this.#fail(this.promptProblem);
     const est = this.estimate;
     if (est && est.runs > this.#cap) {
       return this.#fail(
@@ -124,7 +225,7 @@ export class CausalLab {
         ms: performance.now() - t0,
       };
     } catch (e) {
-      this.error = message(e);
+      this.error = sentence(message(e));
     } finally {
       this.running = false;
       this.#abort = undefined;
@@ -158,7 +259,7 @@ export class CausalLab {
       if (version !== this.#studio.modelVersion) return;
       this.attribution = { ...d, tokens, answer: pair.answer, foil: pair.foil, modelVersion: version };
     } catch (e) {
-      this.error = message(e);
+      this.error = sentence(message(e));
     } finally {
       session.destroy();
       this.running = false;
@@ -208,4 +309,8 @@ export class CausalLab {
   dispose(): void {
     this.cancel();
   }
+}
+
+function same(x: readonly number[], y: readonly number[]): boolean {
+  return x.length === y.length && x.every((v, i) => v === y[i]);
 }

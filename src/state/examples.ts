@@ -11,6 +11,11 @@ export interface ExamplePrompt {
   readonly look: string;
   /** The instruments tab that shows it best. */
   readonly tab?: string;
+  /** A second prompt: picking the example turns compare mode on with it as prompt B. */
+  readonly compare?: string;
+  /** The causal instruments' answer and foil (one token each). */
+  readonly answer?: string;
+  readonly foil?: string;
 }
 
 const passage =
@@ -57,5 +62,16 @@ export const examplePrompts: readonly ExamplePrompt[] = [
     bos: true,
     look: 'most heads park their attention on the first token (a bright left column, the sink); entropy falls in later layers',
     tab: 'entropy',
+  },
+  {
+    id: 'ioi',
+    label: 'Indirect object: Mary and John (patching)',
+    prompt: 'When Mary and John went to the store, John gave a drink to',
+    bos: false,
+    compare: 'When Mary and John went to the store, Mary gave a drink to',
+    answer: ' Mary',
+    foil: ' John',
+    look: 'patch A (clean) into B (corrupted): on GPT-2 small, the name movers’ heads in layers 9–10 and the “ Mary”/“ John” positions restore the logit difference; the Attribution tab shows which heads write it',
+    tab: 'patch',
   },
 ];

@@ -5,7 +5,9 @@
 //   &compare=<text>    compare mode: the second prompt (B)   &bos_b=1
 //   &layer=<n> &head=<n>                       the layer shown and the focused head
 //   &colormap=viridis|magma|… &scale=linear|log &norm=head|shared &sink=show|hide|renormalize
-//   &view=heads|atlas|text    the main view        &tab=detectors|entropy|depth|lens|ablation  the instruments' tab
+//   &view=heads|atlas|text    the main view
+//   &tab=detectors|entropy|depth|lens|ablation|attribution|patch  the instruments' tab
+//   &answer=<text> &foil=<text>   the causal instruments' answer and foil (one token each)
 //   &ablate=1.2,0.3,mlp1 &ablate_mode=zero|mean   the ablation selection (heads L.H, MLP layers mlpL)
 //   &track=464,3139           the logit lens's tracked token ids
 //   (after a local-file load there is no model=: files cannot be named by a link)
@@ -28,7 +30,15 @@ export const stageViews = ['heads', 'atlas', 'text'] as const;
 export type StageView = (typeof stageViews)[number];
 
 /** The instruments' tabs. */
-export const instrumentTabs = ['detectors', 'entropy', 'depth', 'lens', 'ablation'] as const;
+export const instrumentTabs = [
+  'detectors',
+  'entropy',
+  'depth',
+  'lens',
+  'ablation',
+  'attribution',
+  'patch',
+] as const;
 export type InstrumentTab = (typeof instrumentTabs)[number];
 
 /** The ablation instrument's selection. */
@@ -65,7 +75,17 @@ export interface UrlState {
   readonly ablation: AblationSelection;
   /** Token ids the logit lens tracks. */
   readonly track: readonly number[];
+  /** The causal instruments' answer and foil, as typed (" Mary", " John"). */
+  readonly causal: CausalPickState;
 }
+
+export interface CausalPickState {
+  readonly answer: string;
+  readonly foil: string;
+}
+
+export const defaultCausalPick: CausalPickState = { answer: ' Mary', foil: ' John' };
+const causalTabs: readonly InstrumentTab[] = ['attribution', 'patch'];
 
 export const defaultView: ViewState = {
   layer: 0,
@@ -145,6 +165,10 @@ export function readUrlState(search: string): UrlState {
     tab: oneOf(params.get('tab'), instrumentTabs, 'detectors'),
     ablation: parseAblation(params.get('ablate'), params.get('ablate_mode')),
     track: ids(params.get('track')),
+    causal: {
+      answer: params.get('answer') ?? defaultCausalPick.answer,
+      foil: params.get('foil') ?? defaultCausalPick.foil,
+    },
   };
 }
 
@@ -172,5 +196,10 @@ export function writeUrlState(state: UrlState): string {
   if (ablate) params.set('ablate', ablate);
   if (ablate && state.ablation.mode !== 'zero') params.set('ablate_mode', state.ablation.mode);
   if (state.track.length > 0) params.set('track', state.track.join(','));
+  // The answer and the foil: with a causal tab shown, or when they are not the defaults.
+  const { answer, foil } = state.causal;
+  const causalShown = causalTabs.includes(state.tab);
+  if (causalShown || answer !== defaultCausalPick.answer) params.set('answer', answer);
+  if (causalShown || foil !== defaultCausalPick.foil) params.set('foil', foil);
   return `?${params.toString()}`;
 }
