@@ -1,7 +1,7 @@
 // README screenshots, taken from the running app (the built studio served by `vite preview`) on the
 // bundled model in headless Chromium with WebGPU on whatever adapter it finds, at 1440×900: the
 // whole first screen (studio.png), its parts (heads, residual stream, atlas, text view), the
-// instruments, and compare mode.
+// instruments, compare mode, and the causal instruments (Patch, Attribution) on the IOI pair.
 //   npm run screenshots            (writes docs/screenshots/*.png; STRATA_SHOT_PORT: the port)
 import { chromium, type Page } from '@playwright/test';
 import { mkdir } from 'node:fs/promises';
@@ -66,6 +66,21 @@ try {
   await page.waitForTimeout(1500);
   await page.screenshot({ path: `${out}/compare.png`, fullPage: false });
   console.log(`${out}/compare.png`);
+
+  // The causal instruments on the IOI pair: the Patch tab (prompt A's instruments) and Attribution.
+  const ioi = 'When Mary and John went to the store, John gave a drink to';
+  await page.goto(
+    `${base}?${new URLSearchParams({ prompt: ioi, compare: ioi.replace(', John', ', Mary'), tab: 'patch', answer: ' Mary', foil: ' John' }).toString()}`,
+  );
+  await ready(page);
+  const causal = page.getByTestId('instruments').first();
+  await causal.getByTestId('patch-run').click();
+  await causal.getByTestId('patch-summary').waitFor({ timeout: 300_000 });
+  await shot(page, 'instruments', 'patching');
+  await causal.getByRole('tab', { name: 'Attribution' }).click();
+  await causal.getByTestId('attribution-run').click();
+  await causal.getByTestId('dla-total').waitFor({ timeout: 300_000 });
+  await shot(page, 'instruments', 'attribution');
 } finally {
   await browser.close();
   await new Promise<void>((resolve) => server.httpServer.close(() => resolve()));
