@@ -191,7 +191,7 @@ describe('npm run probe', () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain(
       'probe failed: unknown dataset "brown-nouns": give a shipped dataset (brown-pos, vader-sentiment, ' +
-        'entity-types) or a path to a .json or .csv file',
+        'entity-types, subject-number, subordinate-clause) or a path to a .json or .csv file',
     );
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain(`probe failed: ${gone}: no such file`);
