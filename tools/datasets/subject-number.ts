@@ -15,13 +15,14 @@ export const subjectNumberLabels = ['singular', 'plural'] as const;
 
 const pairs = (list: string) => list.split(' ').map((p) => p.split('/') as [string, string]);
 
-const subjects = pairs(
+/** Subjects and attractors, [singular, plural]. */
+export const subjects = pairs(
   'key/keys dog/dogs teacher/teachers car/cars book/books girl/girls boy/boys man/men ' +
     'woman/women child/children letter/letters student/students officer/officers bird/birds ' +
     'picture/pictures farmer/farmers doctor/doctors worker/workers friend/friends report/reports ' +
     'soldier/soldiers player/players painting/paintings bottle/bottles leader/leaders author/authors',
 );
-const attractors = pairs(
+export const attractors = pairs(
   'cabinet/cabinets door/doors table/tables window/windows garden/gardens building/buildings ' +
     'river/rivers school/schools office/offices road/roads wall/walls village/villages farm/farms ' +
     'station/stations hill/hills church/churches box/boxes city/cities shop/shops bridge/bridges',
