@@ -14,6 +14,7 @@ import {
   stratifiedSplit,
   type ProbeFitResult,
 } from '../src/instruments/probe-fit';
+import { readableDepth } from '../src/instruments/probe-readable';
 import { gpt2Config } from '../src/model/fixtures';
 import { referenceForward } from '../src/model/reference';
 import { runCli } from './support/cli';
@@ -70,9 +71,12 @@ const accuracies = (fit: ProbeFitResult): Accuracies =>
  * (probes.test.ts); checked here: moving every reference feature by up to that much, in several
  * random directions, moves no prediction, so the CLI's accuracies must equal these exactly.
  */
-function expected(bos: boolean, seed: number, trainFraction: number) {
-  const dataset = parseDatasetJson(datasetJson, 'tiny-words.json');
-  const { inputs, labels, skipped } = prepareProbeInputs(dataset, tokenizer, { bos, nCtx: config.nCtx });
+function expected(bos: boolean, seed: number, trainFraction: number, json = datasetJson) {
+  const dataset = parseDatasetJson(json, 'tiny-words.json');
+  const { inputs, labels, groups, skipped } = prepareProbeInputs(dataset, tokenizer, {
+    bos,
+    nCtx: config.nCtx,
+  });
   const { nLayer: L, nEmbd: D } = config;
   const N = inputs.length;
   const data = new Float32Array((L + 1) * N * D);
@@ -85,7 +89,7 @@ function expected(bos: boolean, seed: number, trainFraction: number) {
     });
   }
   const fitOn = (x: Float32Array) =>
-    fitProbes({ data: x, points: L + 1, examples: N, width: D }, labels, 3, { seed, trainFraction });
+    fitProbes({ data: x, points: L + 1, examples: N, width: D }, labels, 3, { seed, trainFraction, groups });
   const fit = fitOn(data);
   for (let trial = 0; trial < 8; trial++) {
     const random = mulberry32(1000 + trial);
@@ -173,6 +177,50 @@ describe('npm run probe', () => {
     expect(new Set(got.map((a) => a.join())).size).toBeGreaterThan(1);
   });
 
+  test('groups: whole groups held out, the split and the first-90% depth in the JSON and the table', async () => {
+    // Each word's two sentences are one group: 18 groups, round(0.25 · 18) = 5 held out whole.
+    const grouped = JSON.stringify({
+      name: 'tiny-words',
+      labels: Object.keys(words),
+      examples: examples.slice(0, 36).map((e, i) => ({ ...e, group: `w${i >> 1}` })),
+    });
+    const file = join(dir, 'grouped.json');
+    writeFileSync(file, grouped);
+    const out = join(dir, 'probe-grouped.json');
+    const r = await cli(['--model', model, '--dataset', file, '--seed', '3', '--out', out]);
+    expect(r.code).toBe(0);
+    const json = JSON.parse(readFileSync(out, 'utf8')) as ProbeJson;
+    const want = expected(true, 3, 0.75, grouped);
+    expect(json.split).toEqual({ by: 'group', train_groups: 13, held_out_groups: 5 });
+    expect(want.fit.groups).toEqual({ train: 13, heldOut: 5 });
+    expect(json.examples).toMatchObject({ used: 36, train: 26, held_out: 10 });
+    const got: Accuracies = json.points.map((p) => [p.held_out_accuracy, p.train_accuracy]);
+    expect(got).toEqual(accuracies(want.fit));
+    const readable = readableDepth(
+      json.points.map((p) => p.held_out_accuracy),
+      json.baseline.accuracy,
+    );
+    expect(json.readable).toEqual(
+      readable
+        ? {
+            point: readable.depth,
+            name: json.points[readable.depth]!.name,
+            held_out_accuracy: readable.accuracy,
+            share: 0.9,
+          }
+        : null,
+    );
+    expect(r.stdout).toContain('split by group: 13 groups train, 5 held out whole');
+    expect(r.stdout).toContain(
+      readable
+        ? `linearly readable from ${json.points[readable.depth]!.name} (the first depth with 90%`
+        : 'no depth beats',
+    );
+    // Without groups: stratified by label.
+    const plain = JSON.parse(readFileSync(join(dir, 'probe.json'), 'utf8')) as ProbeJson;
+    expect(plain.split).toEqual({ by: 'label' });
+  });
+
   test('bad datasets and options: non-zero exit, the reason on stderr', async () => {
     const gone = join(dir, 'nope.csv');
     // Line 3 has a comma outside quotes: the CSV parser's message, with the file and the line.
@@ -191,7 +239,7 @@ describe('npm run probe', () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain(
       'probe failed: unknown dataset "brown-nouns": give a shipped dataset (brown-pos, vader-sentiment, ' +
-        'entity-types) or a path to a .json or .csv file',
+        'entity-types, subject-number, subordinate-clause) or a path to a .json or .csv file',
     );
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain(`probe failed: ${gone}: no such file`);

@@ -283,8 +283,10 @@ describe('shipped datasets', () => {
         const key = `${e.label} ${word.toLowerCase()}`;
         forms.set(key, (forms.get(key) ?? 0) + 1);
       }
-      // Held-out words are (mostly) new words: a form repeats at most 3 times per label.
-      expect(Math.max(...forms.values()), s.id).toBeLessThanOrEqual(s.id === 'brown-pos' ? 3 : 1);
+      // Held-out words are (mostly) new words: a form repeats at most 3 times per label. (The
+      // syntax sets repeat words on purpose, in both labels; probes-syntax.test.ts checks them.)
+      if (d.examples.some((e) => e.group === undefined))
+        expect(Math.max(...forms.values()), s.id).toBeLessThanOrEqual(s.id === 'brown-pos' ? 3 : 1);
     }
   });
 });

@@ -19,6 +19,7 @@ import {
   type ProbeDataset,
 } from '../instruments/probe-data';
 import { fitProbes } from '../instruments/probe-fit';
+import { readableDepth, readableShare } from '../instruments/probe-readable';
 import { hookName } from '../model/hooks';
 import type { OpenedModel } from '../model/load';
 import { numberOption } from './args';
@@ -57,8 +58,18 @@ export interface ProbeJson {
     left_out: number;
     left_out_indices: number[];
   };
+  /**
+   * How the examples were split: stratified by label, or by group (whole template instances held
+   * out; the dataset's examples name their group), with the groups on each side.
+   */
+  split: { by: 'label' } | { by: 'group'; train_groups: number; held_out_groups: number };
   /** The most frequent training label, and the held-out accuracy of always answering it. */
   baseline: { label: string; accuracy: number };
+  /**
+   * The first depth whose held-out accuracy reaches 90% of the best gain over the baseline (index
+   * into points, its name and accuracy); null when no depth beats the baseline.
+   */
+  readable: { point: number; name: string; held_out_accuracy: number; share: number } | null;
   /** One per depth: blocks.0.hook_resid_pre … blocks.{L-1}.hook_resid_pre, blocks.{L-1}.hook_resid_post. */
   points: {
     name: string;
@@ -112,7 +123,7 @@ export async function probe(
 ): Promise<ProbeJson> {
   const { config } = model;
   // Bad data is refused before the GPU is touched.
-  const { inputs, labels, kept, skipped } = prepareProbeInputs(dataset, model.tokenizer, {
+  const { inputs, labels, groups, kept, skipped } = prepareProbeInputs(dataset, model.tokenizer, {
     bos: options.bos,
     nCtx: config.nCtx,
   });
@@ -143,11 +154,15 @@ export async function probe(
       features,
       labels,
       dataset.labels.length,
-      { seed: options.seed, trainFraction: options.trainFraction },
+      { seed: options.seed, trainFraction: options.trainFraction, groups },
       (done, total) => options.onProgress?.('fitting', done, total),
     );
     const t2 = performance.now();
     const names = probePoints(config.nLayer).map(hookName);
+    const readable = readableDepth(
+      result.layers.map((l) => l.heldOutAccuracy),
+      result.majority.accuracy,
+    );
     return {
       model: { name: model.name, n_layer: config.nLayer, n_embd: config.nEmbd, n_ctx: config.nCtx },
       adapter: {
@@ -166,7 +181,18 @@ export async function probe(
         left_out: skipped,
         left_out_indices: leftOut,
       },
+      split: result.groups
+        ? { by: 'group', train_groups: result.groups.train, held_out_groups: result.groups.heldOut }
+        : { by: 'label' },
       baseline: { label: dataset.labels[result.majority.label]!, accuracy: result.majority.accuracy },
+      readable: readable
+        ? {
+            point: readable.depth,
+            name: names[readable.depth]!,
+            held_out_accuracy: readable.accuracy,
+            share: readableShare,
+          }
+        : null,
       points: result.layers.map((l) => ({
         name: names[l.point]!,
         held_out_accuracy: l.heldOutAccuracy,
@@ -211,6 +237,13 @@ export function formatTable(r: ProbeJson): string {
     ),
     '',
     `baseline: always "${r.baseline.label}" (the most frequent training label), scored on the held-out examples`,
+    r.split.by === 'group'
+      ? `split by group: ${r.split.train_groups} groups train, ${r.split.held_out_groups} held out whole`
+      : 'split: stratified by label',
+    r.readable
+      ? `linearly readable from ${r.readable.name} (the first depth with ${Math.round(100 * r.readable.share)}% ` +
+        'of the best gain over the baseline)'
+      : 'no depth beats the baseline',
     ...(unconverged > 0
       ? ['* the fit stopped before converging (iteration limit or no further progress)']
       : []),

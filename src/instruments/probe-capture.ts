@@ -1,7 +1,9 @@
 // The residual stream at one position per example, at every probed point, read back for fitting.
-// Each example is one forward on the session; right after it, one row of D floats per point is
-// copied from the session's residual captures into a mappable staging buffer (copies, no kernel),
-// and a batch of examples is mapped at once: (L+1)·D floats per example, a small readback.
+// Each example is one forward on the session — or shares one: examples whose tokens up to their
+// position are a prefix of another's (several probed words of one sentence) are read from that
+// example's run, the model being causal. Right after a run, one row of D floats per point and
+// example is copied from the session's residual captures into a mappable staging buffer (copies,
+// no kernel), and a batch of examples is mapped at once: (L+1)·D floats per example.
 
 import type { PromptSession } from '../engine/session';
 import type { ResidPoint } from '../model/hooks';
@@ -25,6 +27,39 @@ export interface CaptureOptions {
   readonly onProgress?: (done: number, total: number) => void;
   /** Examples per readback (default 32). */
   readonly batch?: number;
+}
+
+/** One forward and the examples read from it: their index and the position each reads. */
+export interface SharedRun {
+  readonly tokens: readonly number[];
+  readonly reads: readonly { readonly example: number; readonly position: number }[];
+}
+
+/**
+ * The forwards that `inputs` need: the tokens up to each input's position, run once for every
+ * input whose tokens up to its position are a prefix of them (longest first, reads in input order).
+ */
+export function sharedRuns(inputs: readonly ProbeInput[]): SharedRun[] {
+  const order = inputs.map((_, i) => i).sort((a, b) => inputs[b]!.position - inputs[a]!.position || a - b);
+  const runs: { tokens: readonly number[]; reads: { example: number; position: number }[] }[] = [];
+  // Every prefix of every run's tokens → that run.
+  const prefixes = new Map<string, number>();
+  for (const i of order) {
+    const { tokens, position } = inputs[i]!;
+    const own = tokens.slice(0, position + 1);
+    const host = prefixes.get(own.join());
+    if (host !== undefined) {
+      runs[host]!.reads.push({ example: i, position });
+      continue;
+    }
+    for (let n = 1; n <= own.length; n++) {
+      const key = own.slice(0, n).join();
+      if (!prefixes.has(key)) prefixes.set(key, runs.length);
+    }
+    runs.push({ tokens: own, reads: [{ example: i, position }] });
+  }
+  for (const r of runs) r.reads.sort((a, b) => a.example - b.example);
+  return runs;
 }
 
 /** What capture needs of a session: PromptSession has it. */
@@ -58,7 +93,8 @@ export async function captureProbeFeatures(
         `example ${i + 1}: position ${input.position} is outside its ${input.tokens.length} tokens`,
       );
   }
-  const batch = Math.max(1, Math.min(options.batch ?? 32, N));
+  const runs = sharedRuns(inputs);
+  const batch = Math.max(1, Math.min(options.batch ?? 32, N), ...runs.map((r) => r.reads.length));
   const data = new Float32Array(P * N * D);
   // (batch, P, D): the rows of the examples in the current batch.
   const staging = device.createBuffer({
@@ -70,31 +106,38 @@ export async function captureProbeFeatures(
     if (options.signal?.aborted) throw new DOMException('probe capture cancelled', 'AbortError');
   };
   try {
-    for (let first = 0; first < N; first += batch) {
-      const count = Math.min(batch, N - first);
-      for (let b = 0; b < count; b++) {
+    let done = 0;
+    for (let first = 0; first < runs.length;) {
+      // As many runs as fill the staging buffer with their examples' rows.
+      const examples: number[] = [];
+      for (; first < runs.length && examples.length + runs[first]!.reads.length <= batch; first++) {
         throwIfAborted();
-        const { tokens, position } = inputs[first + b]!;
-        await session.run(tokens);
+        const run = runs[first]!;
+        await session.run(run.tokens);
         // Queue order puts these copies after this run and before the next one.
         const encoder = device.createCommandEncoder({ label: 'probe.gather' });
-        points.forEach((point, p) =>
-          encoder.copyBufferToBuffer(
-            session.capture(point),
-            position * rowBytes,
-            staging,
-            (b * P + p) * rowBytes,
-            rowBytes,
-          ),
-        );
+        for (const { example, position } of run.reads) {
+          const b = examples.push(example) - 1;
+          points.forEach((point, p) =>
+            encoder.copyBufferToBuffer(
+              session.capture(point),
+              position * rowBytes,
+              staging,
+              (b * P + p) * rowBytes,
+              rowBytes,
+            ),
+          );
+        }
         device.queue.submit([encoder.finish()]);
-        options.onProgress?.(first + b + 1, N);
+        done += run.reads.length;
+        options.onProgress?.(done, N);
       }
+      const count = examples.length;
       await staging.mapAsync(GPUMapMode.READ, 0, count * P * rowBytes);
       const rows = new Float32Array(staging.getMappedRange(0, count * P * rowBytes));
-      for (let b = 0; b < count; b++)
+      for (const [b, n] of examples.entries())
         for (let p = 0; p < P; p++)
-          data.set(rows.subarray((b * P + p) * D, (b * P + p + 1) * D), (p * N + first + b) * D);
+          data.set(rows.subarray((b * P + p) * D, (b * P + p + 1) * D), (p * N + n) * D);
       staging.unmap();
     }
   } finally {

@@ -9,6 +9,11 @@ export interface ProbeExample {
   /** [start, end): UTF-16 offsets of the target word in `text`; the probe reads its last token. */
   readonly target: readonly [number, number];
   readonly label: string;
+  /**
+   * The template instance (sentence, frame) the example comes from: examples of one group are held
+   * out together, so a probe cannot learn a sentence in training and meet it again in testing.
+   */
+  readonly group?: string;
 }
 
 /** The file format of static/datasets/*.json (and of a user's JSON file, where most fields are optional). */
@@ -52,6 +57,18 @@ export const shippedDatasets = [
     file: 'entity-types.json',
     title: 'Entity type (people, cities, countries, animals, foods)',
     kind: 'semantic',
+  },
+  {
+    id: 'subject-number',
+    file: 'subject-number.json',
+    title: 'Subject number across an attractor (templates)',
+    kind: 'syntactic',
+  },
+  {
+    id: 'subordinate-clause',
+    file: 'subordinate-clause.json',
+    title: 'Inside a subordinate clause (templates)',
+    kind: 'syntactic',
   },
 ] as const;
 export type ShippedDatasetId = (typeof shippedDatasets)[number]['id'];
@@ -100,6 +117,7 @@ interface RawExample {
   text: unknown;
   label: unknown;
   target?: unknown;
+  group?: unknown;
 }
 
 /** Checks and normalizes examples; `where(i)` locates example i in messages ("line 7", "examples[3]"). */
@@ -149,7 +167,10 @@ function checkExamples(
         `${at}: the target must be a word of the text or a [start, end] character span, not ${JSON.stringify(r.target)}`,
       );
     }
-    examples.push({ text, target, label: label.trim() });
+    const group = typeof r.group === 'number' ? String(r.group) : r.group;
+    if (group !== undefined && group !== null && group !== '' && typeof group !== 'string')
+      throw new ProbeDataError(`${at}: the group must be a string or a number, not ${JSON.stringify(group)}`);
+    examples.push({ text, target, label: label.trim(), ...(group ? { group } : {}) });
   });
 
   if (examples.length < probeLimits.minExamples)
@@ -334,7 +355,7 @@ export function parseDatasetCsv(text: string, file: string): ProbeDataset {
       `${file}, line ${header.line}: the header has no ${missing.map((m) => `"${m}"`).join(' or ')} column ` +
         `(found ${header.fields.map((h) => JSON.stringify(h)).join(', ')}); expected text,label[,target]`,
     );
-  const [ti, li, gi] = [col('text'), col('label'), col('target')];
+  const [ti, li, gi, gr] = [col('text'), col('label'), col('target'), col('group')];
   const rows = records.slice(1);
   const raw = rows.map(({ line, fields }): RawExample => {
     if (fields.length !== names.length)
@@ -342,7 +363,8 @@ export function parseDatasetCsv(text: string, file: string): ProbeDataset {
         `${file}, line ${line}: ${fields.length} field${fields.length === 1 ? '' : 's'}, the header has ` +
           `${names.length} (quote a text that contains commas: "like, this")`,
       );
-    return { text: fields[ti], label: fields[li], target: gi >= 0 ? fields[gi] : undefined };
+    const group = gr >= 0 ? fields[gr]!.trim() : undefined;
+    return { text: fields[ti], label: fields[li], target: gi >= 0 ? fields[gi] : undefined, group };
   });
   const { labels, examples } = checkExamples(file, raw, (i) => `line ${rows[i]!.line}`, undefined);
   return {
@@ -421,7 +443,14 @@ export function prepareProbeInputs(
   dataset: ProbeDataset,
   tokenizer: ProbeTokenizer,
   options: { bos: boolean; nCtx: number },
-): { inputs: ProbeInput[]; labels: Int32Array; kept: number[]; skipped: number } {
+): {
+  inputs: ProbeInput[];
+  labels: Int32Array;
+  /** Each kept example's group index (an example without a group is a group of its own); undefined when no example names a group. */
+  groups: Int32Array | undefined;
+  kept: number[];
+  skipped: number;
+} {
   const index = new Map(dataset.labels.map((l, i) => [l, i]));
   const inputs: ProbeInput[] = [];
   const kept: number[] = [];
@@ -449,5 +478,14 @@ export function prepareProbeInputs(
           '; shorten the texts or use a model with a longer context',
       );
   }
-  return { inputs, labels: Int32Array.from(labelList), kept, skipped };
+  const named = kept.some((i) => dataset.examples[i]!.group !== undefined);
+  const ids = new Map<string, number>();
+  const groups = named
+    ? Int32Array.from(kept, (i) => {
+        const g = dataset.examples[i]!.group ?? `\u0000${i}`;
+        if (!ids.has(g)) ids.set(g, ids.size);
+        return ids.get(g)!;
+      })
+    : undefined;
+  return { inputs, labels: Int32Array.from(labelList), groups, kept, skipped };
 }

@@ -7,6 +7,7 @@
 // against known Bayes rates and a finite-difference gradient.
 
 import { mulberry32 } from '../model/random';
+import { groupedSplit } from './probe-split';
 
 /** The residual stream at each example's target token, for every probed point. */
 export interface ProbeFeatures {
@@ -32,6 +33,8 @@ export interface ProbeFitOptions extends Partial<LogisticOptions> {
   readonly trainFraction?: number;
   /** Seed of the split (default 0): the same seed, the same split. */
   readonly seed?: number;
+  /** Each example's group (template instance): when given, whole groups are held out (groupedSplit). */
+  readonly groups?: ArrayLike<number>;
 }
 
 export interface LogisticModel {
@@ -66,6 +69,8 @@ export interface ProbeFitResult {
   readonly trainCount: number;
   readonly heldOutCount: number;
   readonly classes: number;
+  /** Groups on each side, when the split was by group. */
+  readonly groups?: { readonly train: number; readonly heldOut: number };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -412,12 +417,13 @@ export function fitProbes(
   if (labels.length !== examples) throw new RangeError(`${labels.length} labels for ${examples} examples`);
   if (features.data.length !== points * examples * width)
     throw new RangeError(`features hold ${features.data.length} values, not ${points}×${examples}×${width}`);
-  const { train, heldOut } = stratifiedSplit(
-    labels,
-    classes,
-    options.trainFraction ?? 0.75,
-    options.seed ?? 0,
-  );
+  const [fraction, seed] = [options.trainFraction ?? 0.75, options.seed ?? 0];
+  if (options.groups && options.groups.length !== examples)
+    throw new RangeError(`${options.groups.length} groups for ${examples} examples`);
+  const split: ReturnType<typeof stratifiedSplit> & { groups?: ProbeFitResult['groups'] } = options.groups
+    ? groupedSplit(labels, classes, options.groups, fraction, seed)
+    : stratifiedSplit(labels, classes, fraction, seed);
+  const { train, heldOut } = split;
   const layers: LayerProbe[] = [];
   for (let p = 0; p < points; p++) {
     const X = features.data.subarray(p * examples * width, (p + 1) * examples * width);
@@ -437,5 +443,6 @@ export function fitProbes(
     trainCount: train.length,
     heldOutCount: heldOut.length,
     classes,
+    ...(split.groups ? { groups: split.groups } : {}),
   };
 }

@@ -16,6 +16,8 @@ import {
 } from '../instruments/probe-data';
 import type { ProbeFitResult } from '../instruments/probe-fit';
 import { hookName } from '../model/hooks';
+
+export { readableDepth, readableShare, type ReadableDepth } from '../instruments/probe-readable';
 import type { Studio } from './studio.svelte';
 import { studioGpu } from './gpu/access';
 
@@ -156,7 +158,10 @@ export class ProbeStudy {
     let session: PromptSession | undefined;
     try {
       const { config } = model;
-      const { inputs, labels, skipped } = prepareProbeInputs(dataset, tokenizer, { bos, nCtx: config.nCtx });
+      const { inputs, labels, groups, skipped } = prepareProbeInputs(dataset, tokenizer, {
+        bos,
+        nCtx: config.nCtx,
+      });
       const longest = Math.max(...inputs.map((i) => i.tokens.length));
       // Only the final lens point: the lens at every layer would cost more than the forward itself.
       session = studioGpu(studio).createSession({ lens: 'final', capacity: longest });
@@ -176,7 +181,7 @@ export class ProbeStudy {
           features,
           labels,
           classes: dataset.labels.length,
-          options: { seed: this.seed, trainFraction: this.trainFraction },
+          options: { seed: this.seed, trainFraction: this.trainFraction, groups },
         },
         {
           signal: abort.signal,

@@ -3,6 +3,8 @@
 import { buildBrownPos } from './brown-pos';
 import { datasetJson } from './common';
 import { buildEntityTypes } from './entity-types';
+import { buildSubjectNumber } from './subject-number';
+import { buildSubordinateClause } from './subordinate-clause';
 import { buildVaderSentiment, readVaderLexicon } from './vader-sentiment';
 
 /** Sources (devDependencies), relative to the repository root. */
@@ -14,5 +16,7 @@ export function buildAll(): Record<string, string> {
     'brown-pos.json': datasetJson(buildBrownPos(brownDir)),
     'vader-sentiment.json': datasetJson(buildVaderSentiment(readVaderLexicon(vaderLexicon), brownDir)),
     'entity-types.json': datasetJson(buildEntityTypes()),
+    'subject-number.json': datasetJson(buildSubjectNumber()),
+    'subordinate-clause.json': datasetJson(buildSubordinateClause()),
   };
 }
