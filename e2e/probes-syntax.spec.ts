@@ -1,6 +1,6 @@
 // The syntax probes in Chromium on the bundled model (gpt2-brown-mini, the studio's default): the
-// shipped subject-number and subordinate-clause datasets are offered by the panel, and a quarter of
-// each (every 4th group: 96 and 88 examples; the whole sets take ~20 min of SwiftShader here) runs
+// shipped subject-number and subordinate-clause datasets are offered by the panel, and an eighth of
+// each (every 8th group: 48 and 48 examples; the whole sets take ~20 min of SwiftShader here) runs
 // from the panel's file input (the residual stream captured on the GPU, one probe per depth fitted
 // in the worker, split by group), and
 // - each draws a line on the chart, one point per depth, with its legend entry;
@@ -29,11 +29,11 @@ const tasks = [
   { id: 'subordinate-clause', name: 'Subordinate clause', examples: 360 },
 ] as const;
 
-/** Every 4th group of a shipped dataset, as a file of the shipped format. */
-function quarter(id: string): ProbeDataset {
+/** Every 8th group of a shipped dataset, as a file of the shipped format. */
+function eighth(id: string): ProbeDataset {
   const d = parseDatasetJson(readFileSync(`static/datasets/${id}.json`, 'utf8'), `${id}.json`);
   const groups = [...new Set(d.examples.map((e) => e.group))];
-  const kept = new Set(groups.filter((_, i) => i % 4 === 0));
+  const kept = new Set(groups.filter((_, i) => i % 8 === 0));
   return { ...d, examples: d.examples.filter((e) => kept.has(e.group)) };
 }
 
@@ -85,7 +85,7 @@ async function runTask(page: Page, task: (typeof tasks)[number], subset: ProbeDa
   await panel.getByTestId('probe-dataset').selectOption(task.id);
   await expect(panel.getByTestId('probe-dataset-info')).toContainText(`${task.examples} examples`);
   await panel.getByTestId('probe-file').setInputFiles({
-    name: `${task.id}-quarter.json`,
+    name: `${task.id}-eighth.json`,
     mimeType: 'application/json',
     buffer: Buffer.from(JSON.stringify(subset)),
   });
@@ -108,7 +108,7 @@ test('the syntax probes on the bundled model: lines on the chart, the CPU fit, t
   await page.goto(`/?${new URLSearchParams({ prompt: 'The keys to the cabinet are' }).toString()}`);
   await expect(page.getByTestId('model-panel')).toContainText('gpt2-brown-mini');
   await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
-  const subsets = tasks.map((t) => quarter(t.id));
+  const subsets = tasks.map((t) => eighth(t.id));
   for (const [i, task] of tasks.entries()) await runTask(page, task, subsets[i]!);
 
   const panel = page.getByTestId('probes-panel');
@@ -117,7 +117,7 @@ test('the syntax probes on the bundled model: lines on the chart, the CPU fit, t
     const { fit, low, high } = expected(weights, model.tokenizer, subsets[i]!);
     const want = heldOut(fit);
     console.log(
-      `${task.name} (a quarter): reference held-out ${want.map((a) => a.toFixed(3)).join(' ')} (depths 0…${L}), ` +
+      `${task.name} (an eighth): reference held-out ${want.map((a) => a.toFixed(3)).join(' ')} (depths 0…${L}), ` +
         `baseline ${fit.majority.accuracy.toFixed(3)}, ${fit.trainCount} train / ${fit.heldOutCount} held out, ` +
         `groups ${fit.groups?.train} / ${fit.groups?.heldOut}`,
     );
@@ -126,7 +126,7 @@ test('the syntax probes on the bundled model: lines on the chart, the CPU fit, t
     const got = await series
       .locator('circle[data-held-out]')
       .evaluateAll((cs) => cs.map((c) => Number(c.getAttribute('data-held-out'))));
-    console.log(`${task.name} (a quarter): page held-out ${got.map((a) => a.toFixed(3)).join(' ')}`);
+    console.log(`${task.name} (an eighth): page held-out ${got.map((a) => a.toFixed(3)).join(' ')}`);
     expect(got).toHaveLength(L + 1);
     got.forEach((a, p) => {
       expect(a, `${task.name} at depth ${p}`).toBeGreaterThanOrEqual(low[p]!);
