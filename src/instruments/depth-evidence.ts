@@ -11,6 +11,7 @@
 
 import type { LensTopK } from '../engine/session';
 import type { HookPoint } from '../model/hooks';
+import { headName, layerName } from '../viz/depth-names';
 import { detectors, layerSpread, type Detector, type HeadScores } from './head-scores';
 
 /** Detector names as the labels and captions write them ("layer 3 head 5: previous-token 0.870"). */
@@ -28,9 +29,9 @@ export function formatScore(value: number): string {
   return Number.isNaN(value) ? 'n/a (no query in scope)' : value.toFixed(3);
 }
 
-/** The accessible name of one detector-map cell: "layer 3 head 5: previous-token 0.870". */
+/** The accessible name of one detector-map cell: "L3.H5: previous-token 0.870". */
 export function cellLabel(layer: number, head: number, detector: Detector, value: number): string {
-  return `layer ${layer} head ${head}: ${detectorNames[detector]} ${formatScore(value)}`;
+  return `${headName(layer, head)}: ${detectorNames[detector]} ${formatScore(value)}`;
 }
 
 /**
@@ -320,6 +321,6 @@ export function depthCaption(row: DepthRow, threshold: number): string {
         `${gain >= 0 ? '+' : '−'}${Math.round(100 * Math.abs(gain))} points)`,
     );
   }
-  const name = row.layer === null ? 'embeddings' : `layer ${row.layer}`;
+  const name = row.layer === null ? 'Embeddings' : layerName(row.layer);
   return `${name}: ${parts.length ? parts.join('; ') : 'nothing measured yet'}.`;
 }

@@ -15,7 +15,7 @@ import { captureBytesPerValue, decodeCapture, type CaptureFormat } from '../gpu/
 import { viteShaders } from '../gpu/shaders-vite';
 import { f16ToF32 } from '../model/dtype';
 import type { AnyColormapName, ColormapName, DivergingColormapName } from '../viz/colormaps';
-import { noteDraw } from './debug';
+import { measure, noteDraw } from './debug';
 import {
   HeatmapRenderer,
   canvasTarget,
@@ -175,6 +175,7 @@ export class HeatmapView {
         return;
       }
       // CSS pixels → canvas pixels (the canvas's backing store is CSS size × devicePixelRatio).
+      const started = performance.now();
       const sx = canvas.width / (canvas.clientWidth || canvas.width);
       const sy = canvas.height / (canvas.clientHeight || canvas.height);
       this.#renderer.draw({
@@ -194,6 +195,7 @@ export class HeatmapView {
         normalization: params.normalization,
         sink: params.sink,
       });
+      measure(`draw-encode:${name}`, started, performance.now(), captures.seq);
       noteDraw(source.device, name, captures.seq);
       this.error = undefined;
     } catch (e) {
