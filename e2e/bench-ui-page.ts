@@ -53,6 +53,8 @@ export interface KeyTimeline {
   /** The heatmaps' frames submitted → finished on the GPU. */
   drawGpu: number;
   total: number;
+  /** The total less the GPU's parts (gpu, drawGpu): the CPU side, the debounce included. */
+  cpuSide: number;
 }
 
 export function keyTimeline(args: { keyAt: number; seq: number; canvases: string[] }): KeyTimeline {
@@ -77,6 +79,8 @@ export function keyTimeline(args: { keyAt: number; seq: number; canvases: string
   const drawGpu = canvases.map((c) => one(`draw-gpu:${c}`));
   const end = (m: PerformanceEntry) => m.startTime + m.duration;
   const done = Math.max(...drawGpu.map(end));
+  const gpuMs = gpu.duration;
+  const drawGpuMs = done - Math.min(...drawEnc.map(end));
   return {
     input: (tokenizes[0]?.startTime ?? keyAt) - keyAt,
     tokenize: tokenizes.reduce((s, m) => s + m.duration, 0),
@@ -87,8 +91,9 @@ export function keyTimeline(args: { keyAt: number; seq: number; canvases: string
     apply: apply.duration,
     toFrame: Math.min(...drawEnc.map((m) => m.startTime)) - end(apply),
     drawEncode: drawEnc.reduce((s, m) => s + m.duration, 0),
-    drawGpu: done - Math.min(...drawEnc.map(end)),
+    drawGpu: drawGpuMs,
     total: done - keyAt,
+    cpuSide: done - keyAt - gpuMs - drawGpuMs,
   };
 }
 

@@ -68,7 +68,7 @@ export function printTable(results: Record<string, unknown>): void {
     'toFrame',
     'drawEncode',
   ];
-  for (const s of [...steps, 'drawGpu', 'total'])
+  for (const s of [...steps, 'drawGpu', 'total', 'cpuSide'])
     rows.push([`key: ${s}`, (m) => cell((r[m]!['keystroke_to_heatmaps'] as Record<string, Summary>)[s])]);
   const phases = ['scrub_heads_and_flow', 'flow_pan', 'scrub_atlas_and_flow', 'atlas_cursor'];
   for (const p of phases) {

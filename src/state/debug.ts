@@ -57,7 +57,8 @@ export function noteDraw(device: GPUDevice, name: string, seq: number): void {
  * `strata:<step>` with the prompt run's number in `detail.seq` where it has one; e2e/bench-ui.ts
  * reads them, and they show in the browser's performance panel:
  *   strata:tokenize       the prompt's text → token ids (PromptRun.tokens);
- *   strata:debounce       the tokens changed → the debounced run asked for (PromptRun.runSoon);
+ *   strata:debounce       the tokens changed → the run asked for (PromptRun.runSoon: 0 when the
+ *                         key came after a pause, else the debounce);
  *   strata:queue          asked for → the run starts (waits for a run or scoring in flight);
  *   strata:encode-submit  the forward encoded and submitted (PromptSession.run up to its readback);
  *   strata:gpu            submitted → the logit lens's top-k back on the CPU (the GPU's work);

@@ -94,19 +94,35 @@ export class PromptRun {
   });
 
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** When runSoon was last called. */
+  #lastAsk = -Infinity;
 
   /**
-   * Runs `tokens` after `delayMs` unless asked again before (typing: one run when the keys pause);
-   * returns the function that cancels it (an effect's teardown).
+   * Runs `tokens` as the user types: at once when nothing ran or was asked for in the last
+   * `delayMs` (a single key after a pause costs no wait), else after `delayMs` unless asked again
+   * before (a burst of keys: one run when they pause). Returns the function that cancels a
+   * delayed run (an effect's teardown).
    */
   runSoon(tokens: readonly number[], delayMs: number): () => void {
     clearTimeout(this.#timer);
     const asked = performance.now();
+    // (#loop, not `running`: an effect calling this must not depend on the run's state.)
+    const idle = this.#loop === undefined && this.#timer === undefined && asked - this.#lastAsk >= delayMs;
+    this.#lastAsk = asked;
+    if (idle) {
+      measure('debounce', asked);
+      void this.run(tokens);
+      return () => undefined;
+    }
     const timer = (this.#timer = setTimeout(() => {
+      this.#timer = undefined;
       measure('debounce', asked);
       void this.run(tokens);
     }, delayMs));
-    return () => clearTimeout(timer);
+    return () => {
+      clearTimeout(timer);
+      if (this.#timer === timer) this.#timer = undefined;
+    };
   }
 
   /**
