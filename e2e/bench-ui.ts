@@ -242,6 +242,12 @@ async function benchModel(page: Page, base: string, model: Model, hub: Hub | und
   };
 }
 
+async function save(file: string, results: Record<string, unknown>, errors: string[]) {
+  const out = { date: new Date().toISOString(), viewport: '1280x800', results, page_errors: errors };
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, JSON.stringify(out, null, 2) + '\n');
+}
+
 async function main() {
   const names = values.models!.split(',');
   for (const n of names) if (!models[n]) throw new Error(`unknown model ${n}: bundled, small or xl`);
@@ -267,18 +273,15 @@ async function main() {
       await page.addInitScript(countReadbacks);
       results[name] = await benchModel(page, base, models[name]!, hub, fixture);
       await page.close();
+      // Written after each model: a long run stopped part-way keeps what it measured.
+      if (values.out) await save(values.out, results, errors);
     }
   } finally {
     await browser.close();
     await new Promise<void>((resolve) => server.httpServer.close(() => resolve()));
     await hub.close();
   }
-  const out = { date: new Date().toISOString(), viewport: '1280x800', results, page_errors: errors };
   printTable(results);
-  if (values.out) {
-    await mkdir(dirname(values.out), { recursive: true });
-    await writeFile(values.out, JSON.stringify(out, null, 2) + '\n');
-  }
   for (const [name, r] of Object.entries(results) as [string, Record<string, { readbacks?: number }>][]) {
     for (const phase of ['scrub_heads_and_flow', 'flow_pan', 'scrub_atlas_and_flow', 'atlas_cursor']) {
       const readbacks = r[phase]?.readbacks ?? 0;
