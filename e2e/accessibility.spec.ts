@@ -1,7 +1,8 @@
 // The studio by keyboard and for screen readers, on the fixture model in Chromium. Keyboard only:
-// from the layer slider, Tab reaches the heads, Enter focuses one, Tab reaches its heatmap, the
-// arrow keys move a cell cursor whose tooltip reads the captured weight (the reference's within
-// 1e-5), ] changes head, Escape returns the keyboard focus to that head's button in the grid.
+// from the layer slider, Tab reaches the heads, the arrow keys move within the grid (the focused
+// head follows), Enter hands the keyboard to that head's heatmap, where the arrow keys move a cell
+// cursor whose tooltip reads the captured weight (the reference's within 1e-5), ] changes head,
+// Escape returns the keyboard focus to that head's button in the grid; Space does what Enter does.
 // Then, in compare mode at 1280×800 and at 3840×2160: every control has an accessible name, the
 // page does not overflow sideways, the theme is dark, no console errors (screenshots attached).
 import type { Page } from '@playwright/test';
@@ -36,18 +37,24 @@ test('keyboard only: heads, the heatmap’s cell cursor and tooltip, Escape back
   const panel = page.getByTestId('attention-panel');
   await page.getByTestId('depth-scrubber').getByRole('slider', { name: 'Layer' }).focus();
   await tabTo(page, async () => (await focused(page)).label === 'Head L0.H0');
-  await page.keyboard.press('Enter'); // focuses head 0.0
-  await expect(page.getByTestId('heatmap-focus-canvas')).toHaveAttribute('data-head', '0');
-  await page.keyboard.press('ArrowRight'); // grid: the next head
+  await page.keyboard.press('ArrowRight'); // grid: the next head, focused, the keyboard stays here
   await expect(panel.getByRole('button', { name: 'Head L0.H1', exact: true })).toHaveAttribute(
     'aria-pressed',
     'true',
   );
   const canvas = page.getByTestId('heatmap-focus-canvas');
   await expect(canvas).toHaveAttribute('data-head', '1');
+  expect(await focused(page)).toEqual({ role: 'button', label: 'Head L0.H1' });
+  await page.keyboard.press('ArrowLeft');
+  await expect(canvas).toHaveAttribute('data-head', '0');
+  expect(await focused(page)).toEqual({ role: 'button', label: 'Head L0.H0' });
+  await page.keyboard.press('ArrowRight');
+  await expect(canvas).toHaveAttribute('data-head', '1');
 
-  await tabTo(page, async () => (await focused(page)).role === 'application');
-  // The cursor starts on the first cell as the heatmap takes the focus.
+  // Enter: the heatmap takes the keyboard, its cursor on the first cell.
+  await page.keyboard.press('Enter');
+  await expect.poll(async () => (await focused(page)).role).toBe('application');
+  expect((await focused(page)).label).toContain('head L0.H1');
   await expect(page.getByTestId('heatmap-focus-tooltip')).toHaveAttribute('data-query', '0');
   for (const key of ['ArrowDown', 'ArrowDown', 'ArrowDown', 'ArrowRight', 'ArrowRight'])
     await page.keyboard.press(key);
@@ -74,6 +81,16 @@ test('keyboard only: heads, the heatmap’s cell cursor and tooltip, Escape back
   await page.keyboard.press('Escape');
   await expect(canvas).toHaveCount(0);
   expect(await focused(page)).toEqual({ role: 'button', label: 'Head L0.H0' });
+
+  // Space on a head: the same as Enter, and Escape comes back to that head.
+  await page.keyboard.press('ArrowRight');
+  await expect(canvas).toHaveAttribute('data-head', '1');
+  await page.keyboard.press(' ');
+  await expect.poll(async () => (await focused(page)).role).toBe('application');
+  await expect(page.getByTestId('heatmap-focus-tooltip')).toHaveAttribute('data-query', '0');
+  await page.keyboard.press('Escape');
+  await expect(canvas).toHaveCount(0);
+  expect(await focused(page)).toEqual({ role: 'button', label: 'Head L0.H1' });
 });
 
 for (const [width, height] of [

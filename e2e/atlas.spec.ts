@@ -153,13 +153,15 @@ test('the atlas shows every layer × head of a 12 × 12 model, drawn from the ca
     expect(colours.size).toBeGreaterThanOrEqual(6); // not flat
   }).toPass({ timeout: 60_000 });
 
-  // Enter on a thumbnail focuses that head: the layer and the focused heatmap follow.
+  // Enter on a thumbnail focuses that head: the layer and the focused heatmap follow, and the
+  // heatmap takes the keyboard.
   const l5h7 = atlas.getByRole('button', { name: /^L5\.H7\b/ });
   await l5h7.focus();
   await page.keyboard.press('Enter');
   const focus = page.getByTestId('heatmap-focus-canvas');
   await expect(focus).toHaveAttribute('data-layer', '5');
   await expect(focus).toHaveAttribute('data-head', '7');
+  await expect(page.getByRole('application', { name: /of head L5\.H7 / })).toBeFocused();
   const row = page.getByTestId('atlas-layer-row');
   // The studio shows the focused head large in the heads view; the Atlas tab comes back to the atlas.
   const atlasTab = page.getByRole('tab', { name: 'Atlas' });

@@ -1,15 +1,26 @@
-// npm run bench:ui -- [--keys 12] [--frames 120] [--out FILE]
+// npm run bench:ui -- [--models bundled,small,xl] [--keys 8] [--big-keys 3] [--frames 90]
+//                     [--out FILE] [--profile DIR] [--dist DIR]
 //
 // The studio's interactive speed in Chromium (headless, WebGPU; SwiftShader's CPU adapter on a
-// machine without a GPU), on the built app (`vite build` first; the script does it):
-//   keystroke → heatmaps: from a key typed in the prompt to every heatmap of the shown layer (the
-//     head grid and the focused head) drawn from the new run and finished on the GPU. Includes the
-//     prompt's 120 ms debounce, the forward pass, its readbacks (lens top-k, residual stats) and the
-//     draws; the time from the heatmaps' submission to their completion on the GPU is reported too.
-//   scrubbing: the layer slider moved every animation frame; frame intervals, and the time from an
-//     input to its frame finished on the GPU. Readbacks while scrubbing are counted in the page
-//     (GPUBuffer.mapAsync wrapped before the app loads) and must be zero: the script fails if not.
-// On the bundled model (static/models/gpt2-brown-mini) when it exists, else the e2e fixture model.
+// machine without a GPU), on the built app (`vite build` first; the script does it), for:
+//   bundled  the bundled model (static/models/gpt2-brown-mini; the e2e fixture model without it),
+//            a one-line prompt;
+//   small    a random GPT-2 with GPT-2 small's 12 layers × 12 heads (narrow: d_model 96, so that
+//            it runs on a CPU adapter), a ~1,020-token prompt (T ≈ n_ctx = 1,024);
+//   xl       a random GPT-2 with GPT-2 XL's 48 layers × 25 heads (d_model 200), ~250 tokens.
+// Random models are served by a local stand-in hub, like the e2e tests' models.
+// Measured, per model:
+//   keystroke → heatmaps: a key typed in the prompt → both heatmaps of the shown layer (the head
+//     grid and the focused head) drawn from the new run and finished on the GPU, broken down by the
+//     app's own User Timing measures (src/state/debug.ts): input, tokenize, debounce, queue,
+//     encode+submit, GPU, apply, to-frame, draw encode, draw GPU;
+//   frames: the depth scrubber moved one layer per animation frame with the heads and the flow in
+//     view, then with the atlas; the flow panned (a drag after a wheel zoom); the atlas's keyboard
+//     cursor moved one head per frame. Frame intervals, each canvas's frame time on the GPU, and the
+//     readbacks (GPUBuffer.mapAsync, counted in the page) per frame, which must be 0: the script
+//     fails if not.
+//   --profile DIR: a CPU profile of the keystrokes (DIR/<model>-keys.cpuprofile) and its top
+//     functions by self time.
 // Wall-clock numbers are reported, never asserted.
 
 import { chromium, type Page } from '@playwright/test';
@@ -18,55 +29,67 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { preview } from 'vite';
+import { gpt2Config } from '../src/model/fixtures';
+import type { Gpt2Config } from '../src/model/types';
+import { gpt2Tokenizer, hubFiles, tinyWeights } from '../test/support/tiny-models';
+import {
+  countReadbacks,
+  keyTimeline,
+  startFrames,
+  stepFrames,
+  stopFrames,
+  type KeyTimeline,
+} from './bench-ui-page';
 import { chromiumArgs, chromiumPath } from './chromium';
-import { Fixture } from './fixture';
+import { Fixture, Hub } from './fixture';
+import { printTable, summary, topFunctions, type CpuProfile } from './bench-ui-report';
 
 const { values } = parseArgs({
   options: {
-    keys: { type: 'string', default: '12' },
-    frames: { type: 'string', default: '120' },
+    models: { type: 'string', default: 'bundled,small,xl' },
+    keys: { type: 'string', default: '8' },
+    'big-keys': { type: 'string', default: '3' },
+    frames: { type: 'string', default: '90' },
     out: { type: 'string' },
+    profile: { type: 'string' },
+    /** A built app to serve instead of dist/ (to compare two builds on one machine). */
+    dist: { type: 'string' },
   },
 });
-const keys = Number(values.keys);
 const frames = Number(values.frames);
-
-const quantile = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
-};
-const summary = (xs: number[]) => ({
-  median_ms: Number(quantile(xs, 0.5).toFixed(2)),
-  p90_ms: Number(quantile(xs, 0.9).toFixed(2)),
-  max_ms: Number(Math.max(...xs).toFixed(2)),
-  n: xs.length,
-});
-
-interface Debug {
-  runs: number;
-  draws: number;
-  canvases: Record<string, { seq: number; submitted: number; done: number }>;
-}
-declare global {
-  interface Window {
-    __strataDebug?: Debug;
-    __readbacks?: number;
-    __keyAt?: number;
-  }
-}
-
-/** Counts every GPUBuffer.mapAsync (each CPU readback) before the app's code runs. */
-function countReadbacks() {
-  window.__readbacks = 0;
-  const original = GPUBuffer.prototype.mapAsync;
-  GPUBuffer.prototype.mapAsync = function (this: GPUBuffer, ...args: Parameters<GPUBuffer['mapAsync']>) {
-    window.__readbacks = (window.__readbacks ?? 0) + 1;
-    return original.apply(this, args);
-  };
-  addEventListener('keydown', (e) => (window.__keyAt = e.timeStamp), { capture: true });
-}
-
 const heatmaps = ['head-grid-canvas', 'heatmap-focus-canvas'];
+const tokenizer = gpt2Tokenizer();
+const passage =
+  'It was a bright cold day in April, and the clocks were striking thirteen. Winston Smith, his chin ' +
+  'nuzzled into his breast in an effort to escape the vile wind, slipped quickly through the glass doors ' +
+  'of Victory Mansions, though not quickly enough to prevent a swirl of gritty dust from entering along ' +
+  'with him. The hallway smelt of boiled cabbage and old rag mats. ';
+
+/** A prompt of about `n` tokens (the passage repeated with numbered chapters). */
+function promptOf(n: number): string {
+  let text = '';
+  for (let i = 1; tokenizer.encode(text).length < n + 8; i++) text += `Chapter ${i}. ${passage}`;
+  return tokenizer.decode(tokenizer.encode(text).slice(0, n)).trimEnd();
+}
+
+interface Model {
+  readonly name: string;
+  readonly config?: Gpt2Config;
+  readonly tokens: number;
+}
+const models: Record<string, Model> = {
+  bundled: { name: 'bundled', tokens: 0 },
+  small: {
+    name: 'small',
+    config: gpt2Config({ nLayer: 12, nHead: 12, nEmbd: 96, nCtx: 1024, vocabSize: 50257 }),
+    tokens: 1020,
+  },
+  xl: {
+    name: 'xl',
+    config: gpt2Config({ nLayer: 48, nHead: 25, nEmbd: 200, nCtx: 256, vocabSize: 50257 }),
+    tokens: 252,
+  },
+};
 
 /** Waits until every heatmap shows a run newer than `seq` and its frame has finished; returns it. */
 async function drawnAfter(page: Page, seq: number) {
@@ -78,141 +101,194 @@ async function drawnAfter(page: Page, seq: number) {
       return { seq: records[0]!.seq, done: Math.max(...records.map((r) => r!.done)) };
     },
     { names: heatmaps, after: seq },
-    { timeout: 300_000, polling: 'raf' },
+    { timeout: 600_000, polling: 'raf' },
   );
   return (await handle.jsonValue())!;
 }
 
-async function main() {
-  const bundled = existsSync('static/models/gpt2-brown-mini/config.json');
-  const fixture = bundled ? undefined : await Fixture.start();
-  const server = await preview({
-    preview: { host: '127.0.0.1', port: 4183, strictPort: false },
-    logLevel: 'warn',
-  });
-  const base = server.resolvedUrls?.local[0] ?? 'http://127.0.0.1:4183/';
-  const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
-  try {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    // tsx compiles the functions handed to the page with esbuild's keepNames helper: define it there.
-    await page.addInitScript({ content: 'globalThis.__name = (f) => f;' });
-    await page.addInitScript(countReadbacks);
-    const prompt = 'The cat sat on the mat, and the dog';
-    const search = fixture
+async function framesOf(page: Page, canvases: string[], act: () => Promise<unknown>) {
+  const from = await page.evaluate(startFrames);
+  await act();
+  const r = await page.evaluate(stopFrames, { from, canvases });
+  const gpu = Object.fromEntries(Object.entries(r.gpu).map(([c, xs]) => [c, summary(xs)]));
+  return {
+    frame_interval: summary(r.intervals),
+    gpu_frame: gpu,
+    frames: r.frames,
+    draws: r.draws,
+    readbacks: r.readbacks,
+    readbacks_per_frame: r.readbacks / Math.max(1, r.frames),
+  };
+}
+
+async function benchModel(page: Page, base: string, model: Model, hub: Hub | undefined, fixture?: Fixture) {
+  const keys = Number(model.config ? values['big-keys'] : values.keys);
+  const prompt = model.config ? promptOf(model.tokens) : 'The cat sat on the mat, and the dog';
+  const repo = `strata-bench/random-${model.name}`;
+  if (model.config && hub)
+    await hub.publish(repo, hubFiles(tinyWeights(model.config, 7, { attention: 14 }), 'tokenizer.json'));
+  const search = model.config
+    ? hub!.studioUrl(repo, prompt, { head: '0', debug: '1' })
+    : fixture
       ? fixture.url(prompt, { head: '0', debug: '1' })
       : `/?model=local:gpt2-brown-mini&prompt=${encodeURIComponent(prompt)}&head=0&debug=1`;
-    await page.goto(new URL(search, base).toString());
-    await page.getByTestId('next-tokens').locator('li').first().waitFor({ timeout: 300_000 });
-    const model = await page.getByTestId('model-info').innerText();
-    const adapter = await page.getByTestId('gpu-status').innerText();
-    let last = await drawnAfter(page, 0);
+  const t0 = Date.now();
+  await page.goto(new URL(search, base).toString());
+  let last = await drawnAfter(page, 0);
+  const loadMs = Date.now() - t0;
+  const info = await page.getByTestId('model-info').innerText();
+  const adapter = await page.getByTestId('gpu-status').innerText();
+  const T = await page.getByTestId('token-count').innerText();
+  console.error(`${model.name}: ${info} · ${T} · loaded and drawn in ${(loadMs / 1000).toFixed(1)} s`);
 
-    // Keystroke → every heatmap of the layer drawn from the new run.
-    const textarea = page.getByTestId('prompt');
-    await textarea.focus();
-    await page.keyboard.press('End');
-    const toDraws: number[] = [];
-    const runToDraws: number[] = [];
-    for (let i = 0; i < keys; i++) {
-      const runsBefore = await page.evaluate(() => window.__strataDebug!.runs);
-      await page.keyboard.press(i % 2 === 0 ? 'x' : 'Backspace');
-      const drawn = await drawnAfter(page, last.seq);
-      const keyAt = await page.evaluate(() => window.__keyAt!);
-      toDraws.push(drawn.done - keyAt);
-      const submitted = await page.evaluate(
-        (names) => Math.min(...names.map((n) => window.__strataDebug!.canvases[n]!.submitted)),
-        heatmaps,
+  // Keystroke → both heatmaps of the layer drawn from the new run, step by step.
+  const textarea = page.getByTestId('prompt');
+  await textarea.focus();
+  await page.keyboard.press('End');
+  await page.waitForTimeout(500);
+  const cdp = values.profile ? await page.context().newCDPSession(page) : undefined;
+  if (cdp) {
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+    await cdp.send('Profiler.start');
+  }
+  const timelines: KeyTimeline[] = [];
+  for (let i = 0; i < keys; i++) {
+    const runsBefore = await page.evaluate(() => window.__strataDebug!.runs);
+    await page.keyboard.press(i % 2 === 0 ? 'x' : 'Backspace');
+    const drawn = await drawnAfter(page, last.seq);
+    if ((await page.evaluate(() => window.__strataDebug!.runs)) <= runsBefore)
+      throw new Error('no run followed the keystroke');
+    const keyAt = await page.evaluate(() => window.__keyAt!);
+    const t = await page.evaluate(keyTimeline, { keyAt, seq: drawn.seq, canvases: heatmaps });
+    timelines.push(t);
+    last = drawn;
+    // The detectors score the run and the flow reads its stats after the heatmaps: let them end
+    // (a key typed while they run waits for them: that is the timeline's queue).
+    await page.waitForTimeout(Math.max(400, t.total));
+  }
+  let profile: { file: string; top: ReturnType<typeof topFunctions> } | undefined;
+  if (cdp) {
+    const { profile: p } = (await cdp.send('Profiler.stop')) as { profile: CpuProfile };
+    const file = `${values.profile}/${model.name}-keys.cpuprofile`;
+    await mkdir(values.profile!, { recursive: true });
+    await writeFile(file, JSON.stringify(p));
+    profile = { file, top: topFunctions(p, 15) };
+    await cdp.detach();
+  }
+  const keystroke = Object.fromEntries(
+    (Object.keys(timelines[0]!) as (keyof KeyTimeline)[]).map((k) => [
+      k,
+      summary(timelines.map((t) => t[k])),
+    ]),
+  );
+
+  // Frames: the scrubber with the heads and the flow in view.
+  await page.mouse.move(0, 0);
+  await page.locator('body').click({ position: { x: 1, y: 1 } });
+  const n = frames;
+  const headsScrub = await framesOf(page, [...heatmaps, 'flow-canvas'], () =>
+    page.evaluate(stepFrames, { n }),
+  );
+  // The flow panned: zoomed in about its middle, then dragged.
+  const plot = page.getByTestId('flow-plot');
+  const box = (await plot.boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  for (let i = 0; i < 4; i++) await page.mouse.wheel(0, -300);
+  await page.waitForTimeout(500);
+  const flowPan = await framesOf(page, ['flow-canvas'], async () => {
+    await page.mouse.down();
+    for (let i = 0; i < n; i++)
+      await page.mouse.move(
+        box.x + box.width / 2 + 2 * (i % 40) - 40,
+        box.y + box.height / 2 + (i % 20) - 10,
       );
-      runToDraws.push(drawn.done - submitted);
-      if ((await page.evaluate(() => window.__strataDebug!.runs)) <= runsBefore)
-        throw new Error('no run followed the keystroke');
-      last = drawn;
-      // Let the run's stats readback finish before the next key.
-      await page.waitForTimeout(200);
-    }
+    await page.mouse.up();
+    await page.waitForTimeout(100);
+  });
+  // The atlas: scrubbed (its row highlight follows; the canvas is not redrawn), then its cursor.
+  await page.getByRole('tab', { name: 'Atlas' }).click();
+  await page.getByTestId('atlas-canvas').waitFor();
+  await page.waitForFunction(
+    () => Number.isFinite(window.__strataDebug?.canvases['atlas-canvas']?.done ?? NaN),
+    null,
+    {
+      timeout: 600_000,
+    },
+  );
+  await page.waitForTimeout(500);
+  const atlasScrub = await framesOf(page, ['atlas-canvas', 'flow-canvas'], () =>
+    page.evaluate(stepFrames, { n }),
+  );
+  await page.locator('[data-testid="atlas"] button.thumb').first().focus();
+  const atlasCursor = await framesOf(page, ['atlas-canvas'], () =>
+    page.evaluate(stepFrames, {
+      n,
+      target: '[data-testid="atlas"]',
+      keys: ['ArrowRight', 'ArrowDown', 'ArrowLeft', 'ArrowUp'],
+    }),
+  );
+  return {
+    model: info.replace(/\s+/g, ' ').trim(),
+    adapter: adapter.replace(/\s+/g, ' ').trim(),
+    tokens: T,
+    load_and_first_draw_ms: loadMs,
+    keystroke_to_heatmaps: keystroke,
+    scrub_heads_and_flow: headsScrub,
+    flow_pan: flowPan,
+    scrub_atlas_and_flow: atlasScrub,
+    atlas_cursor: atlasCursor,
+    ...(profile ? { profile } : {}),
+  };
+}
 
-    // Scrubbing the layer slider, one step per animation frame.
-    await page.mouse.move(0, 0);
-    const scrub = await page.evaluate(async (n) => {
-      const slider = document.querySelector<HTMLInputElement>(
-        '[data-testid="depth-scrubber"] [data-testid="layer-slider"]',
-      )!;
-      const max = Number(slider.max);
-      const frame = () => new Promise<number>((r) => requestAnimationFrame(r));
-      let layer = Number(slider.value);
-      let dir = 1;
-      const step = () => {
-        if (layer + dir > max || layer + dir < 0) dir = -dir;
-        layer += dir;
-        slider.value = String(layer);
-        slider.dispatchEvent(new Event('input', { bubbles: true }));
-      };
-      const readbacks0 = window.__readbacks!;
-      const draws0 = window.__strataDebug!.draws;
-      // 1. A new layer every animation frame: the frame intervals.
-      const stamps: number[] = [];
-      for (let i = 0; i < n; i++) {
-        stamps.push(await frame());
-        if (max > 0) step();
-      }
-      // The GPU catches up with phase 1 first.
-      while (!Number.isFinite(window.__strataDebug!.canvases['head-grid-canvas']?.done ?? NaN)) await frame();
-      // 2. One step at a time: from the input to the grid's frame finished on the GPU.
-      const latencies: number[] = [];
-      for (let i = 0; i < 10 && max > 0; i++) {
-        await new Promise((r) => setTimeout(r, 50));
-        const at = performance.now();
-        step();
-        for (;;) {
-          await frame();
-          const r = window.__strataDebug!.canvases['head-grid-canvas'];
-          if (r && r.submitted >= at && Number.isFinite(r.done)) {
-            latencies.push(r.done - at);
-            break;
-          }
-        }
-      }
-      await new Promise((r) => setTimeout(r, 300));
-      return {
-        intervals: stamps.slice(1).map((t, i) => t - stamps[i]!),
-        latencies,
-        readbacks: window.__readbacks! - readbacks0,
-        draws: window.__strataDebug!.draws - draws0,
-        layers: max + 1,
-      };
-    }, frames);
+async function save(file: string, results: Record<string, unknown>, errors: string[]) {
+  const out = { date: new Date().toISOString(), viewport: '1280x800', results, page_errors: errors };
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, JSON.stringify(out, null, 2) + '\n');
+}
 
-    const result = {
-      adapter: adapter.replace(/\s+/g, ' ').trim(),
-      model: model.replace(/\s+/g, ' ').trim(),
-      prompt,
-      keystroke_to_heatmaps: summary(toDraws),
-      heatmaps_submit_to_done: summary(runToDraws),
-      debounce_ms: 120,
-      scrub_frame_interval: summary(scrub.intervals),
-      scrub_input_to_frame_done: summary(scrub.latencies),
-      scrub_frames: frames,
-      scrub_draws: scrub.draws,
-      scrub_layers: scrub.layers,
-      scrub_readbacks: scrub.readbacks,
-      page_errors: errors,
-    };
-    console.log(JSON.stringify(result, null, 2));
-    if (values.out) {
-      await mkdir(dirname(values.out), { recursive: true });
-      await writeFile(values.out, JSON.stringify(result, null, 2) + '\n');
+async function main() {
+  const names = values.models!.split(',');
+  for (const n of names) if (!models[n]) throw new Error(`unknown model ${n}: bundled, small or xl`);
+  const bundled = existsSync('static/models/gpt2-brown-mini/config.json');
+  const hub = await Hub.start();
+  const fixture = bundled ? undefined : await Fixture.publish(hub);
+  const port = Number(process.env.STRATA_SHOT_PORT ?? 4183);
+  const server = await preview({
+    preview: { host: '127.0.0.1', port, strictPort: false },
+    ...(values.dist ? { build: { outDir: values.dist } } : {}),
+    logLevel: 'warn',
+  });
+  const base = server.resolvedUrls?.local[0] ?? `http://127.0.0.1:${port}/`;
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
+  const results: Record<string, unknown> = {};
+  const errors: string[] = [];
+  try {
+    for (const name of names) {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`));
+      // tsx compiles the functions handed to the page with esbuild's keepNames helper: define it there.
+      await page.addInitScript({ content: 'globalThis.__name = (f) => f;' });
+      await page.addInitScript(countReadbacks);
+      results[name] = await benchModel(page, base, models[name]!, hub, fixture);
+      await page.close();
+      // Written after each model: a long run stopped part-way keeps what it measured.
+      if (values.out) await save(values.out, results, errors);
     }
-    if (scrub.readbacks !== 0)
-      throw new Error(`${scrub.readbacks} readbacks while scrubbing layers: there must be none`);
-    if (scrub.layers > 1 && scrub.draws === 0) throw new Error('scrubbing drew nothing');
-    if (errors.length > 0) throw new Error(`page errors: ${errors.join('; ')}`);
   } finally {
     await browser.close();
     await new Promise<void>((resolve) => server.httpServer.close(() => resolve()));
-    await fixture?.close();
+    await hub.close();
   }
+  printTable(results);
+  for (const [name, r] of Object.entries(results) as [string, Record<string, { readbacks?: number }>][]) {
+    for (const phase of ['scrub_heads_and_flow', 'flow_pan', 'scrub_atlas_and_flow', 'atlas_cursor']) {
+      const readbacks = r[phase]?.readbacks ?? 0;
+      if (readbacks !== 0) throw new Error(`${name}, ${phase}: ${readbacks} readbacks; there must be none`);
+    }
+  }
+  if (errors.length > 0) throw new Error(`page errors: ${errors.join('; ')}`);
 }
 
 main().catch((e: unknown) => {

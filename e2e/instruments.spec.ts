@@ -2,7 +2,7 @@
 // sharpened so heads differ, wte scaled so the logit lens has no near-ties) is served like the hub,
 // the studio runs a prompt with repeated words, and what the panel shows is checked against
 // referenceHeadScores on referenceForward's f64 patterns of the same model and prompt:
-// - every detector-map cell's accessible name ("layer l head h: previous-token 0.870") within 1e-3
+// - every detector-map cell's accessible name ("Ll.Hh: previous-token 0.870") within 1e-3
 //   (3 decimals shown, the GPU within 2e-5 of the oracle), before and after changing the options;
 // - the induction probe's map (seeded [BOS] + R + R) against the oracle on that sequence;
 // - the heads listed by strongest pattern against dominantDetectors of the oracle's scores;
@@ -58,9 +58,9 @@ async function openStudio(page: Page, hub: Hub): Promise<void> {
   await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
 }
 
-/** Parses "layer l head h: name value" (value "n/a (…)" → NaN). */
+/** Parses "Ll.Hh: name value" (value "n/a (…)" → NaN). */
 function parseCell(label: string): { layer: number; head: number; name: string; value: number } {
-  const m = /^layer (\d+) head (\d+): (\S+) (.+)$/.exec(label);
+  const m = /^L(\d+)\.H(\d+): (\S+) (.+)$/.exec(label);
   if (!m) throw new Error(`unexpected cell label: ${label}`);
   return {
     layer: Number(m[1]),
@@ -188,7 +188,7 @@ test('the detector maps, the induction probe and the head labels match the CPU o
   await page.keyboard.press('ArrowDown');
   const focused = await page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? '');
   expect(parseCell(focused)).toMatchObject({ layer: 1, head: 1, name: 'previous-token' });
-  await expect(panel.getByTestId('detector-readout')).toContainText('layer 1 head 1');
+  await expect(panel.getByTestId('detector-readout')).toContainText('L1.H1');
   await page.keyboard.press('Enter');
   await expect(
     page.getByTestId('attention-panel').getByRole('button', { name: 'Head L1.H1' }),
@@ -314,7 +314,7 @@ test('entropy across depth and the depth summary match the oracle and the refere
     expect(captions).toHaveLength(L + 1);
     for (let l = 0; l < L; l++) {
       const row = wantRows[l + 1]!;
-      // "layer l: <patterns>; attention entropy …": the patterns part without entropy or lens.
+      // "Ll: <patterns>; attention entropy …": the patterns part without entropy or lens.
       const patterns = depthCaption({ ...row, entropy: undefined }, threshold).slice(0, -1);
       expect(
         captions[l + 1]!.startsWith(`${patterns}; attention entropy ${row.entropy!.nats.toFixed(2)} nats`),
@@ -323,6 +323,6 @@ test('entropy across depth and the depth summary match the oracle and the refere
   }).toPass({ timeout: 30_000 });
   expect(captions[L]).toContain("the stream is the model's output");
   expect(captions[0]).toMatch(
-    /^embeddings: at the embeddings the lens's top token is the final one at \d+ of \d+ positions/,
+    /^Embeddings: at the embeddings the lens's top token is the final one at \d+ of \d+ positions/,
   );
 });

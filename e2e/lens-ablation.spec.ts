@@ -310,15 +310,15 @@ test('ablating heads and an MLP: the prediction before and after, and a logit di
   const run = panel.getByTestId('ablation-run');
   await expect(run).toBeDisabled(); // nothing selected
 
-  // Head L0.H1 by keyboard (the first checkbox, → and Space), the MLP of layer 1 by click.
+  // Head L0.H1 by keyboard (the first checkbox, → and Space), the MLP of L1 by click.
   const first = panel.getByRole('checkbox', { name: 'Ablate head L0.H0' });
   await first.focus();
   await page.keyboard.press('ArrowRight');
   await page.keyboard.press('Space');
   await expect(panel.getByRole('checkbox', { name: 'Ablate head L0.H1' })).toBeChecked();
-  await panel.getByRole('checkbox', { name: 'Ablate the MLP of layer 1' }).check();
+  await panel.getByRole('checkbox', { name: 'Ablate the MLP of L1' }).check();
   await expect(panel.getByTestId('ablation-selection')).toHaveText(
-    'Ablating head 0.1 and the MLP of layer 1, zeroed.',
+    'Ablating head L0.H1 and the MLP of L1, zeroed.',
   );
 
   const pair = [tokenizer.encode(' Mary')[0]!, tokenizer.encode(' John')[0]!] as const;

@@ -182,7 +182,7 @@ test('the URL keeps the instruments tab, the ablation selection and the tracked 
   const instruments = page.getByTestId('instruments');
   await expect(instruments.getByRole('tab', { name: 'Ablation' })).toHaveAttribute('aria-selected', 'true');
   await expect(instruments.getByRole('checkbox', { name: 'Ablate head L0.H1', exact: true })).toBeChecked();
-  await expect(instruments.getByRole('checkbox', { name: 'Ablate the MLP of layer 1' })).toBeChecked();
+  await expect(instruments.getByRole('checkbox', { name: 'Ablate the MLP of L1' })).toBeChecked();
   await expect(
     instruments.getByRole('checkbox', { name: 'Ablate head L1.H0', exact: true }),
   ).not.toBeChecked();

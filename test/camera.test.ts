@@ -1,6 +1,7 @@
 // The 2-D camera of the GPU-drawn views (src/viz/camera.ts, wgpu-matrix): world ↔ screen, zoom
 // about a point (the point stays put), pan, the clip-to-world matrix the shaders use, resizing, and
-// the limits (never less zoomed than the fitted bounds, never past them). Exact to 1e-9.
+// the limits (never less zoomed than the fitted bounds, never past them; a zoom within them keeps
+// the point under the pointer on both axes). Exact to 1e-9.
 import { describe, expect, test } from 'vitest';
 import { Camera2D } from '../src/viz/camera';
 
@@ -47,6 +48,22 @@ describe('Camera2D', () => {
     const v = fit.zoomAt(0, 0, 4).panBy(500, 500).clamped(limits).visible();
     close([v.x0, v.y1], [0, 5]);
     expect(v.x1 - v.x0).toBeCloseTo(5, 9);
+  });
+
+  test('zoomWithin: an axis at its limit stays there and the point under the pointer stays put', () => {
+    // y may zoom only to 30 px per unit, x to 100: a ×2 zoom moves x to 40 and y to 30.
+    const limits = { bounds: rect, maxScale: [100, 30] as const };
+    const z = fit.zoomWithin(120, 35, 2, limits);
+    close(z.scale(), [40, 30]);
+    close(z.toWorld(120, 35), fit.toWorld(120, 35));
+    // (Zooming both axes by 2 and clamping after moves the world point under the pointer on y.)
+    const clampedAfter = fit.zoomAt(120, 35, 2).clamped(limits);
+    expect(Math.abs(clampedAfter.toWorld(120, 35)[1] - fit.toWorld(120, 35)[1])).toBeGreaterThan(0.01);
+    // Zoomed out past the bounds: all of them, panned back inside.
+    const out = z.zoomWithin(10, 10, 0.01, limits);
+    close(out.scale(), [20, 20]);
+    const v = out.visible();
+    close([v.x0, v.y0, v.x1, v.y1], [0, 0, 20, 5]);
   });
 
   test('resized: the same centre and scale in another canvas', () => {

@@ -117,8 +117,8 @@ describe('depth evidence', () => {
   });
 
   test('cell labels: 3 decimals, NaN says why', () => {
-    expect(cellLabel(3, 5, 'previous', 0.8704)).toBe('layer 3 head 5: previous-token 0.870');
-    expect(cellLabel(0, 1, 'induction', NaN)).toBe('layer 0 head 1: induction n/a (no query in scope)');
+    expect(cellLabel(3, 5, 'previous', 0.8704)).toBe('L3.H5: previous-token 0.870');
+    expect(cellLabel(0, 1, 'induction', NaN)).toBe('L0.H1: induction n/a (no query in scope)');
     expect(formatScore(1)).toBe('1.000');
     expect([0, 0.123, 0.00002042].map(formatProb)).toEqual(['0.00', '0.12', '0.000020']);
   });
@@ -170,20 +170,20 @@ describe('depth evidence', () => {
     expect(rows[1]!.entropy).toEqual({ nats: 1.5, normalized: 0.5, sparsity: 0.4 });
     expect(rows[1]!.lens?.agreement).toBe(1);
     expect(rows.map((r) => depthCaption(r, 0.4))).toEqual([
-      "embeddings: at the embeddings the lens's top token is the final one at 1 of 3 positions (33%), " +
+      "Embeddings: at the embeddings the lens's top token is the final one at 1 of 3 positions (33%), " +
         'p(final token) 0.25–0.29; POS probe 50% (baseline 40%, +10 points).',
-      'layer 0: 1 previous-token head (0.91), 1 without a clear pattern; attention entropy 1.50 nats ' +
+      'L0: 1 previous-token head (0.91), 1 without a clear pattern; attention entropy 1.50 nats ' +
         "(0.50 of uniform, sparsity 0.40); after it the lens's top token is the final one at 3 of 3 " +
         'positions (100%), p(final token) 0.75; POS probe 70% (baseline 40%, +30 points).',
-      'layer 1: 1 duplicate-token head (0.60), 1 without a clear pattern; attention entropy 0.60 nats ' +
+      'L1: 1 duplicate-token head (0.60), 1 without a clear pattern; attention entropy 0.60 nats ' +
         "(0.20 of uniform, sparsity 0.70); after it the stream is the model's output (the final " +
         'prediction itself); POS probe 80% (baseline 40%, +40 points).',
     ]);
     // Nothing measured: the caption says so rather than inventing anything.
     const empty = depthSummary({ nLayer: 1 });
     expect(empty.map((r) => depthCaption(r, 0.4))).toEqual([
-      'embeddings: nothing measured yet.',
-      'layer 0: nothing measured yet.',
+      'Embeddings: nothing measured yet.',
+      'L0: nothing measured yet.',
     ]);
     expect(() => depthSummary({ nLayer: 3, scores: s, labels })).toThrow(/cover 2 layers, the model has 3/);
   });

@@ -193,9 +193,9 @@ describe('ablation selection and before/after', () => {
     expect(setLayerHeads(heads, 0, 3, false)).toEqual([{ layer: 1, head: 2 }]);
     expect(toggleMlp(toggleMlp([2], 0), 2)).toEqual([0]);
     const a: Ablation = { heads, mlps: [0], mode: 'zero' };
-    expect(describeAblation(a)).toBe('heads 0.1, 1.2 and the MLP of layer 0, zeroed');
+    expect(describeAblation(a)).toBe('heads L0.H1, L1.H2 and the MLP of L0, zeroed');
     expect(describeAblation({ heads: [], mlps: [0, 2], mode: 'mean' })).toBe(
-      'the MLPs of layers 0, 2, replaced by their mean over the prompt',
+      'the MLPs of L0, L2, replaced by their mean over the prompt',
     );
     expect(ablationKey(a)).toBe(ablationKey({ heads: [...heads].reverse(), mlps: [0, 0], mode: 'zero' }));
     expect(ablationKey(a)).not.toBe(ablationKey({ ...a, mode: 'mean' }));

@@ -11,11 +11,12 @@
 
 import type { LensTopK } from '../engine/session';
 import type { HookPoint } from '../model/hooks';
+import { headName, layerName } from '../viz/depth-names';
 import { labelKinds, labelValue, type HeadLabel, type MiddleStrengths } from './head-labels';
 import { layerSpread, type Detector, type HeadScores } from './head-scores';
 import { middleNames } from './middle-scores';
 
-/** Detector names as the labels and captions write them ("layer 3 head 5: previous-token 0.870"). */
+/** Detector names as the labels and captions write them ("L3.H5: previous-token 0.870"). */
 export const detectorNames: Readonly<Record<Detector, string>> = {
   previous: 'previous-token',
   current: 'current-token',
@@ -33,9 +34,9 @@ export function formatScore(value: number): string {
   return Number.isNaN(value) ? 'n/a (no query in scope)' : value.toFixed(3);
 }
 
-/** The accessible name of one detector-map cell: "layer 3 head 5: previous-token 0.870". */
+/** The accessible name of one detector-map cell: "L3.H5: previous-token 0.870". */
 export function cellLabel(layer: number, head: number, detector: HeadLabel, value: number): string {
-  return `layer ${layer} head ${head}: ${labelNames[detector]} ${formatScore(value)}`;
+  return `${headName(layer, head)}: ${labelNames[detector]} ${formatScore(value)}`;
 }
 
 /**
@@ -331,6 +332,6 @@ export function depthCaption(row: DepthRow, threshold: number): string {
         `${gain >= 0 ? '+' : '−'}${Math.round(100 * Math.abs(gain))} points)`,
     );
   }
-  const name = row.layer === null ? 'embeddings' : `layer ${row.layer}`;
+  const name = row.layer === null ? 'Embeddings' : layerName(row.layer);
   return `${name}: ${parts.length ? parts.join('; ') : 'nothing measured yet'}.`;
 }

@@ -4,6 +4,7 @@
 
 import type { Ablation, HeadRef } from '../model/ablation';
 import type { LensTopK, TokenTrack } from '../engine/session';
+import { headName, layerName } from '../viz/depth-names';
 
 export type AblationMode = Ablation['mode'];
 
@@ -113,14 +114,11 @@ export function describeAblation(a: Ablation): string {
   const parts: string[] = [];
   if (a.heads.length) {
     parts.push(
-      `${a.heads.length === 1 ? 'head' : 'heads'} ${a.heads.map((h) => `${h.layer}.${h.head}`).join(', ')}`,
+      `${a.heads.length === 1 ? 'head' : 'heads'} ${a.heads.map((h) => headName(h.layer, h.head)).join(', ')}`,
     );
   }
   const mlps = a.mlps ?? [];
-  if (mlps.length)
-    parts.push(
-      `the MLP${mlps.length === 1 ? '' : 's'} of layer${mlps.length === 1 ? '' : 's'} ${mlps.join(', ')}`,
-    );
+  if (mlps.length) parts.push(`the MLP${mlps.length === 1 ? '' : 's'} of ${mlps.map(layerName).join(', ')}`);
   if (parts.length === 0) return 'nothing';
   return `${parts.join(' and ')}, ${a.mode === 'zero' ? 'zeroed' : 'replaced by their mean over the prompt'}`;
 }

@@ -46,5 +46,32 @@ export function noteDraw(device: GPUDevice, name: string, seq: number): void {
   if (!debugCounters.enabled) return;
   const record: DrawRecord = { seq, submitted: performance.now(), done: NaN };
   debugCounters.canvases[name] = record;
-  void device.queue.onSubmittedWorkDone().then(() => (record.done = performance.now()));
+  void device.queue.onSubmittedWorkDone().then(() => {
+    record.done = performance.now();
+    if (seq >= 0) measure(`draw-gpu:${name}`, record.submitted, record.done, seq);
+  });
+}
+
+/**
+ * The keystroke → heatmaps timeline, as User Timing measures (performance.measure), named
+ * `strata:<step>` with the prompt run's number in `detail.seq` where it has one; e2e/bench-ui.ts
+ * reads them, and they show in the browser's performance panel:
+ *   strata:tokenize       the prompt's text → token ids (PromptRun.tokens);
+ *   strata:debounce       the tokens changed → the run asked for (PromptRun.runSoon: 0 when the
+ *                         key came after a pause, else the debounce);
+ *   strata:queue          asked for → the run starts (waits for a run or scoring in flight);
+ *   strata:encode-submit  the forward encoded and submitted (PromptSession.run up to its readback);
+ *   strata:gpu            submitted → the logit lens's top-k back on the CPU (the GPU's work);
+ *   strata:apply          the result handed to the studio's reactive state (effects run after);
+ *   strata:draw-encode:<canvas>  a heatmap frame encoded and submitted (HeatmapView), by the
+ *                         canvas's data-testid;
+ *   strata:draw-gpu:<canvas>     that frame submitted → finished on the GPU (with ?debug=1).
+ */
+export function measure(step: string, start: number, end = performance.now(), seq?: number): void {
+  if (typeof performance === 'undefined' || typeof performance.measure !== 'function') return;
+  try {
+    performance.measure(`strata:${step}`, { start, end, detail: seq === undefined ? null : { seq } });
+  } catch {
+    // (A measure with an end before its start, after a clock quirk: not worth failing a run.)
+  }
 }

@@ -17,7 +17,7 @@ import { captureBytesPerValue, decodeCapture, type CaptureFormat } from '../gpu/
 import { viteShaders } from '../gpu/shaders-vite';
 import { f16ToF32 } from '../model/dtype';
 import type { AnyColormapName, ColormapName, DivergingColormapName } from '../viz/colormaps';
-import { noteDraw } from './debug';
+import { measure, noteDraw } from './debug';
 import {
   HeatmapRenderer,
   canvasTarget,
@@ -149,6 +149,8 @@ export class HeatmapView {
   #renderer: HeatmapRenderer | undefined;
   #params: HeatmapParams | undefined;
   #frame: number | undefined;
+  /** The run whose captures the canvas shows (its seq). */
+  #drawnSeq: number | undefined;
   #wanted: ProbeCell | undefined;
   #probing = false;
   #staging: { readonly device: GPUDevice; readonly buffer: GPUBuffer } | undefined;
@@ -160,12 +162,20 @@ export class HeatmapView {
   }
 
   /**
-   * Draws `params` at the next animation frame (several calls in one frame draw once). Call it
-   * when the params, the canvas size or the run's result change; nothing redraws by itself.
+   * Draws `params` at the next animation frame (several calls in one frame draw once), or at once
+   * when a new run's captures have come (a keystroke's heatmaps wait for no frame). Call it when
+   * the params, the canvas size or the run's result change; nothing redraws by itself.
    */
   draw(params: HeatmapParams): void {
     if (this.#disposed) return;
     this.#params = params;
+    const seq = this.#source()?.captures?.seq;
+    if (seq !== undefined && seq !== this.#drawnSeq) {
+      if (this.#frame !== undefined) cancelAnimationFrame(this.#frame);
+      this.#frame = undefined;
+      this.#render();
+      return;
+    }
     this.#frame ??= requestAnimationFrame(() => {
       this.#frame = undefined;
       this.#render();
@@ -195,9 +205,13 @@ export class HeatmapView {
         noteDraw(source.device, name, -1);
         return;
       }
-      // CSS pixels → canvas pixels (the canvas's backing store is CSS size × devicePixelRatio).
-      const sx = canvas.width / (canvas.clientWidth || canvas.width);
-      const sy = canvas.height / (canvas.clientHeight || canvas.height);
+      // CSS pixels → canvas pixels (the canvas's backing store is CSS size × devicePixelRatio). The
+      // CSS size from the style heatmapCanvas sets: reading clientWidth would force a layout.
+      const started = performance.now();
+      const cssWidth = parseFloat(canvas.style.width) || canvas.clientWidth || canvas.width;
+      const cssHeight = parseFloat(canvas.style.height) || canvas.clientHeight || canvas.height;
+      const sx = canvas.width / cssWidth;
+      const sy = canvas.height / cssHeight;
       this.#renderer.draw({
         pattern: captures.session.capture({ kind: 'pattern', layer: params.layer }),
         patternB: source.capturesB?.session.capture({ kind: 'pattern', layer: params.layer }),
@@ -216,6 +230,8 @@ export class HeatmapView {
         sink: params.sink,
         ...colors,
       });
+      measure(`draw-encode:${name}`, started, performance.now(), captures.seq);
+      this.#drawnSeq = captures.seq;
       noteDraw(source.device, name, captures.seq);
       this.error = undefined;
     } catch (e) {

@@ -6,7 +6,7 @@ import { ResidualStatsKernel, type ResidualStats } from '../instruments/residual
 import type { LensPoints, PromptSession, RunResult } from '../engine/session';
 import { viteShaders } from '../gpu/shaders-vite';
 import { HeatmapView, type CaptureSource, type SessionCaptures } from './heatmaps.svelte';
-import { debugCounters } from './debug';
+import { debugCounters, measure } from './debug';
 import { flowLensPoints, type FlowLensChoice } from './flow';
 import { nonFiniteLens, nonFiniteStats } from '../instruments/non-finite';
 import {
@@ -57,6 +57,8 @@ export class PromptRun {
    */
   #resultSession: PromptSession | undefined;
   #seq = 0;
+  /** When the pending run was asked for (the queue measure). */
+  #asked = 0;
   /** Holders of the lens at every residual boundary (holdLens). */
   #lensHolds = 0;
   /** Work on the session (runs, exports) one at a time: a run overwrites the captures. */
@@ -85,9 +87,43 @@ export class PromptRun {
     void this.#studio.modelVersion;
     const tokenizer = this.#studio.tokenizer;
     if (!tokenizer) return [];
+    const started = performance.now();
     const ids = tokenizer.encode(this.text);
+    measure('tokenize', started);
     return this.bos ? [tokenizer.endOfTextId, ...ids] : ids;
   });
+
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** When runSoon was last called. */
+  #lastAsk = -Infinity;
+
+  /**
+   * Runs `tokens` as the user types: at once when nothing ran or was asked for in the last
+   * `delayMs` (a single key after a pause costs no wait), else after `delayMs` unless asked again
+   * before (a burst of keys: one run when they pause). Returns the function that cancels a
+   * delayed run (an effect's teardown).
+   */
+  runSoon(tokens: readonly number[], delayMs: number): () => void {
+    clearTimeout(this.#timer);
+    const asked = performance.now();
+    // (#loop, not `running`: an effect calling this must not depend on the run's state.)
+    const idle = this.#loop === undefined && this.#timer === undefined && asked - this.#lastAsk >= delayMs;
+    this.#lastAsk = asked;
+    if (idle) {
+      measure('debounce', asked);
+      void this.run(tokens);
+      return () => undefined;
+    }
+    const timer = (this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      measure('debounce', asked);
+      void this.run(tokens);
+    }, delayMs));
+    return () => {
+      clearTimeout(timer);
+      if (this.#timer === timer) this.#timer = undefined;
+    };
+  }
 
   /**
    * Runs the model on `tokens`. A run in flight is not interrupted; the latest request waits for it
@@ -96,6 +132,7 @@ export class PromptRun {
    */
   run(tokens: readonly number[]): Promise<void> {
     this.#pending = tokens;
+    this.#asked = performance.now();
     this.#loop ??= this.#drain();
     return this.#loop;
   }
@@ -169,12 +206,23 @@ export class PromptRun {
       return;
     }
     try {
-      const result = await session.run(tokens);
-      this.#seq++;
+      const seq = this.#seq + 1;
+      const started = performance.now();
+      measure('queue', this.#asked, started, seq);
+      // session.run encodes and submits synchronously up to its readback (when the session need
+      // not grow): the promise's creation ends the CPU's part, its resolution the GPU's.
+      const running = session.run(tokens);
+      const submitted = performance.now();
+      measure('encode-submit', started, submitted, seq);
+      const result = await running;
+      const back = performance.now();
+      measure('gpu', submitted, back, seq);
+      this.#seq = seq;
       this.#showFrom(session);
       this.result = result;
       this.error = undefined;
       debugCounters.runs++;
+      measure('apply', back, performance.now(), seq);
       // The flow view's numbers: one more small readback, after the heatmaps have their result.
       this.flow = { result, stats: await stats.compute(session, tokens.length) };
     } catch (e) {

@@ -5,8 +5,10 @@ const gap = 10;
 const label = 18;
 /** The focused head's fixed parts (src/components/heatmap-focus.svelte): query labels, key labels and title bar. */
 const focusGutterX = 112;
-const focusGutterY = 131;
-const focusMax = 720;
+const focusGutterY = 132;
+/** The focused head's largest side, px (a 4K screen's attention pane). */
+export const focusMaxSide = 1600;
+const focusMax = focusMaxSide;
 
 export interface GridFit {
   readonly columns: number;

@@ -92,6 +92,30 @@ export class Camera2D {
     return new Camera2D(mat4d.multiply(m, this.view), this.width, this.height);
   }
 
+  /**
+   * zoomAt kept inside `limits`: each axis zooms by `factor` as far as its own scale range allows
+   * (an axis at its largest or smallest zoom stays there), so the world point under (px, py) stays
+   * under it on both axes; then panned back inside bounds if zooming out showed more than them.
+   */
+  zoomWithin(px: number, py: number, factor: number, limits: CameraLimits): Camera2D {
+    const [sx, sy] = this.scale();
+    const [lx, hx, ly, hy] = this.#scaleRange(limits);
+    const fx = Math.min(Math.max(sx * factor, lx), hx) / sx;
+    const fy = Math.min(Math.max(sy * factor, ly), hy) / sy;
+    const m = mat4d.translation([px, py, 0]);
+    mat4d.scale(m, [fx, fy, 1], m);
+    mat4d.translate(m, [-px, -py, 0], m);
+    return new Camera2D(mat4d.multiply(m, this.view), this.width, this.height).clamped(limits);
+  }
+
+  /** Each axis's smallest (all of bounds) and largest zoom under `limits`: [x lo, x hi, y lo, y hi]. */
+  #scaleRange(limits: CameraLimits): [number, number, number, number] {
+    const { bounds: b, maxScale } = limits;
+    const fitX = this.width / (b.x1 - b.x0);
+    const fitY = this.height / (b.y1 - b.y0);
+    return [fitX, Math.max(fitX, maxScale[0]), fitY, Math.max(fitY, maxScale[1])];
+  }
+
   /** Moves the picture by (dx, dy) CSS pixels (a drag). */
   panBy(dx: number, dy: number): Camera2D {
     return new Camera2D(mat4d.multiply(mat4d.translation([dx, dy, 0]), this.view), this.width, this.height);
@@ -112,13 +136,12 @@ export class Camera2D {
    * maxScale, and panned so that it shows nothing outside bounds (centred where bounds are smaller).
    */
   clamped(limits: CameraLimits): Camera2D {
-    const { bounds: b, maxScale } = limits;
+    const b = limits.bounds;
     const yUp = this.view[5]! < 0;
     const [sx0, sy0] = this.scale();
-    const fitX = this.width / (b.x1 - b.x0);
-    const fitY = this.height / (b.y1 - b.y0);
-    const sx = Math.min(Math.max(sx0, fitX), Math.max(fitX, maxScale[0]));
-    const sy = Math.min(Math.max(sy0, fitY), Math.max(fitY, maxScale[1]));
+    const [lx, hx, ly, hy] = this.#scaleRange(limits);
+    const sx = Math.min(Math.max(sx0, lx), hx);
+    const sy = Math.min(Math.max(sy0, ly), hy);
     const [cx, cy] = this.toWorld(this.width / 2, this.height / 2);
     const fit = (c: number, half: number, lo: number, hi: number) =>
       Math.min(Math.max(c, lo + half), hi - half);

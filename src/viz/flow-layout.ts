@@ -92,7 +92,8 @@ export const flowBounds = (nLayer: number, T: number): WorldRect => ({
 
 /**
  * The world the camera may show in a width × height canvas: the flow, widened (to the right) and
- * heightened (below) so that a fitted cell is at most maxColumn × maxRow pixels.
+ * heightened (above the output, so that the embeddings stay by the position labels at the bottom)
+ * so that a fitted cell is at most maxColumn × maxRow pixels.
  */
 export function flowCameraBounds(
   nLayer: number,
@@ -106,8 +107,8 @@ export function flowCameraBounds(
   return {
     x0: 0,
     x1: Math.max(T, width / maxColumn),
-    y0: rows - Math.max(rows, height / maxRow),
-    y1: rows,
+    y0: 0,
+    y1: Math.max(rows, height / maxRow),
   };
 }
 
