@@ -1,7 +1,7 @@
 // The studio's one grid keymap (src/state/grid-keys.ts): arrows, Home/End (with Ctrl), PageUp/Down,
 // for grids drawn top-down and bottom-up, clamped at the edges; other keys are not the grid's.
 import { describe, expect, it } from 'vitest';
-import { gridKey } from '../src/state/grid-keys';
+import { gridKey, heatmapCellKey } from '../src/state/grid-keys';
 
 const key = (k: string, ctrlKey = false) => ({ key: k, ctrlKey });
 
@@ -34,5 +34,18 @@ describe('gridKey', () => {
     expect(gridKey(key('ArrowRight'), [4, 5], [5, 6])).toEqual([4, 5]);
     expect(gridKey(key('Enter'), [1, 1], [5, 6])).toBeUndefined();
     expect(gridKey(key('toString'), [1, 1], [5, 6])).toBeUndefined();
+  });
+});
+
+describe('the focused heatmap’s keymap', () => {
+  it('the first key starts at [0, 0]; arrows step, pages step 8, Home and End (the diagonal)', () => {
+    expect(heatmapCellKey('ArrowDown', undefined, 10)).toEqual([0, 0]);
+    expect(heatmapCellKey('ArrowDown', { query: 3, key: 1 }, 10)).toEqual([4, 1]);
+    expect(heatmapCellKey('ArrowLeft', { query: 3, key: 0 }, 10)).toEqual([3, 0]);
+    expect(heatmapCellKey('PageDown', { query: 5, key: 2 }, 10)).toEqual([9, 2]);
+    expect(heatmapCellKey('PageUp', { query: 5, key: 2 }, 10)).toEqual([0, 2]);
+    expect(heatmapCellKey('Home', { query: 6, key: 4 }, 10)).toEqual([6, 0]);
+    expect(heatmapCellKey('End', { query: 6, key: 1 }, 10)).toEqual([6, 6]);
+    expect(heatmapCellKey('x', { query: 6, key: 1 }, 10)).toBeUndefined();
   });
 });

@@ -34,3 +34,32 @@ export function gridKey(
   const clamp = (v: number, n: number) => Math.max(0, Math.min(n - 1, v));
   return [clamp(cell[0], rows), clamp(cell[1], cols)];
 }
+
+/**
+ * The focused heatmap's own keymap, [query, key] in a causal T × T pattern: the arrows step one
+ * cell, PageUp/PageDown 8 queries, Home goes to the row's first key and End to the diagonal (the
+ * last key a causal query sees). The first key starts at [0, 0] (`at` undefined). Clamped to T.
+ */
+export function heatmapCellKey(
+  key: string,
+  at: { readonly query: number; readonly key: number } | undefined,
+  T: number,
+): [number, number] | undefined {
+  const steps: Record<string, GridCell> = {
+    ArrowUp: [-1, 0],
+    ArrowDown: [1, 0],
+    ArrowLeft: [0, -1],
+    ArrowRight: [0, 1],
+    PageUp: [-8, 0],
+    PageDown: [8, 0],
+  };
+  const q = at?.query ?? 0;
+  const k = at?.key ?? 0;
+  let to: GridCell | undefined;
+  if (Object.hasOwn(steps, key)) to = at ? [q + steps[key]![0], k + steps[key]![1]] : [0, 0];
+  else if (key === 'Home') to = [q, 0];
+  else if (key === 'End') to = [q, q];
+  if (!to) return undefined;
+  const clamp = (v: number) => Math.max(0, Math.min(T - 1, v));
+  return [clamp(to[0]), clamp(to[1])];
+}
