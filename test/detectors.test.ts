@@ -8,235 +8,48 @@
 //     (f16 rounding, 2^-12 relative); 8-bit √p within 5e-3 (|Δp| ≤ 2·√p·(0.5/255) + (0.5/255)²
 //     ≤ 4e-3 per value, partly undone by the row renormalization). Against the CPU oracle on the
 //     same decoded values: 2e-6 in every format (f32 sums against f64).
-// (b) A tiny random-weight GPT-2 through the real engine: GPU scores against the CPU oracle applied
-//     to referenceForward's f64 patterns within 2e-5 (the captures are within 1e-5 of them per
-//     value), with and without the exclusions; the f16 and 8-bit captures against the oracle on
-//     what they hold (read back) within 2e-6, and on the f64 patterns within 2e-4 / 5e-3.
-// (c) Induction: the [BOS] + R + R probe (seeded, distinct ids) run through a separate session,
-//     every head's scores against the oracle on the reference forward of the same probe (2e-5);
-//     an ideal induction pattern on the probe scores exactly 1.
+//
+// (b) and (c), through the real engine, are in test/detectors-engine.test.ts; the hand-built patterns
+// and the comparisons are shared from test/support/detector-fixtures.ts.
 import { beforeAll, describe, expect, test } from 'vitest';
-import { KernelRegistry, type CaptureFormat } from '../src/gpu/kernels';
-import { readTextureLayer } from '../src/gpu/readback';
+import { KernelRegistry } from '../src/gpu/kernels';
 import { viteShaders } from '../src/gpu/shaders-vite';
 import { referenceHeadScores } from '../src/instruments/detectors-reference';
-import { HeadScorer, measureInduction, scoreHeads, sessionPatterns } from '../src/instruments/detectors';
+import { HeadScorer, scoreHeads } from '../src/instruments/detectors';
 import {
   detectors,
   dominantDetectors,
   layerSpread,
-  repeatedRandomTokens,
   type Detector,
   type DetectorOptions,
   type HeadScores,
 } from '../src/instruments/head-scores';
-import { f16ToF32, f32ToF16 } from '../src/model/dtype';
-import { gpt2Config } from '../src/model/fixtures';
-import { referenceForward } from '../src/model/reference';
-import { useGpu, withEngine } from './support/tiny-engine';
-import { randomTokens, sharpWeights } from './support/tiny-models';
+import { useGpu } from './support/tiny-engine';
+import {
+  C,
+  H,
+  T,
+  compact,
+  compareScores,
+  expectClose,
+  formats,
+  handCapture,
+  handPattern,
+  handRow,
+  heads,
+  knownScores,
+  range,
+  sum,
+  tokens,
+  type Known,
+} from './support/detector-fixtures';
 
 const gpu = useGpu();
 let kernels: KernelRegistry;
 beforeAll(() => {
   kernels = new KernelRegistry(gpu.device, viteShaders);
 });
-
-// ---------------------------------------------------------------------------------------------
-// Hand-built patterns
-
-const C = 16; // capacity of the hand-made captures
-const T = 13; // tokens scored (not a multiple of 4: a partial last texel)
-// Repeats at 3 (of 0), 5 (of 1), 7 (of 0 and 3), 9 (of 2), 12 (of 1 and 5); none adjacent.
-const tokens = [10, 11, 12, 10, 13, 11, 14, 10, 15, 12, 16, 17, 11];
-const earlier = (t: number) => tokens.flatMap((id, s) => (s < t && id === tokens[t] ? [s] : []));
-const heads = ['previous', 'sink', 'uniform', 'current', 'mixed', 'duplicate', 'induction'] as const;
-const H = heads.length;
-
-/** Row t of each hand-built head, as {key: weight} (keys ≤ t; each row sums to 1). */
-function handRow(head: (typeof heads)[number], t: number): Map<number, number> {
-  const row = new Map<number, number>();
-  const spread = (keys: number[]) => {
-    if (keys.length === 0) row.set(t, 1);
-    for (const s of keys) row.set(s, 1 / keys.length);
-  };
-  switch (head) {
-    case 'previous':
-      row.set(Math.max(0, t - 1), 1);
-      break;
-    case 'sink':
-      row.set(0, 1);
-      break;
-    case 'uniform':
-      for (let s = 0; s <= t; s++) row.set(s, 1 / (t + 1));
-      break;
-    case 'current':
-      row.set(t, 1);
-      break;
-    case 'mixed':
-      if (t === 0) row.set(0, 1);
-      else if (t === 1) row.set(0, 0.8).set(1, 0.2);
-      else
-        row
-          .set(t - 1, 0.5)
-          .set(0, 0.3)
-          .set(t, 0.2);
-      break;
-    case 'duplicate':
-      spread(earlier(t));
-      break;
-    case 'induction':
-      spread(earlier(t).map((s) => s + 1));
-      break;
-  }
-  return row;
-}
-
-/** [H, C, C]: the hand-built rows for t < T, garbage in masked cells and rows/columns ≥ T. */
-function handPattern(
-  rowOf: (h: number, t: number) => Map<number, number>,
-  heads: number,
-): Float32Array<ArrayBuffer> {
-  const p = new Float32Array(heads * C * C).fill(0.75); // stale and masked cells: never to be read
-  for (let h = 0; h < heads; h++) {
-    for (let t = 0; t < T; t++) {
-      for (let s = 0; s <= t; s++) p[(h * C + t) * C + s] = 0;
-      for (const [s, v] of rowOf(h, t)) p[(h * C + t) * C + s] = v;
-    }
-  }
-  return p;
-}
-
-/** What a capture of `format` holds for the weight v, decoded. */
-function stored(v: number, format: CaptureFormat): number {
-  if (format === 'rgba32float') return Math.fround(v);
-  if (format === 'rgba16float') return f16ToF32(f32ToF16(v));
-  return (Math.round(Math.sqrt(Math.min(1, v)) * 255) / 255) ** 2;
-}
-
-function captureTexture(p: Float32Array<ArrayBuffer>, heads: number, format: CaptureFormat): GPUTexture {
-  const { device } = gpu;
-  const texture = device.createTexture({
-    label: `hand-made ${format}`,
-    size: [C / 4, C, heads],
-    format,
-    usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
-  });
-  const size = [C / 4, C, heads];
-  if (format === 'rgba32float') {
-    device.queue.writeTexture({ texture }, p, { bytesPerRow: C * 4, rowsPerImage: C }, size);
-  } else if (format === 'rgba16float') {
-    const half = Uint16Array.from(p, f32ToF16);
-    device.queue.writeTexture({ texture }, half, { bytesPerRow: C * 2, rowsPerImage: C }, size);
-  } else {
-    const bytes = Uint8Array.from(p, (v) => Math.round(Math.sqrt(Math.min(1, v)) * 255));
-    device.queue.writeTexture({ texture }, bytes, { bytesPerRow: C, rowsPerImage: C }, size);
-  }
-  return texture;
-}
-
-/** [H, n, n] of the decoded capture's first n tokens: what the reference scorer takes. */
-function compact(p: Float32Array, heads: number, format: CaptureFormat, n = T): Float64Array {
-  const out = new Float64Array(heads * n * n);
-  for (let h = 0; h < heads; h++)
-    for (let t = 0; t < n; t++)
-      for (let s = 0; s <= t; s++) out[(h * n + t) * n + s] = stored(p[(h * C + t) * C + s]!, format);
-  return out;
-}
-
-const harmonic = (n: number) => Array.from({ length: n }, (_, i) => 1 / (i + 1)).reduce((a, b) => a + b, 0);
-const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
-const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-const mean = (xs: number[]) => sum(xs) / xs.length;
-const entropyOf = (ps: number[]) => -sum(ps.map((p) => p * Math.log(p)));
-const hoyer = (ps: number[], n: number) =>
-  (Math.sqrt(n) - 1 / Math.sqrt(sum(ps.map((p) => p * p)))) / (Math.sqrt(n) - 1);
-
-type Known = Partial<Record<Detector | 'entropy' | 'normalizedEntropy' | 'sparsity', number>>;
-
-/** Scores in closed form, per head, without options (w = 3). */
-function knownScores(): Record<(typeof heads)[number], Known> {
-  const dupQueries = [3, 5, 7, 9, 12];
-  const mixedRows = [[0.8, 0.2], ...range(2, T).map(() => [0.5, 0.3, 0.2])];
-  return {
-    previous: {
-      previous: 1,
-      current: 1 / T,
-      first: 2 / T,
-      local: 1,
-      duplicate: 0,
-      induction: 0,
-      entropy: 0,
-      normalizedEntropy: 0,
-      sparsity: 1,
-    },
-    sink: {
-      previous: 1 / (T - 1),
-      current: 1 / T,
-      first: 1,
-      local: 3 / T,
-      duplicate: 2 / 5, // t = 3 and t = 7 (whose earlier occurrences include key 0)
-      induction: 0,
-      entropy: 0,
-      sparsity: 1,
-    },
-    uniform: {
-      previous: (harmonic(T) - 1) / (T - 1),
-      current: harmonic(T) / T,
-      first: harmonic(T) / T,
-      local: (2 + 3 * (harmonic(T) - 1.5)) / T,
-      duplicate: mean(dupQueries.map((t) => earlier(t).length / (t + 1))),
-      induction: mean(dupQueries.map((t) => earlier(t).length / (t + 1))),
-      entropy: mean(range(1, T).map((t) => Math.log(t + 1))),
-      normalizedEntropy: 1,
-      sparsity: 0,
-    },
-    current: { previous: 0, current: 1, first: 1 / T, local: 1, duplicate: 0, induction: 0, sparsity: 1 },
-    mixed: {
-      previous: (0.8 + 0.5 * (T - 2)) / (T - 1),
-      current: (1 + 0.2 * (T - 1)) / T,
-      first: (1 + 0.8 + 0.3 * (T - 2)) / T,
-      local: (3 + 0.7 * (T - 3)) / T,
-      entropy: mean(mixedRows.map(entropyOf)),
-      normalizedEntropy: mean(mixedRows.map((r, i) => entropyOf(r) / Math.log(i + 2))),
-      sparsity: mean(mixedRows.map((r, i) => hoyer(r, i + 2))),
-    },
-    duplicate: { duplicate: 1, current: (T - 5) / T, previous: 0, first: (1 + 1 + 0.5) / T },
-    induction: { induction: 1, current: (T - 5) / T },
-  };
-}
-
-const formats: [CaptureFormat, number, number][] = [
-  ['rgba32float', 1e-6, 1e-6],
-  ['rgba16float', 1e-3, 1e-3],
-  ['rgba8unorm', 5e-3, 5e-3],
-];
-
-function expectClose(got: number, want: number, tolerance: number, what: string) {
-  expect(Number.isNaN(got), `${what}: NaN`).toBe(Number.isNaN(want));
-  if (!Number.isNaN(want))
-    expect(Math.abs(got - want), `${what}: got ${got}, want ${want}`).toBeLessThanOrEqual(tolerance);
-}
-
-/** Every number of two HeadScores within `tolerance`; returns the largest difference. */
-function compareScores(got: HeadScores, want: HeadScores, tolerance: number, what: string): number {
-  expect(got.queries).toEqual(want.queries);
-  expect([got.nLayer, got.nHead]).toEqual([want.nLayer, want.nHead]);
-  let worst = 0;
-  const check = (g: Float64Array, w: Float64Array, name: string) => {
-    for (let i = 0; i < w.length; i++) {
-      expectClose(g[i]!, w[i]!, tolerance, `${what} ${name} head ${i}`);
-      if (!Number.isNaN(w[i]!)) worst = Math.max(worst, Math.abs(g[i]! - w[i]!));
-    }
-  };
-  for (const d of detectors) check(got.scores[d], want.scores[d], d);
-  for (const s of ['entropy', 'normalizedEntropy', 'sparsity'] as const) {
-    check(got[s].mean, want[s].mean, `${s} mean`);
-    check(got[s].std, want[s].std, `${s} std`);
-  }
-  check(got.rowWeight, want.rowWeight, 'row weight');
-  return worst;
-}
+const captureTexture = handCapture(gpu);
 
 describe('(a) hand-built patterns with known scores', () => {
   const p = handPattern((h, t) => handRow(heads[h]!, t), H);
@@ -466,149 +279,3 @@ describe('labels and per-layer spread (CPU)', () => {
 
 // ---------------------------------------------------------------------------------------------
 // The real engine
-
-const config = gpt2Config({ nLayer: 2, nHead: 3, nEmbd: 24, nCtx: 40, vocabSize: 100 });
-const weights = sharpWeights(config, 5);
-
-describe('(b) a tiny random GPT-2 through the engine', () => {
-  // Ids from a range of 12, so that duplicates (and induction targets) occur.
-  const prompt = randomTokens(37, 12, 4);
-
-  test.each([{}, { excludeFirst: true, excludeCurrent: true, window: 2 }] as DetectorOptions[])(
-    'f32 captures: GPU scores = the oracle on referenceForward patterns within 2e-5 (options %o)',
-    async (options) => {
-      await withEngine(gpu, weights, async (engine) => {
-        const session = engine.createSession({ lens: 'final', captureFormat: 'rgba32float' });
-        await session.run(prompt);
-        const got = await scoreHeads(
-          gpu.device,
-          engine.kernels,
-          sessionPatterns(session, config.nLayer),
-          prompt,
-          options,
-        );
-        const ref = referenceForward(weights, prompt);
-        const want = referenceHeadScores(ref.patterns, config.nHead, prompt, options);
-        const worst = compareScores(got, want, 2e-5, 'engine');
-        console.log(
-          `engine f32 ${JSON.stringify(options)}: worst |GPU − oracle| = ${worst.toExponential(2)}`,
-        );
-        // The scores are not degenerate: heads differ, and some detector is far from 0.
-        const all = detectors.flatMap((d) => [...got.scores[d]].filter((v) => !Number.isNaN(v)));
-        expect(Math.max(...all)).toBeGreaterThan(0.2);
-        expect(new Set(got.entropy.mean).size).toBe(config.nLayer * config.nHead);
-        expect(got.queries.duplicate).toBeGreaterThan(10);
-      });
-    },
-  );
-
-  test.each(['rgba16float', 'rgba8unorm'] as const)(
-    '%s captures: GPU scores = the oracle on the captured values within 2e-6',
-    async (format) => {
-      await withEngine(gpu, weights, async (engine) => {
-        const session = engine.createSession({ lens: 'final', captureFormat: format });
-        await session.run(prompt);
-        const patterns = sessionPatterns(session, config.nLayer);
-        const got = await scoreHeads(gpu.device, engine.kernels, patterns, prompt);
-        const n = prompt.length;
-        const held: Float64Array[] = [];
-        for (const tex of patterns) {
-          const p = new Float64Array(config.nHead * n * n);
-          for (let h = 0; h < config.nHead; h++) {
-            const layer = await readTextureLayer(gpu.device, tex, h);
-            for (let t = 0; t < n; t++)
-              for (let s = 0; s <= t; s++) p[(h * n + t) * n + s] = layer[t * tex.width * 4 + s]!;
-          }
-          held.push(p);
-        }
-        const onHeld = compareScores(got, referenceHeadScores(held, config.nHead, prompt), 2e-6, format);
-        // And the f64 patterns within the format's own error.
-        const ref = referenceForward(weights, prompt);
-        const onF64 = compareScores(
-          got,
-          referenceHeadScores(ref.patterns, config.nHead, prompt),
-          format === 'rgba16float' ? 2e-4 : 5e-3,
-          `${format} vs f64`,
-        );
-        console.log(
-          `engine ${format}: worst |GPU − oracle| ${onHeld.toExponential(2)} on the captured values, ` +
-            `${onF64.toExponential(2)} on the f64 patterns`,
-        );
-      });
-    },
-  );
-});
-
-describe('(c) induction on [BOS] + R + R', () => {
-  const small = gpt2Config({ nLayer: 2, nHead: 3, nEmbd: 24, nCtx: 24, vocabSize: 100 });
-  const smallWeights = sharpWeights(small, 8);
-
-  test('the probe: seeded, distinct ids, no BOS inside, sized to the context', () => {
-    const a = repeatedRandomTokens(small, { seed: 3 });
-    expect(a.length).toBe(2 * 9 + 1); // 40% of 24 tokens
-    expect(a[0]).toBe(small.bosTokenId);
-    const r = a.slice(1, 10);
-    expect(a.slice(10)).toEqual(r);
-    expect(new Set(r).size).toBe(9);
-    expect(r).not.toContain(small.bosTokenId);
-    expect(repeatedRandomTokens(small, { seed: 3 })).toEqual(a);
-    expect(repeatedRandomTokens(small, { seed: 4 })).not.toEqual(a);
-    const gpt2 = { vocabSize: 50257, nCtx: 1024, bosTokenId: 50256 };
-    const long = repeatedRandomTokens(gpt2, { seed: 1, idRange: [1000, 2000] });
-    expect(long.length).toBe(101); // capped at 50
-    expect(long.slice(1).every((id) => id >= 1000 && id < 2000)).toBe(true);
-    expect(repeatedRandomTokens(gpt2, { length: 4, bos: null, idRange: [5, 9] }).sort()).toEqual([
-      5, 5, 6, 6, 7, 7, 8, 8,
-    ]);
-    expect(() => repeatedRandomTokens(small, { length: 12 })).toThrow(
-      "[BOS] + R + R with R of 12 tokens is 25 tokens, more than the model's context of 24",
-    );
-    expect(() => repeatedRandomTokens(small, { length: 5, idRange: [95, 100] })).toThrow(
-      'token id range [95, 100) has fewer than 5 ids to draw distinct ones from',
-    );
-  });
-
-  test('scores on the probe match the oracle on the reference forward within 2e-5', async () => {
-    await withEngine(gpu, smallWeights, async (engine) => {
-      const result = await measureInduction(engine, { seed: 11 });
-      expect(result.length).toBe(9);
-      expect(result.tokens).toEqual(repeatedRandomTokens(small, { seed: 11 }));
-      expect(result.scores.queries.induction).toBe(9); // exactly the second copy
-      const ref = referenceForward(smallWeights, [...result.tokens]);
-      const want = referenceHeadScores(ref.patterns, small.nHead, [...result.tokens]);
-      const worst = compareScores(result.scores, want, 2e-5, 'induction probe');
-      console.log(`induction probe: worst |GPU − oracle| = ${worst.toExponential(2)}`);
-      expect(result.induction).toBe(result.scores.scores.induction);
-      // A session given by the caller is used and kept.
-      const session = engine.createSession({ lens: 'final' });
-      const again = await measureInduction(engine, { seed: 11, session, excludeFirst: true });
-      compareScores(
-        again.scores,
-        referenceHeadScores(ref.patterns, small.nHead, [...result.tokens], { excludeFirst: true }),
-        2e-5,
-        'with session',
-      );
-      await session.run([1, 2, 3]); // still alive
-    });
-  });
-
-  test('an ideal induction head on the probe scores 1; a previous-token head 0', async () => {
-    const probe = repeatedRandomTokens({ vocabSize: 100, nCtx: 16, bosTokenId: 99 }, { length: 6, seed: 2 });
-    const n = 6;
-    expect(probe.length).toBe(T); // 13: fits the hand-made capture size
-    const p = handPattern((h, t) => {
-      if (h === 1) return new Map([[Math.max(0, t - 1), 1]]);
-      return new Map([[t > n ? t - n + 1 : 0, 1]]); // second copy: the token after the first occurrence
-    }, 2);
-    const texture = captureTexture(p, 2, 'rgba8unorm');
-    try {
-      const got = await scoreHeads(gpu.device, kernels, [texture], probe);
-      expect(got.queries.induction).toBe(n);
-      expect(got.scores.induction[0]).toBe(1);
-      expect(got.scores.induction[1]).toBe(0);
-      expect(dominantDetectors(got)).toEqual(['induction', 'previous']);
-    } finally {
-      texture.destroy();
-    }
-  });
-});
