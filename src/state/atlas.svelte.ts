@@ -5,9 +5,8 @@
 // capture texture where the forward pass left it: nothing is read back, and the canvas redraws
 // only when the run, the layout or the colours change (scrubbing the layer moves a DOM highlight).
 
-import { untrack } from 'svelte';
 import type { Attachment } from 'svelte/attachments';
-import { sizeBackingStore } from './heatmap-canvas.svelte';
+import { viewCanvas } from './heatmap-canvas.svelte';
 import { viteShaders } from '../gpu/shaders-vite';
 import { AtlasRenderer } from '../render/atlas-renderer';
 import { canvasTarget } from '../render/heatmap-renderer';
@@ -125,21 +124,13 @@ export interface AtlasCanvasOptions {
  * change, disposed when the canvas goes.
  */
 export function atlasCanvas(options: AtlasCanvasOptions): Attachment<HTMLCanvasElement> {
-  return (canvas) => {
-    const view = untrack(() => new AtlasView(canvas, options.studio, options.run));
-    untrack(() => options.onview?.(view));
-    $effect(() => {
-      const { width, height } = options.size();
-      sizeBackingStore(canvas, width, height);
-      canvas.style.width = `${width}px`;
-      canvas.style.height = `${height}px`;
+  return viewCanvas((canvas) => new AtlasView(canvas, options.studio, options.run), {
+    size: () => options.size(),
+    params: () => options.params(),
+    redraw: () => {
       void options.run.result;
       void options.studio.modelVersion;
-      view.draw(options.params());
-    });
-    return () => {
-      view.dispose();
-      options.onview?.(undefined);
-    };
-  };
+    },
+    onview: (view) => options.onview?.(view),
+  });
 }

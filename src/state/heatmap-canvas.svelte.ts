@@ -39,16 +39,30 @@ export function sizeBackingStore(canvas: HTMLCanvasElement, width: number, heigh
   if (canvas.height !== h) canvas.height = h;
 }
 
-export function heatmapCanvas(options: HeatmapCanvasOptions): Attachment<HTMLCanvasElement> {
+/**
+ * A Svelte attachment around a view of a canvas, for every canvas view (the heatmaps, the atlas):
+ * `make` gives the view when the canvas comes (handed to `onview`); an effect sizes the canvas to
+ * `size()` CSS pixels (its backing store × the device pixel ratio) and draws `params()`, again
+ * whenever those or what `redraw()` reads change; the view is disposed when the canvas goes.
+ */
+export function viewCanvas<P, V extends { draw(params: P): void; dispose(): void }>(
+  make: (canvas: HTMLCanvasElement) => V,
+  options: {
+    readonly size: () => { readonly width: number; readonly height: number };
+    readonly params: () => P;
+    readonly redraw: () => void;
+    readonly onview?: (view: V | undefined) => void;
+  },
+): Attachment<HTMLCanvasElement> {
   return (canvas) => {
-    const view = untrack(() => options.source.attachHeatmaps(canvas));
+    const view = untrack(() => make(canvas));
     untrack(() => options.onview?.(view));
     $effect(() => {
       const { width, height } = options.size();
       sizeBackingStore(canvas, width, height);
       canvas.style.width = `${width}px`;
       canvas.style.height = `${height}px`;
-      void options.source.result;
+      options.redraw();
       view.draw(options.params());
     });
     return () => {
@@ -56,4 +70,13 @@ export function heatmapCanvas(options: HeatmapCanvasOptions): Attachment<HTMLCan
       options.onview?.(undefined);
     };
   };
+}
+
+export function heatmapCanvas(options: HeatmapCanvasOptions): Attachment<HTMLCanvasElement> {
+  return viewCanvas((canvas) => options.source.attachHeatmaps(canvas), {
+    size: () => options.size(),
+    params: () => options.params(),
+    redraw: () => void options.source.result,
+    onview: (view) => options.onview?.(view),
+  });
 }
