@@ -3,7 +3,7 @@
 // previous-token head on English text and an induction head on repeated random tokens (score ≥ 0.5
 // each, the bundled model's own acceptance bar), with those heads labelled in the attention grid.
 import type { Page } from '@playwright/test';
-import { expect, test } from './fixture';
+import { expect, headButton, test } from './fixture';
 
 const sentence =
   'The jury further said in term-end presentments that the City Executive Committee, which had over-all ' +
@@ -51,12 +51,6 @@ test('the bundled model loads offline and shows a previous-token head and an ind
   );
   const layer = Math.floor(best / nHead);
   const head = best % nHead;
-  const slider = page.getByRole('slider', { name: /layer/i }).first();
-  await slider.focus();
-  await page.keyboard.press('Home');
-  for (let l = 0; l < layer; l++) await page.keyboard.press('ArrowRight');
-  const button = page
-    .getByTestId('attention-panel')
-    .getByRole('button', { name: `Head L${layer}.H${head}`, exact: true });
+  const button = await headButton(page, layer, head);
   await expect(button).toHaveAccessibleDescription(/previous/i);
 });

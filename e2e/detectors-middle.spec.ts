@@ -20,7 +20,7 @@ import { referenceMiddleScores } from '../src/instruments/middle-reference';
 import { middleDetectors, type MiddleScores } from '../src/instruments/middle-scores';
 import { openModel } from '../src/model/load';
 import { referenceForward } from '../src/model/reference';
-import { expect, test } from './fixture';
+import { expect, headButton, test } from './fixture';
 
 const prompt = 'The jury said, in a statement, that the city was ready; the mayor, however, was not.';
 const tolerance = 1e-3;
@@ -144,13 +144,7 @@ test('the middle-layer maps equal the CPU oracle, and their labels reach the hea
   const [kind, index] = expected[0]!.split(' ');
   const layer = Math.floor(Number(index) / nHead);
   const head = Number(index) % nHead;
-  const slider = page.getByRole('slider', { name: /layer/i }).first();
-  await slider.focus();
-  await page.keyboard.press('Home');
-  for (let l = 0; l < layer; l++) await page.keyboard.press('ArrowRight');
-  const button = page
-    .getByTestId('attention-panel')
-    .getByRole('button', { name: `Head L${layer}.H${head}`, exact: true });
+  const button = await headButton(page, layer, head);
   const title = {
     modifier: /noun/,
     subject: /subject/,

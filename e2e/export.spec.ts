@@ -35,6 +35,24 @@ function inked(image: Image, rect: Rect): number {
   return n;
 }
 
+/** A figure's colour bar against its colormap: `matches(entry, got)` at its top (entry 255), middle and bottom. */
+function colourBarProblems(
+  image: Image,
+  bar: Rect,
+  matches: (entry: number, got: [number, number, number]) => boolean,
+): string[] {
+  const problems: string[] = [];
+  for (const [frac, entry] of [
+    [0.01, 255],
+    [0.5, 128],
+    [0.99, 0],
+  ] as const) {
+    const got = pixel(image, bar.x + bar.width / 2, bar.y + frac * bar.height);
+    if (!matches(entry, got)) problems.push(`colour bar at ${frac}: ${got}, not near entry ${entry}`);
+  }
+  return problems;
+}
+
 test('the focused heatmap exports as a PNG of what it shows; the captures as capture-CLI JSON', async ({
   page,
   fixture,
@@ -109,18 +127,14 @@ test('the focused heatmap exports as a PNG of what it shows; the captures as cap
   }
   // The colour bar: the colormap's top entry at its top, its bottom entry at its bottom (±2 entries).
   const bar = layout.bar!;
-  for (const [frac, entry] of [
-    [0.01, 255],
-    [0.5, 128],
-    [0.99, 0],
-  ] as const) {
-    const got = pixel(image, bar.x + bar.width / 2, bar.y + frac * bar.height);
-    const ok = [-2, -1, 0, 1, 2].some((d) => {
-      const j = Math.min(255, Math.max(0, entry + d));
-      return [0, 1, 2].every((c) => Math.abs(table[4 * j + c]! - got[c]!) <= 2);
-    });
-    if (!ok) problems.push(`colour bar at ${frac}: ${got}, not near entry ${entry}`);
-  }
+  problems.push(
+    ...colourBarProblems(image, bar, (entry, got) =>
+      [-2, -1, 0, 1, 2].some((d) => {
+        const j = Math.min(255, Math.max(0, entry + d));
+        return [0, 1, 2].every((c) => Math.abs(table[4 * j + c]! - got[c]!) <= 2);
+      }),
+    ),
+  );
   // Not blank: the title, the row labels, the column labels, the bar's tick labels.
   const regions: Record<string, Rect> = {
     title: { x: 0, y: 0, width: image.width, height: plot.y },
@@ -302,14 +316,7 @@ test('the difference view exports a figure of A − B with a diverging colour ba
       problems.push(`(${q},${k}) d ${d(q, k)}: ${got}`);
   }
   const bar = layout.bar!;
-  for (const [frac, entry] of [
-    [0.01, 255],
-    [0.5, 128],
-    [0.99, 0],
-  ] as const) {
-    const got = pixel(image, bar.x + bar.width / 2, bar.y + frac * bar.height);
-    if (!near(entry, got, 2)) problems.push(`colour bar at ${frac}: ${got}, not near entry ${entry}`);
-  }
+  problems.push(...colourBarProblems(image, bar, (entry, got) => near(entry, got, 2)));
   const ticks = {
     x: bar.x + bar.width + 1,
     y: bar.y,

@@ -9,7 +9,7 @@
 //   GPT-2 tokenizer; its attention is sharpened (q and k scaled) so patterns are not flat, and its
 //   token embeddings scaled so the logit lens has clear winners (no near-ties between a layer's top
 //   tokens).
-import { test as base, expect } from '@playwright/test';
+import { test as base, expect, type Locator, type Page } from '@playwright/test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -176,4 +176,15 @@ export function top2(p: Float32Array, t: number): [[number, number], [number, nu
     [a, p[t * V + a]!],
     [b, p[t * V + b]!],
   ];
+}
+
+/** Scrubs the studio's layer slider to `layer` with the keys; returns the attention panel's button of head `head` there. */
+export async function headButton(page: Page, layer: number, head: number): Promise<Locator> {
+  const slider = page.getByRole('slider', { name: /layer/i }).first();
+  await slider.focus();
+  await page.keyboard.press('Home');
+  for (let l = 0; l < layer; l++) await page.keyboard.press('ArrowRight');
+  return page
+    .getByTestId('attention-panel')
+    .getByRole('button', { name: `Head L${layer}.H${head}`, exact: true });
 }

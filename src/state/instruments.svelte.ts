@@ -34,6 +34,7 @@ import {
 import { studioGpu, withRunCaptures, type RunCaptures, type StudioGpu } from './gpu/access';
 import type { PromptRun, Studio } from './studio.svelte';
 import { onePer } from './one-per';
+import { Users } from './users';
 import { MiddleDetectors } from './middle.svelte';
 
 export {
@@ -138,8 +139,10 @@ export class Instruments {
   #ticket = 0;
   #applied = 0;
   #inductionTicket = 0;
-  #users = 0;
-  #stop: (() => void) | undefined;
+  #users = new Users(
+    () => this.#follow(),
+    () => this.#release(),
+  );
   #disposed = false;
   #labels: { key: readonly unknown[]; labels: (HeadLabel | null)[] } | undefined;
   /** The middle-layer detectors: the shipped datasets once per model, the prompt after each run. */
@@ -201,34 +204,25 @@ export class Instruments {
    */
   attach(): () => void {
     if (this.#disposed) throw new Error('these instruments were disposed');
-    this.#users++;
-    if (this.#users === 1) {
-      this.#stop = $effect.root(() => {
-        $effect(() => {
-          void this.#run.result;
-          void this.#studio.modelVersion;
-          void [this.excludeFirst, this.excludeCurrent, this.window];
-          untrack(() => void this.refresh().then(() => this.middle.refresh()));
-        });
-        $effect(() => {
-          void this.#studio.model;
-          void this.#studio.modelVersion;
-          void [this.excludeFirst, this.excludeCurrent, this.window];
-          // The datasets after the probe: once per model, off the prompt's path.
-          untrack(() => void this.syncInduction().finally(() => this.middle.syncDatasets()));
-        });
+    return this.#users.attach();
+  }
+
+  #follow(): () => void {
+    return $effect.root(() => {
+      $effect(() => {
+        void this.#run.result;
+        void this.#studio.modelVersion;
+        void [this.excludeFirst, this.excludeCurrent, this.window];
+        untrack(() => void this.refresh().then(() => this.middle.refresh()));
       });
-    }
-    let attached = true;
-    return () => {
-      if (!attached) return;
-      attached = false;
-      if (--this.#users === 0) {
-        this.#stop?.();
-        this.#stop = undefined;
-        this.#release();
-      }
-    };
+      $effect(() => {
+        void this.#studio.model;
+        void this.#studio.modelVersion;
+        void [this.excludeFirst, this.excludeCurrent, this.window];
+        // The datasets after the probe: once per model, off the prompt's path.
+        untrack(() => void this.syncInduction().finally(() => this.middle.syncDatasets()));
+      });
+    });
   }
 
   /**
@@ -406,9 +400,7 @@ export class Instruments {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    this.#stop?.();
-    this.#stop = undefined;
-    this.#users = 0;
+    this.#users.reset();
     this.#release();
     this.middle.dispose();
     instances.forget(this.#run, this);

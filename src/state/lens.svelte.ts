@@ -28,6 +28,7 @@ import {
 import { runCaptures, withRunCaptures, type RunCaptures } from './gpu/access';
 import type { PromptRun, Studio } from './studio.svelte';
 import { onePer } from './one-per';
+import { Users } from './users';
 
 export {
   formatProb,
@@ -99,8 +100,7 @@ export class LogitLens {
   #queuedRun: Promise<void> | undefined;
   #queuedTrack: Promise<void> | undefined;
   #want: readonly number[] = [];
-  #users = 0;
-  #stop: (() => void) | undefined;
+  #users = new Users(() => this.#follow());
   #disposed = false;
 
   constructor(studio: Studio, run: PromptRun) {
@@ -175,32 +175,24 @@ export class LogitLens {
    */
   attach(): () => void {
     if (this.#disposed) throw new Error('this logit lens was disposed');
-    this.#users++;
-    if (this.#users === 1) {
-      const release = this.#run.holdLens();
-      // A result made without the lens (or a run in flight that may be): run the prompt again.
-      // Otherwise the studio's next run of the prompt is the lens's.
-      const run = this.#run;
-      if (run.running || (run.result && !this.result)) void this.update();
-      const effects = $effect.root(() => {
-        $effect(() => {
-          const r = this.result;
-          if (r && untrack(() => this.tracked.length > 0)) untrack(() => void this.syncTrack());
-        });
+    return this.#users.attach();
+  }
+
+  #follow(): () => void {
+    const release = this.#run.holdLens();
+    // A result made without the lens (or a run in flight that may be): run the prompt again.
+    // Otherwise the studio's next run of the prompt is the lens's.
+    const run = this.#run;
+    if (run.running || (run.result && !this.result)) void this.update();
+    const effects = $effect.root(() => {
+      $effect(() => {
+        const r = this.result;
+        if (r && untrack(() => this.tracked.length > 0)) untrack(() => void this.syncTrack());
       });
-      this.#stop = () => {
-        effects();
-        release();
-      };
-    }
-    let attached = true;
+    });
     return () => {
-      if (!attached) return;
-      attached = false;
-      if (--this.#users === 0) {
-        this.#stop?.();
-        this.#stop = undefined;
-      }
+      effects();
+      release();
     };
   }
 
@@ -339,9 +331,7 @@ export class LogitLens {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    this.#stop?.();
-    this.#stop = undefined;
-    this.#users = 0;
+    this.#users.reset();
   }
 }
 
