@@ -106,24 +106,19 @@ export class StepFactory {
       { buffer: res },
       { buffer: out },
     ];
-    if (this.parts.fallback && K % 4 === 0 && N % 4 === 0) {
-      // 8×8 outputs per thread with vec4 loads; small workgroups so that T=16 still makes
-      // several of them for SwiftShader's worker threads.
-      return this.step(
-        label,
-        'matmulBlockedVec4',
-        { ...wf, overrides: { K, N, EPILOGUE: epilogue, WG_X: wgVec4 } },
-        resources,
-        (T) => [ceilDiv(N, 8 * wgVec4), ceilDiv(T, 8), 1],
-      );
-    }
     if (this.parts.fallback) {
+      // With vec4 loads (K and N multiples of 4), 8×8 outputs per thread and small workgroups so
+      // that T=16 still makes several of them for SwiftShader's worker threads; else 4×4.
+      const vec4 = K % 4 === 0 && N % 4 === 0;
+      const [kernel, per, wgX] = vec4
+        ? (['matmulBlockedVec4', 8, wgVec4] as const)
+        : (['matmulBlocked', 4, wg] as const);
       return this.step(
         label,
-        'matmulBlocked',
-        { ...wf, overrides: { K, N, EPILOGUE: epilogue, WG_X: wg } },
+        kernel,
+        { ...wf, overrides: { K, N, EPILOGUE: epilogue, WG_X: wgX } },
         resources,
-        (T) => [ceilDiv(N, 4 * wg), ceilDiv(T, 4), 1],
+        (T) => [ceilDiv(N, per * wgX), ceilDiv(T, per), 1],
       );
     }
     return this.step(

@@ -31,6 +31,7 @@ import {
 import type { HeadRect } from '../viz/heatmap-layout';
 import { figureClearColor, figureMaskedColor } from '../viz/figure-layout';
 import { figurePng, snapshotCanvas, type FigureSpec } from './figure-png';
+import { LatestRequest } from './latest';
 
 export {
   colormapGradient,
@@ -151,8 +152,14 @@ export class HeatmapView {
   #frame: number | undefined;
   /** The run whose captures the canvas shows (its seq). */
   #drawnSeq: number | undefined;
-  #wanted: ProbeCell | undefined;
-  #probing = false;
+  readonly #probes = new LatestRequest<ProbeCell>(
+    probeIntervalMs,
+    async (cell) => {
+      const read = await this.#read(cell).catch(() => undefined);
+      if (!this.#disposed && read) this.probed = read;
+    },
+    () => this.#disposed,
+  );
   #staging: { readonly device: GPUDevice; readonly buffer: GPUBuffer } | undefined;
   #disposed = false;
 
@@ -301,30 +308,9 @@ export class HeatmapView {
    */
   probe(cell: ProbeCell | undefined): void {
     if (this.#disposed) return;
-    this.#wanted = cell;
-    if (!cell) {
-      this.probed = undefined;
-      return;
-    }
     // (Reads no reactive state: a component calls this from an effect.)
-    if (!this.#probing) void this.#probeLoop();
-  }
-
-  async #probeLoop(): Promise<void> {
-    this.#probing = true;
-    try {
-      for (let cell = this.#wanted; cell && !this.#disposed; cell = this.#wanted) {
-        this.#wanted = undefined;
-        const started = performance.now();
-        const read = await this.#read(cell).catch(() => undefined);
-        if (this.#disposed) return;
-        if (read) this.probed = read;
-        const wait = probeIntervalMs - (performance.now() - started);
-        if (this.#wanted && wait > 0) await new Promise((resume) => setTimeout(resume, wait));
-      }
-    } finally {
-      this.#probing = false;
-    }
+    this.#probes.want(cell);
+    if (!cell) this.probed = undefined;
   }
 
   async #read(cell: ProbeCell): Promise<ProbedCell | undefined> {

@@ -250,13 +250,8 @@ export class Instruments {
       this.prompt = undefined;
       return;
     }
-    let options: ResolvedDetectorOptions;
-    try {
-      options = resolveDetectorOptions(this.options);
-    } catch (e) {
-      this.error = message(e);
-      return;
-    }
+    const options = this.#resolvedOptions((m) => (this.error = m));
+    if (!options) return;
     const ticket = ++this.#ticket;
     const scorer = this.#scorerFor(engine);
     this.scoring = true;
@@ -326,13 +321,8 @@ export class Instruments {
     }
     const seed = this.#probeSpec.seed;
     const length = this.#probeSpec.length ?? defaultInductionLength(engine.config.nCtx);
-    let options: ResolvedDetectorOptions;
-    try {
-      options = resolveDetectorOptions(this.options);
-    } catch (e) {
-      this.inductionError = message(e);
-      return;
-    }
+    const options = this.#resolvedOptions((m) => (this.inductionError = m));
+    if (!options) return;
     const probe = this.#probeFor(engine);
     this.measuring = true;
     try {
@@ -381,6 +371,16 @@ export class Instruments {
       };
     }
     return this.#probe;
+  }
+
+  /** The detector options resolved, or undefined after giving `fail` the reason. */
+  #resolvedOptions(fail: (message: string) => void): ResolvedDetectorOptions | undefined {
+    try {
+      return resolveDetectorOptions(this.options);
+    } catch (e) {
+      fail(message(e));
+      return undefined;
+    }
   }
 
   /** Frees the GPU resources once the work using them has settled; results stay. */

@@ -10,6 +10,7 @@ import { viteShaders } from '../gpu/shaders-vite';
 import { TokenAttentionKernel } from '../instruments/token-attention';
 import { studioGpu, withRunCaptures } from './gpu/access';
 import type { PromptRun, Studio } from './studio.svelte';
+import { LatestRequest } from './latest';
 
 /** One token's attention in every head of one layer, as captured. */
 export interface TokenWeights {
@@ -43,8 +44,11 @@ export class TokenAttention {
   readonly #studio: Studio;
   readonly #run: PromptRun;
   #kernel: TokenAttentionKernel | undefined;
-  #wanted: TokenRequest | undefined;
-  #busy = false;
+  readonly #requests = new LatestRequest<TokenRequest>(
+    intervalMs,
+    (request) => this.#serve(request),
+    () => this.#disposed,
+  );
   #disposed = false;
 
   constructor(studio: Studio, run: PromptRun) {
@@ -55,34 +59,19 @@ export class TokenAttention {
   /** Asks for `request` (undefined: nothing). Call it again after a new run to refresh. */
   want(request: TokenRequest | undefined): void {
     if (this.#disposed) return;
-    this.#wanted = request;
-    if (!request) {
-      this.current = undefined;
-      return;
-    }
-    if (!this.#busy) void this.#loop();
+    this.#requests.want(request);
+    if (!request) this.current = undefined;
   }
 
-  async #loop(): Promise<void> {
-    this.#busy = true;
+  async #serve(request: TokenRequest): Promise<void> {
     try {
-      for (let r = this.#wanted; r && !this.#disposed; r = this.#wanted) {
-        this.#wanted = undefined;
-        const started = performance.now();
-        try {
-          const read = await this.#read(r);
-          if (this.#disposed) return;
-          this.current = read;
-          this.error = undefined;
-        } catch (e) {
-          if (this.#disposed) return;
-          this.error = (e as Error).message ?? String(e);
-        }
-        const wait = intervalMs - (performance.now() - started);
-        if (this.#wanted && wait > 0) await new Promise((resume) => setTimeout(resume, wait));
-      }
-    } finally {
-      this.#busy = false;
+      const read = await this.#read(request);
+      if (this.#disposed) return;
+      this.current = read;
+      this.error = undefined;
+    } catch (e) {
+      if (this.#disposed) return;
+      this.error = (e as Error).message ?? String(e);
     }
   }
 
@@ -107,7 +96,7 @@ export class TokenAttention {
 
   dispose(): void {
     this.#disposed = true;
-    this.#wanted = undefined;
+    this.#requests.want(undefined);
     // A read in flight holds the run's lock; its kernel goes once it settles.
     const kernel = this.#kernel;
     this.#kernel = undefined;
