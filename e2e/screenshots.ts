@@ -45,7 +45,7 @@ try {
   await shot(page, 'atlas-panel', 'atlas');
   await page.getByRole('tab', { name: 'Text' }).click();
   const tokens = page.getByTestId('text-view-tokens').locator('button.tok');
-  await tokens.nth(43).hover(); // the second "were": what it attends to in head L1.H1
+  await tokens.nth(43).hover(); // the second " Drive": in head L1.H1 it attends to the "," after the first
   await page.waitForTimeout(1500);
   await shot(page, 'text-view', 'text-view');
   await page.getByRole('tab', { name: 'Heads' }).click();
