@@ -5,17 +5,19 @@
 // they come from (adapter, Node, Dawn, wall time).
 //   node bench.mjs [--allow-software] [--out FILE] [bench options…]
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { main as bench } from '../src/cli/bench';
 import { nodeGpuApi } from '../src/cli/node-gpu';
 
 const software = /swiftshader|llvmpipe|lavapipe|softpipe|software/i;
 
 /** The adapter Dawn gives, and whether it is a software one (with the reason). */
-export async function describeAdapter(): Promise<{ info: Record<string, unknown>; software?: string }> {
+export async function describeAdapter(): Promise<
+  { info: Record<string, unknown>; software?: string } | undefined
+> {
   const gpu = await nodeGpuApi();
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-  if (!adapter) return { info: {}, software: 'Dawn found no adapter at all' };
+  if (!adapter) return undefined;
   const i = adapter.info;
   const info = {
     vendor: i.vendor,
@@ -44,7 +46,16 @@ async function run(argv: string[]): Promise<number> {
     return 2;
   }
   if (outAt >= 0) args.splice(outAt, 2);
-  const { info, software } = await describeAdapter();
+  const adapter = await describeAdapter();
+  if (!adapter) {
+    // No adapter is a failure, whatever the flags: there is nothing to measure.
+    console.error(
+      'no WebGPU adapter: Dawn found none. Check the NVIDIA driver and its Vulkan ICD ' +
+        '(vulkaninfo --summary, /usr/share/vulkan/icd.d/nvidia_icd.json).',
+    );
+    return 3;
+  }
+  const { info, software } = adapter;
   console.log(`adapter: ${JSON.stringify(info)}`);
   if (software && !allowSoftware) {
     console.error(
@@ -71,7 +82,6 @@ async function run(argv: string[]): Promise<number> {
     adapter_info: info,
   };
   writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
-  const { rmSync } = await import('node:fs');
   rmSync(benchOut, { force: true });
   console.log(`wrote ${out}`);
   return 0;
