@@ -20,13 +20,11 @@ import {
 } from '../src/instruments/head-scores';
 import { gpt2Config } from '../src/model/fixtures';
 import { referenceForward } from '../src/model/reference';
-import { useGpu, useKernels, withEngine } from './support/tiny-engine';
+import { withEngine } from './support/tiny-engine';
 import { randomTokens, sharpWeights } from './support/tiny-models';
-import { T, compareScores, handCapture, handPattern } from './support/detector-fixtures';
+import { T, compareScores, handPattern, useDetectorGpu } from './support/detector-fixtures';
 
-const gpu = useGpu();
-const kernels = useKernels(gpu);
-const captureTexture = handCapture(gpu);
+const { gpu, kernels, captureTexture } = useDetectorGpu();
 
 const config = gpt2Config({ nLayer: 2, nHead: 3, nEmbd: 24, nCtx: 40, vocabSize: 100 });
 const weights = sharpWeights(config, 5);

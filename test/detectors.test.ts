@@ -22,7 +22,6 @@ import {
   type DetectorOptions,
   type HeadScores,
 } from '../src/instruments/head-scores';
-import { useGpu, useKernels } from './support/tiny-engine';
 import {
   C,
   H,
@@ -31,7 +30,7 @@ import {
   compareScores,
   expectClose,
   formats,
-  handCapture,
+  useDetectorGpu,
   handPattern,
   handRow,
   heads,
@@ -42,9 +41,7 @@ import {
   type Known,
 } from './support/detector-fixtures';
 
-const gpu = useGpu();
-const kernels = useKernels(gpu);
-const captureTexture = handCapture(gpu);
+const { gpu, kernels, captureTexture } = useDetectorGpu();
 
 describe('(a) hand-built patterns with known scores', () => {
   const p = handPattern((h, t) => handRow(heads[h]!, t), H);
