@@ -3,18 +3,12 @@
 // logit difference, on tiny random models from checkpoints in the hub's layouts (F32, F16 with the
 // old names) with both kernel sets, and on the bundled model (F16 checkpoint).
 import { describe, expect, test } from 'vitest';
-import { filesFromDirectory } from '../src/cli/node-source';
 import { attributeOnGpu, attributionHooks } from '../src/engine/attribution';
 import type { Engine } from '../src/engine/engine';
-import { openGpt2Checkpoint } from '../src/model/checkpoint';
-import { gpt2Config, type CheckpointVariant } from '../src/model/fixtures';
-import { openModel } from '../src/model/load';
+import { gpt2Config } from '../src/model/fixtures';
 import { directLogitAttribution, type Attribution } from '../src/model/reference-causal';
-import { openSafetensors } from '../src/model/safetensors';
-import { bytesSource } from '../src/model/byte-source';
-import type { Gpt2Weights } from '../src/model/types';
-import { loadEngine, useGpu } from './support/tiny-engine';
-import { checkpointOf, randomTokens, tinyWeights } from './support/tiny-models';
+import { checkpointCases, checkpointEngine, useGpu, withBundledModel } from './support/tiny-engine';
+import { randomTokens, tinyWeights } from './support/tiny-models';
 
 const gpu = useGpu();
 
@@ -49,27 +43,11 @@ async function gpuDla(engine: Engine, tokens: number[], answer: number, foil: nu
 
 const config = gpt2Config({ nLayer: 2, nHead: 3, nEmbd: 24, nCtx: 16, vocabSize: 150 });
 const weights = tinyWeights(config, 9, { attention: 8, wte: 4 });
-const variants: { name: string; variant: CheckpointVariant; fallbackKernels: boolean }[] = [
-  {
-    name: 'F32 plain, fallback kernels',
-    variant: { dtype: 'F32', prefix: false, lmHead: false, attnBias: false },
-    fallbackKernels: true,
-  },
-  {
-    name: 'F16 old names, tiled kernels',
-    variant: { dtype: 'F16', prefix: true, lmHead: true, attnBias: true },
-    fallbackKernels: false,
-  },
-];
+const variants = checkpointCases('F16');
 
 describe.each(variants)('attribution on the GPU: $name', ({ variant, fallbackKernels }) => {
   test('every term against the reference; the terms sum to the logit difference', async () => {
-    const ckpt = openGpt2Checkpoint(
-      config,
-      await openSafetensors(bytesSource('model.safetensors', checkpointOf(weights, variant))),
-    );
-    const loaded: Gpt2Weights = await ckpt.loadWeights();
-    const engine = await loadEngine(gpu, ckpt, { fallbackKernels });
+    const [engine, loaded] = await checkpointEngine(gpu, config, weights, variant, { fallbackKernels });
     try {
       const tokens = randomTokens(11, config.vocabSize, 2);
       for (const [a, f] of [
@@ -90,16 +68,11 @@ describe.each(variants)('attribution on the GPU: $name', ({ variant, fallbackKer
 });
 
 test('attribution on the bundled model against the reference', async () => {
-  const model = await openModel(await filesFromDirectory('static/models/gpt2-brown-mini'));
-  const loaded = await model.checkpoint.loadWeights();
-  const engine = await loadEngine(gpu, model.checkpoint);
-  try {
+  await withBundledModel(gpu, async (model, engine, loaded) => {
     const tokens = model.tokenizer.encode('When Mary and John went to the store, John gave a drink to');
     const [a] = model.tokenizer.encode(' Mary');
     const [f] = model.tokenizer.encode(' John');
     const got = await gpuDla(engine, tokens, a!, f!);
     expectClose(got, directLogitAttribution(loaded, tokens, a!, f!));
-  } finally {
-    engine.dispose();
-  }
+  });
 });

@@ -1,10 +1,8 @@
 // The capture CLI's export glue (src/cli/capture-export.ts): its options and their errors, the
 // default hooks, an export of the bundled model through the CPU reference read back by Python,
 // and which hooks the studio would have to re-run at f32 (src/io/export/precision.ts).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   checkExport,
   defaultExportNames,
@@ -21,9 +19,9 @@ import { allHookNames, selectHooks } from '../src/model/hook-names';
 import { openModel } from '../src/model/load';
 import { runWithCache } from '../src/model/reference-hooks';
 import { readWithPython } from './support/python-reader';
+import { useTempDir } from './support/temp-dir';
 
-const dir = mkdtempSync(join(tmpdir(), 'strata-capture-export-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = useTempDir('strata-capture-export-');
 
 describe('export options', () => {
   it('json (the default) takes none of the binary options', () => {

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { gpt2Config } from '../src/model/fixtures';
 import { activationPatching, directLogitAttribution } from '../src/model/reference-causal';
 import { CausalLab, CausalPick } from '../src/state/causal.svelte';
-import { PromptRun, type Studio } from '../src/state/studio.svelte';
+import type { Studio } from '../src/state/studio.svelte';
+import { PromptRun } from '../src/state/prompt-run.svelte';
 import { studioWith } from './support/tiny-engine';
 import { gpt2Tokenizer, pickedFiles, tinyWeights } from './support/tiny-models';
 

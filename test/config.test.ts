@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { gpt2ConfigJson, parseGpt2Config } from '../src/model/config';
 import { ModelError, type ModelErrorKind } from '../src/model/errors';
 import { gpt2Config } from '../src/model/fixtures';
+import type { Gpt2Config } from '../src/model/types';
 
 /** openai-community/gpt2's config.json as the hub serves it. */
 const gpt2Small = `{
@@ -47,19 +48,24 @@ function expectError(text: string, kind: ModelErrorKind, message: RegExp, file?:
   expect((error as ModelError).message).toMatch(message);
 }
 
+/** A parsed config with GPT-2's layer_norm_epsilon (1e-5) and bos_token_id (50256). */
+function withDefaults(sizes: Omit<Gpt2Config, 'layerNormEpsilon' | 'bosTokenId'>): Gpt2Config {
+  return { ...sizes, layerNormEpsilon: 1e-5, bosTokenId: 50256 };
+}
+
 describe('parseGpt2Config', () => {
   it("reads GPT-2 small's config.json", () => {
-    expect(parseGpt2Config(gpt2Small)).toEqual({
-      nLayer: 12,
-      nHead: 12,
-      nEmbd: 768,
-      nCtx: 1024,
-      vocabSize: 50257,
-      layerNormEpsilon: 1e-5,
-      nInner: 3072,
-      headDim: 64,
-      bosTokenId: 50256,
-    });
+    expect(parseGpt2Config(gpt2Small)).toEqual(
+      withDefaults({
+        nLayer: 12,
+        nHead: 12,
+        nEmbd: 768,
+        nCtx: 1024,
+        vocabSize: 50257,
+        nInner: 3072,
+        headDim: 64,
+      }),
+    );
   });
 
   it('fills in the defaults of older configs', () => {
@@ -73,17 +79,9 @@ describe('parseGpt2Config', () => {
         vocab_size: 60000,
       }),
     );
-    expect(old).toEqual({
-      nLayer: 2,
-      nHead: 2,
-      nEmbd: 8,
-      nCtx: 16,
-      vocabSize: 60000,
-      layerNormEpsilon: 1e-5,
-      nInner: 32,
-      headDim: 4,
-      bosTokenId: 50256,
-    });
+    expect(old).toEqual(
+      withDefaults({ nLayer: 2, nHead: 2, nEmbd: 8, nCtx: 16, vocabSize: 60000, nInner: 32, headDim: 4 }),
+    );
   });
 
   it('reads n_inner, epsilon, bos_token_id and the gelu_new alias when given', () => {

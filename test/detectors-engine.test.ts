@@ -8,10 +8,8 @@
 // (c) Induction: the [BOS] + R + R probe (seeded, distinct ids) run through a separate session,
 //     every head's scores against the oracle on the reference forward of the same probe (2e-5);
 //     an ideal induction pattern on the probe scores exactly 1.
-import { beforeAll, describe, expect, test } from 'vitest';
-import { KernelRegistry } from '../src/gpu/kernels';
+import { describe, expect, test } from 'vitest';
 import { readTextureLayer } from '../src/gpu/readback';
-import { viteShaders } from '../src/gpu/shaders-vite';
 import { referenceHeadScores } from '../src/instruments/detectors-reference';
 import { measureInduction, scoreHeads, sessionPatterns } from '../src/instruments/detectors';
 import {
@@ -22,16 +20,11 @@ import {
 } from '../src/instruments/head-scores';
 import { gpt2Config } from '../src/model/fixtures';
 import { referenceForward } from '../src/model/reference';
-import { useGpu, withEngine } from './support/tiny-engine';
+import { withEngine } from './support/tiny-engine';
 import { randomTokens, sharpWeights } from './support/tiny-models';
-import { T, compareScores, handCapture, handPattern } from './support/detector-fixtures';
+import { T, compareScores, handPattern, useDetectorGpu } from './support/detector-fixtures';
 
-const gpu = useGpu();
-let kernels: KernelRegistry;
-beforeAll(() => {
-  kernels = new KernelRegistry(gpu.device, viteShaders);
-});
-const captureTexture = handCapture(gpu);
+const { gpu, kernels, captureTexture } = useDetectorGpu();
 
 const config = gpt2Config({ nLayer: 2, nHead: 3, nEmbd: 24, nCtx: 40, vocabSize: 100 });
 const weights = sharpWeights(config, 5);
@@ -168,7 +161,7 @@ describe('(c) induction on [BOS] + R + R', () => {
     }, 2);
     const texture = captureTexture(p, 2, 'rgba8unorm');
     try {
-      const got = await scoreHeads(gpu.device, kernels, [texture], probe);
+      const got = await scoreHeads(gpu.device, kernels(), [texture], probe);
       expect(got.queries.induction).toBe(n);
       expect(got.scores.induction[0]).toBe(1);
       expect(got.scores.induction[1]).toBe(0);

@@ -11,9 +11,7 @@
 //
 // (b) and (c), through the real engine, are in test/detectors-engine.test.ts; the hand-built patterns
 // and the comparisons are shared from test/support/detector-fixtures.ts.
-import { beforeAll, describe, expect, test } from 'vitest';
-import { KernelRegistry } from '../src/gpu/kernels';
-import { viteShaders } from '../src/gpu/shaders-vite';
+import { describe, expect, test } from 'vitest';
 import { referenceHeadScores } from '../src/instruments/detectors-reference';
 import { HeadScorer, scoreHeads } from '../src/instruments/detectors';
 import {
@@ -24,7 +22,6 @@ import {
   type DetectorOptions,
   type HeadScores,
 } from '../src/instruments/head-scores';
-import { useGpu } from './support/tiny-engine';
 import {
   C,
   H,
@@ -33,7 +30,7 @@ import {
   compareScores,
   expectClose,
   formats,
-  handCapture,
+  useDetectorGpu,
   handPattern,
   handRow,
   heads,
@@ -44,12 +41,7 @@ import {
   type Known,
 } from './support/detector-fixtures';
 
-const gpu = useGpu();
-let kernels: KernelRegistry;
-beforeAll(() => {
-  kernels = new KernelRegistry(gpu.device, viteShaders);
-});
-const captureTexture = handCapture(gpu);
+const { gpu, kernels, captureTexture } = useDetectorGpu();
 
 describe('(a) hand-built patterns with known scores', () => {
   const p = handPattern((h, t) => handRow(heads[h]!, t), H);
@@ -59,7 +51,7 @@ describe('(a) hand-built patterns with known scores', () => {
     async (format, tolScore, tolStat) => {
       const texture = captureTexture(p, H, format);
       try {
-        const got = await scoreHeads(gpu.device, kernels, [texture], tokens);
+        const got = await scoreHeads(gpu.device, kernels(), [texture], tokens);
         const known = knownScores();
         const worst = { scores: 0, stats: 0 };
         for (const [h, head] of heads.entries()) {
@@ -134,7 +126,7 @@ describe('(a) hand-built patterns with known scores', () => {
       excludeCurrent: { previous: 12, current: 13, first: 12, local: 12, duplicate: 5, induction: 5 },
     };
     const texture = captureTexture(p, H, 'rgba32float');
-    const scorer = new HeadScorer(gpu.device, kernels);
+    const scorer = new HeadScorer(gpu.device, kernels());
     try {
       for (const option of ['excludeFirst', 'excludeCurrent'] as const) {
         const got = await scorer.score([texture], tokens, { [option]: true });
@@ -178,7 +170,7 @@ describe('(a) hand-built patterns with known scores', () => {
     const p1 = handPattern((h, t) => handRow(heads[H - 1 - h]!, t), H);
     const t0 = captureTexture(p0, H, 'rgba32float');
     const t1 = captureTexture(p1, H, 'rgba32float');
-    const scorer = new HeadScorer(gpu.device, kernels);
+    const scorer = new HeadScorer(gpu.device, kernels());
     try {
       const short = await scorer.score([t0], tokens.slice(0, 5)); // small buffers first, then grown
       const want = referenceHeadScores([compact(p0, H, 'rgba32float', 5)], H, tokens.slice(0, 5));
@@ -206,7 +198,7 @@ describe('(a) hand-built patterns with known scores', () => {
       format: 'rgba32float',
       usage: GPUTextureUsage.TEXTURE_BINDING,
     });
-    const scorer = new HeadScorer(gpu.device, kernels);
+    const scorer = new HeadScorer(gpu.device, kernels());
     try {
       await expect(scorer.score([], tokens)).rejects.toThrow('no attention captures to score');
       await expect(scorer.score([texture], [])).rejects.toThrow('no tokens to score');

@@ -16,6 +16,36 @@ function bitsOf(x: number): number {
 const nextUp = (x: number) => fromBits(bitsOf(x) + 1);
 const nextDown = (x: number) => fromBits(bitsOf(x) - 1);
 
+/** A 16-bit float format's decoder and encoder (f16, bf16). */
+type Decode = (bits: number) => number;
+type Encode = (x: number) => number;
+
+/** Every bit pattern decodes and encodes back to itself (a NaN to a NaN). */
+function expectRoundTrips(decode: Decode, encode: Encode): void {
+  for (let h = 0; h < 0x10000; h++) {
+    const x = decode(h);
+    if (Number.isNaN(x)) expect(Number.isNaN(decode(encode(x)))).toBe(true);
+    else if (encode(x) !== h) expect.fail(`0x${h.toString(16)} → ${x} → 0x${encode(x).toString(16)}`);
+  }
+}
+
+/**
+ * Between every pair of neighbouring positive finite values (up to `largest`): the tie goes to the
+ * even pattern, its f32 neighbours to the nearer value; with `negative`, the negated tie to the
+ * negated even pattern.
+ */
+function expectTiesToEven(decode: Decode, encode: Encode, largest: number, negative: boolean): void {
+  for (let h = 0; h < largest; h++) {
+    const lo = decode(h);
+    const hi = decode(h + 1);
+    const tie = (lo + hi) / 2;
+    const even = h % 2 === 0 ? h : h + 1;
+    if (encode(tie) !== even) expect.fail(`tie ${tie} → 0x${encode(tie).toString(16)}`);
+    if (encode(nextDown(tie)) !== h || encode(nextUp(tie)) !== h + 1) expect.fail(`around ${tie}`);
+    if (negative && encode(-tie) !== (even | 0x8000)) expect.fail(`tie ${-tie}`);
+  }
+}
+
 describe('f16', () => {
   it('decodes known bit patterns', () => {
     expect(f16ToF32(0x3c00)).toBe(1);
@@ -31,26 +61,12 @@ describe('f16', () => {
     expect(f16ToF32(0x7e00)).toBeNaN();
   });
 
-  it('round-trips every bit pattern', () => {
-    for (let h = 0; h < 0x10000; h++) {
-      const x = f16ToF32(h);
-      if (Number.isNaN(x)) expect(Number.isNaN(f16ToF32(f32ToF16(x)))).toBe(true);
-      else if (f32ToF16(x) !== h) expect.fail(`0x${h.toString(16)} → ${x} → 0x${f32ToF16(x).toString(16)}`);
-    }
-  });
+  it('round-trips every bit pattern', () => expectRoundTrips(f16ToF32, f32ToF16));
 
   it('rounds to nearest, ties to even, between every pair of neighbours', () => {
     // Every f16 tie point has 12 significant bits, so it is exact in f32; its f32 neighbours are
-    // just off the tie and must go to the nearer f16 value.
-    for (let h = 0; h < 0x7bff; h++) {
-      const lo = f16ToF32(h);
-      const hi = f16ToF32(h + 1);
-      const tie = (lo + hi) / 2;
-      const even = h % 2 === 0 ? h : h + 1;
-      if (f32ToF16(tie) !== even) expect.fail(`tie ${tie} → 0x${f32ToF16(tie).toString(16)}`);
-      if (f32ToF16(nextDown(tie)) !== h || f32ToF16(nextUp(tie)) !== h + 1) expect.fail(`around ${tie}`);
-      if (f32ToF16(-tie) !== (even | 0x8000)) expect.fail(`tie ${-tie}`);
-    }
+    // just off the tie and must go to the nearer f16 value. Negative ties too.
+    expectTiesToEven(f16ToF32, f32ToF16, 0x7bff, true);
   });
 
   it('flushes values below half the smallest subnormal to zero, keeping the sign', () => {
@@ -83,23 +99,10 @@ describe('bf16', () => {
     expect(bf16ToF32(0x7fc0)).toBeNaN();
   });
 
-  it('round-trips every bit pattern', () => {
-    for (let b = 0; b < 0x10000; b++) {
-      const x = bf16ToF32(b);
-      if (Number.isNaN(x)) expect(Number.isNaN(bf16ToF32(f32ToBf16(x)))).toBe(true);
-      else if (f32ToBf16(x) !== b) expect.fail(`0x${b.toString(16)} → ${x} → 0x${f32ToBf16(x).toString(16)}`);
-    }
-  });
+  it('round-trips every bit pattern', () => expectRoundTrips(bf16ToF32, f32ToBf16));
 
   it('rounds to nearest, ties to even, subnormals included', () => {
-    for (let b = 0; b < 0x7f7f; b++) {
-      const lo = bf16ToF32(b);
-      const hi = bf16ToF32(b + 1);
-      const tie = (lo + hi) / 2;
-      const even = b % 2 === 0 ? b : b + 1;
-      if (f32ToBf16(tie) !== even) expect.fail(`tie ${tie} → 0x${f32ToBf16(tie).toString(16)}`);
-      if (f32ToBf16(nextDown(tie)) !== b || f32ToBf16(nextUp(tie)) !== b + 1) expect.fail(`around ${tie}`);
-    }
+    expectTiesToEven(bf16ToF32, f32ToBf16, 0x7f7f, false);
   });
 
   it('overflows to infinity and never rounds a NaN into infinity', () => {

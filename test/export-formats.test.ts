@@ -4,10 +4,9 @@
 // reference, F32 exactly and F16 exactly as rounded; the README's snippet, run as it is; the
 // streaming (one tensor at a time); and the bad inputs of the writers.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { writeFileAtomically } from '../src/cli/export-file';
 import {
   cacheTensors,
@@ -26,6 +25,7 @@ import { allHookNames } from '../src/model/hook-names';
 import { runWithCache } from '../src/model/reference-hooks';
 import { readWithPython } from './support/python-reader';
 import { randomTokens, sharpWeights } from './support/tiny-models';
+import { useTempDir } from './support/temp-dir';
 
 const config = gpt2Config({ nLayer: 2, nHead: 4, nEmbd: 32, nCtx: 16, vocabSize: 97, nInner: 80 });
 const tokens = randomTokens(7, config.vocabSize, 2);
@@ -37,8 +37,7 @@ const description: CaptureDescription = {
   logits: 'all',
 };
 
-const dir = mkdtempSync(join(tmpdir(), 'strata-exports-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = useTempDir('strata-exports-');
 
 const formats: ExportFormat[] = ['safetensors', 'npz'];
 const file = (name: string) => join(dir, name);

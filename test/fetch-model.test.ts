@@ -3,34 +3,19 @@
 
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { FixtureServer, modelFiles, writeHubRepo } from './support/fixture-server';
+import { expect, it } from 'vitest';
+import { useLocalHub } from './support/local-hub';
 
 const script = resolve('src/cli/fetch-model.ts');
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const repo = 'acme/tiny-gpt2';
 
-let root: string;
-let server: FixtureServer;
-let served: Record<string, Uint8Array<ArrayBuffer> | string>;
-let checkpointPath: string;
-
-beforeEach(async () => {
-  root = await mkdtemp(join(tmpdir(), 'strata-fetch-model-'));
-  served = modelFiles(800_000);
-  checkpointPath = (await writeHubRepo(join(root, 'hub'), repo, served))['model.safetensors'] ?? '';
-  server = await FixtureServer.start(join(root, 'hub'));
-});
-
-afterEach(async () => {
-  await server.close();
-  await rm(root, { recursive: true, force: true });
-});
+const local = useLocalHub(repo, 800_000, 'strata-fetch-model-');
+const checkpointPath = () => local().paths['model.safetensors']!;
 
 interface Run {
   code: number | null;
@@ -44,7 +29,7 @@ function fetchModel(args: string[], cwd: string, env: Record<string, string> = {
     const child = spawn(process.execPath, ['--import', tsx, script, ...args], {
       cwd,
       // Its records of verified files go under this test's folder, not the user's cache.
-      env: { ...process.env, HF_ENDPOINT: '', STRATA_CACHE_DIR: join(root, 'strata-cache'), ...env },
+      env: { ...process.env, HF_ENDPOINT: '', STRATA_CACHE_DIR: join(local().root, 'strata-cache'), ...env },
     });
     let stdout = '';
     let stderr = '';
@@ -59,14 +44,14 @@ const sha256 = (bytes: Uint8Array | string): string => createHash('sha256').upda
 
 async function expectModelFolder(dir: string): Promise<void> {
   expect((await readdir(dir)).sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer.json']);
-  for (const [name, content] of Object.entries(served)) {
+  for (const [name, content] of Object.entries(local().served)) {
     expect(sha256(await readFile(join(dir, name))), name).toBe(sha256(content));
   }
 }
 
 it('downloads a model into a folder, then finds it there', async () => {
-  const out = join(root, 'out');
-  const first = await fetchModel([repo, '--out', out, '--endpoint', server.url], root);
+  const out = join(local().root, 'out');
+  const first = await fetchModel([repo, '--out', out, '--endpoint', local().server.url], local().root);
   expect(first.stderr).toContain('model.safetensors: 800.0 kB of 800.0 kB (100.0%)');
   expect(first.stdout).toBe(
     `${repo} is in ${out}: config.json, tokenizer.json, model.safetensors (800.0 kB)\n`,
@@ -74,39 +59,39 @@ it('downloads a model into a folder, then finds it there', async () => {
   expect(first.code).toBe(0);
   await expectModelFolder(out);
 
-  const requests = server.requests.length;
-  const second = await fetchModel([repo, '--out', out], root, { HF_ENDPOINT: server.url });
+  const requests = local().server.requests.length;
+  const second = await fetchModel([repo, '--out', out], local().root, { HF_ENDPOINT: local().server.url });
   expect(second.code).toBe(0);
   expect(second.stderr).toContain('model.safetensors: already here (800.0 kB)');
-  expect(server.requests).toHaveLength(requests);
+  expect(local().server.requests).toHaveLength(requests);
 });
 
 it('continues a partial file left by an earlier run, into static/models/<name>', async () => {
-  const out = join(root, 'static', 'models', 'tiny-gpt2');
+  const out = join(local().root, 'static', 'models', 'tiny-gpt2');
   await mkdir(out, { recursive: true });
-  const checkpoint = served['model.safetensors'] as Uint8Array;
+  const checkpoint = local().served['model.safetensors'] as Uint8Array;
   await writeFile(join(out, 'model.safetensors.part'), checkpoint.subarray(0, 300_000));
 
-  const run = await fetchModel([repo, '--endpoint', server.url], root);
+  const run = await fetchModel([repo, '--endpoint', local().server.url], local().root);
   expect(run.stderr).toContain('model.safetensors: 300.0 kB of 800.0 kB (37.5%)');
   expect(run.code).toBe(0);
-  expect(server.requestsFor(checkpointPath)).toEqual([
-    { method: 'GET', path: checkpointPath, range: 'bytes=300000-', status: 206 },
+  expect(local().server.requestsFor(checkpointPath())).toEqual([
+    { method: 'GET', path: checkpointPath(), range: 'bytes=300000-', status: 206 },
   ]);
   await expectModelFolder(out);
 });
 
 it('fails with the reason and a non-zero exit code', async () => {
   const missing = await fetchModel(
-    ['acme/none', '--out', join(root, 'none'), '--endpoint', server.url],
-    root,
+    ['acme/none', '--out', join(local().root, 'none'), '--endpoint', local().server.url],
+    local().root,
   );
   expect(missing.code).toBe(1);
   expect(missing.stderr).toBe(
-    `fetch-model: ${server.url}/acme/none/resolve/main/config.json: HTTP 404 Not Found: no such model or file on the hub\n`,
+    `fetch-model: ${local().server.url}/acme/none/resolve/main/config.json: HTTP 404 Not Found: no such model or file on the hub\n`,
   );
 
-  const usage = await fetchModel([], root);
+  const usage = await fetchModel([], local().root);
   expect(usage.code).toBe(2);
   expect(usage.stderr).toContain(
     'fetch-model: expected one hub id, got 0\nusage: npm run fetch-model -- <hub id>',
@@ -114,31 +99,41 @@ it('fails with the reason and a non-zero exit code', async () => {
 });
 
 it('drops a stalled connection after --timeout seconds and resumes it', async () => {
-  const out = join(root, 'stalled');
-  server.fail(checkpointPath, { kind: 'stall', afterBytes: 200_000 }, 1);
-  const run = await fetchModel([repo, '--out', out, '--endpoint', server.url, '--timeout', '0.3'], root);
+  const out = join(local().root, 'stalled');
+  local().server.fail(checkpointPath(), { kind: 'stall', afterBytes: 200_000 }, 1);
+  const run = await fetchModel(
+    [repo, '--out', out, '--endpoint', local().server.url, '--timeout', '0.3'],
+    local().root,
+  );
   expect(run.code).toBe(0);
-  expect(server.requestsFor(checkpointPath).map((r) => r.range)).toEqual([undefined, 'bytes=200000-']);
+  expect(
+    local()
+      .server.requestsFor(checkpointPath())
+      .map((r) => r.range),
+  ).toEqual([undefined, 'bytes=200000-']);
   await expectModelFolder(out);
 
   // A server that never answers: capped attempts, the reason, and no file marked complete.
-  const never = join(root, 'never');
-  server.fail(checkpointPath, { kind: 'stall-headers' });
-  const failed = await fetchModel([repo, '--out', never, '--endpoint', server.url, '--timeout', '0.2'], root);
+  const never = join(local().root, 'never');
+  local().server.fail(checkpointPath(), { kind: 'stall-headers' });
+  const failed = await fetchModel(
+    [repo, '--out', never, '--endpoint', local().server.url, '--timeout', '0.2'],
+    local().root,
+  );
   expect(failed.code).toBe(1);
   expect(failed.stderr).toContain('download failed 5 times');
   expect(failed.stderr).toContain('no data arrived for 0.2 s');
   expect(await readdir(never)).not.toContain('model.safetensors');
 
-  const bad = await fetchModel([repo, '--timeout', '0'], root);
+  const bad = await fetchModel([repo, '--timeout', '0'], local().root);
   expect(bad.code).toBe(2);
   expect(bad.stderr).toContain('--timeout must be a positive number of seconds, got "0"');
 });
 
 it('never keeps a file that does not hash to what the hub states', async () => {
-  const out = join(root, 'corrupt');
-  server.fail(checkpointPath, { kind: 'corrupt' });
-  const run = await fetchModel([repo, '--out', out, '--endpoint', server.url], root);
+  const out = join(local().root, 'corrupt');
+  local().server.fail(checkpointPath(), { kind: 'corrupt' });
+  const run = await fetchModel([repo, '--out', out, '--endpoint', local().server.url], local().root);
   expect(run.code).toBe(1);
   expect(run.stderr).toContain('the file arrived damaged and nothing of it was kept');
   expect(await readdir(out)).not.toContain('model.safetensors');

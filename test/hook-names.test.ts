@@ -61,6 +61,11 @@ describe('hook names', () => {
   });
 });
 
+/** Each `--names` value is refused with its message (on a model of `layers` layers, 3 unless given). */
+function expectRefusals(cases: readonly [names: string, message: string, layers?: number][]): void {
+  for (const [names, message, layers = 3] of cases) expect(() => selectHooks(names, layers)).toThrow(message);
+}
+
 describe('--names patterns', () => {
   it('selects by name and by glob, in forward order, without duplicates', () => {
     expect(selectHooks('blocks.*.attn.hook_pattern,*hook_resid_pre', 3)).toEqual([
@@ -80,44 +85,50 @@ describe('--names patterns', () => {
   });
 
   it('names an unknown hook and says which names exist', () => {
-    expect(() => selectHooks('blocks.0.attn.hook_result', 3)).toThrow(
-      'unknown hook "blocks.0.attn.hook_result": the hook names are hook_embed, hook_pos_embed; ' +
-        'blocks.L.{hook_resid_pre, ln1.hook_scale, ln1.hook_normalized, attn.hook_q, attn.hook_k, ' +
-        'attn.hook_v, attn.hook_attn_scores, attn.hook_pattern, attn.hook_z, hook_attn_out, ' +
-        'hook_resid_mid, ln2.hook_scale, ln2.hook_normalized, mlp.hook_pre, mlp.hook_post, ' +
-        'hook_mlp_out, hook_resid_post} for L in 0–2; ln_final.hook_scale, ln_final.hook_normalized, logits',
-    );
-    expect(() => selectHooks('blocks.3.hook_resid_pre', 3)).toThrow(
-      'unknown hook "blocks.3.hook_resid_pre": the model has 3 layers (layers are 0–2)',
-    );
-    expect(() => selectHooks('blocks.1.hook_resid_pre', 1)).toThrow(
-      'the model has 1 layer (the only layer is 0)',
-    );
+    expectRefusals([
+      [
+        'blocks.0.attn.hook_result',
+        'unknown hook "blocks.0.attn.hook_result": the hook names are hook_embed, hook_pos_embed; ' +
+          'blocks.L.{hook_resid_pre, ln1.hook_scale, ln1.hook_normalized, attn.hook_q, attn.hook_k, ' +
+          'attn.hook_v, attn.hook_attn_scores, attn.hook_pattern, attn.hook_z, hook_attn_out, ' +
+          'hook_resid_mid, ln2.hook_scale, ln2.hook_normalized, mlp.hook_pre, mlp.hook_post, ' +
+          'hook_mlp_out, hook_resid_post} for L in 0–2; ln_final.hook_scale, ln_final.hook_normalized, logits',
+      ],
+      [
+        'blocks.3.hook_resid_pre',
+        'unknown hook "blocks.3.hook_resid_pre": the model has 3 layers (layers are 0–2)',
+      ],
+      ['blocks.1.hook_resid_pre', 'the model has 1 layer (the only layer is 0)', 1],
+    ]);
   });
 
   it('suggests the name meant when one is a typo away', () => {
-    expect(() => selectHooks('blocks.1.attn.hook_patern', 3)).toThrow(
-      'unknown hook "blocks.1.attn.hook_patern" (did you mean "blocks.1.attn.hook_pattern"?): the hook names are',
-    );
-    expect(() => selectHooks('blocks.0.hook_resid_pr', 3)).toThrow(
-      '(did you mean "blocks.0.hook_resid_pre"?)',
-    );
-    expect(() => selectHooks('ln_f.hook_scale', 3)).toThrow(
-      'unknown hook "ln_f.hook_scale": the hook names are',
-    );
+    expectRefusals([
+      [
+        'blocks.1.attn.hook_patern',
+        'unknown hook "blocks.1.attn.hook_patern" (did you mean "blocks.1.attn.hook_pattern"?): the hook names are',
+      ],
+      ['blocks.0.hook_resid_pr', '(did you mean "blocks.0.hook_resid_pre"?)'],
+      ['ln_f.hook_scale', 'unknown hook "ln_f.hook_scale": the hook names are'],
+    ]);
   });
 
   it('names a pattern that matches nothing', () => {
-    expect(() => selectHooks('logits,blocks.*.attn.hook_patern', 3)).toThrow(
-      'pattern "blocks.*.attn.hook_patern" matches no hook: the hook names are hook_embed',
-    );
-    expect(() => selectHooks('blocks.9*', 3)).toThrow('pattern "blocks.9*" matches no hook');
+    expectRefusals([
+      [
+        'logits,blocks.*.attn.hook_patern',
+        'pattern "blocks.*.attn.hook_patern" matches no hook: the hook names are hook_embed',
+      ],
+      ['blocks.9*', 'pattern "blocks.9*" matches no hook'],
+    ]);
   });
 
   it('refuses an empty list or an empty item', () => {
-    expect(() => selectHooks('', 3)).toThrow('no hook names given');
-    expect(() => selectHooks(' , ', 3)).toThrow('no hook names given');
-    expect(() => selectHooks('logits,,hook_embed', 3)).toThrow('empty name in "logits,,hook_embed"');
+    expectRefusals([
+      ['', 'no hook names given'],
+      [' , ', 'no hook names given'],
+      ['logits,,hook_embed', 'empty name in "logits,,hook_embed"'],
+    ]);
   });
 
   it('checks names given in code', () => {

@@ -33,7 +33,8 @@ import { referenceForward } from '../src/model/reference';
 import type { Gpt2Weights } from '../src/model/types';
 import { Instruments, instrumentsFor } from '../src/state/instruments.svelte';
 import { detectorColors, headBadge } from '../src/viz/detector-colors';
-import { PromptRun, type Studio } from '../src/state/studio.svelte';
+import type { Studio } from '../src/state/studio.svelte';
+import { PromptRun } from '../src/state/prompt-run.svelte';
 import { studioWith } from './support/tiny-engine';
 import { gpt2Tokenizer, pickedFiles, sharpWeights } from './support/tiny-models';
 

@@ -13,9 +13,8 @@
 //     within 1e-5 per value), and the prompt's aggregation and punctuation sink the same way.
 // (c) Head labels over both families (a middle kind wins only above the threshold and the
 //     detectors' best; ties to the detectors; NaN never) and where each middle pattern peaks.
-import { beforeAll, describe, expect, test } from 'vitest';
-import { KernelRegistry, type CaptureFormat } from '../src/gpu/kernels';
-import { viteShaders } from '../src/gpu/shaders-vite';
+import { describe, expect, test } from 'vitest';
+import type { CaptureFormat } from '../src/gpu/kernels';
 import { datasetSpecs, measureMiddle, MiddleScorer, promptSpec } from '../src/instruments/middle-detectors';
 import { sessionPatterns } from '../src/instruments/detectors';
 import { dominantLabels, labelValue } from '../src/instruments/head-labels';
@@ -33,14 +32,11 @@ import { gpt2Config } from '../src/model/fixtures';
 import { openModel } from '../src/model/load';
 import { referenceForward } from '../src/model/reference';
 import { filesFromDirectory } from '../src/cli/node-source';
-import { useGpu, withEngine, loadEngine } from './support/tiny-engine';
+import { useGpu, useKernels, withEngine, loadEngine } from './support/tiny-engine';
 import { gpt2Tokenizer, sharpWeights } from './support/tiny-models';
 
 const gpu = useGpu();
-let kernels: KernelRegistry;
-beforeAll(() => {
-  kernels = new KernelRegistry(gpu.device, viteShaders);
-});
+const kernels = useKernels(gpu);
 
 const C = 16; // capacity of the hand-made captures
 const T = 13;
@@ -177,7 +173,7 @@ describe('(a) hand-built patterns with known scores', () => {
   test.each(formats)('%s: closed forms, and the oracle on the decoded values', async (format, tol) => {
     const p = handPattern();
     const texture = captureTexture(p, format);
-    const scorer = new MiddleScorer(gpu.device, kernels);
+    const scorer = new MiddleScorer(gpu.device, kernels());
     try {
       // Two layers: the same capture twice (each layer's slice is written).
       const got = await scorer.score([texture, texture], middlePlan(spec, T));
@@ -209,7 +205,7 @@ describe('(a) hand-built patterns with known scores', () => {
 
   test('scope: NaN without pairs or punctuation; bad positions refused clearly', async () => {
     const texture = captureTexture(handPattern(), 'rgba32float');
-    const scorer = new MiddleScorer(gpu.device, kernels);
+    const scorer = new MiddleScorer(gpu.device, kernels());
     try {
       const empty = { relations: { modifier: [] }, coreference: [], punctuation: [] };
       const got = await scorer.score([texture], middlePlan(empty, T));

@@ -13,7 +13,8 @@ import { gpt2Config } from '../src/model/fixtures';
 import { referenceForward } from '../src/model/reference';
 import type { Gpt2Weights } from '../src/model/types';
 import { instrumentsFor } from '../src/state/instruments.svelte';
-import { PromptRun, type Studio } from '../src/state/studio.svelte';
+import type { Studio } from '../src/state/studio.svelte';
+import { PromptRun } from '../src/state/prompt-run.svelte';
 import { studioWith } from './support/tiny-engine';
 import { gpt2Tokenizer, pickedFiles, sharpWeights } from './support/tiny-models';
 

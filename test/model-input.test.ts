@@ -2,10 +2,9 @@
 // a checkpoint saved without tokenizer files (GPT-2's vocabulary gets the standard GPT-2 tokenizer,
 // any other is refused).
 
-import { mkdtempSync, rmSync, unlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { filesFromDirectory, standardTokenizerFiles } from '../src/cli/node-source';
 import { bytesSource } from '../src/model/byte-source';
 import { countNonFinite } from '../src/model/checkpoint';
@@ -21,9 +20,9 @@ import {
   tinyWeights,
   writeModelFolder,
 } from './support/tiny-models';
+import { useTempDir } from './support/temp-dir';
 
-const dir = mkdtempSync(join(tmpdir(), 'strata-input-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = useTempDir('strata-input-');
 
 function refusal(fn: () => unknown): ModelError {
   try {

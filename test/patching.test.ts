@@ -4,22 +4,17 @@
 // tiny random model from checkpoints in the hub's layouts with both kernel sets and on the bundled
 // model (the IOI pair); the work stays a few submissions and readbacks; bad input is refused.
 import { describe, expect, test } from 'vitest';
-import { filesFromDirectory } from '../src/cli/node-source';
 import type { Engine } from '../src/engine/engine';
 import { estimatePatching, patchOnGpu, type GpuPatching } from '../src/engine/patching';
-import { bytesSource } from '../src/model/byte-source';
-import { openGpt2Checkpoint } from '../src/model/checkpoint';
 import { gpt2Config, type CheckpointVariant } from '../src/model/fixtures';
-import { openModel } from '../src/model/load';
 import {
   activationPatching,
   directLogitAttribution,
   type PatchingResult,
 } from '../src/model/reference-causal';
-import { openSafetensors } from '../src/model/safetensors';
 import type { Gpt2Weights } from '../src/model/types';
-import { loadEngine, useGpu } from './support/tiny-engine';
-import { checkpointOf, corruptedPair, tinyWeights } from './support/tiny-models';
+import { checkpointCases, checkpointEngine, useGpu, withBundledModel } from './support/tiny-engine';
+import { corruptedPair, tinyWeights } from './support/tiny-models';
 
 const gpu = useGpu();
 
@@ -46,25 +41,10 @@ const T = 6;
 const { clean, corrupt } = corruptedPair(T, config.vocabSize, 3, [1, 3]);
 const [answer, foil] = [5, 17];
 
-const variants: { name: string; variant: CheckpointVariant; fallbackKernels: boolean }[] = [
-  {
-    name: 'F32 plain, fallback kernels',
-    variant: { dtype: 'F32', prefix: false, lmHead: false, attnBias: false },
-    fallbackKernels: true,
-  },
-  {
-    name: 'BF16 old names, tiled kernels',
-    variant: { dtype: 'BF16', prefix: true, lmHead: true, attnBias: true },
-    fallbackKernels: false,
-  },
-];
+const variants = checkpointCases('BF16');
 
-async function open(variant: CheckpointVariant, fallbackKernels: boolean): Promise<[Engine, Gpt2Weights]> {
-  const ckpt = openGpt2Checkpoint(
-    config,
-    await openSafetensors(bytesSource('model.safetensors', checkpointOf(weights, variant))),
-  );
-  return [await loadEngine(gpu, ckpt, { fallbackKernels }), await ckpt.loadWeights()];
+function open(variant: CheckpointVariant, fallbackKernels: boolean): Promise<[Engine, Gpt2Weights]> {
+  return checkpointEngine(gpu, config, weights, variant, { fallbackKernels });
 }
 
 describe.each(variants)('activation patching on the GPU: $name', ({ variant, fallbackKernels }) => {
@@ -112,10 +92,7 @@ test('bad input: lengths, BOS, answer = foil, m_A ≈ m_B, cancel', async () => 
 });
 
 test('activation patching on the bundled model (IOI pair) against the reference', async () => {
-  const model = await openModel(await filesFromDirectory('static/models/gpt2-brown-mini'));
-  const loaded = await model.checkpoint.loadWeights();
-  const engine = await loadEngine(gpu, model.checkpoint);
-  try {
+  await withBundledModel(gpu, async (model, engine, loaded) => {
     const tok = model.tokenizer;
     const a = tok.encode('When Mary and John went to the store, John gave a drink to');
     const b = tok.encode('When Mary and John went to the store, Mary gave a drink to');
@@ -127,7 +104,5 @@ test('activation patching on the bundled model (IOI pair) against the reference'
     expect(Math.max(...got.resid_pre.flat().map(Math.abs))).toBeGreaterThan(0.05);
     // Same last token: nothing to patch (the batched kernels round differently from the session).
     expect(Math.abs(got.resid_pre[0]![a.length - 1]!)).toBeLessThan(1e-4);
-  } finally {
-    engine.dispose();
-  }
+  });
 });

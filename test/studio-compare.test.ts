@@ -9,7 +9,7 @@ import { referenceForward, unembed } from '../src/model/reference';
 import { Compare } from '../src/state/compare.svelte';
 import { flowField, flowTop } from '../src/state/flow';
 import { studioGpu } from '../src/state/gpu/access';
-import { PromptRun } from '../src/state/studio.svelte';
+import { PromptRun } from '../src/state/prompt-run.svelte';
 import { studioWith } from './support/tiny-engine';
 import { gpt2Tokenizer, pickedFiles, tinyWeights } from './support/tiny-models';
 

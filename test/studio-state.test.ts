@@ -4,7 +4,8 @@ import { beforeAll, expect, test } from 'vitest';
 import { nodeGpuApi } from '../src/cli/node-gpu';
 import { gpt2Config } from '../src/model/fixtures';
 import { referenceForward } from '../src/model/reference';
-import { PromptRun, Studio } from '../src/state/studio.svelte';
+import { Studio } from '../src/state/studio.svelte';
+import { PromptRun } from '../src/state/prompt-run.svelte';
 import { watchDevices } from './support/tiny-engine';
 import { checkpointOf, gpt2Tokenizer, pickedFiles, tinyWeights } from './support/tiny-models';
 

@@ -36,6 +36,8 @@ fn lens_block(xs: array<vec4u, 2>, v0: u32, v_end: u32) -> array<vec4f, 16> {
   let xb = xs[1];
   let wa = min(vec4u(v0) + vec4u(0u, 1u, 2u, 3u), vec4u(v_end - 1u)) * (D / 4u);
   let wb = min(vec4u(v0) + vec4u(4u, 5u, 6u, 7u), vec4u(v_end - 1u)) * (D / 4u);
+  // Unrolled on purpose (see the header): 16 named accumulators and 8 named rows, not arrays or a
+  // loop over rows, so that SwiftShader keeps them in registers. Keep it written out.
   var l0 = vec4f(0.0);
   var h0 = vec4f(0.0);
   var l1 = vec4f(0.0);

@@ -13,7 +13,16 @@ import { checkAblation, parseHeadList, parseLayerList, type Ablation } from '../
 import type { OpenedModel } from '../model/load';
 import type { Gpt2Tokenizer } from '../model/tokenizer';
 import { parseTokenIds, UsageError } from './args';
-import { commandLine, resolveModel, runCommand, usageFailure, writeResult } from './command';
+import {
+  commandLine,
+  resolveModel,
+  runCommand,
+  usageFailure,
+  writeResult,
+  scriptOptions,
+  textOptions,
+  flagOption,
+} from './command';
 import { nodeGpu } from './node-gpu';
 import { nodeShaders } from './node-shaders';
 import { exportArgOptions, exportCapture, exportUsage, parseExportArgs } from './capture-export';
@@ -124,15 +133,9 @@ async function main(args: string[]): Promise<number> {
   const values = commandLine(
     args,
     {
-      model: { type: 'string' },
-      prompt: { type: 'string' },
-      ids: { type: 'string' },
-      bos: { type: 'boolean', default: false },
-      out: { type: 'string' },
-      ablate: { type: 'string' },
-      'ablate-mlp': { type: 'string' },
-      'ablate-mode': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
+      ...scriptOptions,
+      ...textOptions('prompt', 'ids', 'ablate', 'ablate-mlp', 'ablate-mode'),
+      bos: flagOption,
       ...exportArgOptions,
     },
     usage,

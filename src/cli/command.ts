@@ -13,6 +13,23 @@ import { filesFromDirectory, standardTokenizerFiles } from './node-source';
 type Options = Parameters<typeof parseCommandLine>[1];
 type Values<O extends Options> = ReturnType<typeof parseCommandLine<O>>['values'];
 
+type TextOption = { readonly type: 'string' };
+
+/** Options that take a value, by name: `--name value` (undefined when not given). */
+export function textOptions<K extends string>(...names: K[]): Record<K, TextOption> {
+  const text: TextOption = { type: 'string' };
+  return Object.fromEntries(names.map((n) => [n, text])) as Record<K, TextOption>;
+}
+
+/** An option without a value, false unless given. */
+export const flagOption = { type: 'boolean', default: false } as const;
+
+/** The options of every script CLI: --model (a folder or a hub id), --out (stdout without it), -h/--help. */
+export const scriptOptions = {
+  ...textOptions('model', 'out'),
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 /** Prints a bad command line's message and the usage; the exit code 2. */
 export function usageFailure(error: unknown, usage: string): 2 {
   console.error(`${(error as Error).message}\n\n${usage}`);

@@ -16,7 +16,15 @@ import {
   type Attribution,
   type PatchMaps,
 } from '../model/reference-causal';
-import { commandLine, resolveModel, runCommand, writeResult } from './command';
+import {
+  commandLine,
+  resolveModel,
+  runCommand,
+  writeResult,
+  scriptOptions,
+  textOptions,
+  flagOption,
+} from './command';
 import { nodeGpu } from './node-gpu';
 import { nodeShaders } from './node-shaders';
 
@@ -146,16 +154,9 @@ async function main(args: string[]): Promise<number> {
   const values = commandLine(
     args,
     {
-      model: { type: 'string' },
-      clean: { type: 'string' },
-      corrupt: { type: 'string' },
-      'clean-ids': { type: 'string' },
-      'corrupt-ids': { type: 'string' },
-      answer: { type: 'string' },
-      foil: { type: 'string' },
-      bos: { type: 'boolean', default: false },
-      out: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
+      ...scriptOptions,
+      ...textOptions('clean', 'corrupt', 'clean-ids', 'corrupt-ids', 'answer', 'foil'),
+      bos: flagOption,
     },
     usage,
     ['model'],

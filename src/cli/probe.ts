@@ -23,7 +23,15 @@ import { readableDepth, readableShare } from '../instruments/probe-readable';
 import { hookName } from '../model/hooks';
 import type { OpenedModel } from '../model/load';
 import { numberOption } from './args';
-import { commandLine, resolveModel, runCommand, usageFailure } from './command';
+import {
+  commandLine,
+  resolveModel,
+  runCommand,
+  usageFailure,
+  scriptOptions,
+  textOptions,
+  flagOption,
+} from './command';
 import { nodeGpu } from './node-gpu';
 import { nodeShaders } from './node-shaders';
 
@@ -256,13 +264,9 @@ async function main(args: string[]): Promise<number> {
   const values = commandLine(
     args,
     {
-      model: { type: 'string' },
-      dataset: { type: 'string' },
-      'no-bos': { type: 'boolean', default: false },
-      seed: { type: 'string' },
-      'train-fraction': { type: 'string' },
-      out: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
+      ...scriptOptions,
+      ...textOptions('dataset', 'seed', 'train-fraction'),
+      'no-bos': flagOption,
     },
     usage,
     ['model', 'dataset'],

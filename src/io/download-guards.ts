@@ -2,7 +2,7 @@
 // delivers nothing for a while, the streaming SHA-256 that survives resumes, and the retry wait.
 
 import { createSHA256, type IHasher } from 'hash-wasm';
-import type { ByteSink } from './download';
+import type { ByteSink } from './download-sink';
 
 /**
  * A SHA-256 of what the sink holds so far: hash-wasm keeps its state between chunks (WebCrypto

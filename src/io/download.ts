@@ -8,6 +8,9 @@
 
 import { ModelError } from '../model/errors';
 import { sleep, Stall, startHash } from './download-guards';
+import type { ByteSink } from './download-sink';
+
+export type { ByteSink } from './download-sink';
 
 export interface DownloadProgress {
   /** The file's name, the last component of its URL (e.g. `model.safetensors`). */
@@ -46,20 +49,6 @@ export interface ExpectedFile {
 }
 
 export const defaultStallTimeoutMs = 30_000;
-
-/** Where a download's bytes go: memory, or a cache entry that may hold the start of the file already. */
-export interface ByteSink {
-  /** Bytes held so far: the download asks for the rest. */
-  readonly size: number;
-  write(chunk: Uint8Array<ArrayBuffer>): Promise<void>;
-  /** Drops everything held: the server is sending the file again from its first byte. */
-  reset(): Promise<void>;
-  /**
-   * The bytes held, in order: lets a download that resumes an earlier run's partial file hash it
-   * once. A sink without it is restarted when a SHA-256 is to be checked.
-   */
-  readBack?(): AsyncIterable<Uint8Array>;
-}
 
 /** Who answers, for messages: 'the hub' or 'the server'. */
 export type Site = 'the hub' | 'the server';

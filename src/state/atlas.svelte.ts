@@ -14,7 +14,8 @@ import type { AtlasThumb } from '../viz/atlas-layout';
 import { noteDraw } from './debug';
 import { runCaptures, studioGpu } from './gpu/access';
 import type { ColormapName, HeatmapNormalization, HeatmapScale, SinkMode } from './heatmaps.svelte';
-import type { PromptRun, Studio } from './studio.svelte';
+import type { Studio } from './studio.svelte';
+import type { PromptRun } from './prompt-run.svelte';
 
 export { atlasHit, atlasLayout, type AtlasLayout, type AtlasThumb } from '../viz/atlas-layout';
 

@@ -18,7 +18,8 @@ import type { ByteSink, ExportDType, ExportTensor } from '../io/export/tensors';
 import { hookShape, selectHooks, type HookName, type LogitPositions } from '../model/hook-names';
 import { saveBlob } from './download';
 import { studioGpu, withRunCaptures } from './gpu/access';
-import type { PromptRun, Studio } from './studio.svelte';
+import type { Studio } from './studio.svelte';
+import type { PromptRun } from './prompt-run.svelte';
 
 /** showSaveFilePicker where the browser has it (Chromium). */
 type SavePicker = (options: {

@@ -1,9 +1,13 @@
-// The causal instruments' PNG export: a labelled figure composed on a 2D canvas — a title, each
-// map with its row labels (layers) and column labels (tokens or heads), cells in the diverging
-// colormap the studio draws them in (centred at 0), a colour bar and a caption line. Everything
-// goes through figurePng(), one small function, so that a shared figure composer can replace it.
+// The causal instruments' PNG export: a labelled figure of several small maps stacked — a title,
+// each map with its row labels (layers) and column labels (tokens or heads), cells in the diverging
+// colormap the studio draws them in (centred at 0), one colour bar and caption lines. The pieces
+// the heatmap figures have too come from there: the title wrapping and the colour bar's ticks
+// (src/viz/figure-layout.ts), the fonts, colours, gradient and canvas (src/state/figure-png.ts).
+// The cells are drawn from the values themselves: the maps are small results already on the CPU.
 
 import { colormapColor } from '../viz/colormaps';
+import { colorBarTicks, wrapText, type FigureColorBar } from '../viz/figure-layout';
+import { drawColorBar, figureCanvas, figureColors, figureFonts } from './figure-png';
 
 /** One map of a figure: [rows][cols] values with their labels. */
 export interface FigureMap {
@@ -24,11 +28,15 @@ export interface FigureSpec {
   readonly caption?: readonly string[];
 }
 
-const font = '13px system-ui, sans-serif';
-const small = '11px system-ui, sans-serif';
-const titleFont = 'bold 15px system-ui, sans-serif';
+const font = `13px ${figureFonts.title}`;
+const small = `11px ${figureFonts.title}`;
+const titlePx = 15;
+const titleFont = `600 ${titlePx}px ${figureFonts.title}`;
 const cell = 22;
 const pad = 16;
+const bar = { width: 14, height: 160, tick: 4 };
+/** The narrowest figure: a title wraps to this width rather than widen the figure past its maps. */
+const minWidth = 480;
 
 /** The diverging colour of `v` at `scale`: blue negative, white 0, red positive. */
 export function divergingCss(v: number, scale: number): string {
@@ -38,41 +46,50 @@ export function divergingCss(v: number, scale: number): string {
 }
 
 /** Draws `spec` on a new canvas (CSS pixels × `ratio`). */
-export function composeFigure(spec: FigureSpec, ratio = 2): HTMLCanvasElement {
-  const measure = document.createElement('canvas').getContext('2d')!;
-  measure.font = small;
-  const width = (s: string) => measure.measureText(s).width;
-  const rowW = Math.max(24, ...spec.maps.flatMap((m) => m.rowLabels.map(width))) + 8;
-  const colH = (m: FigureMap) => Math.min(110, Math.max(16, ...m.colLabels.map(width))) + 8;
-  const mapW = (m: FigureMap) => rowW + (m.values[0]?.length ?? 0) * cell;
+export function composeFigure(spec: FigureSpec, ratio = 2): OffscreenCanvas {
+  const colorBar: FigureColorBar = {
+    colormap: 'rdbu',
+    kind: 'diverging',
+    scale: 'linear',
+    max: Math.max(spec.scale, 1e-9),
+    title: spec.colourLabel,
+  };
+  const ticks = colorBarTicks(colorBar);
+  const measure = figureCanvas(1, 1)[1];
+  const textWidth = (f: string, s: string) => {
+    measure.font = f;
+    return measure.measureText(s).width;
+  };
+  const rowW = Math.max(24, ...spec.maps.flatMap((m) => m.rowLabels.map((l) => textWidth(small, l)))) + 8;
+  const colH = (m: FigureMap) =>
+    Math.min(110, Math.max(16, ...m.colLabels.map((l) => textWidth(small, l)))) + 8;
+  // A map is as wide as its cells or its title, whichever is wider: the bar goes right of both.
+  const mapW = (m: FigureMap) => Math.max(rowW + (m.values[0]?.length ?? 0) * cell, textWidth(font, m.title));
   const mapH = (m: FigureMap) => 20 + colH(m) + m.values.length * cell + 12;
-  const barW = 80;
   const mapsW = Math.max(...spec.maps.map(mapW));
-  measure.font = font;
-  const captionW = Math.max(0, ...(spec.caption ?? []).map((l) => measure.measureText(l).width));
-  measure.font = titleFont;
-  const titleW = measure.measureText(spec.title).width;
-  const W = Math.ceil(Math.max(titleW, captionW, mapsW + pad + barW) + 2 * pad);
-  const H = Math.ceil(
-    pad + 24 + spec.maps.reduce((h, m) => h + mapH(m), 0) + 18 * (spec.caption?.length ?? 0) + pad,
-  );
+  // The bar: its title (rotated) left of it, the tick labels right of it.
+  const barX = pad + mapsW + pad + 24;
+  const tickW = Math.max(...ticks.map((t) => textWidth(small, t.label)));
+  const captionW = Math.max(0, ...(spec.caption ?? []).map((l) => textWidth(font, l)));
+  const W = Math.ceil(Math.max(minWidth, captionW + 2 * pad, barX + bar.width + bar.tick + 4 + tickW + pad));
+  const title = wrapText(spec.title, Math.max(20, Math.floor((W - 2 * pad) / (titlePx * 0.62))));
+  const titleH = title.length * titlePx * 1.35 + 6;
+  const mapsH = spec.maps.reduce((h, m) => h + mapH(m), 0) + 18 * (spec.caption?.length ?? 0);
+  const H = Math.ceil(pad + titleH + Math.max(mapsH, 20 + bar.height + 8) + pad);
 
-  const canvas = document.createElement('canvas');
-  canvas.width = W * ratio;
-  canvas.height = H * ratio;
-  const g = canvas.getContext('2d')!;
+  const [canvas, g] = figureCanvas(W * ratio, H * ratio);
   g.scale(ratio, ratio);
-  g.fillStyle = '#ffffff';
+  g.fillStyle = figureColors.background;
   g.fillRect(0, 0, W, H);
-  g.fillStyle = '#111111';
+  g.fillStyle = figureColors.text;
   g.textBaseline = 'middle';
   g.font = titleFont;
-  g.fillText(spec.title, pad, pad + 8);
+  title.forEach((line, i) => g.fillText(line, pad, pad + 8 + i * titlePx * 1.35));
 
-  let y = pad + 24;
+  let y = pad + titleH;
   for (const m of spec.maps) {
     g.font = font;
-    g.fillStyle = '#111111';
+    g.fillStyle = figureColors.text;
     g.textAlign = 'left';
     g.fillText(m.title, pad, y + 8);
     y += 20;
@@ -80,7 +97,7 @@ export function composeFigure(spec: FigureSpec, ratio = 2): HTMLCanvasElement {
     const left = pad + rowW;
     // Column labels, rotated to read bottom-up, ending at the map's top edge.
     g.font = small;
-    g.fillStyle = '#333333';
+    g.fillStyle = figureColors.muted;
     m.colLabels.forEach((label, c) => {
       g.save();
       g.translate(left + c * cell + cell / 2, top - 4);
@@ -91,7 +108,7 @@ export function composeFigure(spec: FigureSpec, ratio = 2): HTMLCanvasElement {
     });
     m.values.forEach((row, r) => {
       g.textAlign = 'right';
-      g.fillStyle = '#333333';
+      g.fillStyle = figureColors.muted;
       g.fillText(m.rowLabels[r] ?? '', left - 6, top + r * cell + cell / 2);
       row.forEach((v, c) => {
         g.fillStyle = divergingCss(v, spec.scale);
@@ -101,28 +118,26 @@ export function composeFigure(spec: FigureSpec, ratio = 2): HTMLCanvasElement {
     y = top + m.values.length * cell + 12;
   }
 
-  // The colour bar: +scale at the top, 0 in the middle, −scale at the bottom.
-  const barX = pad + mapsW + pad + 24;
-  const barTop = pad + 44;
-  const barH = 160;
-  for (let i = 0; i < barH; i++) {
-    g.fillStyle = divergingCss(spec.scale * (1 - (2 * i) / (barH - 1)), spec.scale);
-    g.fillRect(barX, barTop + i, 14, 1);
-  }
-  g.strokeStyle = '#666666';
-  g.strokeRect(barX, barTop, 14, barH);
+  // The colour bar: +scale at the top, 0 in the middle, −scale at the bottom, ticks as the heatmaps'.
+  const barRect = { x: barX, y: pad + titleH + 20, width: bar.width, height: bar.height };
+  drawColorBar(g, colorBar.colormap, barRect);
   g.font = small;
-  g.fillStyle = '#111111';
+  g.fillStyle = figureColors.text;
+  g.strokeStyle = figureColors.marks;
   g.textAlign = 'left';
-  const tick = (v: number) => (v === 0 ? '0' : `${v > 0 ? '+' : '−'}${Math.abs(v).toPrecision(2)}`);
-  g.fillText(tick(spec.scale), barX + 18, barTop);
-  g.fillText('0', barX + 18, barTop + barH / 2);
-  g.fillText(tick(-spec.scale), barX + 18, barTop + barH);
+  g.beginPath();
+  for (const t of ticks) {
+    const at = barRect.y + (1 - t.at) * barRect.height;
+    g.moveTo(barX + bar.width, at);
+    g.lineTo(barX + bar.width + bar.tick, at);
+    g.fillText(t.label, barX + bar.width + bar.tick + 4, at);
+  }
+  g.stroke();
   g.save();
-  g.translate(barX - 14, barTop + barH / 2);
+  g.translate(barX - 14, barRect.y + barRect.height / 2);
   g.rotate(-Math.PI / 2);
   g.textAlign = 'center';
-  g.fillText(spec.colourLabel, 0, 0);
+  g.fillText(clip(g, spec.colourLabel, 2 * barRect.height), 0, 0);
   g.restore();
 
   g.font = font;
@@ -131,7 +146,7 @@ export function composeFigure(spec: FigureSpec, ratio = 2): HTMLCanvasElement {
   return canvas;
 }
 
-function clip(g: CanvasRenderingContext2D, text: string, max: number): string {
+function clip(g: OffscreenCanvasRenderingContext2D, text: string, max: number): string {
   if (g.measureText(text).width <= max) return text;
   let t = text;
   while (t.length > 1 && g.measureText(`${t}…`).width > max) t = t.slice(0, -1);
@@ -140,8 +155,5 @@ function clip(g: CanvasRenderingContext2D, text: string, max: number): string {
 
 /** The figure of `spec` as a PNG. */
 export function figurePng(spec: FigureSpec): Promise<Blob> {
-  const canvas = composeFigure(spec);
-  return new Promise((resolve, reject) =>
-    canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('the browser made no PNG'))), 'image/png'),
-  );
+  return composeFigure(spec).convertToBlob({ type: 'image/png' });
 }

@@ -10,7 +10,8 @@ import { estimatePatching, patchOnGpu, type PatchingEstimate } from '../engine/p
 import { checkPromptPair, type Attribution, type PatchMaps } from '../model/reference-causal';
 import { studioGpu, type StudioGpu } from './gpu/access';
 import { pickToken } from './lens-view';
-import type { PromptRun, Studio } from './studio.svelte';
+import type { Studio } from './studio.svelte';
+import type { PromptRun } from './prompt-run.svelte';
 
 /** Patched runs the studio runs live; more is refused with the estimate shown. */
 export const liveRunCap = 4096;

@@ -6,7 +6,7 @@
 
 import { rowCosines } from '../instruments/residual-stats';
 import type { HeatmapSource } from './heatmap-canvas.svelte';
-import type { PromptRun } from './studio.svelte';
+import type { PromptRun } from './prompt-run.svelte';
 
 export class Compare {
   enabled = $state(false);

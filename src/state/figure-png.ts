@@ -10,8 +10,8 @@
 // A WebGPU canvas keeps its image only until the frame is presented: take the snapshot in the same
 // task as the draw that filled it (snapshotCanvas copies synchronously).
 
-import { colormapTable } from '../viz/colormaps';
-import { figureLayout, type FigureLayout, type FigureSpec } from '../viz/figure-layout';
+import { colormapTable, type AnyColormapName } from '../viz/colormaps';
+import { figureLayout, type FigureLayout, type FigureSpec, type Rect } from '../viz/figure-layout';
 
 export type { FigureAxis, FigureColorBar, FigureSpec } from '../viz/figure-layout';
 
@@ -34,36 +34,36 @@ export function snapshotCanvas(canvas: HTMLCanvasElement | OffscreenCanvas): Off
   return copy;
 }
 
-const fonts = {
+/** The font families of a figure: titles and numbers, and the token labels. */
+export const figureFonts = {
   title: 'system-ui, "DejaVu Sans", "Helvetica Neue", Arial, sans-serif',
   mono: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace',
 } as const;
 
+type Context2D = OffscreenCanvasRenderingContext2D | CanvasRenderingContext2D;
+
+/** A colour bar's gradient in `rect`, from the colormap's 256 entries (the largest value at the top), framed. */
+export function drawColorBar(ctx: Context2D, colormap: AnyColormapName, rect: Rect): void {
+  const table = colormapTable(colormap);
+  const strip = new ImageData(1, 256);
+  for (let i = 0; i < 256; i++) strip.data.set(table.subarray(4 * (255 - i), 4 * (255 - i) + 4), 4 * i);
+  const gradient = new OffscreenCanvas(1, 256);
+  gradient.getContext('2d')!.putImageData(strip, 0, 0);
+  ctx.imageSmoothingEnabled = true;
+  ctx.drawImage(gradient, rect.x, rect.y, rect.width, rect.height);
+  ctx.strokeStyle = figureColors.marks;
+  ctx.lineWidth = 1;
+  ctx.strokeRect(rect.x - 0.5, rect.y - 0.5, rect.width + 1, rect.height + 1);
+}
+
 /** Draws `layout` with `image` in its plot rectangle onto `ctx` (sized layout.width × height). */
-export function drawFigure(
-  ctx: OffscreenCanvasRenderingContext2D | CanvasRenderingContext2D,
-  image: FigureImage,
-  spec: FigureSpec,
-  layout: FigureLayout,
-): void {
+export function drawFigure(ctx: Context2D, image: FigureImage, spec: FigureSpec, layout: FigureLayout): void {
   const { plot, bar } = layout;
   ctx.fillStyle = figureColors.background;
   ctx.fillRect(0, 0, layout.width, layout.height);
   ctx.imageSmoothingEnabled = false;
   ctx.drawImage(image, plot.x, plot.y, plot.width, plot.height);
-  if (bar && spec.colorBar) {
-    // The gradient from the colormap's 256 entries, the largest value at the top.
-    const table = colormapTable(spec.colorBar.colormap);
-    const strip = new ImageData(1, 256);
-    for (let i = 0; i < 256; i++) strip.data.set(table.subarray(4 * (255 - i), 4 * (255 - i) + 4), 4 * i);
-    const gradient = new OffscreenCanvas(1, 256);
-    gradient.getContext('2d')!.putImageData(strip, 0, 0);
-    ctx.imageSmoothingEnabled = true;
-    ctx.drawImage(gradient, bar.x, bar.y, bar.width, bar.height);
-    ctx.strokeStyle = figureColors.marks;
-    ctx.lineWidth = 1;
-    ctx.strokeRect(bar.x - 0.5, bar.y - 0.5, bar.width + 1, bar.height + 1);
-  }
+  if (bar && spec.colorBar) drawColorBar(ctx, spec.colorBar.colormap, bar);
   ctx.strokeStyle = figureColors.marks;
   ctx.lineWidth = Math.max(1, Math.round(layout.width / 1200));
   ctx.beginPath();
@@ -74,7 +74,7 @@ export function drawFigure(
   ctx.stroke();
   for (const t of layout.texts) {
     ctx.save();
-    ctx.font = `${t.bold ? '600 ' : ''}${t.px}px ${fonts[t.font]}`;
+    ctx.font = `${t.bold ? '600 ' : ''}${t.px}px ${figureFonts[t.font]}`;
     ctx.fillStyle = t.font === 'mono' ? figureColors.muted : figureColors.text;
     ctx.textAlign = t.align;
     ctx.textBaseline = t.baseline;
@@ -92,9 +92,18 @@ export function drawFigure(
  */
 export async function figurePng(image: FigureImage, spec: FigureSpec, ratio = 1): Promise<Blob> {
   const layout = figureLayout(spec, image.width, image.height, ratio);
-  const canvas = new OffscreenCanvas(layout.width, layout.height);
-  const ctx = canvas.getContext('2d');
-  if (!ctx) throw new Error('no 2D canvas to compose the figure on');
+  const [canvas, ctx] = figureCanvas(layout.width, layout.height);
   drawFigure(ctx, image, spec, layout);
   return canvas.convertToBlob({ type: 'image/png' });
+}
+
+/** A canvas of `width` × `height` pixels to compose a figure on, and its 2D context. */
+export function figureCanvas(
+  width: number,
+  height: number,
+): [OffscreenCanvas, OffscreenCanvasRenderingContext2D] {
+  const canvas = new OffscreenCanvas(width, height);
+  const ctx = canvas.getContext('2d');
+  if (!ctx) throw new Error('no 2D canvas to compose the figure on');
+  return [canvas, ctx];
 }

@@ -32,7 +32,8 @@ import {
   type ResolvedDetectorOptions,
 } from '../instruments/head-scores';
 import { studioGpu, withRunCaptures, type RunCaptures, type StudioGpu } from './gpu/access';
-import type { PromptRun, Studio } from './studio.svelte';
+import type { Studio } from './studio.svelte';
+import type { PromptRun } from './prompt-run.svelte';
 import { onePer } from './one-per';
 import { Users } from './users';
 import { MiddleDetectors } from './middle.svelte';

@@ -26,7 +26,8 @@ import {
   type TokenPick,
 } from './lens-view';
 import { runCaptures, withRunCaptures, type RunCaptures } from './gpu/access';
-import type { PromptRun, Studio } from './studio.svelte';
+import type { Studio } from './studio.svelte';
+import type { PromptRun } from './prompt-run.svelte';
 import { onePer } from './one-per';
 import { Users } from './users';
 

@@ -17,7 +17,8 @@ import { sessionPatterns } from '../instruments/detectors';
 import type { MiddleStrengths } from '../instruments/head-labels';
 import { middlePlan, type MiddleScores } from '../instruments/middle-scores';
 import { studioGpu, withRunCaptures, type StudioGpu } from './gpu/access';
-import type { PromptRun, Studio } from './studio.svelte';
+import type { Studio } from './studio.svelte';
+import type { PromptRun } from './prompt-run.svelte';
 
 export {
   middleDetectors,

@@ -295,9 +295,6 @@ export class Studio {
 /** The studio in context: App.svelte sets it, every component gets it. */
 export const [getStudio, setStudio] = createContext<Studio>();
 
-// PromptRun has a file of its own (one class per file); importers of this module keep it here too.
-export { PromptRun, type FlowData } from './prompt-run.svelte';
-
 /** A short browser name for messages ("Chrome 131", "Firefox 128", …). */
 function browserName(): string {
   const match = /(Edg|Chrome|Chromium|Firefox|Version)\/(\d+)/.exec(navigator.userAgent);

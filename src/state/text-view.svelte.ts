@@ -9,7 +9,8 @@ import type { CaptureFormat } from '../gpu/kernels';
 import { viteShaders } from '../gpu/shaders-vite';
 import { TokenAttentionKernel } from '../instruments/token-attention';
 import { studioGpu, withRunCaptures } from './gpu/access';
-import type { PromptRun, Studio } from './studio.svelte';
+import type { Studio } from './studio.svelte';
+import type { PromptRun } from './prompt-run.svelte';
 import { LatestRequest } from './latest';
 
 /** One token's attention in every head of one layer, as captured. */

@@ -4,6 +4,7 @@
 import { expect } from 'vitest';
 import type { CaptureFormat } from '../../src/gpu/kernels';
 import type { GpuContext } from '../../src/gpu/device';
+import { useGpu, useKernels } from './tiny-engine';
 import { detectors, type Detector, type HeadScores } from '../../src/instruments/head-scores';
 import { f16ToF32, f32ToF16 } from '../../src/model/dtype';
 
@@ -77,6 +78,12 @@ export function stored(v: number, format: CaptureFormat): number {
   if (format === 'rgba32float') return Math.fround(v);
   if (format === 'rgba16float') return f16ToF32(f32ToF16(v));
   return (Math.round(Math.sqrt(Math.min(1, v)) * 255) / 255) ** 2;
+}
+
+/** A detector test file's GPU (useGpu), its kernel registry (useKernels) and hand-made captures on it. */
+export function useDetectorGpu() {
+  const gpu = useGpu();
+  return { gpu, kernels: useKernels(gpu), captureTexture: handCapture(gpu) };
 }
 
 /** A capture texture of `format` holding p, on the test file's GPU (bound once: `handCapture(gpu)`). */

@@ -6,9 +6,17 @@ import { nodeGpu, nodeGpuApi } from '../../src/cli/node-gpu';
 import { Engine, type EngineOptions } from '../../src/engine/engine';
 import { weightReaderFromMemory, type WeightReader } from '../../src/engine/weights';
 import type { GpuContext } from '../../src/gpu/device';
+import { KernelRegistry } from '../../src/gpu/kernels';
 import { readTextureLayer } from '../../src/gpu/readback';
 import { viteShaders } from '../../src/gpu/shaders-vite';
-import type { Gpt2Weights } from '../../src/model/types';
+import { filesFromDirectory } from '../../src/cli/node-source';
+import { bytesSource } from '../../src/model/byte-source';
+import { openGpt2Checkpoint } from '../../src/model/checkpoint';
+import type { CheckpointVariant } from '../../src/model/fixtures';
+import { openModel, type OpenedModel } from '../../src/model/load';
+import { openSafetensors } from '../../src/model/safetensors';
+import type { Gpt2Config, Gpt2Weights } from '../../src/model/types';
+import { checkpointOf } from './tiny-models';
 import type { Studio } from '../../src/state/studio.svelte';
 
 /**
@@ -36,6 +44,21 @@ export function useGpu(acquire: () => Promise<GpuContext> = nodeGpu): GpuContext
     get summary() {
       return current().summary;
     },
+  };
+}
+
+/**
+ * A kernel registry (the WGSL kernels as Vite bundles them) on `gpu`'s device (from useGpu, called
+ * first), made in beforeAll: call the returned function inside tests and hooks.
+ */
+export function useKernels(gpu: GpuContext): () => KernelRegistry {
+  let kernels: KernelRegistry | undefined;
+  beforeAll(() => {
+    kernels = new KernelRegistry(gpu.device, viteShaders);
+  });
+  return () => {
+    if (!kernels) throw new Error('the test kernels are made in beforeAll: use them inside tests and hooks');
+    return kernels;
   };
 }
 
@@ -102,6 +125,63 @@ export async function withEngine<T>(
   } finally {
     engine.dispose();
   }
+}
+
+/** A checkpoint case of the engine tests: how the file is written, which kernels read it. */
+export interface CheckpointCase {
+  readonly name: string;
+  readonly variant: CheckpointVariant;
+  readonly fallbackKernels: boolean;
+}
+
+/** Two cases at the ends: plain F32 names on the fallback kernels; old names in `half`, attention biases and lm_head on the tiled ones. */
+export function checkpointCases(half: 'F16' | 'BF16'): CheckpointCase[] {
+  return [
+    {
+      name: 'F32 plain, fallback kernels',
+      variant: { dtype: 'F32', prefix: false, lmHead: false, attnBias: false },
+      fallbackKernels: true,
+    },
+    {
+      name: `${half} old names, tiled kernels`,
+      variant: { dtype: half, prefix: true, lmHead: true, attnBias: true },
+      fallbackKernels: false,
+    },
+  ];
+}
+
+/**
+ * `weights` written as a safetensors checkpoint in `variant`'s naming and dtype, opened as a model
+ * file is, and an engine on it: [engine, the checkpoint's weights as loaded for the reference].
+ * The caller disposes the engine.
+ */
+export async function checkpointEngine(
+  gpu: GpuContext,
+  config: Gpt2Config,
+  weights: Gpt2Weights,
+  variant: CheckpointVariant,
+  options: EngineOptions = {},
+): Promise<[Engine, Gpt2Weights]> {
+  const ckpt = openGpt2Checkpoint(
+    config,
+    await openSafetensors(bytesSource('model.safetensors', checkpointOf(weights, variant))),
+  );
+  return [await loadEngine(gpu, ckpt, options), await ckpt.loadWeights()];
+}
+
+/** The bundled model (static/models/gpt2-brown-mini) as its folder opens. */
+export async function openBundledModel(): Promise<OpenedModel> {
+  return openModel(await filesFromDirectory('static/models/gpt2-brown-mini'));
+}
+
+/** Runs `body` on the bundled model: an engine on it (disposed after) and its weights for the reference. */
+export async function withBundledModel<T>(
+  gpu: GpuContext,
+  body: (model: OpenedModel, engine: Engine, weights: Gpt2Weights) => Promise<T>,
+): Promise<T> {
+  const model = await openBundledModel();
+  const weights = await model.checkpoint.loadWeights();
+  return withEngine(gpu, model.checkpoint, (engine) => body(model, engine, weights));
 }
 
 /**
