@@ -50,6 +50,8 @@ const { values } = parseArgs({
     keys: { type: 'string', default: '8' },
     'big-keys': { type: 'string', default: '3' },
     frames: { type: 'string', default: '90' },
+    /** The random models' prompt length in tokens (default: small 1,020, xl 252; at most n_ctx). */
+    tokens: { type: 'string' },
     out: { type: 'string' },
     profile: { type: 'string' },
     /** A built app to serve instead of dist/ (to compare two builds on one machine). */
@@ -123,7 +125,9 @@ async function framesOf(page: Page, canvases: string[], act: () => Promise<unkno
 
 async function benchModel(page: Page, base: string, model: Model, hub: Hub | undefined, fixture?: Fixture) {
   const keys = Number(model.config ? values['big-keys'] : values.keys);
-  const prompt = model.config ? promptOf(model.tokens) : 'The cat sat on the mat, and the dog';
+  const prompt = model.config
+    ? promptOf(Math.min(model.config.nCtx - 4, Number(values.tokens ?? model.tokens)))
+    : 'The cat sat on the mat, and the dog';
   const repo = `strata-bench/random-${model.name}`;
   if (model.config && hub)
     await hub.publish(repo, hubFiles(tinyWeights(model.config, 7, { attention: 14 }), 'tokenizer.json'));
