@@ -129,7 +129,10 @@ describe('staged run: superseded and dropped lenses', () => {
       expect(again.T).toBe(a.length);
       expect(again.prob).toEqual(trackA.prob);
 
+      expect(dropped.superseded).toBe(false);
       const next = await session.runForward(a);
+      expect(dropped.superseded).toBe(true);
+      expect(next.superseded).toBe(false);
       await expect(dropped.lens()).rejects.toThrow(
         'this run was superseded: the session ran again since its forward',
       );

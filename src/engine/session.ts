@@ -129,6 +129,8 @@ export interface StagedRun {
    * run's result, as run() gives it. Once per run; it throws once the session has run again.
    */
   lens(): Promise<RunResult>;
+  /** The session ran again (or was destroyed or regrown) since this forward: lens() would throw. */
+  readonly superseded: boolean;
 }
 
 /** What capture(hook) gives: the pattern texture, or a buffer for every other hook. */
@@ -299,12 +301,12 @@ export class PromptSession {
       flops: forwardFlops(this.#config, T, 0, { ...flopsOptions, logitsLastFused: true }),
     };
     let started = false;
+    const superseded = () => run !== this.#runs || plan !== this.#plan || this.#destroyed;
     const lens = async (): Promise<RunResult> => {
       if (started) throw new Error("this run's lens was already asked for");
       started = true;
       if (this.#destroyed) throw new Error('this prompt session was destroyed');
-      if (run !== this.#runs || plan !== this.#plan)
-        throw new Error('this run was superseded: the session ran again since its forward');
+      if (superseded()) throw new Error('this run was superseded: the session ran again since its forward');
       const { dispatches, bytes } = submitLens(device, plan, acts, T, nLens, this.#config.nEmbd, lensTopK);
       this.#lastT = T; // trackTokens called from now on reads this run (queue order)
       const { ids, probs } = await readLens(acts, bytes);
@@ -316,7 +318,13 @@ export class PromptSession {
         flops: forwardFlops(this.#config, T, nLens, flopsOptions),
       };
     };
-    return { forward, lens };
+    return {
+      forward,
+      lens,
+      get superseded() {
+        return superseded();
+      },
+    };
   }
 
   /**

@@ -139,7 +139,11 @@ export class CaptureExport {
     return withRunCaptures(this.#run, async (captures) => {
       const engine = gpu.engine();
       if (!captures || !engine) throw new Error('nothing to export yet: run a prompt first');
-      if (this.format === 'json') return { bytes: await this.#writeJson(sink, captures.result) };
+      if (this.format === 'json') {
+        if (!captures.lens)
+          throw new Error("this prompt's logit lens is still being computed: export again once it is back");
+        return { bytes: await this.#writeJson(sink, captures.lens) };
+      }
       const config = engine.config;
       const logits = this.logits;
       const names = this.#names(captures.session.captures, config.nLayer);

@@ -3,7 +3,8 @@
 
 import { captureJson, type CaptureJson } from '../engine/capture-json';
 import { ResidualStatsKernel, type ResidualStats } from '../instruments/residual-stats';
-import type { LensPoints, PromptSession, RunResult } from '../engine/session';
+import { lensTopK } from '../engine/session';
+import type { ForwardResult, LensPoints, PromptSession, RunResult, StagedRun } from '../engine/session';
 import { viteShaders } from '../gpu/shaders-vite';
 import { HeatmapView, type CaptureSource, type SessionCaptures } from './heatmaps.svelte';
 import { debugCounters, measure } from './debug';
@@ -19,10 +20,49 @@ import {
 } from './gpu/access';
 import type { Studio } from './studio.svelte';
 
-/** A run's residual-stream summary, with the result it belongs to (flow view, compare mode). */
+/**
+ * A run's residual-stream summary, with the result it belongs to (flow view, compare mode): set
+ * once the stats are back, with `result.lens` empty (no points) until the run's lens is.
+ */
 export interface FlowData {
   readonly result: RunResult;
   readonly stats: ResidualStats;
+}
+
+/** A forward's result as the flow view reads it before the lens is back: a lens at no point. */
+function withoutLens(forward: ForwardResult): RunResult {
+  const lens = { points: [], k: lensTopK, ids: new Uint32Array(0), probs: new Float32Array(0) };
+  return { ...forward, lens, readbackBytes: 0 };
+}
+
+/** A forward submitted, its lens to follow (PromptRun's two stages). */
+interface ForwardStage {
+  readonly seq: number;
+  readonly session: PromptSession;
+  readonly staged: StagedRun;
+  /** performance.now() when the forward was submitted. */
+  readonly submitted: number;
+  /** The flow's stats, computed after the forward (queue order); settled before the next run. */
+  readonly stats: Promise<unknown>;
+  /** Called with the whole result once the lens is back (the flow's labels). */
+  readonly onLens: (result: RunResult) => void;
+}
+
+/**
+ * After the next frame (its rendering, which presents the canvases drawn from the forward's
+ * captures), or after `ms` if no frame comes (a hidden tab), or at once outside a browser.
+ */
+function afterNextFrame(ms = 250): Promise<void> {
+  if (typeof requestAnimationFrame !== 'function') return new Promise((r) => setTimeout(r, 0));
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        clearTimeout(timer);
+        resolve();
+      }, 0),
+    );
+  });
 }
 
 /**
@@ -30,11 +70,24 @@ export interface FlowData {
  * logit lens reads every resid_pre and the final resid_post (what the flow view, the prediction and
  * the export need), or every residual boundary while the logit-lens panel holds it (holdLens): the
  * panel then reads this run's lens and tracks tokens on this session, with no forward of its own.
+ *
+ * A run has two stages (PromptSession.runForward): the forward, then — after the next frame, so
+ * that the attention views (heatmaps, atlas, text view) drawn from its captures are on screen
+ * before the lens, often the costlier half, takes the GPU — the logit lens. `result` changes with
+ * the forward, `lensResult` (the prediction, the lens panel, the flow's labels) with the lens.
  */
 export class PromptRun {
   text = $state('');
   bos = $state(false);
-  result = $state.raw<RunResult | undefined>(undefined);
+  /** The latest run whose forward is submitted: the attention views draw its captures. */
+  result = $state.raw<ForwardResult | undefined>(undefined);
+  /**
+   * The latest run whose logit lens is back (the prediction, the lens panel): `result`'s run once
+   * `lensPending` is false, else the one before it (or undefined).
+   */
+  lensResult = $state.raw<RunResult | undefined>(undefined);
+  /** `result`'s lens is not back yet (being computed, or dropped for a newer run). */
+  lensPending = $state(false);
   /** Set after `result`, once the run's residual stats are back (one small readback). */
   flow = $state.raw<FlowData | undefined>(undefined);
   error = $state.raw<string | undefined>(undefined);
@@ -57,6 +110,9 @@ export class PromptRun {
    */
   #resultSession: PromptSession | undefined;
   #seq = 0;
+  /** The seq of `lensResult`, and the session whose lens stack holds it. */
+  #lensSeq = 0;
+  #lensSession: PromptSession | undefined;
   /** When the pending run was asked for (the queue measure). */
   #asked = 0;
   /** Holders of the lens at every residual boundary (holdLens). */
@@ -76,10 +132,10 @@ export class PromptRun {
   /** Why the latest run's output cannot be trusted (NaN or ±Inf in its lens or stream), if it cannot. */
   readonly nonFinite = $derived.by((): string | undefined => {
     const vocab = this.#studio.model?.config.vocabSize ?? Infinity;
-    const lens = this.result && nonFiniteLens(this.result.lens, vocab);
-    return (
-      lens ?? (this.flow && this.flow.result === this.result ? nonFiniteStats(this.flow.stats) : undefined)
-    );
+    const current = this.lensResult && !this.lensPending ? this.lensResult : undefined;
+    const lens = current && nonFiniteLens(current.lens, vocab);
+    const flow = this.flow && this.flow.result.tokens === this.result?.tokens ? this.flow : undefined;
+    return lens ?? (flow ? nonFiniteStats(flow.stats) : undefined);
   });
 
   /** The prompt's token ids, with <|endoftext|> first when `bos` is set. */
@@ -142,8 +198,7 @@ export class PromptRun {
     try {
       for (let next = this.#pending; next; next = this.#pending) {
         this.#pending = undefined;
-        const now = next;
-        await this.#exclusive(() => this.#runOnce(now));
+        await this.#runOnce(next);
       }
     } finally {
       // In the same step as the last check for a request: a later run() starts a new loop.
@@ -175,7 +230,19 @@ export class PromptRun {
     return done;
   }
 
+  /**
+   * One run in two sections of the lock: the forward (the views queued on the lock after it see
+   * its captures: the text view's read, the detectors), then, after the next frame, the lens —
+   * dropped if a newer run is already asked for (it supersedes this one's lens).
+   */
   async #runOnce(tokens: readonly number[]): Promise<void> {
+    const stage = await this.#exclusive(() => this.#forwardOnce(tokens));
+    if (!stage) return;
+    await afterNextFrame();
+    await this.#exclusive(() => this.#lensOnce(stage, tokens));
+  }
+
+  async #forwardOnce(tokens: readonly number[]): Promise<ForwardStage | undefined> {
     const version = this.#studio.modelVersion;
     const config = this.#gpu.engine()?.config;
     const lens = this.#lensHolds > 0 ? 'all' : flowLensPoints(config, tokens.length, this.flowLens);
@@ -187,6 +254,7 @@ export class PromptRun {
       this.#stats = engine && new ResidualStatsKernel(engine.gpu.device, viteShaders, engine.config);
       this.#sessionVersion = version;
       this.flow = undefined;
+      this.lensResult = undefined;
     } else if (this.#session && this.#sessionLens !== lens) {
       // The lens panel was opened or closed: a session with the lens points wanted now. The one
       // holding the result's captures stays (the heatmaps keep drawing them) until this run's
@@ -197,36 +265,89 @@ export class PromptRun {
     }
     const session = this.#session;
     const stats = this.#stats;
-    if (!session || !stats) return;
+    const device = this.#gpu.device();
+    if (!session || !stats || !device) return undefined;
     if (tokens.length === 0) {
       this.#showFrom(undefined);
       this.result = undefined;
+      this.lensResult = undefined;
+      this.lensPending = false;
       this.flow = undefined;
       this.error = undefined;
-      return;
+      return undefined;
     }
     try {
       const seq = this.#seq + 1;
       const started = performance.now();
       measure('queue', this.#asked, started, seq);
-      // session.run encodes and submits synchronously up to its readback (when the session need
-      // not grow): the promise's creation ends the CPU's part, its resolution the GPU's.
-      const running = session.run(tokens);
+      // runForward encodes and submits the forward (when the session need not grow) and resolves.
+      const staged = await session.runForward(tokens);
       const submitted = performance.now();
       measure('encode-submit', started, submitted, seq);
-      const result = await running;
-      const back = performance.now();
-      measure('gpu', submitted, back, seq);
+      void device.queue
+        .onSubmittedWorkDone()
+        .then(() => measure('forward-gpu', submitted, performance.now(), seq));
       this.#seq = seq;
       this.#showFrom(session);
-      this.result = result;
+      this.result = staged.forward;
+      this.lensPending = true;
       this.error = undefined;
       debugCounters.runs++;
-      measure('apply', back, performance.now(), seq);
-      // The flow view's numbers: one more small readback, after the heatmaps have their result.
-      this.flow = { result, stats: await stats.compute(session, tokens.length) };
+      measure('apply', submitted, performance.now(), seq);
+      // The flow's numbers: one more small readback, queued after the forward, before the lens.
+      let statsBack: ResidualStats | undefined;
+      let lensBack: RunResult | undefined;
+      const showFlow = () => {
+        if (this.#seq !== seq || !statsBack) return;
+        this.flow = { result: lensBack ?? withoutLens(staged.forward), stats: statsBack };
+      };
+      const statsDone = stats.compute(session, tokens.length).then(
+        (s) => {
+          statsBack = s;
+          measure('stats', submitted, performance.now(), seq);
+          showFlow();
+        },
+        (e: unknown) => {
+          if (this.#seq === seq) this.error = (e as Error).message;
+        },
+      );
+      const onLens = (result: RunResult) => {
+        lensBack = result;
+        showFlow();
+      };
+      return { seq, session, staged, submitted, stats: statsDone, onLens };
     } catch (e) {
       this.error = (e as Error).message;
+      return undefined;
+    }
+  }
+
+  async #lensOnce(stage: ForwardStage, tokens: readonly number[]): Promise<void> {
+    const { seq, session, staged, submitted } = stage;
+    try {
+      // A newer run asked for, or this one's captures no longer shown: its lens is not wanted.
+      if (this.#pending !== undefined || this.#seq !== seq || this.#resultSession !== session) return;
+      const started = performance.now();
+      measure('lens-wait', submitted, started, seq);
+      // (Superseded: something ran the session in between, e.g. an export; run it whole again.)
+      const running = staged.superseded ? session.run(tokens) : staged.lens();
+      const lensSubmitted = performance.now();
+      measure('lens-submit', started, lensSubmitted, seq);
+      const result = await running;
+      const back = performance.now();
+      measure('lens-gpu', lensSubmitted, back, seq);
+      if (this.#seq !== seq) return;
+      this.lensResult = result;
+      this.#lensSeq = seq;
+      this.#lensSession = session;
+      this.lensPending = false;
+      debugCounters.lenses++;
+      stage.onLens(result);
+      measure('lens-apply', back, performance.now(), seq);
+    } catch (e) {
+      if (this.#seq === seq) this.error = (e as Error).message;
+    } finally {
+      await stage.stats;
     }
   }
 
@@ -252,7 +373,14 @@ export class PromptRun {
     const session = this.#resultSession;
     const result = this.result;
     const current = session && result && this.#sessionVersion === this.#studio.modelVersion;
-    return current ? { session, result, seq: this.#seq } : undefined;
+    if (!current) return undefined;
+    const lensBack = this.#lensSeq === this.#seq && this.#lensSession === session;
+    return {
+      session,
+      result,
+      seq: this.#seq,
+      ...(lensBack && this.lensResult ? { lens: this.lensResult } : {}),
+    };
   }
 
   /**
@@ -291,13 +419,15 @@ export class PromptRun {
       const gpu = this.#studio.gpu;
       if (!captures || !engine || !model || !tokenizer || gpu.state !== 'ready')
         throw new Error('nothing to export yet: run a prompt first');
+      if (!captures.lens)
+        throw new Error("this prompt's logit lens is still being computed: export again once it is back");
       return captureJson({
         device: engine.gpu.device,
         config: engine.config,
         name: model.label,
         adapter: gpu.adapter,
         session: captures.session,
-        run: captures.result,
+        run: captures.lens,
         tokenLabel: (id) => tokenizer.tokenLabel(id),
       });
     });
@@ -312,6 +442,8 @@ export class PromptRun {
       this.#freeSessions();
       this.#sessionVersion = -1;
       this.result = undefined;
+      this.lensResult = undefined;
+      this.lensPending = false;
       this.flow = undefined;
     });
   }
