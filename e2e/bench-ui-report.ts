@@ -63,13 +63,20 @@ export function printTable(results: Record<string, unknown>): void {
     'debounce',
     'queue',
     'encodeSubmit',
+    'forwardGpu',
+    'lensWait',
+    'lensGpu',
     'gpu',
-    'apply',
-    'toFrame',
     'drawEncode',
+    'drawGpu',
   ];
-  for (const s of [...steps, 'drawGpu', 'total', 'cpuSide'])
-    rows.push([`key: ${s}`, (m) => cell((r[m]!['keystroke_to_heatmaps'] as Record<string, Summary>)[s])]);
+  const views = ['heatmaps', 'textView', 'flow', 'flowLens', 'prediction', 'total'];
+  const key = (phase: string, s: string) => (m: string) =>
+    cell((r[m]![phase] as Record<string, Summary> | undefined)?.[s]);
+  for (const s of steps) rows.push([`key: ${s}`, key('keystroke_to_views', s)]);
+  for (const s of views) rows.push([`key → ${s}`, key('keystroke_to_views', s)]);
+  for (const s of ['forwardGpu', 'lensGpu', 'gpu', 'atlas', 'prediction'])
+    rows.push([`atlas tab, key → ${s}`, key('keystroke_to_atlas', s)]);
   const phases = ['scrub_heads_and_flow', 'flow_pan', 'scrub_atlas_and_flow', 'atlas_cursor'];
   for (const p of phases) {
     rows.push([`${p}: frame interval`, (m) => cell((r[m]![p] as Phase).frame_interval)]);
