@@ -77,6 +77,8 @@ export function printTable(results: Record<string, unknown>): void {
   for (const s of views) rows.push([`key → ${s}`, key('keystroke_to_views', s)]);
   for (const s of ['forwardGpu', 'lensGpu', 'gpu', 'atlas', 'prediction'])
     rows.push([`atlas tab, key → ${s}`, key('keystroke_to_atlas', s)]);
+  for (const s of ['forwardGpu', 'lensGpu', 'gpu', 'textView', 'prediction'])
+    rows.push([`text tab, key → ${s}`, key('keystroke_to_text_view', s)]);
   const phases = ['scrub_heads_and_flow', 'flow_pan', 'scrub_atlas_and_flow', 'atlas_cursor'];
   for (const p of phases) {
     rows.push([`${p}: frame interval`, (m) => cell((r[m]![p] as Phase).frame_interval)]);

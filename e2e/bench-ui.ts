@@ -12,9 +12,9 @@
 // Measured, per model:
 //   keystroke → every view: a key typed in the prompt → each view updated from the new run: both
 //     heatmaps of the shown layer (the head grid and the focused head) drawn and finished on the
-//     GPU, the text view's weights (a token pointed at), the flow's frame from the run's stats and
-//     then with its lens labels, the prediction (the lens applied), and in a second phase with its
-//     tab open the atlas; broken down by the app's own User Timing measures (src/state/debug.ts):
+//     GPU, the flow's frame from the run's stats and then with its lens labels, the prediction (the
+//     lens applied); then, each with its tab open, the atlas and the text view's weights (a token
+//     pointed at); broken down by the app's own User Timing measures (src/state/debug.ts):
 //     input, tokenize, debounce, queue, encode+submit, forward GPU, lens wait, lens GPU (or, for a
 //     build from before the run was split, one GPU step), draw encode, draw GPU;
 //   frames: the depth scrubber moved one layer per animation frame with the heads and the flow in
@@ -96,10 +96,18 @@ const models: Record<string, Model> = {
   },
 };
 
-/** Waits until every canvas of `names` shows a run newer than `seq` and its frame has finished. */
+/**
+ * Waits until every canvas of `names` shows a run newer than `seq` and its frame has finished;
+ * with no names, until the text view's weights of a newer run are back.
+ */
 async function drawnAfter(page: Page, seq: number, names = heatmaps) {
   const handle = await page.waitForFunction(
     ({ names, after }) => {
+      if (names.length === 0) {
+        const m = (performance.getEntriesByName('strata:text-view') as PerformanceMeasure[]).at(-1);
+        const s = (m?.detail as { seq?: number } | null)?.seq ?? 0;
+        return s > after ? { seq: s, done: m!.startTime + m!.duration } : undefined;
+      }
       const d = window.__strataDebug;
       const records = names.map((n) => d?.canvases[n]);
       if (!records.every((r) => r && r.seq > after && Number.isFinite(r.done))) return undefined;
@@ -112,9 +120,8 @@ async function drawnAfter(page: Page, seq: number, names = heatmaps) {
 }
 
 /**
- * Waits until run `seq`'s lens is applied (the whole result, in a build before the split), the text
- * view's read of it is back (split builds; the text view has a token pointed), and the flow has
- * drawn a frame after it.
+ * Waits until run `seq`'s lens is applied (the whole result, in a build before the split) and the
+ * flow has drawn a frame after it.
  */
 async function everyViewAfter(page: Page, seq: number, keyAt: number) {
   await page.waitForFunction(
@@ -125,7 +132,7 @@ async function everyViewAfter(page: Page, seq: number, keyAt: number) {
       const of = (n: string) => ms.find((m) => m.name === `strata:${n}` && m.detail?.seq === seq);
       const split = !of('gpu');
       const lens = of(split ? 'lens-apply' : 'apply');
-      if (!lens || (split && !of('text-view'))) return false;
+      if (!lens) return false;
       const t = lens.startTime + lens.duration;
       return ms.some((m) => m.name === 'strata:draw-gpu:flow-canvas' && m.startTime >= t);
     },
@@ -205,8 +212,7 @@ async function benchModel(page: Page, base: string, model: Model, hub: Hub | und
   console.error(`${model.name}: ${info} · ${T} · loaded and drawn in ${(loadMs / 1000).toFixed(1)} s`);
 
   // Keystroke → every view updated from the new run, step by step: the heatmaps of the layer, the
-  // text view (a token pointed at), the flow, the prediction; the atlas in its own phase below.
-  await page.getByTestId('text-view-tokens').locator('button').first().focus();
+  // flow, the prediction; the atlas and the text view in their own tabs below.
   const cdp = values.profile ? await page.context().newCDPSession(page) : undefined;
   if (cdp) {
     await cdp.send('Profiler.enable');
@@ -274,6 +280,15 @@ async function benchModel(page: Page, base: string, model: Model, hub: Hub | und
       keys: ['ArrowRight', 'ArrowDown', 'ArrowLeft', 'ArrowUp'],
     }),
   );
+  // Keystroke → the text view (its tab open, the first token pointed at: its weights read back;
+  // a build from before the run was split has no measure of it: skipped).
+  const split = await page.evaluate(() => performance.getEntriesByName('strata:forward-gpu').length > 0);
+  await page.getByRole('tab', { name: 'Text' }).click();
+  await page.getByTestId('text-view-tokens').locator('button').first().focus();
+  await page.waitForTimeout(500);
+  const textKeys = split
+    ? await keystrokes(page, Math.max(1, Math.ceil(keys / 2)), [], atlasKeys.last)
+    : undefined;
   return {
     model: info.replace(/\s+/g, ' ').trim(),
     adapter: adapter.replace(/\s+/g, ' ').trim(),
@@ -281,6 +296,7 @@ async function benchModel(page: Page, base: string, model: Model, hub: Hub | und
     load_and_first_draw_ms: loadMs,
     keystroke_to_views: keystroke,
     keystroke_to_atlas: atlasKeys.summaries,
+    ...(textKeys ? { keystroke_to_text_view: textKeys.summaries } : {}),
     scrub_heads_and_flow: headsScrub,
     flow_pan: flowPan,
     scrub_atlas_and_flow: atlasScrub,
