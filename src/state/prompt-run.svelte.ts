@@ -8,7 +8,7 @@ import type { ForwardResult, LensPoints, PromptSession, RunResult, StagedRun } f
 import { viteShaders } from '../gpu/shaders-vite';
 import { HeatmapView, type CaptureSource, type SessionCaptures } from './heatmaps.svelte';
 import { debugCounters, measure } from './debug';
-import { flowLensPoints, type FlowLensChoice } from './flow';
+import { autoLensFlops, autoLensFlopsCpu, flowLensPoints, type FlowLensChoice } from './flow';
 import { nonFiniteLens, nonFiniteStats } from '../instruments/non-finite';
 import {
   registerRunCaptures,
@@ -244,8 +244,10 @@ export class PromptRun {
 
   async #forwardOnce(tokens: readonly number[]): Promise<ForwardStage | undefined> {
     const version = this.#studio.modelVersion;
-    const config = this.#gpu.engine()?.config;
-    const lens = this.#lensHolds > 0 ? 'all' : flowLensPoints(config, tokens.length, this.flowLens);
+    const engine0 = this.#gpu.engine();
+    const budget = engine0?.gpu.summary.fallback ? autoLensFlopsCpu : autoLensFlops;
+    const lens =
+      this.#lensHolds > 0 ? 'all' : flowLensPoints(engine0?.config, tokens.length, this.flowLens, budget);
     if (this.#sessionVersion !== version) {
       this.#freeSessions();
       const engine = this.#gpu.engine();
