@@ -140,9 +140,9 @@ export class CaptureExport {
       const engine = gpu.engine();
       if (!captures || !engine) throw new Error('nothing to export yet: run a prompt first');
       if (this.format === 'json') {
-        if (!captures.lens)
-          throw new Error("this prompt's logit lens is still being computed: export again once it is back");
-        return { bytes: await this.#writeJson(sink, captures.lens) };
+        const run = captures.lens ?? (await captures.finishLens?.());
+        if (!run) throw new Error('nothing to export yet: run a prompt first');
+        return { bytes: await this.#writeJson(sink, run) };
       }
       const config = engine.config;
       const logits = this.logits;

@@ -113,6 +113,8 @@ export class PromptRun {
   /** The seq of `lensResult`, and the session whose lens stack holds it. */
   #lensSeq = 0;
   #lensSession: PromptSession | undefined;
+  /** The run whose forward is shown and whose lens is still to run (between its two sections). */
+  #stage: ForwardStage | undefined;
   /** When the pending run was asked for (the queue measure). */
   #asked = 0;
   /** Holders of the lens at every residual boundary (holdLens). */
@@ -239,7 +241,7 @@ export class PromptRun {
     const stage = await this.#exclusive(() => this.#forwardOnce(tokens));
     if (!stage) return;
     await afterNextFrame();
-    await this.#exclusive(() => this.#lensOnce(stage, tokens));
+    await this.#exclusive(() => this.#lensOnce(stage));
   }
 
   async #forwardOnce(tokens: readonly number[]): Promise<ForwardStage | undefined> {
@@ -317,40 +319,53 @@ export class PromptRun {
         lensBack = result;
         showFlow();
       };
-      return { seq, session, staged, submitted, stats: statsDone, onLens };
+      const stage = { seq, session, staged, submitted, stats: statsDone, onLens };
+      this.#stage = stage;
+      return stage;
     } catch (e) {
       this.error = (e as Error).message;
       return undefined;
     }
   }
 
-  async #lensOnce(stage: ForwardStage, tokens: readonly number[]): Promise<void> {
-    const { seq, session, staged, submitted } = stage;
+  async #lensOnce(stage: ForwardStage): Promise<void> {
     try {
-      // A newer run asked for, or this one's captures no longer shown: its lens is not wanted.
-      if (this.#pending !== undefined || this.#seq !== seq || this.#resultSession !== session) return;
-      const started = performance.now();
-      measure('lens-wait', submitted, started, seq);
-      // (Superseded: something ran the session in between, e.g. an export; run it whole again.)
-      const running = staged.superseded ? session.run(tokens) : staged.lens();
-      const lensSubmitted = performance.now();
-      measure('lens-submit', started, lensSubmitted, seq);
-      const result = await running;
-      const back = performance.now();
-      measure('lens-gpu', lensSubmitted, back, seq);
-      if (this.#seq !== seq) return;
-      this.lensResult = result;
-      this.#lensSeq = seq;
-      this.#lensSession = session;
-      this.lensPending = false;
-      debugCounters.lenses++;
-      stage.onLens(result);
-      measure('lens-apply', back, performance.now(), seq);
+      // A newer run asked for: it supersedes this one's lens (unless work on the lock needed it).
+      if (this.#pending === undefined) await this.#finishLens(stage);
     } catch (e) {
-      if (this.#seq === seq) this.error = (e as Error).message;
+      if (this.#seq === stage.seq) this.error = (e as Error).message;
     } finally {
+      if (this.#stage === stage) this.#stage = undefined;
       await stage.stats;
     }
+  }
+
+  /**
+   * Under the lock: the stage's lens, run now unless it already was (by work on the lock that
+   * needed it, e.g. an export); undefined once its captures are no longer shown.
+   */
+  async #finishLens(stage: ForwardStage): Promise<RunResult | undefined> {
+    const { seq, session, staged, submitted } = stage;
+    if (this.#lensSeq === seq) return this.lensResult;
+    if (this.#seq !== seq || this.#resultSession !== session) return undefined;
+    const started = performance.now();
+    measure('lens-wait', submitted, started, seq);
+    // (Superseded: something ran the session in between; run it whole again.)
+    const running = staged.superseded ? session.run(staged.forward.tokens) : staged.lens();
+    const lensSubmitted = performance.now();
+    measure('lens-submit', started, lensSubmitted, seq);
+    const result = await running;
+    const back = performance.now();
+    measure('lens-gpu', lensSubmitted, back, seq);
+    if (this.#seq !== seq) return undefined;
+    this.lensResult = result;
+    this.#lensSeq = seq;
+    this.#lensSession = session;
+    this.lensPending = false;
+    debugCounters.lenses++;
+    stage.onLens(result);
+    measure('lens-apply', back, performance.now(), seq);
+    return result;
   }
 
   /** Makes `session` the one whose captures hold the result; frees the one before if it is retired. */
@@ -376,13 +391,12 @@ export class PromptRun {
     const result = this.result;
     const current = session && result && this.#sessionVersion === this.#studio.modelVersion;
     if (!current) return undefined;
-    const lensBack = this.#lensSeq === this.#seq && this.#lensSession === session;
-    return {
-      session,
-      result,
-      seq: this.#seq,
-      ...(lensBack && this.lensResult ? { lens: this.lensResult } : {}),
-    };
+    const seq = this.#seq;
+    if (this.#lensSeq === seq && this.#lensSession === session && this.lensResult)
+      return { session, result, seq, lens: this.lensResult };
+    const stage = this.#stage;
+    const finish = stage?.seq === seq ? () => this.#finishLens(stage) : undefined;
+    return { session, result, seq, ...(finish ? { finishLens: finish } : {}) };
   }
 
   /**
@@ -421,15 +435,15 @@ export class PromptRun {
       const gpu = this.#studio.gpu;
       if (!captures || !engine || !model || !tokenizer || gpu.state !== 'ready')
         throw new Error('nothing to export yet: run a prompt first');
-      if (!captures.lens)
-        throw new Error("this prompt's logit lens is still being computed: export again once it is back");
+      const run = captures.lens ?? (await captures.finishLens?.());
+      if (!run) throw new Error('nothing to export yet: run a prompt first');
       return captureJson({
         device: engine.gpu.device,
         config: engine.config,
         name: model.label,
         adapter: gpu.adapter,
         session: captures.session,
-        run: captures.lens,
+        run,
         tokenLabel: (id) => tokenizer.tokenLabel(id),
       });
     });

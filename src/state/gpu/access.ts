@@ -26,6 +26,11 @@ export interface RunCaptures {
   readonly result: ForwardResult;
   /** Its whole result, once its logit lens is back (the session's lens stack holds it then). */
   readonly lens?: RunResult;
+  /**
+   * Before that, while its lens is still to run: runs it now and gives the whole result — for
+   * work under the prompt's lock (withRunCaptures) that needs the lens, e.g. an export.
+   */
+  readonly finishLens?: () => Promise<RunResult | undefined>;
   /** Counts the prompt's results: tells one run's captures from the next. */
   readonly seq: number;
 }
