@@ -42,7 +42,7 @@ interface ForwardStage {
   readonly staged: StagedRun;
   /** performance.now() when the forward was submitted. */
   readonly submitted: number;
-  /** The flow's stats, computed after the forward (queue order); settled before the next run. */
+  /** The flow's stats, computed after the forward (queue order); settled before the lens. */
   readonly stats: Promise<unknown>;
   /** Called with the whole result once the lens is back (the flow's labels). */
   readonly onLens: (result: RunResult) => void;
@@ -71,9 +71,10 @@ function afterNextFrame(ms = 250): Promise<void> {
  * the export need), or every residual boundary while the logit-lens panel holds it (holdLens): the
  * panel then reads this run's lens and tracks tokens on this session, with no forward of its own.
  *
- * A run has two stages (PromptSession.runForward): the forward, then — after the next frame, so
- * that the attention views (heatmaps, atlas, text view) drawn from its captures are on screen
- * before the lens, often the costlier half, takes the GPU — the logit lens. `result` changes with
+ * A run has two stages (PromptSession.runForward): the forward, then — after the flow's stats and
+ * the next frame, so that the attention views (heatmaps, atlas, text view) and the flow drawn from
+ * its captures are on screen before the lens, often the costlier half, takes the GPU — the logit
+ * lens. `result` changes with
  * the forward, `lensResult` (the prediction, the lens panel, the flow's labels) with the lens.
  */
 export class PromptRun {
@@ -234,12 +235,15 @@ export class PromptRun {
 
   /**
    * One run in two sections of the lock: the forward (the views queued on the lock after it see
-   * its captures: the text view's read, the detectors), then, after the next frame, the lens —
-   * dropped if a newer run is already asked for (it supersedes this one's lens).
+   * its captures: the text view's read, the detectors), then, once the flow's stats are back and
+   * after the next frame, the lens — dropped if a newer run is already asked for (it supersedes
+   * this one's lens).
    */
   async #runOnce(tokens: readonly number[]): Promise<void> {
     const stage = await this.#exclusive(() => this.#forwardOnce(tokens));
     if (!stage) return;
+    // The flow's stats come right after the forward on the GPU: its frame too goes before the lens.
+    await stage.stats;
     await afterNextFrame();
     await this.#exclusive(() => this.#lensOnce(stage));
   }
