@@ -16,7 +16,7 @@ export interface Summary {
 export const summary = (xs: number[]): Summary => ({
   median_ms: Number(quantile(xs, 0.5).toFixed(2)),
   p90_ms: Number(quantile(xs, 0.9).toFixed(2)),
-  max_ms: Number(Math.max(...xs.filter(Number.isFinite), NaN).toFixed(2)),
+  max_ms: Number((xs.some(Number.isFinite) ? Math.max(...xs.filter(Number.isFinite)) : NaN).toFixed(2)),
   n: xs.length,
 });
 
