@@ -393,15 +393,24 @@ export class PromptRun {
     // #resultSession is cleared with the sessions of an older model (#freeSessions).
     const session = this.#resultSession;
     const result = this.result;
-    // (lensResult read whatever the rest: a derived on these captures follows the lens.)
-    const lens = this.lensResult;
     const current = session && result && this.#sessionVersion === this.#studio.modelVersion;
     if (!current) return undefined;
     const seq = this.#seq;
-    if (lens && this.#lensSeq === seq && this.#lensSession === session) return { session, result, seq, lens };
-    const stage = this.#stage;
-    const finish = stage?.seq === seq ? () => this.#finishLens(stage) : undefined;
-    return { session, result, seq, ...(finish ? { finishLens: finish } : {}) };
+    const stage = this.#stage?.seq === seq ? this.#stage : undefined;
+    const lensOf = () => {
+      const lens = this.lensResult;
+      return lens && this.#lensSeq === seq && this.#lensSession === session ? lens : undefined;
+    };
+    return {
+      session,
+      result,
+      seq,
+      // A getter: only readers of the lens (not the heatmaps, the atlas) follow lensResult.
+      get lens() {
+        return lensOf();
+      },
+      ...(stage ? { finishLens: () => this.#finishLens(stage) } : {}),
+    };
   }
 
   /**
