@@ -10,6 +10,7 @@ export interface DebugRecord {
 }
 interface Debug {
   runs: number;
+  lenses?: number;
   draws: number;
   canvases: Record<string, DebugRecord>;
 }
@@ -33,28 +34,46 @@ export function countReadbacks() {
   addEventListener('keydown', (e) => (window.__keyAt = e.timeStamp), { capture: true });
 }
 
-/** One keystroke's steps, ms, from the app's measures (keyAt: the keydown's timestamp). */
+/**
+ * One keystroke's steps, ms, from the app's measures (src/state/debug.ts). The steps' durations,
+ * then when each view had the new run's data on screen (ms after the keydown). NaN where the build
+ * measured does not have the step (a build from before the run was split has only `gpu`).
+ */
 export interface KeyTimeline {
   /** keydown → the tokenizer starts (input event, Svelte's flush). */
   input: number;
   tokenize: number;
-  /** The debounce timer, as set → as fired (120 ms + timer lateness). */
+  /** The debounce timer, as set → as fired (0: the key came after a pause). */
   debounce: number;
   /** Asked → the run starts (a run or the detectors' scoring in its way). */
   queue: number;
   encodeSubmit: number;
-  /** Submitted → the lens top-k back: the forward on the GPU. */
+  /** The forward submitted → finished on the GPU. */
+  forwardGpu: number;
+  /** The forward submitted → the lens submitted (a frame, the text view's read, the detectors). */
+  lensWait: number;
+  /** The lens submitted → its top-k back (the GPU's work queued before it included). */
+  lensGpu: number;
+  /** Submitted → the whole result back: the forward and the lens on the GPU (one-stage builds). */
   gpu: number;
-  apply: number;
-  /** The result applied → the heatmaps' frame starts encoding (effects, other views, rAF). */
-  toFrame: number;
   /** Both heatmaps' frames encoded and submitted (sum). */
   drawEncode: number;
   /** The heatmaps' frames submitted → finished on the GPU. */
   drawGpu: number;
+  /** Keydown → both heatmaps drawn from the run, finished on the GPU. */
+  heatmaps: number;
+  /** Keydown → the text view's weights of the run back (its read; the DOM follows in the task). */
+  textView: number;
+  /** Keydown → the flow's first frame from the run's stats finished on the GPU. */
+  flow: number;
+  /** Keydown → the flow's first frame with the run's lens labels finished on the GPU. */
+  flowLens: number;
+  /** Keydown → the lens result applied (the prediction list and the lens panel update). */
+  prediction: number;
+  /** Keydown → the atlas drawn from the run, finished on the GPU (the atlas phase only). */
+  atlas: number;
+  /** The latest of the views measured. */
   total: number;
-  /** The total less the GPU's parts (gpu, drawGpu): the CPU side, the debounce included. */
-  cpuSide: number;
 }
 
 export function keyTimeline(args: { keyAt: number; seq: number; canvases: string[] }): KeyTimeline {
@@ -62,38 +81,53 @@ export function keyTimeline(args: { keyAt: number; seq: number; canvases: string
   const all = performance.getEntriesByType('measure').filter((m) => m.startTime >= keyAt - 0.5);
   const named = (name: string) => all.filter((m) => m.name === `strata:${name}`);
   const ofSeq = (name: string) => named(name).filter((m) => (m as PerformanceMeasure).detail?.seq === seq);
+  const maybe = (name: string) => ofSeq(name).at(-1);
   const one = (name: string) => {
-    const m = ofSeq(name).at(-1);
+    const m = maybe(name);
     if (!m) throw new Error(`no strata:${name} measure for run ${seq}`);
     return m;
   };
+  const end = (m: PerformanceEntry | undefined) => (m ? m.startTime + m.duration : NaN);
+  const dur = (m: PerformanceEntry | undefined) => m?.duration ?? NaN;
   const queue = one('queue');
   const tokenizes = named('tokenize').filter((m) => m.startTime <= queue.startTime);
   const debounce = named('debounce')
     .filter((m) => m.startTime + m.duration <= queue.startTime + 0.5)
     .at(-1);
-  const encode = one('encode-submit');
-  const gpu = one('gpu');
   const apply = one('apply');
-  const drawEnc = canvases.map((c) => one(`draw-encode:${c}`));
-  const drawGpu = canvases.map((c) => one(`draw-gpu:${c}`));
-  const end = (m: PerformanceEntry) => m.startTime + m.duration;
-  const done = Math.max(...drawGpu.map(end));
-  const gpuMs = gpu.duration;
-  const drawGpuMs = done - Math.min(...drawEnc.map(end));
+  const oneStage = maybe('gpu'); // a build before the split: the lens came with the forward
+  const lensApply = maybe('lens-apply') ?? apply;
+  const stats = maybe('stats');
+  // The flow draws (noted without the run's number): the first to start after its data came.
+  const flowDraws = named('draw-gpu:flow-canvas');
+  const flowAfter = (t: number) => end(flowDraws.find((m) => m.startTime >= t));
+  const drawEnc = canvases.filter((c) => c !== 'atlas-canvas').map((c) => maybe(`draw-encode:${c}`));
+  const drawGpu = canvases.map((c) => maybe(`draw-gpu:${c}`));
+  const heat = drawGpu.filter((_, i) => canvases[i] !== 'atlas-canvas');
+  const heatDone = heat.length ? Math.max(...heat.map(end)) : NaN;
+  const atlas = end(maybe('draw-gpu:atlas-canvas'));
+  const views = {
+    heatmaps: heatDone - keyAt,
+    textView: end(maybe('text-view')) - keyAt,
+    flow: flowAfter(stats ? end(stats) : end(apply)) - keyAt,
+    flowLens: flowAfter(end(lensApply)) - keyAt,
+    prediction: end(lensApply) - keyAt,
+    atlas: atlas - keyAt,
+  };
   return {
     input: (tokenizes[0]?.startTime ?? keyAt) - keyAt,
     tokenize: tokenizes.reduce((s, m) => s + m.duration, 0),
     debounce: debounce?.duration ?? NaN,
     queue: queue.duration,
-    encodeSubmit: encode.duration,
-    gpu: gpu.duration,
-    apply: apply.duration,
-    toFrame: Math.min(...drawEnc.map((m) => m.startTime)) - end(apply),
-    drawEncode: drawEnc.reduce((s, m) => s + m.duration, 0),
-    drawGpu: drawGpuMs,
-    total: done - keyAt,
-    cpuSide: done - keyAt - gpuMs - drawGpuMs,
+    encodeSubmit: dur(maybe('encode-submit')),
+    forwardGpu: dur(maybe('forward-gpu')),
+    lensWait: dur(maybe('lens-wait')),
+    lensGpu: dur(maybe('lens-gpu')),
+    gpu: oneStage ? oneStage.duration : end(maybe('lens-gpu')) - end(maybe('encode-submit')),
+    drawEncode: drawEnc.reduce((s, m) => s + dur(m), 0),
+    drawGpu: heatDone - Math.min(...drawEnc.map(end)),
+    ...views,
+    total: Math.max(...Object.values(views).filter(Number.isFinite)),
   };
 }
 

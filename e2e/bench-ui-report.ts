@@ -16,7 +16,7 @@ export interface Summary {
 export const summary = (xs: number[]): Summary => ({
   median_ms: Number(quantile(xs, 0.5).toFixed(2)),
   p90_ms: Number(quantile(xs, 0.9).toFixed(2)),
-  max_ms: Number(Math.max(...xs.filter(Number.isFinite), NaN).toFixed(2)),
+  max_ms: Number((xs.some(Number.isFinite) ? Math.max(...xs.filter(Number.isFinite)) : NaN).toFixed(2)),
   n: xs.length,
 });
 
@@ -63,13 +63,22 @@ export function printTable(results: Record<string, unknown>): void {
     'debounce',
     'queue',
     'encodeSubmit',
+    'forwardGpu',
+    'lensWait',
+    'lensGpu',
     'gpu',
-    'apply',
-    'toFrame',
     'drawEncode',
+    'drawGpu',
   ];
-  for (const s of [...steps, 'drawGpu', 'total', 'cpuSide'])
-    rows.push([`key: ${s}`, (m) => cell((r[m]!['keystroke_to_heatmaps'] as Record<string, Summary>)[s])]);
+  const views = ['heatmaps', 'textView', 'flow', 'flowLens', 'prediction', 'total'];
+  const key = (phase: string, s: string) => (m: string) =>
+    cell((r[m]![phase] as Record<string, Summary> | undefined)?.[s]);
+  for (const s of steps) rows.push([`key: ${s}`, key('keystroke_to_views', s)]);
+  for (const s of views) rows.push([`key → ${s}`, key('keystroke_to_views', s)]);
+  for (const s of ['forwardGpu', 'lensGpu', 'gpu', 'atlas', 'prediction'])
+    rows.push([`atlas tab, key → ${s}`, key('keystroke_to_atlas', s)]);
+  for (const s of ['forwardGpu', 'lensGpu', 'gpu', 'textView', 'prediction'])
+    rows.push([`text tab, key → ${s}`, key('keystroke_to_text_view', s)]);
   const phases = ['scrub_heads_and_flow', 'flow_pan', 'scrub_atlas_and_flow', 'atlas_cursor'];
   for (const p of phases) {
     rows.push([`${p}: frame interval`, (m) => cell((r[m]![p] as Phase).frame_interval)]);

@@ -10,10 +10,13 @@
 //   xl       a random GPT-2 with GPT-2 XL's 48 layers × 25 heads (d_model 200), ~250 tokens.
 // Random models are served by a local stand-in hub, like the e2e tests' models.
 // Measured, per model:
-//   keystroke → heatmaps: a key typed in the prompt → both heatmaps of the shown layer (the head
-//     grid and the focused head) drawn from the new run and finished on the GPU, broken down by the
-//     app's own User Timing measures (src/state/debug.ts): input, tokenize, debounce, queue,
-//     encode+submit, GPU, apply, to-frame, draw encode, draw GPU;
+//   keystroke → every view: a key typed in the prompt → each view updated from the new run: both
+//     heatmaps of the shown layer (the head grid and the focused head) drawn and finished on the
+//     GPU, the flow's frame from the run's stats and then with its lens labels, the prediction (the
+//     lens applied); then, each with its tab open, the atlas and the text view's weights (a token
+//     pointed at); broken down by the app's own User Timing measures (src/state/debug.ts):
+//     input, tokenize, debounce, queue, encode+submit, forward GPU, lens wait, lens GPU (or, for a
+//     build from before the run was split, one GPU step), draw encode, draw GPU;
 //   frames: the depth scrubber moved one layer per animation frame with the heads and the flow in
 //     view, then with the atlas; the flow panned (a drag after a wheel zoom); the atlas's keyboard
 //     cursor moved one head per frame. Frame intervals, each canvas's frame time on the GPU, and the
@@ -50,6 +53,8 @@ const { values } = parseArgs({
     keys: { type: 'string', default: '8' },
     'big-keys': { type: 'string', default: '3' },
     frames: { type: 'string', default: '90' },
+    /** The random models' prompt length in tokens (default: small 1,020, xl 252; at most n_ctx). */
+    tokens: { type: 'string' },
     out: { type: 'string' },
     profile: { type: 'string' },
     /** A built app to serve instead of dist/ (to compare two builds on one machine). */
@@ -91,19 +96,80 @@ const models: Record<string, Model> = {
   },
 };
 
-/** Waits until every heatmap shows a run newer than `seq` and its frame has finished; returns it. */
-async function drawnAfter(page: Page, seq: number) {
+/**
+ * Waits until every canvas of `names` shows a run newer than `seq` and its frame has finished;
+ * with no names, until the text view's weights of a newer run are back.
+ */
+async function drawnAfter(page: Page, seq: number, names = heatmaps) {
   const handle = await page.waitForFunction(
     ({ names, after }) => {
+      if (names.length === 0) {
+        const m = (performance.getEntriesByName('strata:text-view') as PerformanceMeasure[]).at(-1);
+        const s = (m?.detail as { seq?: number } | null)?.seq ?? 0;
+        return s > after ? { seq: s, done: m!.startTime + m!.duration } : undefined;
+      }
       const d = window.__strataDebug;
       const records = names.map((n) => d?.canvases[n]);
       if (!records.every((r) => r && r.seq > after && Number.isFinite(r.done))) return undefined;
       return { seq: records[0]!.seq, done: Math.max(...records.map((r) => r!.done)) };
     },
-    { names: heatmaps, after: seq },
-    { timeout: 600_000, polling: 'raf' },
+    { names, after: seq },
+    { timeout: 900_000, polling: 'raf' },
   );
   return (await handle.jsonValue())!;
+}
+
+/**
+ * Waits until run `seq`'s lens is applied (the whole result, in a build before the split) and the
+ * flow has drawn a frame after it.
+ */
+async function everyViewAfter(page: Page, seq: number, keyAt: number) {
+  await page.waitForFunction(
+    ({ seq, keyAt }) => {
+      const ms = performance
+        .getEntriesByType('measure')
+        .filter((m) => m.startTime >= keyAt - 0.5) as PerformanceMeasure[];
+      const of = (n: string) => ms.find((m) => m.name === `strata:${n}` && m.detail?.seq === seq);
+      const split = !of('gpu');
+      const lens = of(split ? 'lens-apply' : 'apply');
+      if (!lens) return false;
+      const t = lens.startTime + lens.duration;
+      return ms.some((m) => m.name === 'strata:draw-gpu:flow-canvas' && m.startTime >= t);
+    },
+    { seq, keyAt },
+    { timeout: 900_000, polling: 200 },
+  );
+}
+
+/** `n` keystrokes at the prompt's end ('x', Backspace, …), each timed until every view of `canvases` updated. */
+async function keystrokes(page: Page, n: number, canvases: string[], after: number) {
+  const timelines: KeyTimeline[] = [];
+  let last = after;
+  await page.getByTestId('prompt').focus();
+  await page.keyboard.press('End');
+  await page.waitForTimeout(500);
+  for (let i = 0; i < n; i++) {
+    const runsBefore = await page.evaluate(() => window.__strataDebug!.runs);
+    await page.keyboard.press(i % 2 === 0 ? 'x' : 'Backspace');
+    const drawn = await drawnAfter(page, last, canvases);
+    if ((await page.evaluate(() => window.__strataDebug!.runs)) <= runsBefore)
+      throw new Error('no run followed the keystroke');
+    const keyAt = await page.evaluate(() => window.__keyAt!);
+    await everyViewAfter(page, drawn.seq, keyAt);
+    const t = await page.evaluate(keyTimeline, { keyAt, seq: drawn.seq, canvases });
+    timelines.push(t);
+    last = drawn.seq;
+    // The detectors score the run: let them end (a key typed while they run waits for them: the
+    // timeline's queue).
+    await page.waitForTimeout(Math.max(400, Math.min(t.total, 10_000)));
+  }
+  const summaries = Object.fromEntries(
+    (Object.keys(timelines[0]!) as (keyof KeyTimeline)[]).map((k) => [
+      k,
+      summary(timelines.map((t) => t[k])),
+    ]),
+  );
+  return { summaries, last };
 }
 
 async function framesOf(page: Page, canvases: string[], act: () => Promise<unknown>) {
@@ -123,7 +189,9 @@ async function framesOf(page: Page, canvases: string[], act: () => Promise<unkno
 
 async function benchModel(page: Page, base: string, model: Model, hub: Hub | undefined, fixture?: Fixture) {
   const keys = Number(model.config ? values['big-keys'] : values.keys);
-  const prompt = model.config ? promptOf(model.tokens) : 'The cat sat on the mat, and the dog';
+  const prompt = model.config
+    ? promptOf(Math.min(model.config.nCtx - 4, Number(values.tokens ?? model.tokens)))
+    : 'The cat sat on the mat, and the dog';
   const repo = `strata-bench/random-${model.name}`;
   if (model.config && hub)
     await hub.publish(repo, hubFiles(tinyWeights(model.config, 7, { attention: 14 }), 'tokenizer.json'));
@@ -134,39 +202,24 @@ async function benchModel(page: Page, base: string, model: Model, hub: Hub | und
       : `/?model=local:gpt2-brown-mini&prompt=${encodeURIComponent(prompt)}&head=0&debug=1`;
   const t0 = Date.now();
   await page.goto(new URL(search, base).toString());
-  let last = await drawnAfter(page, 0);
+  const last = await drawnAfter(page, 0);
+  // …and its lens (`lenses` is not counted by a build from before the run was split).
+  await page.waitForFunction(() => (window.__strataDebug!.lenses ?? 1) >= 1, null, { timeout: 900_000 });
   const loadMs = Date.now() - t0;
   const info = await page.getByTestId('model-info').innerText();
   const adapter = await page.getByTestId('gpu-status').innerText();
   const T = await page.getByTestId('token-count').innerText();
   console.error(`${model.name}: ${info} · ${T} · loaded and drawn in ${(loadMs / 1000).toFixed(1)} s`);
 
-  // Keystroke → both heatmaps of the layer drawn from the new run, step by step.
-  const textarea = page.getByTestId('prompt');
-  await textarea.focus();
-  await page.keyboard.press('End');
-  await page.waitForTimeout(500);
+  // Keystroke → every view updated from the new run, step by step: the heatmaps of the layer, the
+  // flow, the prediction; the atlas and the text view in their own tabs below.
   const cdp = values.profile ? await page.context().newCDPSession(page) : undefined;
   if (cdp) {
     await cdp.send('Profiler.enable');
     await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
     await cdp.send('Profiler.start');
   }
-  const timelines: KeyTimeline[] = [];
-  for (let i = 0; i < keys; i++) {
-    const runsBefore = await page.evaluate(() => window.__strataDebug!.runs);
-    await page.keyboard.press(i % 2 === 0 ? 'x' : 'Backspace');
-    const drawn = await drawnAfter(page, last.seq);
-    if ((await page.evaluate(() => window.__strataDebug!.runs)) <= runsBefore)
-      throw new Error('no run followed the keystroke');
-    const keyAt = await page.evaluate(() => window.__keyAt!);
-    const t = await page.evaluate(keyTimeline, { keyAt, seq: drawn.seq, canvases: heatmaps });
-    timelines.push(t);
-    last = drawn;
-    // The detectors score the run and the flow reads its stats after the heatmaps: let them end
-    // (a key typed while they run waits for them: that is the timeline's queue).
-    await page.waitForTimeout(Math.max(400, t.total));
-  }
+  const heads = await keystrokes(page, keys, heatmaps, last.seq);
   let profile: { file: string; top: ReturnType<typeof topFunctions> } | undefined;
   if (cdp) {
     const { profile: p } = (await cdp.send('Profiler.stop')) as { profile: CpuProfile };
@@ -176,12 +229,7 @@ async function benchModel(page: Page, base: string, model: Model, hub: Hub | und
     profile = { file, top: topFunctions(p, 15) };
     await cdp.detach();
   }
-  const keystroke = Object.fromEntries(
-    (Object.keys(timelines[0]!) as (keyof KeyTimeline)[]).map((k) => [
-      k,
-      summary(timelines.map((t) => t[k])),
-    ]),
-  );
+  const keystroke = heads.summaries;
 
   // Frames: the scrubber with the heads and the flow in view.
   await page.mouse.move(0, 0);
@@ -217,6 +265,10 @@ async function benchModel(page: Page, base: string, model: Model, hub: Hub | und
     },
   );
   await page.waitForTimeout(500);
+  // Keystroke → the atlas (and the other views but the heatmaps, hidden behind its tab).
+  const atlasKeys = await keystrokes(page, Math.max(1, Math.ceil(keys / 2)), ['atlas-canvas'], heads.last);
+  await page.mouse.move(0, 0);
+  await page.locator('body').click({ position: { x: 1, y: 1 } });
   const atlasScrub = await framesOf(page, ['atlas-canvas', 'flow-canvas'], () =>
     page.evaluate(stepFrames, { n }),
   );
@@ -228,12 +280,23 @@ async function benchModel(page: Page, base: string, model: Model, hub: Hub | und
       keys: ['ArrowRight', 'ArrowDown', 'ArrowLeft', 'ArrowUp'],
     }),
   );
+  // Keystroke → the text view (its tab open, the first token pointed at: its weights read back;
+  // a build from before the run was split has no measure of it: skipped).
+  const split = await page.evaluate(() => performance.getEntriesByName('strata:forward-gpu').length > 0);
+  await page.getByRole('tab', { name: 'Text' }).click();
+  await page.getByTestId('text-view-tokens').locator('button').first().focus();
+  await page.waitForTimeout(500);
+  const textKeys = split
+    ? await keystrokes(page, Math.max(1, Math.ceil(keys / 2)), [], atlasKeys.last)
+    : undefined;
   return {
     model: info.replace(/\s+/g, ' ').trim(),
     adapter: adapter.replace(/\s+/g, ' ').trim(),
     tokens: T,
     load_and_first_draw_ms: loadMs,
-    keystroke_to_heatmaps: keystroke,
+    keystroke_to_views: keystroke,
+    keystroke_to_atlas: atlasKeys.summaries,
+    ...(textKeys ? { keystroke_to_text_view: textKeys.summaries } : {}),
     scrub_heads_and_flow: headsScrub,
     flow_pan: flowPan,
     scrub_atlas_and_flow: atlasScrub,

@@ -203,7 +203,7 @@ describe('the lens panel reads the prompt’s own run', () => {
       const expectLens = () => {
         const tokens = [...run.tokens];
         expect(lens.result?.tokens).toEqual(tokens);
-        expect(lens.result?.lens).toBe(run.result!.lens); // the prompt's run, not a copy or another
+        expect(lens.result?.lens).toBe(run.lensResult!.lens); // the prompt's run, not a copy or another
         const ref = referenceLens(tokens);
         let cells = 0;
         let clearIds = 0;
@@ -231,7 +231,7 @@ describe('the lens panel reads the prompt’s own run', () => {
       // Before the panel: the studio's run reads every resid_pre and the final resid_post only.
       await run.run(run.tokens);
       expect(forwards()).toBe(1);
-      expect(run.result!.lens.points).toHaveLength(L + 1);
+      expect(run.lensResult!.lens.points).toHaveLength(L + 1);
       expect(lens.result).toBeUndefined();
 
       // The panel opens: that result has no lens at every boundary, so the prompt runs once more.
@@ -240,7 +240,7 @@ describe('the lens panel reads the prompt’s own run', () => {
       await lens.update(); // shares the run attach() asked for
       expect(forwards()).toBe(2);
       expect(debugCounters.runs - runs0).toBe(1); // that forward was the prompt's run
-      expect(run.result!.lens.points).toEqual(residualBoundaries(L));
+      expect(run.lensResult!.lens.points).toEqual(residualBoundaries(L));
       const top = lens.rows.at(-1)!.cells.at(-1)!.top[0]!.id;
       expect(lens.addTokenId(top)).toBeUndefined();
       expect(lens.addTokenId(6342)).toBeUndefined();
@@ -264,7 +264,7 @@ describe('the lens panel reads the prompt’s own run', () => {
       // lens panel state is another object.
       const other = new PromptRun(own, 'The capital of Italy is');
       await other.run(other.tokens);
-      expect(other.result!.lens.points).toHaveLength(L + 1);
+      expect(other.lensResult!.lens.points).toHaveLength(L + 1);
       expect(lensFor(own, other)).not.toBe(lens);
       expect(lensFor(own, other).result).toBeUndefined();
       other.dispose();
@@ -275,7 +275,7 @@ describe('the lens panel reads the prompt’s own run', () => {
       run.text = 'The capital of France is';
       await run.run(run.tokens);
       expect(forwards()).toBe(6);
-      expect(run.result!.lens.points).toHaveLength(L + 1);
+      expect(run.lensResult!.lens.points).toHaveLength(L + 1);
       expect(lens.result).toBeUndefined();
       expect(lens.track).toBeUndefined();
       // Opened again: one run, and the tracked tokens are tracked on it.

@@ -34,7 +34,7 @@ function topToken(prompt: string): number {
 async function predict(run: PromptRun): Promise<number> {
   await run.run(run.tokens);
   expect(run.error).toBeUndefined();
-  const r = run.result!;
+  const r = run.lensResult!;
   const T = r.tokens.length;
   return r.lens.ids[((r.lens.points.length - 1) * T + T - 1) * r.lens.k]!;
 }

@@ -1,14 +1,16 @@
 // One prompt's activations and captures on the GPU, and the forward pass that fills them. The
 // buffers are the activation table's rows (activations.ts) and the steps the forward plan's
 // (plan.ts), both made once per capacity (grown in steps when a longer prompt comes); a run writes
-// the tokens and a few uniforms, encodes the prebuilt steps into one command buffer, submits once,
-// and reads back only the logit lens's top-k (a few KB).
+// the tokens and a few uniforms and submits the prebuilt steps in two stages: the forward (every
+// block, every capture), then the logit lens over the lens points (lens-stage.ts: logits_last and
+// the lens's top-k, the only readback, a few KB). runForward gives the stages apart, so that a
+// view of the captures can be drawn before the lens, often the costlier half, blocks the queue.
 //
 // Captures are addressed by TransformerLens hook name or point: session.capture(hook) gives the
 // GPU resource, rows [0, T) valid, rows ≥ T stale:
 //   blocks.{l}.hook_resid_pre | hook_resid_mid | hook_resid_post, blocks.{l}.hook_attn_out,
 //   blocks.{l}.hook_mlp_out: a [T, D] f32 buffer; blocks.{l}.attn.hook_z: [T, H, d_head] f32;
-//   logits_last: [V] f32, the last position's next-token logits; logits: [T, V] f32, every position's;
+//   logits_last: [V] f32, the last position's next-token logits (written by the lens stage); logits: [T, V] f32, every position's;
 //   hook_embed, hook_pos_embed, ln*.hook_normalized, ln_final.hook_normalized: [T, D];
 //   ln1/ln2/ln_final.hook_scale: [T, 1]; attn.hook_q/k/v: [T, H, d_head]; mlp.hook_pre/post: [T, F];
 //   blocks.{l}.attn.hook_attn_scores: [H, T, T] packed for the run's T (-Infinity above the diagonal);
@@ -53,11 +55,13 @@ import {
 } from './cost';
 import { ForwardPlan, type LensPoints, lensChunk, lensPointsOf, lensTopK, normalizeAblation } from './plan';
 import { ceilDiv, encodeSteps, StepFactory, type EngineParts } from './steps';
+import { readLens, submitLens } from './lens-stage';
 import { Tracking, type TokenTrack } from './tracking';
 
 export type { Ablation, HeadRef } from '../model/ablation';
 export type { NamesFilter } from './activations';
 export type { TokenTrack } from './tracking';
+export type { LensRows } from './lens-stage';
 export { lensChunk, lensTopK, type LensPoints } from './plan';
 
 /** Tokens of capacity added at a time when a prompt outgrows a session. */
@@ -100,17 +104,33 @@ export interface LensTopK {
   readonly probs: Float32Array;
 }
 
-export interface RunResult {
+/** A run's forward, submitted (runForward): what it ran, before its lens. */
+export interface ForwardResult {
   readonly tokens: readonly number[];
-  readonly lens: LensTopK;
-  /** Compute dispatches encoded for this forward. */
+  /** Compute dispatches encoded (RunResult: the forward's and the lens's). */
   readonly dispatches: number;
-  /** Bytes copied back to the CPU for this forward. */
-  readonly readbackBytes: number;
   /** The ablation this run applied (a copy; heads and mlps sorted, duplicates removed), if any. */
   readonly ablation?: Ablation;
-  /** Multiply-adds ×2 of this forward as encoded (forwardFlops for this path and ablation). */
+  /** Multiply-adds ×2 as encoded (forwardFlops for this path and ablation; RunResult: with the lens). */
   readonly flops: number;
+}
+
+export interface RunResult extends ForwardResult {
+  readonly lens: LensTopK;
+  /** Bytes copied back to the CPU for this run (the lens top-k). */
+  readonly readbackBytes: number;
+}
+
+/** runForward's result: the forward, submitted, and the run's second stage. */
+export interface StagedRun {
+  readonly forward: ForwardResult;
+  /**
+   * Submits the logit lens over this run's stream (and logits_last) and resolves with the whole
+   * run's result, as run() gives it. Once per run; it throws once the session has run again.
+   */
+  lens(): Promise<RunResult>;
+  /** The session ran again (or was destroyed or regrown) since this forward: lens() would throw. */
+  readonly superseded: boolean;
 }
 
 /** What capture(hook) gives: the pattern texture, or a buffer for every other hook. */
@@ -149,6 +169,8 @@ export class PromptSession {
   /** The constructor's allocation, checked for out-of-memory by the first run. */
   #initialAllocation: Promise<AllocationCheck> | undefined;
   #destroyed = false;
+  /** Runs started (runForward): a staged run's lens is refused once another has started. */
+  #runs = 0;
 
   constructor(parts: EngineParts, options: SessionOptions) {
     this.#parts = parts;
@@ -212,12 +234,24 @@ export class PromptSession {
   }
 
   /**
-   * Runs the forward pass on `tokens`: one queue submission; resolves once the lens top-k is back.
+   * Runs the forward pass on `tokens` and the logit lens over it; resolves once the lens top-k is
+   * back. The same as runForward(tokens, options) then its lens(): two queue submissions.
    * With `options.ablate`, the listed heads' outputs (hook_z, before attn.c_proj, whose bias stays)
    * and MLPs' outputs (hook_mlp_out) are replaced by zero or by their mean over this prompt's
    * positions. Runs of one session must not overlap (await each); two sessions may run at once.
    */
   async run(tokens: readonly number[], options: RunOptions = {}): Promise<RunResult> {
+    return (await this.runForward(tokens, options)).lens();
+  }
+
+  /**
+   * The first stage of run: encodes and submits the blocks' forward (every capture but the lens
+   * stack and logits_last); resolves once it is submitted, with the run's second stage. Work
+   * submitted after this resolves sees the forward's captures (queue order). Call `lens()` of the
+   * result to submit the logit lens, or drop it: the session then keeps the last lens it ran (its
+   * stack, which trackTokens reads, and logits_last). The next run of the session supersedes it.
+   */
+  async runForward(tokens: readonly number[], options: RunOptions = {}): Promise<StagedRun> {
     if (this.#destroyed) throw new Error('this prompt session was destroyed');
     const T = tokens.length;
     const { nCtx, vocabSize } = this.#config;
@@ -255,37 +289,41 @@ export class PromptSession {
     if (ablation) device.queue.writeBuffer(acts.buffer('ablation.flags'), 0, flags);
 
     const encoder = device.createCommandEncoder({ label: 'forward' });
-    let dispatches = encodeSteps(encoder, 'blocks', plan.blockSteps(flags), T);
-    const rowBytes = this.#config.nEmbd * 4;
-    const stack = acts.buffer('lens.stack');
-    plan.lensCopies.forEach((from, i) =>
-      encoder.copyBufferToBuffer(from, 0, stack, i * T * rowBytes, T * rowBytes),
-    );
-    dispatches += encodeSteps(encoder, 'logit lens', plan.lens, nLens * T);
-    const readbackBytes = nLens * T * lensTopK * 8;
-    const staging = acts.buffer('lens.readback');
-    encoder.copyBufferToBuffer(acts.buffer('lens.topk'), 0, staging, 0, readbackBytes);
+    const blockDispatches = encodeSteps(encoder, 'blocks', plan.blockSteps(flags), T);
     device.queue.submit([encoder.finish()]);
-    this.#lastT = T; // trackTokens called from now on reads this run (queue order)
-
-    await staging.mapAsync(GPUMapMode.READ, 0, readbackBytes);
-    const raw = new Uint32Array(staging.getMappedRange(0, readbackBytes).slice(0));
-    staging.unmap();
-    const ids = new Uint32Array(raw.length / 2);
-    const probs = new Float32Array(raw.length / 2);
-    const rawF = new Float32Array(raw.buffer);
-    for (let i = 0; i < ids.length; i++) {
-      ids[i] = raw[2 * i]!;
-      probs[i] = rawF[2 * i + 1]!;
-    }
+    const run = ++this.#runs;
     this.#last = { tokens: [...tokens], options };
-    return {
+    const flopsOptions = plan.flopsOptions(flags);
+    const forward: ForwardResult = {
       tokens: [...tokens],
-      lens: { points: this.lensPoints, k: lensTopK, ids, probs },
-      dispatches,
-      readbackBytes,
+      dispatches: blockDispatches,
       ...(ablation ? { ablation } : {}),
-      flops: forwardFlops(this.#config, T, nLens, plan.flopsOptions(flags)),
+      flops: forwardFlops(this.#config, T, 0, { ...flopsOptions, logitsLastFused: true }),
+    };
+    let started = false;
+    const superseded = () => run !== this.#runs || plan !== this.#plan || this.#destroyed;
+    const lens = async (): Promise<RunResult> => {
+      if (started) throw new Error("this run's lens was already asked for");
+      started = true;
+      if (this.#destroyed) throw new Error('this prompt session was destroyed');
+      if (superseded()) throw new Error('this run was superseded: the session ran again since its forward');
+      const { dispatches, bytes } = submitLens(device, plan, acts, T, nLens, this.#config.nEmbd, lensTopK);
+      this.#lastT = T; // trackTokens called from now on reads this run (queue order)
+      const { ids, probs } = await readLens(acts, bytes);
+      return {
+        ...forward,
+        lens: { points: this.lensPoints, k: lensTopK, ids, probs },
+        dispatches: blockDispatches + dispatches,
+        readbackBytes: bytes,
+        flops: forwardFlops(this.#config, T, nLens, flopsOptions),
+      };
+    };
+    return {
+      forward,
+      lens,
+      get superseded() {
+        return superseded();
+      },
     };
   }
 

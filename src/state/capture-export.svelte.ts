@@ -140,7 +140,11 @@ export class CaptureExport {
     return withRunCaptures(this.#run, async (captures) => {
       const engine = gpu.engine();
       if (!captures || !engine) throw new Error('nothing to export yet: run a prompt first');
-      if (this.format === 'json') return { bytes: await this.#writeJson(sink, captures.result) };
+      if (this.format === 'json') {
+        const run = captures.lens ?? (await captures.finishLens?.());
+        if (!run) throw new Error('nothing to export yet: run a prompt first');
+        return { bytes: await this.#writeJson(sink, run) };
+      }
       const config = engine.config;
       const logits = this.logits;
       const names = this.#names(captures.session.captures, config.nLayer);

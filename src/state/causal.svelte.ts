@@ -148,7 +148,7 @@ export class CausalLab {
             ['B', this.#b],
           ] as const);
     for (const [name, run] of runs) {
-      const r = run.result;
+      const r = run.lensResult;
       if (!r) continue;
       const { ids, k, points } = r.lens;
       const T = r.tokens.length;

@@ -15,8 +15,10 @@ export interface DrawRecord {
 export interface DebugCounters {
   /** Timestamps of GPU completion are recorded only when this is set (?debug=1). */
   enabled: boolean;
-  /** Forward passes finished (each with its lens and residual-stats readbacks). */
+  /** Forward passes submitted (the attention views' result applied). */
   runs: number;
+  /** Logit lenses back and applied (a run's second stage; one dropped for a newer run is not). */
+  lenses: number;
   /** Heatmap frames submitted. */
   draws: number;
   /** The latest frame of each heatmap canvas, by its data-testid. */
@@ -30,6 +32,7 @@ export interface DebugCounters {
 export const debugCounters: DebugCounters = {
   enabled: false,
   runs: 0,
+  lenses: 0,
   draws: 0,
   canvases: {},
   live: { buffers: 0, textures: 0 },
@@ -53,19 +56,28 @@ export function noteDraw(device: GPUDevice, name: string, seq: number): void {
 }
 
 /**
- * The keystroke → heatmaps timeline, as User Timing measures (performance.measure), named
+ * The keystroke → every view timeline, as User Timing measures (performance.measure), named
  * `strata:<step>` with the prompt run's number in `detail.seq` where it has one; e2e/bench-ui.ts
  * reads them, and they show in the browser's performance panel:
  *   strata:tokenize       the prompt's text → token ids (PromptRun.tokens);
  *   strata:debounce       the tokens changed → the run asked for (PromptRun.runSoon: 0 when the
  *                         key came after a pause, else the debounce);
  *   strata:queue          asked for → the run starts (waits for a run or scoring in flight);
- *   strata:encode-submit  the forward encoded and submitted (PromptSession.run up to its readback);
- *   strata:gpu            submitted → the logit lens's top-k back on the CPU (the GPU's work);
- *   strata:apply          the result handed to the studio's reactive state (effects run after);
+ *   strata:encode-submit  the forward encoded and submitted (PromptSession.runForward);
+ *   strata:forward-gpu    submitted → the forward finished on the GPU (onSubmittedWorkDone);
+ *   strata:apply          the forward's result handed to the reactive state (the attention views'
+ *                         effects run after);
+ *   strata:stats          forward submitted → the flow's residual stats back (queued after it);
+ *   strata:lens-wait      forward submitted → the lens starts (the next frame, then work queued
+ *                         on the prompt's lock: the text view's read, the detectors);
+ *   strata:lens-submit    the logit lens encoded and submitted (StagedRun.lens);
+ *   strata:lens-gpu       submitted → its top-k back (the GPU's work queued before it included);
+ *   strata:lens-apply     the lens result handed to the reactive state (prediction, lens, flow);
+ *   strata:text-view      a text-view read asked for → its weights back (TokenAttentionReader);
  *   strata:draw-encode:<canvas>  a heatmap frame encoded and submitted (HeatmapView), by the
  *                         canvas's data-testid;
- *   strata:draw-gpu:<canvas>     that frame submitted → finished on the GPU (with ?debug=1).
+ *   strata:draw-gpu:<canvas>     a canvas's frame submitted → finished on the GPU (with ?debug=1;
+ *                         heatmaps, atlas, flow).
  */
 export function measure(step: string, start: number, end = performance.now(), seq?: number): void {
   if (typeof performance === 'undefined' || typeof performance.measure !== 'function') return;

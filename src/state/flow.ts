@@ -7,7 +7,10 @@
 //
 // The logit lens is costly at scale ((points · T) · 2·D·V FLOPs: 8 TFLOP for GPT-2 XL at
 // T = 1024 at every layer), so what it reads is a choice (flowLensPoints): every layer while that
-// is cheap, else the final prediction only, until the user asks for more.
+// is cheap, else the final prediction only, until the user asks for more. Cheap depends on the
+// adapter: a CPU one (SwiftShader, ~1 GFLOP/s) gets a budget 25× smaller. The attention views do
+// not wait for the lens (a run's second stage, PromptRun), but the next keystroke's run waits for
+// a lens already on the GPU, so a lens of minutes there would stall typing.
 
 import type { ResidualStats } from '../instruments/residual-stats';
 import { residualStatsStride } from '../instruments/residual-stats';
@@ -26,6 +29,11 @@ export type FlowLensChoice = 'auto' | LensPoints;
 
 /** The most lens FLOPs a run spends without being asked: 0.25 TFLOP (GPT-2 small up to T ≈ 250). */
 export const autoLensFlops = 2.5e11;
+/**
+ * The same on a CPU adapter (GpuSummary.fallback): 10 GFLOP, ~10 s of SwiftShader (GPT-2 small's
+ * shape at every layer up to T ≈ 10; the bundled model up to T ≈ 300).
+ */
+export const autoLensFlopsCpu = 1e10;
 
 /** The lens points of a lens choice. */
 export function lensPointCount(config: Gpt2Config, points: LensPoints): number {
@@ -42,15 +50,19 @@ export function lensCost(
   return { flops: forwardFlops(config, T, n) - forwardFlops(config, T, 0), bytes: n * T * 5 * 8 };
 }
 
-/** What a run reads the lens at, for this choice (studio.svelte.ts asks before each run). */
+/**
+ * What a run reads the lens at, for this choice (PromptRun asks before each run); 'auto' spends up
+ * to `budget` FLOPs (autoLensFlops, or autoLensFlopsCpu on a CPU adapter).
+ */
 export function flowLensPoints(
   config: Gpt2Config | undefined,
   T: number,
   choice: FlowLensChoice,
+  budget = autoLensFlops,
 ): LensPoints {
   if (choice !== 'auto') return choice;
   if (!config) return 'layers';
-  return lensCost(config, T, 'layers').flops <= autoLensFlops ? 'layers' : 'final';
+  return lensCost(config, T, 'layers').flops <= budget ? 'layers' : 'final';
 }
 
 /** FLOPs as a person reads them. */
@@ -85,6 +97,7 @@ export interface FlowAddition {
   readonly cos: number;
 }
 
+/** `result.lens` may be at no point yet (its run's lens pending): the field then has no lens cells. */
 export function flowField(result: RunResult, stats: ResidualStats): FlowField {
   const L = stats.nLayer;
   const T = result.tokens.length;

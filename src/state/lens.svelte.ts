@@ -117,8 +117,8 @@ export class LogitLens {
   readonly result = $derived.by((): LensResult | undefined => {
     const c = runCaptures(this.#run);
     const model = this.#studio.model;
-    if (!c || !model || !hasEveryBoundary(c.result, model.config.nLayer)) return undefined;
-    const r = c.result;
+    if (!c?.lens || !model || !hasEveryBoundary(c.lens, model.config.nLayer)) return undefined;
+    const r = c.lens;
     return { tokens: r.tokens, lens: r.lens, modelVersion: this.#studio.modelVersion, run: r };
   });
 
@@ -309,7 +309,8 @@ export class LogitLens {
     const model = this.#studio.model;
     // No result with the lens yet: the run that makes one is followed by a track (attach, update).
     if (this.#disposed || !captures || !model) return;
-    if (!hasEveryBoundary(captures.result, model.config.nLayer)) return;
+    const run = captures.lens;
+    if (!run || !hasEveryBoundary(run, model.config.nLayer)) return;
     this.#followModel();
     const ids = this.tracked.map((t) => t.id);
     if (ids.length === 0) {
@@ -320,7 +321,7 @@ export class LogitLens {
     try {
       const track = await captures.session.trackTokens(ids);
       if (this.#disposed) return;
-      this.#trackOf = { run: captures.result, track };
+      this.#trackOf = { run, track };
       this.trackError = undefined;
     } catch (e) {
       if (!this.#disposed) this.trackError = message(e);

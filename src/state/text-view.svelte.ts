@@ -9,6 +9,7 @@ import type { CaptureFormat } from '../gpu/kernels';
 import { viteShaders } from '../gpu/shaders-vite';
 import { TokenAttentionKernel } from '../instruments/token-attention';
 import { studioGpu, withRunCaptures } from './gpu/access';
+import { measure } from './debug';
 import type { Studio } from './studio.svelte';
 import type { PromptRun } from './prompt-run.svelte';
 import { LatestRequest } from './latest';
@@ -66,9 +67,11 @@ export class TokenAttention {
 
   async #serve(request: TokenRequest): Promise<void> {
     try {
+      const started = performance.now();
       const read = await this.#read(request);
       if (this.#disposed) return;
       this.current = read;
+      if (read) measure('text-view', started, performance.now(), read.seq);
       this.error = undefined;
     } catch (e) {
       if (this.#disposed) return;

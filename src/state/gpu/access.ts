@@ -6,7 +6,7 @@
 // Studio and PromptRun register accessors to their private fields here when they are made.
 
 import type { Engine } from '../../engine/engine';
-import type { PromptSession, RunResult, SessionOptions } from '../../engine/session';
+import type { ForwardResult, PromptSession, RunResult, SessionOptions } from '../../engine/session';
 
 export interface StudioGpu {
   /** The current model's engine (undefined while none is loaded or the device is lost). */
@@ -22,7 +22,15 @@ export interface StudioGpu {
 /** A prompt's latest run and the session whose captures hold it. */
 export interface RunCaptures {
   readonly session: PromptSession;
-  readonly result: RunResult;
+  /** The run whose forward the captures hold. */
+  readonly result: ForwardResult;
+  /** Its whole result, once its logit lens is back (the session's lens stack holds it then). */
+  readonly lens?: RunResult;
+  /**
+   * Before that, while its lens is still to run: runs it now and gives the whole result — for
+   * work under the prompt's lock (withRunCaptures) that needs the lens, e.g. an export.
+   */
+  readonly finishLens?: () => Promise<RunResult | undefined>;
   /** Counts the prompt's results: tells one run's captures from the next. */
   readonly seq: number;
 }
