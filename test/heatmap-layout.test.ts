@@ -1,7 +1,8 @@
-// The head grid's layout (src/viz/heatmap-layout.ts): given the pane's width and height, the
+// The head grid's layout (src/viz/heatmap-layout.ts, and src/state/studio-layout.ts beside a focused head): given the pane's width and height, the
 // largest squares that fit both, every head placed, nothing outside the pane; by width alone (no
 // height) the old wrapping at minCell.
 import { expect, test } from 'vitest';
+import { arrangeFocus, gridBesideFocus } from '../src/state/studio-layout';
 import { fitHeadGrid, headAt, headGridLayout, type HeadGridLayout } from '../src/viz/heatmap-layout';
 
 const heads = [4, 12, 16, 20, 25];
@@ -95,4 +96,37 @@ test('maxCell bounds the squares; too short a pane falls back to wrapping by wid
   const wrap = headGridLayout(12, 660);
   expect([wrap.columns, wrap.rows]).toEqual([6, 2]);
   expect(wrap.cell).toBe(101);
+});
+
+test('a focused head: beside the grid in a wide pane, under it in a tall one, nothing outside', () => {
+  for (const H of heads)
+    for (const [width, height] of panes) {
+      const a = arrangeFocus(H, height, width);
+      const gridHeight = a.grid.rows * (a.grid.cell + 18) + (a.grid.rows - 1) * 10;
+      expect(a.grid.columns * a.grid.rows).toBeGreaterThanOrEqual(H);
+      expect(a.grid.width).toBeLessThanOrEqual(width);
+      if (a.stacked) {
+        expect(gridHeight + 20 + a.focusHeight, `H=${H} ${width}×${height}`).toBeLessThanOrEqual(height);
+        expect(a.focusWidth).toBeLessThanOrEqual(width);
+        expect(a.grid.cell).toBeGreaterThanOrEqual(56);
+      } else {
+        expect(a.grid.width + 20 + a.focusWidth, `H=${H} ${width}×${height}`).toBeLessThanOrEqual(width);
+        expect(a.focusHeight).toBeLessThanOrEqual(height);
+      }
+      // Never a smaller focused head than beside the grid.
+      const beside = gridBesideFocus(H, height, width);
+      expect(a.focusSide).toBeGreaterThanOrEqual(
+        Math.min(1600, height - 132, width - beside.width - 20 - 112),
+      );
+    }
+  // A 4K screen's pane: the focused head as wide as the pane, 12 heads in 2 rows above it.
+  const tall = arrangeFocus(12, 1880, 1380);
+  expect(tall.stacked).toBe(true);
+  expect(tall.focusSide).toBe(1380 - 112);
+  expect([tall.grid.columns, tall.grid.rows]).toEqual([6, 2]);
+  expect(tall.grid.cell).toBeGreaterThan(150);
+  // 1280×800: beside it.
+  const wide = arrangeFocus(12, 410, 680);
+  expect(wide.stacked).toBe(false);
+  expect(wide.grid).toEqual(gridBesideFocus(12, 410, 680));
 });
