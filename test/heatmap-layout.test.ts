@@ -1,6 +1,6 @@
-// The head grid's layout (src/viz/heatmap-layout.ts, and src/state/studio-layout.ts beside a focused head): given the pane's width and height, the
-// largest squares that fit both, every head placed, nothing outside the pane; by width alone (no
-// height) the old wrapping at minCell.
+// The head grid's layout (src/viz/heatmap-layout.ts; beside or above a focused head,
+// src/state/studio-layout.ts): given the pane's width and height, the largest squares that fit
+// both, every head placed, nothing outside the pane; by width alone (no height) the old wrapping.
 import { expect, test } from 'vitest';
 import { arrangeFocus, gridBesideFocus } from '../src/state/studio-layout';
 import { fitHeadGrid, headAt, headGridLayout, type HeadGridLayout } from '../src/viz/heatmap-layout';
