@@ -3,7 +3,13 @@
 // both, every head placed, nothing outside the pane; by width alone (no height) the old wrapping.
 import { expect, test } from 'vitest';
 import { arrangeFocus, gridBesideFocus } from '../src/state/studio-layout';
-import { fitHeadGrid, headAt, headGridLayout, type HeadGridLayout } from '../src/viz/heatmap-layout';
+import {
+  fitHeadGrid,
+  headAt,
+  headGridLayout,
+  headTickStep,
+  type HeadGridLayout,
+} from '../src/viz/heatmap-layout';
 
 const heads = [4, 12, 16, 20, 25];
 /** Panes of the studio's attention view, from a 1280×800 window to a 3840×2160 one. */
@@ -129,4 +135,8 @@ test('a focused head: beside the grid in a wide pane, under it in a tall one, no
   const wide = arrangeFocus(12, 410, 680);
   expect(wide.stacked).toBe(false);
   expect(wide.grid).toEqual(gridBesideFocus(12, 410, 680));
+});
+
+test('the detector maps label every head while two-digit numbers fit, else every 2nd or 5th', () => {
+  expect([4, 12, 16, 20, 25, 48].map(headTickStep)).toEqual([1, 1, 1, 2, 5, 5]);
 });

@@ -165,3 +165,13 @@ export function panCells(cells: CellRect, T: number, dk: number, dq: number): Ce
 export function isAllCells(cells: CellRect | undefined, T: number): boolean {
   return !cells || (cells.key0 <= 0 && cells.query0 <= 0 && cells.key1 >= T && cells.query1 >= T);
 }
+
+/**
+ * Which head numbers a layers × heads map labels (its cells clamp(9px, 220px / H, 20px) wide, the
+ * detector maps): every one while they fit, else every 2nd or 5th, so that two-digit numbers
+ * (0.62rem, about 12 px) do not run together.
+ */
+export function headTickStep(nHead: number): number {
+  const cell = Math.min(20, Math.max(9, 220 / Math.max(1, nHead)));
+  return nHead <= 10 || cell >= 13 ? 1 : cell >= 11 ? 2 : 5;
+}
