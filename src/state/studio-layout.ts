@@ -105,3 +105,7 @@ export function arrangeFocus(nHead: number, height: number, width: number, minCe
   if (side === besideSide && grid.cell <= beside.cell) return besideFit;
   return { stacked: true, gridHeight, ...box(side), grid };
 }
+
+/** The height of a focused head `width` px wide, labels and title bar included (it is square). */
+export const stackedFocusBox = (width: number): number =>
+  Math.min(focusMax, Math.max(0, width - focusGutterX)) + focusGutterY;
