@@ -4,7 +4,8 @@
 // --random: a random GPT-2 of L layers, H heads, width D (context N, default 1024) served by a
 // local stand-in hub; --tokens N: a prompt of about N tokens (a passage repeated).
 // Writes DIR/look-<width>x<height>.png (default /tmp/strata-look) and prints, per size, the page's
-// sideways overflow and whether the heads and the flow lie inside the window.
+// sideways overflow, the head squares' side and rows, and whether the heads and the flow lie inside
+// the window.
 import { chromium } from '@playwright/test';
 import { mkdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -71,8 +72,13 @@ try {
         const r = document.querySelector('[data-testid="' + id + '"]')?.getBoundingClientRect();
         return r ? r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight && r.right <= innerWidth : false;
       };
+      const heads = [...document.querySelectorAll('[data-testid="attention-panel"] button.head')].map((b) =>
+        b.getBoundingClientRect(),
+      );
       return {
         overflowX: document.scrollingElement.scrollWidth - innerWidth,
+        headCell: heads.length ? Math.round(Math.min(...heads.map((r) => r.width))) : 0,
+        headRows: new Set(heads.map((r) => Math.round(r.top))).size,
         heads: inside('head-grid-canvas'),
         focus: inside('heatmap-focus'),
         flow: inside('flow-view'),

@@ -3,8 +3,11 @@
 // n_ctx = 256 tokens (the bundled model's context) never makes the page scroll sideways; the
 // window re-fits as it is resized. The one depth scrubber moves every view (heads, focused head,
 // flow, lens, instruments), plays and loops. The URL keeps the instruments' tab, the ablation
-// selection and the lens's tracked tokens, and a reload restores them.
+// selection and the lens's tracked tokens, and a reload restores them. At 3840×2160 a 12-head
+// layer's grid uses the pane's height: several rows of large squares, not one row of small ones.
 import type { Page } from '@playwright/test';
+import { gpt2Config } from '../src/model/fixtures';
+import { hubFiles, tinyWeights } from '../test/support/tiny-models';
 import { expect, test, tokenizer } from './fixture';
 
 /** A prompt of exactly `n` tokens with BOS: n − 1 tokens of text. */
@@ -77,6 +80,54 @@ for (const [width, height] of [
     await expect(async () => expectFirstScreen(page)).toPass({ timeout: 20_000 });
   });
 }
+
+const twelveHeads = 'strata-test/twelve-heads';
+test.describe('a 12-head model at 3840×2160', () => {
+  test.beforeAll(({ hub }) =>
+    hub.publish(
+      twelveHeads,
+      hubFiles(
+        tinyWeights(gpt2Config({ nLayer: 2, nHead: 12, nEmbd: 48, nCtx: 64, vocabSize: 50257 }), 5),
+        'tokenizer.json',
+      ),
+    ),
+  );
+
+  test('the heads grid fills the pane: rows of large squares, all in view', async ({ page, hub }) => {
+    await page.setViewportSize({ width: 3840, height: 2160 });
+    await page.goto(hub.studioUrl(twelveHeads, 'The cat sat on the mat, and the dog ran after it'));
+    await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
+    const heads = page.getByTestId('attention-panel').getByRole('button', { name: /^Head L0\.H\d+$/ });
+    await expect(heads).toHaveCount(12);
+    const canvas = page.getByTestId('head-grid-canvas');
+    await expect(async () => {
+      const boxes = await heads.evaluateAll((els) =>
+        els.map((e) => {
+          const r = e.getBoundingClientRect();
+          return { x: r.x, y: r.y, width: r.width, bottom: r.bottom, right: r.right };
+        }),
+      );
+      const rows = new Set(boxes.map((b) => Math.round(b.y))).size;
+      // One row by the width alone would be (pane − 11 gaps) / 12 ≈ 105 px: at least 2 rows, and
+      // squares well over twice that.
+      expect(rows, 'rows of heads').toBeGreaterThanOrEqual(2);
+      for (const b of boxes) {
+        expect(b.width, 'a head square').toBeGreaterThanOrEqual(300);
+        expect(b.x).toBeGreaterThanOrEqual(0);
+        expect(b.y).toBeGreaterThanOrEqual(0);
+        expect(b.right).toBeLessThanOrEqual(3840);
+        expect(b.bottom).toBeLessThanOrEqual(2160);
+      }
+      // Nothing scrolls: neither the page nor the attention views.
+      expect(await page.evaluate(() => window.scrollY)).toBe(0);
+      const runs = page.getByTestId('attention-panel').locator('.runs');
+      expect(await runs.evaluate((el) => el.scrollHeight - el.clientHeight)).toBeLessThanOrEqual(0);
+    }).toPass({ timeout: 20_000 });
+    await expectOnScreen(page, 'head-grid-canvas');
+    const box = (await canvas.boundingBox())!;
+    expect(box.height, 'the grid takes most of the pane').toBeGreaterThan(0.6 * 2160);
+  });
+});
 
 test('one prompt token to n_ctx: the page never scrolls sideways', async ({ page }) => {
   await page.goto(`/?${new URLSearchParams({ prompt: 'Hi', head: '0' }).toString()}`);

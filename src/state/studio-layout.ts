@@ -1,6 +1,8 @@
 // The studio screen's sizing arithmetic (pure): how the heads grid shares a panel with the
 // focused head. Squares and gaps as headGridLayout (src/viz/heatmap-layout.ts) draws them.
 
+import { fitHeadGrid } from '../viz/heatmap-layout';
+
 const gap = 10;
 const label = 18;
 /** The focused head's fixed parts (src/components/heatmap-focus.svelte): query labels, key labels and title bar. */
@@ -49,3 +51,61 @@ export function gridBesideFocus(nHead: number, height: number, width: number, mi
   }
   return fit;
 }
+
+/** The gap between the grid and the focused head (src/components/heatmap-views.svelte: 1.25rem). */
+const viewsGap = 20;
+
+export interface FocusArrangement {
+  /** The grid above the focused head (a tall pane), else beside it. */
+  readonly stacked: boolean;
+  /** Stacked: the grid's height and the focused head's side (px); beside: gridBesideFocus's fit. */
+  readonly gridHeight: number;
+  readonly focusSide: number;
+  /** The focused head's box: its side with its labels and title bar (px). */
+  readonly focusWidth: number;
+  readonly focusHeight: number;
+  readonly grid: GridFit;
+}
+
+/**
+ * Where the grid goes in a `width` × `height` panel with a focused head: beside it (a wide pane:
+ * gridBesideFocus), or above it (a tall one, a 4K screen's attention pane: the focused head as
+ * wide as the pane, the grid in the height left, its squares ≥ `minCell`), whichever gives the
+ * focused head the larger side; a tie, the larger grid squares.
+ */
+export function arrangeFocus(nHead: number, height: number, width: number, minCell = 56): FocusArrangement {
+  const H = Math.max(1, nHead);
+  const beside = gridBesideFocus(H, height, width, minCell);
+  const besideSide = Math.max(
+    0,
+    Math.min(focusMax, height - focusGutterY, width - beside.width - 2 * gap - focusGutterX),
+  );
+  const box = (side: number) => ({
+    focusSide: side,
+    focusWidth: side + focusGutterX,
+    focusHeight: side + focusGutterY,
+  });
+  const besideFit = { stacked: false, gridHeight: height, ...box(besideSide), grid: beside };
+  // Stacked: the fewest rows whose squares of minCell fit the width, and the focused head below.
+  const rows = Array.from({ length: H }, (_, i) => i + 1).find(
+    (r) => Math.ceil(H / r) * (minCell + gap) - gap <= width,
+  );
+  if (rows === undefined) return besideFit;
+  const leastGrid = rows * (minCell + label) + (rows - 1) * gap;
+  const side = Math.min(focusMax, width - focusGutterX, height - focusGutterY - viewsGap - leastGrid);
+  if (side < besideSide) return besideFit;
+  const gridHeight = height - side - focusGutterY - viewsGap;
+  const g = fitHeadGrid(H, width, gridHeight, { gap, label });
+  const grid = {
+    columns: g.columns,
+    rows: g.rows,
+    cell: g.cell,
+    width: g.columns * g.cell + (g.columns - 1) * gap,
+  };
+  if (side === besideSide && grid.cell <= beside.cell) return besideFit;
+  return { stacked: true, gridHeight, ...box(side), grid };
+}
+
+/** The height of a focused head `width` px wide, labels and title bar included (it is square). */
+export const stackedFocusBox = (width: number): number =>
+  Math.min(focusMax, Math.max(0, width - focusGutterX)) + focusGutterY;

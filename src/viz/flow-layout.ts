@@ -93,7 +93,9 @@ export const flowBounds = (nLayer: number, T: number): WorldRect => ({
 /**
  * The world the camera may show in a width × height canvas: the flow, widened (to the right) and
  * heightened (above the output, so that the embeddings stay by the position labels at the bottom)
- * so that a fitted cell is at most maxColumn × maxRow pixels.
+ * so that a fitted cell is at most maxColumn × maxRow pixels. Rows may grow tall (maxRow 240): the
+ * rows fill a 4K screen's pane for every model of 4 layers or more, rather than leave a band of
+ * spare height above the output; only a shallower model leaves one.
  */
 export function flowCameraBounds(
   nLayer: number,
@@ -101,7 +103,7 @@ export function flowCameraBounds(
   width: number,
   height: number,
   maxColumn = 140,
-  maxRow = 56,
+  maxRow = 240,
 ): WorldRect {
   const rows = flowRows(nLayer);
   return {

@@ -32,19 +32,73 @@ export interface HeadGridLayout {
 }
 
 export interface GridOptions {
+  /**
+   * Width only: the smallest square before the grid wraps to more rows. With a height: the
+   * smallest square the grid shrinks to so that it fits the height; below it, the width decides
+   * alone (at this size) and the grid grows taller than the height.
+   */
   readonly minCell?: number;
+  /** The largest square (default 180 by width alone, 1600 with a height). */
   readonly maxCell?: number;
   readonly gap?: number;
   readonly label?: number;
+  /** The height the grid may take, px (labels included); none: the width decides alone. */
+  readonly height?: number;
 }
 
-/** A grid of H squares filling `width`: as many columns as fit at `minCell`, rows balanced. */
+interface GridShape {
+  readonly columns: number;
+  readonly rows: number;
+  readonly cell: number;
+}
+
+/**
+ * The largest square that fits H heads in width × height: over every row count r (in ⌈H/r⌉
+ * columns; fewer would need more rows), the side both the width and the height allow. Ties (at
+ * maxCell): the fewest empty places, then the fewest rows.
+ */
+export function fitHeadGrid(
+  nHead: number,
+  width: number,
+  height: number,
+  { maxCell = 1600, gap = 10, label = 18 }: Pick<GridOptions, 'maxCell' | 'gap' | 'label'> = {},
+): GridShape {
+  const H = Math.max(1, nHead);
+  let best: GridShape | undefined;
+  for (let rows = 1; rows <= H; rows++) {
+    const columns = Math.ceil(H / rows);
+    if (Math.ceil(H / columns) !== rows) continue; // as many columns with fewer rows exists
+    const byWidth = (width - (columns - 1) * gap) / columns;
+    const byHeight = (height - rows * label - (rows - 1) * gap) / rows;
+    const cell = Math.floor(Math.min(maxCell, byWidth, byHeight));
+    const empty = (s: GridShape) => s.columns * s.rows - H;
+    const shape = { columns, rows, cell };
+    if (!best || cell > best.cell || (cell === best.cell && empty(shape) < empty(best))) best = shape;
+  }
+  return best!;
+}
+
+/**
+ * A grid of H squares in `width` (and `height`, when given: the largest squares that fit both,
+ * fitHeadGrid). By width alone: as many columns as fit at `minCell`, rows balanced.
+ */
 export function headGridLayout(nHead: number, width: number, options: GridOptions = {}): HeadGridLayout {
-  const { minCell = 88, maxCell = 180, gap = 10, label = 18 } = options;
-  const fit = Math.max(1, Math.floor((width + gap) / (minCell + gap)));
-  const rows = Math.ceil(nHead / Math.min(fit, Math.max(1, nHead)));
-  const columns = Math.max(1, Math.ceil(nHead / Math.max(1, rows)));
-  const cell = Math.max(8, Math.min(maxCell, Math.floor((width - (columns - 1) * gap) / columns)));
+  const { gap = 10, label = 18, height } = options;
+  const maxCell = options.maxCell ?? (height === undefined ? 180 : 1600);
+  const minCell = options.minCell ?? (height === undefined ? 88 : 48);
+  let shape: GridShape | undefined;
+  if (height !== undefined) {
+    const fit = fitHeadGrid(nHead, width, height, { maxCell, gap, label });
+    if (fit.cell >= Math.min(minCell, maxCell)) shape = fit;
+  }
+  if (!shape) {
+    const fit = Math.max(1, Math.floor((width + gap) / (minCell + gap)));
+    const rows = Math.ceil(nHead / Math.min(fit, Math.max(1, nHead)));
+    const columns = Math.max(1, Math.ceil(nHead / Math.max(1, rows)));
+    const cell = Math.max(8, Math.min(maxCell, Math.floor((width - (columns - 1) * gap) / columns)));
+    shape = { columns, rows, cell };
+  }
+  const { columns, rows, cell } = shape;
   const heads = Array.from({ length: nHead }, (_, head) => ({
     head,
     x: (head % columns) * (cell + gap),
@@ -110,4 +164,14 @@ export function panCells(cells: CellRect, T: number, dk: number, dq: number): Ce
 /** True when `cells` shows the whole prompt. */
 export function isAllCells(cells: CellRect | undefined, T: number): boolean {
   return !cells || (cells.key0 <= 0 && cells.query0 <= 0 && cells.key1 >= T && cells.query1 >= T);
+}
+
+/**
+ * Which head numbers a layers × heads map labels (its cells clamp(9px, 220px / H, 20px) wide, the
+ * detector maps): every one while they fit, else every 2nd or 5th, so that two-digit numbers
+ * (0.62rem, about 12 px) do not run together.
+ */
+export function headTickStep(nHead: number): number {
+  const cell = Math.min(20, Math.max(9, 220 / Math.max(1, nHead)));
+  return nHead <= 10 || cell >= 13 ? 1 : cell >= 11 ? 2 : 5;
 }
