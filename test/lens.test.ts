@@ -15,7 +15,7 @@ import {
 import { lensChunk, lensTopK, type PromptSession } from '../src/engine/session';
 import { gpt2Config } from '../src/model/fixtures';
 import { residualBoundaries, type HookPoint } from '../src/model/hooks';
-import { caseModels, referenceLens, type KernelCase } from './support/reference-cases';
+import { caseModels, referenceLens, tiledThreePartsCase, type KernelCase } from './support/reference-cases';
 import { useGpu, withEngine } from './support/tiny-engine';
 import { maxAbs, peakyWeights, randomTokens, softmax } from './support/tiny-models';
 
@@ -86,15 +86,7 @@ const cases: KernelCase[] = [
     fallbackKernels: true,
     maxVocabRowsPerPart: 1024,
   },
-  {
-    // 75 lens rows: 2 row tiles, the second partly past the end; D not a multiple of the tile's
-    // 16 values of D; the last part (42 tokens) shorter than one 64-token tile.
-    name: 'tiled kernels, wte in 3 parts, D=40',
-    config: gpt2Config({ nLayer: 2, nHead: 2, nEmbd: 40, nCtx: 24, vocabSize: 2090 }),
-    T: 15,
-    fallbackKernels: false,
-    maxVocabRowsPerPart: 1024,
-  },
+  tiledThreePartsCase,
 ];
 
 describe.each(cases)('lens at every boundary and token tracking: $name', (c) => {

@@ -12,7 +12,7 @@ import type { PromptSession } from '../src/engine/session';
 import { gpt2Config } from '../src/model/fixtures';
 import { residualBoundaries } from '../src/model/hooks';
 import { referenceForward } from '../src/model/reference';
-import { caseModels, referenceResiduals } from './support/reference-cases';
+import { caseModels, referenceResiduals, tiledThreePartsCase } from './support/reference-cases';
 import { useGpu, withEngine } from './support/tiny-engine';
 import { maxAbs, maxAbsDiff, peakyWeights, randomTokens } from './support/tiny-models';
 
@@ -40,13 +40,7 @@ const logitsOf = async (session: PromptSession, V: number) =>
 
 const cases = [
   { name: 'vec4 kernels', config: caseModels.vec4, T: 11, fallbackKernels: true },
-  {
-    name: 'tiled kernels, wte in 3 parts',
-    config: gpt2Config({ nLayer: 2, nHead: 2, nEmbd: 40, nCtx: 24, vocabSize: 2090 }),
-    T: 15,
-    fallbackKernels: false,
-    maxVocabRowsPerPart: 1024,
-  },
+  tiledThreePartsCase,
 ];
 
 describe.each(cases)('staged run: $name', (c) => {

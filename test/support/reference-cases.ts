@@ -91,3 +91,16 @@ export const caseModels = {
   /** D = 30, head size 10: the scalar kernels. */
   scalar: gpt2Config({ nLayer: 2, nHead: 3, nEmbd: 30, nCtx: 16, vocabSize: 130 }),
 } as const;
+
+/**
+ * The tiled kernels with wte in 3 parts: 75 lens rows at T=15 (2 row tiles, the second partly past
+ * the end); D=40, not a multiple of the tile's 16 values of D; the last part (42 tokens) shorter
+ * than one 64-token tile.
+ */
+export const tiledThreePartsCase: KernelCase = {
+  name: 'tiled kernels, wte in 3 parts, D=40',
+  config: gpt2Config({ nLayer: 2, nHead: 2, nEmbd: 40, nCtx: 24, vocabSize: 2090 }),
+  T: 15,
+  fallbackKernels: false,
+  maxVocabRowsPerPart: 1024,
+};
