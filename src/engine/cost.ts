@@ -145,3 +145,22 @@ export function formatBytes(n: number): string {
   if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(1)} MiB`;
   return `${(n / 2 ** 10).toFixed(1)} KiB`;
 }
+
+/** Dispatches of one block's clean forward: fused (the default) 5, unfused 8 (plan.ts). */
+export function blockDispatches(fused: boolean): number {
+  // ln_1+c_attn, attention, attn.c_proj, ln_2+c_fc, mlp.c_proj; unfused ln_1, c_attn, softmax,
+  // values, attn.c_proj, ln_2, c_fc, mlp.c_proj.
+  return fused ? 5 : 8;
+}
+
+/**
+ * Dispatches of one clean forward without capture-only hooks or ablation (any lens points): the
+ * embedding per wte part, the blocks, then the lens's ln_f, its unembedding per part, the top-k
+ * merge and, unless the lens kernel writes it, logits_last per part.
+ */
+export function forwardDispatches(
+  nLayer: number,
+  o: { readonly fused: boolean; readonly wteParts: number; readonly logitsLastFused: boolean },
+): number {
+  return o.wteParts + nLayer * blockDispatches(o.fused) + 2 + o.wteParts * (o.logitsLastFused ? 1 : 2);
+}

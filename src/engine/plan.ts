@@ -1,14 +1,17 @@
 // The forward plan: every step of one session's forward at its capacity, built once (pipelines,
-// bind groups) and put in order per run. Per block: ln_1, QKV matmul, softmax (writes the pattern
-// capture), attention × V (hook_z), c_proj + residual (hook_resid_mid), ln_2, c_fc + GELU,
-// c_proj + residual (hook_resid_post); hook_attn_out and hook_mlp_out each add one matmul, only
-// where captured; ablated heads and MLPs add their small steps. Then the logit lens over the
+// bind groups) and put in order per run. Per block, fused (the default): ln_1 + QKV matmul (the
+// LayerNorm folded into the matmul), attention (softmax and × V in one kernel: writes the pattern
+// capture and hook_z), c_proj + residual (hook_resid_mid), ln_2 + c_fc + GELU, c_proj + residual
+// (hook_resid_post): 5 dispatches. Unfused (fusion 'off', and a LayerNorm whose output is captured):
+// ln_1, QKV matmul, softmax, attention × V, c_proj + residual, ln_2, c_fc + GELU, c_proj +
+// residual: 8. hook_attn_out and hook_mlp_out each add one matmul, only where captured; ablated
+// heads and MLPs add their small steps. Then the logit lens over the
 // stacked lens points: ln_f, unembedding with top-k per vocabulary chunk (which also writes
 // logits_last on the tiled and vec4 paths), the top-k merge.
 
 import type { CaptureFormat } from '../gpu/kernels';
 import { checkAblation, isEmptyAblation, type Ablation } from '../model/ablation';
-import { residualBoundaries, residualIndex, type HookPoint } from '../model/hooks';
+import { residualBoundaries, residualIndex, type HookName, type HookPoint } from '../model/hooks';
 import type { Gpt2Config } from '../model/types';
 import { ablationFlagStride, type Allocation, type Slots } from './activations';
 import type { ForwardFlopsOptions } from './cost';
@@ -43,10 +46,12 @@ const flagOf = { zero: 1, mean: 2 } as const;
 
 /** One block's steps, in order. */
 interface LayerSteps {
-  readonly attention: readonly Step[]; // ln_1, c_attn, softmax, values
+  /** ln_1 and c_attn (fused: one step), the captures that read them, softmax and values (fused: one). */
+  readonly attention: readonly Step[];
   readonly attnProj: Step; // c_proj + residual
   readonly attnOut?: Step; // c_proj alone into hook_attn_out, where captured
-  readonly mlp: readonly [ln2: Step, fc: Step, proj: Step];
+  readonly mlpIn: readonly Step[]; // ln_2 and c_fc + gelu (fused: one step)
+  readonly mlpProj: Step; // mlp.c_proj + residual
   readonly mlpOut?: Step; // mlp.c_proj alone into hook_mlp_out, where captured
 }
 
@@ -74,7 +79,17 @@ export class ForwardPlan {
   /** logits_last comes out of the lens kernel (tiled and vec4 paths), not its own pass. */
   readonly logitsLastFused: boolean;
 
-  constructor(f: StepFactory, acts: Allocation, slots: Slots, lensPoints: readonly HookPoint[]) {
+  /** Fused kernels (ln_1 + c_attn, softmax + values, ln_2 + c_fc: 5 dispatches per block, not 8). */
+  readonly fused: boolean;
+
+  constructor(
+    f: StepFactory,
+    acts: Allocation,
+    slots: Slots,
+    lensPoints: readonly HookPoint[],
+    fused = true,
+  ) {
+    this.fused = fused;
     const { weights, fallback } = f.parts;
     const config = weights.config;
     this.#config = config;
@@ -128,37 +143,76 @@ export class ForwardPlan {
         (T) => [ceilDiv(D, wg), T, 1],
       ),
     );
+    const captured = (l: number, hook: string) => slots.only.has(`blocks.${l}.${hook}` as HookName);
+    const softmaxOverrides = {
+      captureFormat,
+      overrides: { D, H, HD, WG_X: wg, SQRT_ENCODE: captureFormat === 'rgba8unorm' ? 1 : 0 },
+    };
     this.#layers = weights.blocks.map((b, l): LayerSteps => {
       const [pre, mid, post] = [resid(2 * l), resid(2 * l + 1), resid(2 * l + 2)];
       const z = buf(slots.z[l]!);
       const attnOut = slots.attnOut[l];
       const mlpOut = slots.mlpOut[l];
-      const pattern = acts.texture(slots.pattern[l]!);
+      const pattern = acts.texture(slots.pattern[l]!).createView({ dimension: '2d-array' });
+      // Fused, a LayerNorm runs on its own only when its output is captured (ln*.hook_normalized, or
+      // mlp.hook_pre, whose c_fc without gelu reads it); ln*.hook_scale reads the stream itself.
+      const ln1Alone = !fused || captured(l, 'ln1.hook_normalized');
+      const ln2Alone = !fused || captured(l, 'ln2.hook_normalized') || captured(l, 'mlp.hook_pre');
+      const attention: Step[] = fused
+        ? [
+            f.step(
+              `blocks.${l}.attn`,
+              // One thread per (query, head) on fallback adapters, a workgroup per row on GPUs.
+              fallback ? (vec4HD ? 'attentionFusedVec4' : 'attentionFused') : 'attentionFusedRows',
+              fallback
+                ? { ...softmaxOverrides, overrides: { ...softmaxOverrides.overrides, WG_X: wgVec4 } }
+                : softmaxOverrides,
+              [f.uniform(0), { buffer: qkv }, { buffer: att }, pattern, { buffer: z }],
+              fallback ? (T) => [ceilDiv(T, wgVec4), H, 1] : (T) => [T, H, 1],
+            ),
+          ]
+        : [
+            f.step(
+              `blocks.${l}.attn.softmax`,
+              fallback ? 'attentionSoftmax' : 'attentionSoftmaxRows',
+              softmaxOverrides,
+              [f.uniform(0), { buffer: qkv }, { buffer: att }, pattern],
+              fallback ? (T) => [ceilDiv(T, wg), H, 1] : (T) => [T, H, 1],
+            ),
+            f.step(
+              `blocks.${l}.attn.values`,
+              vec4HD ? 'attentionValuesVec4' : 'attentionValues',
+              { overrides: { D, H, HD, WG_X: vec4HD ? wgVec4 : wg } },
+              [f.uniform(0), { buffer: qkv }, { buffer: att }, { buffer: z }],
+              // The vec4 kernel: 4 queries × 4 columns per thread.
+              vec4HD ? (T) => [ceilDiv(D, 4 * wgVec4), ceilDiv(T, 4), 1] : (T) => [ceilDiv(D, wg), T, 1],
+            ),
+          ];
       return {
         attention: [
-          layerNorm(`blocks.${l}.ln_1`, 0, pre, b.ln1, ln),
-          ...only.ln1[l]!,
-          f.matmul(`blocks.${l}.attn.c_attn`, ln, b.cAttn.weight, b.cAttn.bias, qkv, D, 3 * D, 0),
+          ...(ln1Alone
+            ? [
+                layerNorm(`blocks.${l}.ln_1`, 0, pre, b.ln1, ln),
+                ...only.ln1[l]!,
+                f.matmul(`blocks.${l}.attn.c_attn`, ln, b.cAttn.weight, b.cAttn.bias, qkv, D, 3 * D, 0),
+              ]
+            : [
+                ...only.ln1[l]!,
+                f.matmulLn(
+                  `blocks.${l}.ln_1+attn.c_attn`,
+                  pre,
+                  b.ln1,
+                  b.cAttn.weight,
+                  b.cAttn.bias,
+                  qkv,
+                  D,
+                  3 * D,
+                  0,
+                  layerNormEpsilon,
+                ),
+              ]),
           ...only.qkv[l]!,
-          f.step(
-            `blocks.${l}.attn.softmax`,
-            // One thread per (query, head) on fallback adapters, a workgroup per row on GPUs.
-            fallback ? 'attentionSoftmax' : 'attentionSoftmaxRows',
-            {
-              captureFormat,
-              overrides: { D, H, HD, WG_X: wg, SQRT_ENCODE: captureFormat === 'rgba8unorm' ? 1 : 0 },
-            },
-            [f.uniform(0), { buffer: qkv }, { buffer: att }, pattern.createView({ dimension: '2d-array' })],
-            fallback ? (T) => [ceilDiv(T, wg), H, 1] : (T) => [T, H, 1],
-          ),
-          f.step(
-            `blocks.${l}.attn.values`,
-            vec4HD ? 'attentionValuesVec4' : 'attentionValues',
-            { overrides: { D, H, HD, WG_X: vec4HD ? wgVec4 : wg } },
-            [f.uniform(0), { buffer: qkv }, { buffer: att }, { buffer: z }],
-            // The vec4 kernel: 4 queries × 4 columns per thread.
-            vec4HD ? (T) => [ceilDiv(D, 4 * wgVec4), ceilDiv(T, 4), 1] : (T) => [ceilDiv(D, wg), T, 1],
-          ),
+          ...attention,
         ],
         attnProj: f.matmul(
           `blocks.${l}.attn.c_proj`,
@@ -185,11 +239,26 @@ export class ForwardPlan {
               ),
             }
           : {}),
-        mlp: [
-          layerNorm(`blocks.${l}.ln_2`, 0, mid, b.ln2, ln),
-          f.matmul(`blocks.${l}.mlp.c_fc`, ln, b.fc.weight, b.fc.bias, fc, D, F, 1),
-          f.matmul(`blocks.${l}.mlp.c_proj`, fc, b.mlpProj.weight, b.mlpProj.bias, post, F, D, 2, mid),
-        ],
+        mlpIn: ln2Alone
+          ? [
+              layerNorm(`blocks.${l}.ln_2`, 0, mid, b.ln2, ln),
+              f.matmul(`blocks.${l}.mlp.c_fc`, ln, b.fc.weight, b.fc.bias, fc, D, F, 1),
+            ]
+          : [
+              f.matmulLn(
+                `blocks.${l}.ln_2+mlp.c_fc`,
+                mid,
+                b.ln2,
+                b.fc.weight,
+                b.fc.bias,
+                fc,
+                D,
+                F,
+                1,
+                layerNormEpsilon,
+              ),
+            ],
+        mlpProj: f.matmul(`blocks.${l}.mlp.c_proj`, fc, b.mlpProj.weight, b.mlpProj.bias, post, F, D, 2, mid),
         ...(mlpOut
           ? {
               mlpOut: f.matmul(
@@ -296,14 +365,14 @@ export class ForwardPlan {
       steps.push(layer.attnProj);
       if (layer.attnOut) steps.push(layer.attnOut);
       if (mlpFlag === 0) {
-        steps.push(layer.mlp[0], layer.mlp[1], ...extra, layer.mlp[2]);
+        steps.push(...layer.mlpIn, ...extra, layer.mlpProj);
         if (layer.mlpOut) steps.push(layer.mlpOut);
       } else if (mlpFlag === flagOf.mean || layer.mlpOut) {
         // hook_mlp_out (captured: before ablation replaces it), then resid_post from resid_mid.
-        steps.push(layer.mlp[0], layer.mlp[1], ...extra, ablate!.mlpOut, ablate!.mlp);
+        steps.push(...layer.mlpIn, ...extra, ablate!.mlpOut, ablate!.mlp);
       } else if (extra.length > 0) {
         // zero, with the MLP's inputs or hidden layer captured: run up to them, then ablate.
-        steps.push(layer.mlp[0], layer.mlp[1], ...extra, ablate!.mlp);
+        steps.push(...layer.mlpIn, ...extra, ablate!.mlp);
       } else steps.push(ablate!.mlp); // zero: resid_post = resid_mid, the MLP need not run
     }
     steps.push(...this.#only.final);

@@ -77,6 +77,8 @@ export interface SessionOptions {
    * and logits_last are captured whatever the filter says.
    */
   readonly namesFilter?: NamesFilter;
+  /** Fused kernels, 5 dispatches per block (default 'on'); 'off': the unfused 8 (plan.ts). */
+  readonly fusion?: 'on' | 'off';
 }
 
 /** Per-run options of PromptSession.run. */
@@ -134,6 +136,7 @@ export class PromptSession {
   readonly #captureBudget: number;
   readonly #lensOption: LensPoints;
   readonly #captures: Set<HookName>;
+  readonly #fused: boolean;
   #captureFormat: CaptureFormat = 'rgba32float';
   readonly lensPoints: readonly HookPoint[];
   #capacity = 0;
@@ -156,6 +159,7 @@ export class PromptSession {
     this.#formatOption = options.captureFormat;
     this.#captureBudget = options.captureBudget ?? captureBudgetBytes;
     this.#lensOption = options.lens;
+    this.#fused = options.fusion !== 'off';
     const L = this.#config.nLayer;
     this.lensPoints = lensPointsOf(options.lens, L);
     this.#captures = options.namesFilter ? resolveCaptures(L, options.namesFilter) : defaultCaptures(L);
@@ -405,7 +409,7 @@ export class PromptSession {
     });
     this.#acts.add(this.#parts.device, rows);
     this.#factory = new StepFactory(this.#parts, this.#acts.buffer('params'));
-    this.#plan = new ForwardPlan(this.#factory, this.#acts, slots, this.lensPoints);
+    this.#plan = new ForwardPlan(this.#factory, this.#acts, slots, this.lensPoints, this.#fused);
   }
 
   #outOfMemory(T: number, capacity: number, oom: GPUError, restored: boolean): GpuOutOfMemoryError {

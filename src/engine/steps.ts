@@ -131,6 +131,54 @@ export class StepFactory {
   }
 
   /**
+   * out = epilogue(LayerNorm(x) · w + bias), the LayerNorm (gain ln.weight, bias ln.bias, eps) folded
+   * into the matmul (EPILOGUE 0 none, 1 gelu_new), T rows of K = D → N: ln_1 → attn.c_attn and
+   * ln_2 → mlp.c_fc in one dispatch each. Same variant choice and dispatch shape as matmul.
+   */
+  matmulLn(
+    label: string,
+    x: GPUBuffer,
+    ln: { readonly weight: GPUBuffer; readonly bias: GPUBuffer },
+    w: GPUBuffer,
+    bias: GPUBuffer,
+    out: GPUBuffer,
+    K: number,
+    N: number,
+    epilogue: 0 | 1,
+    eps: number,
+  ): Step {
+    const wf = this.weightVariant;
+    // matmul_common's residual binding is unused here (no residual epilogue): x stands in.
+    const resources = [
+      this.uniform(0),
+      { buffer: x },
+      { buffer: w },
+      { buffer: bias },
+      { buffer: x },
+      { buffer: out },
+      { buffer: ln.weight },
+      { buffer: ln.bias },
+    ];
+    const overrides = { K, N, EPILOGUE: epilogue, EPS: eps };
+    if (this.parts.fallback) {
+      const vec4 = K % 4 === 0 && N % 4 === 0;
+      const [kernel, per, wgX] = vec4
+        ? (['matmulLnBlockedVec4', 8, wgVec4] as const)
+        : (['matmulLnBlocked', 4, wg] as const);
+      return this.step(label, kernel, { ...wf, overrides: { ...overrides, WG_X: wgX } }, resources, (T) => [
+        ceilDiv(N, per * wgX),
+        ceilDiv(T, per),
+        1,
+      ]);
+    }
+    return this.step(label, 'matmulLnTiled', { ...wf, overrides }, resources, (T) => [
+      ceilDiv(N, 64),
+      ceilDiv(T, 64),
+      1,
+    ]);
+  }
+
+  /**
    * A vocabulary scan over rows × chunks of lensChunk entries (the lens's top-k, token tracking's
    * ranks): tiled on real GPUs (64 rows × one chunk per workgroup), 8 rows × one chunk per thread
    * with vec4 loads on fallback adapters when D % 4 == 0, one (row, chunk) per thread otherwise.
