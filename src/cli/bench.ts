@@ -248,19 +248,33 @@ export async function main(args: string[]): Promise<number> {
       for (const T of Ts) {
         if (T > config.nCtx) continue;
         for (const captures of values.captures) {
-          for (const fusion of values.fusion) {
-            const rowLens: LensPoints = captures === 'all' ? lens : 'final';
-            const session =
-              captures === 'all'
-                ? engine.createSession({ capacity: T, lens, fusion })
-                : engine.createSession({ capacity: T, lens: 'final', namesFilter: [], fusion });
-            const tokens = Array.from({ length: T }, (_, i) => (i * 7919) % config.vocabSize);
-            let last = await session.run(tokens);
-            const ms = await timeIt(reps, async () => (last = await session.run(tokens)));
+          const rowLens: LensPoints = captures === 'all' ? lens : 'final';
+          const tokens = Array.from({ length: T }, (_, i) => (i * 7919) % config.vocabSize);
+          // One session per fusion setting, their runs interleaved (on, off, on, off, …) so that a
+          // shared machine's changing load falls on both alike.
+          const sessions = values.fusion.map((fusion) =>
+            captures === 'all'
+              ? engine.createSession({ capacity: T, lens, fusion })
+              : engine.createSession({ capacity: T, lens: 'final', namesFilter: [], fusion }),
+          );
+          const lasts = [];
+          for (const session of sessions) lasts.push(await session.run(tokens)); // warm-up
+          const times = sessions.map((): number[] => []);
+          for (let rep = 0; rep < reps; rep++) {
+            for (const [i, session] of sessions.entries()) {
+              const t0 = performance.now();
+              lasts[i] = await session.run(tokens);
+              times[i]!.push(performance.now() - t0);
+            }
+          }
+          for (const [i, fusion] of values.fusion.entries()) {
+            const last = lasts[i]!;
+            const session = sessions[i]!;
+            const ms = median(times[i]!);
             // As encoded: counts logits_last once, whether or not the lens kernel computes it.
             const flops = last.flops;
             const gflops = flops / ms / 1e6;
-            // The non-block dispatches (embedding, lens) as counted by cost.ts, for the per-layer figure.
+            // The non-block dispatches (embedding, lens) as cost.ts counts them, for the per-layer figure.
             const outside = forwardDispatches(0, {
               fused: fusion === 'on',
               wteParts: engine.weights.wteParts.length,
@@ -282,7 +296,6 @@ export async function main(args: string[]): Promise<number> {
               gpu_bytes: engine.weights.bytes + session.bytes,
               ratio_to_matmul: gflops / bestMatmul,
             });
-            session.destroy();
             const r = rows.at(-1)!;
             console.log(
               `${shape} T=${T} ${r.weights} captures=${captures} lens=${rowLens} fusion=${fusion}: ` +
@@ -292,6 +305,7 @@ export async function main(args: string[]): Promise<number> {
                 `${formatBytes(r.gpu_bytes)} on the GPU`,
             );
           }
+          for (const session of sessions) session.destroy();
         }
       }
     } finally {
