@@ -183,7 +183,7 @@ describe.each(cases.filter((c) => c.T > 1))('captures with fusion: $name', (c) =
   const tokens = randomTokens(c.T, c.config.vocabSize, 4);
   const lnOutputs = /ln\d\.hook_normalized|mlp\.hook_pre/;
 
-  test('every hook but the LayerNorm outputs (all fused), then every hook (those layers unfused)', async () => {
+  test('every hook but the LayerNorm outputs, then every hook (the LayerNorms also run alone)', async () => {
     await withEngine(gpu, weights, { fallbackKernels: c.fallbackKernels }, async (engine) => {
       const fused = engine.createSession({ capacity: c.T, namesFilter: (n) => !lnOutputs.test(n) });
       const all = engine.createSession({ capacity: c.T, namesFilter: () => true });
@@ -193,8 +193,13 @@ describe.each(cases.filter((c) => c.T > 1))('captures with fusion: $name', (c) =
       const r2 = await all.run(tokens);
       await checkHooks(all, weights, tokens);
       // Capturing ln1/ln2.hook_normalized (and mlp.hook_pre) brings back ln_1 and ln_2 in every
-      // block, each with its copy: 4 more steps per block, mlp.hook_pre one more matmul.
+      // block, each with its copy: 4 more steps per block, mlp.hook_pre one more matmul; the
+      // forward's own steps stay the fused ones, so its results are bit-identical.
       expect(r2.dispatches - r1.dispatches).toBe(L * 5);
+      expect(r2.lens.probs).toEqual(r1.lens.probs);
+      const logits = async (s: PromptSession) =>
+        new Float32Array(await readBuffer(gpu.device, s.capture('logits_last')));
+      expect(await logits(all)).toEqual(await logits(fused));
     });
   });
 });

@@ -2,12 +2,12 @@
 // bind groups) and put in order per run. Per block, fused (the default): ln_1 + QKV matmul (the
 // LayerNorm folded into the matmul), attention (softmax and × V in one kernel: writes the pattern
 // capture and hook_z), c_proj + residual (hook_resid_mid), ln_2 + c_fc + GELU, c_proj + residual
-// (hook_resid_post): 5 dispatches. Unfused (fusion 'off', and a LayerNorm whose output is captured):
-// ln_1, QKV matmul, softmax, attention × V, c_proj + residual, ln_2, c_fc + GELU, c_proj +
-// residual: 8. hook_attn_out and hook_mlp_out each add one matmul, only where captured; ablated
-// heads and MLPs add their small steps. Then the logit lens over the
-// stacked lens points: ln_f, unembedding with top-k per vocabulary chunk (which also writes
-// logits_last on the tiled and vec4 paths), the top-k merge.
+// (hook_resid_post): 5 dispatches. Unfused (fusion 'off'): ln_1, QKV matmul, softmax, attention × V,
+// c_proj + residual, ln_2, c_fc + GELU, c_proj + residual: 8. A LayerNorm whose output is captured
+// also runs on its own in the fused forward, for the capture alone; hook_attn_out and hook_mlp_out
+// each add one matmul, only where captured; ablated heads and MLPs add their small steps. Then the
+// logit lens over the stacked lens points: ln_f, unembedding with top-k per vocabulary chunk (which
+// also writes logits_last on the tiled and vec4 paths), the top-k merge.
 
 import type { CaptureFormat } from '../gpu/kernels';
 import { checkAblation, isEmptyAblation, type Ablation } from '../model/ablation';
@@ -16,7 +16,7 @@ import type { Gpt2Config } from '../model/types';
 import { ablationFlagStride, type Allocation, type Slots } from './activations';
 import type { ForwardFlopsOptions } from './cost';
 import { captureSteps, type CaptureSteps } from './capture-steps';
-import { ceilDiv, StepFactory, wg, wgVec4, type Step } from './steps';
+import { ceilDiv, StepFactory, wg, type Step } from './steps';
 
 /** Logit-lens settings shared by every session of an engine. */
 export const lensTopK = 5; // at most 8 (MAX_K in unembed_topk_tiled.wgsl)
@@ -46,11 +46,14 @@ const flagOf = { zero: 1, mean: 2 } as const;
 
 /** One block's steps, in order. */
 interface LayerSteps {
-  /** ln_1 and c_attn (fused: one step), the captures that read them, softmax and values (fused: one). */
+  /**
+   * ln_1 and c_attn (fused: one step, ln_1 run besides only where its output is captured), the
+   * captures that read them, softmax and values (fused: one step).
+   */
   readonly attention: readonly Step[];
   readonly attnProj: Step; // c_proj + residual
   readonly attnOut?: Step; // c_proj alone into hook_attn_out, where captured
-  readonly mlpIn: readonly Step[]; // ln_2 and c_fc + gelu (fused: one step)
+  readonly mlpIn: readonly Step[]; // ln_2 and c_fc + gelu (fused: one step, ln_2 only if captured)
   readonly mlpProj: Step; // mlp.c_proj + residual
   readonly mlpOut?: Step; // mlp.c_proj alone into hook_mlp_out, where captured
 }
@@ -96,7 +99,7 @@ export class ForwardPlan {
     this.#acts = acts;
     this.#slots = slots;
     this.#f = f;
-    const { nEmbd: D, nInner: F, headDim: HD, nHead: H, vocabSize: V, layerNormEpsilon } = config;
+    const { nEmbd: D, nInner: F, vocabSize: V, layerNormEpsilon } = config;
     const wf = f.weightVariant;
     const buf = (name: string) => acts.buffer(name);
     const resid = (i: number) => buf(slots.boundary[i]!);
@@ -109,7 +112,6 @@ export class ForwardPlan {
     const captureFormat = acts.texture(slots.pattern[0]!).format as CaptureFormat;
     // The vec4 kernels (fallback adapters only) read rows of D floats as D/4 vec4s.
     const vec4D = fallback && D % 4 === 0;
-    const vec4HD = fallback && HD % 4 === 0; // and so D % 4 == 0
     const lnOverrides = { ...wf, overrides: { D, EPS: layerNormEpsilon, WG_X: wg } };
     const layerNorm = (
       label: string,
@@ -144,73 +146,36 @@ export class ForwardPlan {
       ),
     );
     const captured = (l: number, hook: string) => slots.only.has(`blocks.${l}.${hook}` as HookName);
-    const softmaxOverrides = {
-      captureFormat,
-      overrides: { D, H, HD, WG_X: wg, SQRT_ENCODE: captureFormat === 'rgba8unorm' ? 1 : 0 },
-    };
     this.#layers = weights.blocks.map((b, l): LayerSteps => {
       const [pre, mid, post] = [resid(2 * l), resid(2 * l + 1), resid(2 * l + 2)];
       const z = buf(slots.z[l]!);
       const attnOut = slots.attnOut[l];
       const mlpOut = slots.mlpOut[l];
       const pattern = acts.texture(slots.pattern[l]!).createView({ dimension: '2d-array' });
-      // Fused, a LayerNorm runs on its own only when its output is captured (ln*.hook_normalized, or
-      // mlp.hook_pre, whose c_fc without gelu reads it); ln*.hook_scale reads the stream itself.
-      const ln1Alone = !fused || captured(l, 'ln1.hook_normalized');
-      const ln2Alone = !fused || captured(l, 'ln2.hook_normalized') || captured(l, 'mlp.hook_pre');
-      const attention: Step[] = fused
-        ? [
-            f.step(
-              `blocks.${l}.attn`,
-              // One thread per (query, head) on fallback adapters, a workgroup per row on GPUs.
-              fallback ? (vec4HD ? 'attentionFusedVec4' : 'attentionFused') : 'attentionFusedRows',
-              fallback
-                ? { ...softmaxOverrides, overrides: { ...softmaxOverrides.overrides, WG_X: wgVec4 } }
-                : softmaxOverrides,
-              [f.uniform(0), { buffer: qkv }, { buffer: att }, pattern, { buffer: z }],
-              fallback ? (T) => [ceilDiv(T, wgVec4), H, 1] : (T) => [T, H, 1],
-            ),
-          ]
-        : [
-            f.step(
-              `blocks.${l}.attn.softmax`,
-              fallback ? 'attentionSoftmax' : 'attentionSoftmaxRows',
-              softmaxOverrides,
-              [f.uniform(0), { buffer: qkv }, { buffer: att }, pattern],
-              fallback ? (T) => [ceilDiv(T, wg), H, 1] : (T) => [T, H, 1],
-            ),
-            f.step(
-              `blocks.${l}.attn.values`,
-              vec4HD ? 'attentionValuesVec4' : 'attentionValues',
-              { overrides: { D, H, HD, WG_X: vec4HD ? wgVec4 : wg } },
-              [f.uniform(0), { buffer: qkv }, { buffer: att }, { buffer: z }],
-              // The vec4 kernel: 4 queries × 4 columns per thread.
-              vec4HD ? (T) => [ceilDiv(D, 4 * wgVec4), ceilDiv(T, 4), 1] : (T) => [ceilDiv(D, wg), T, 1],
-            ),
-          ];
+      // Fused, a LayerNorm still runs on its own where its output is captured (ln*.hook_normalized,
+      // or mlp.hook_pre, whose c_fc without gelu reads it), for the capture alone: the forward
+      // itself stays the same whatever is captured. ln*.hook_scale reads the stream itself.
+      const ln1Out = !fused || captured(l, 'ln1.hook_normalized');
+      const ln2Out = !fused || captured(l, 'ln2.hook_normalized') || captured(l, 'mlp.hook_pre');
+      const lnLayer = (
+        x: GPUBuffer,
+        p: { weight: GPUBuffer; bias: GPUBuffer },
+        w: GPUBuffer,
+        bias: GPUBuffer,
+        out: GPUBuffer,
+        N: number,
+        epilogue: 0 | 1,
+        name: string,
+      ) =>
+        fused
+          ? f.matmulLn(`blocks.${l}.${name}`, x, p, w, bias, out, D, N, epilogue, layerNormEpsilon)
+          : f.matmul(`blocks.${l}.${name}`, ln, w, bias, out, D, N, epilogue);
+      const attention = f.attention(`blocks.${l}.attn`, qkv, att, pattern, z, fused, captureFormat);
       return {
         attention: [
-          ...(ln1Alone
-            ? [
-                layerNorm(`blocks.${l}.ln_1`, 0, pre, b.ln1, ln),
-                ...only.ln1[l]!,
-                f.matmul(`blocks.${l}.attn.c_attn`, ln, b.cAttn.weight, b.cAttn.bias, qkv, D, 3 * D, 0),
-              ]
-            : [
-                ...only.ln1[l]!,
-                f.matmulLn(
-                  `blocks.${l}.ln_1+attn.c_attn`,
-                  pre,
-                  b.ln1,
-                  b.cAttn.weight,
-                  b.cAttn.bias,
-                  qkv,
-                  D,
-                  3 * D,
-                  0,
-                  layerNormEpsilon,
-                ),
-              ]),
+          ...(ln1Out ? [layerNorm(`blocks.${l}.ln_1`, 0, pre, b.ln1, ln)] : []),
+          ...only.ln1[l]!,
+          lnLayer(pre, b.ln1, b.cAttn.weight, b.cAttn.bias, qkv, 3 * D, 0, 'attn.c_attn'),
           ...only.qkv[l]!,
           ...attention,
         ],
@@ -239,25 +204,10 @@ export class ForwardPlan {
               ),
             }
           : {}),
-        mlpIn: ln2Alone
-          ? [
-              layerNorm(`blocks.${l}.ln_2`, 0, mid, b.ln2, ln),
-              f.matmul(`blocks.${l}.mlp.c_fc`, ln, b.fc.weight, b.fc.bias, fc, D, F, 1),
-            ]
-          : [
-              f.matmulLn(
-                `blocks.${l}.ln_2+mlp.c_fc`,
-                mid,
-                b.ln2,
-                b.fc.weight,
-                b.fc.bias,
-                fc,
-                D,
-                F,
-                1,
-                layerNormEpsilon,
-              ),
-            ],
+        mlpIn: [
+          ...(ln2Out ? [layerNorm(`blocks.${l}.ln_2`, 0, mid, b.ln2, ln)] : []),
+          lnLayer(mid, b.ln2, b.fc.weight, b.fc.bias, fc, F, 1, 'mlp.c_fc'),
+        ],
         mlpProj: f.matmul(`blocks.${l}.mlp.c_proj`, fc, b.mlpProj.weight, b.mlpProj.bias, post, F, D, 2, mid),
         ...(mlpOut
           ? {

@@ -3,7 +3,7 @@
 // kernels, with vec4 loads where the widths allow; on real GPUs the shared-memory tiled kernels.
 // Weights are f16 or f32 (weightFormat, a pipeline variant of the same WGSL).
 
-import type { Kernel, KernelName, KernelRegistry, PipelineVariant } from '../gpu/kernels';
+import type { CaptureFormat, Kernel, KernelName, KernelRegistry, PipelineVariant } from '../gpu/kernels';
 import { uniformStride } from './activations';
 import type { GpuWeights } from './weights';
 
@@ -176,6 +176,57 @@ export class StepFactory {
       ceilDiv(T, 64),
       1,
     ]);
+  }
+
+  /**
+   * One block's attention, [T, 3D] qkv → the pattern capture (and the att scratch [H, T, T]) and z
+   * [T, D] (hook_z): fused, one kernel (softmax × V); else the softmax, then attention × V. One
+   * thread per (query, head) on fallback adapters (vec4 loads where the head size allows), a
+   * workgroup per (query, head) on GPUs.
+   */
+  attention(
+    label: string,
+    qkv: GPUBuffer,
+    att: GPUBuffer,
+    pattern: GPUTextureView,
+    z: GPUBuffer,
+    fused: boolean,
+    captureFormat: CaptureFormat,
+  ): Step[] {
+    const { nEmbd: D, nHead: H, headDim: HD } = this.parts.weights.config;
+    const { fallback } = this.parts;
+    const vec4HD = fallback && HD % 4 === 0; // and so D % 4 == 0
+    const sqrt = captureFormat === 'rgba8unorm' ? 1 : 0;
+    const softmax = (wgX: number) => ({
+      captureFormat,
+      overrides: { D, H, HD, WG_X: wgX, SQRT_ENCODE: sqrt },
+    });
+    const rows = (T: number): readonly [number, number, number] => [T, H, 1];
+    const u = this.uniform(0);
+    if (fused) {
+      const kernel = fallback ? (vec4HD ? 'attentionFusedVec4' : 'attentionFused') : 'attentionFusedRows';
+      const resources = [u, { buffer: qkv }, { buffer: att }, pattern, { buffer: z }];
+      return fallback
+        ? [this.step(label, kernel, softmax(wgVec4), resources, (T) => [ceilDiv(T, wgVec4), H, 1])]
+        : [this.step(label, kernel, softmax(wg), resources, rows)];
+    }
+    return [
+      this.step(
+        `${label}.softmax`,
+        fallback ? 'attentionSoftmax' : 'attentionSoftmaxRows',
+        softmax(wg),
+        [u, { buffer: qkv }, { buffer: att }, pattern],
+        fallback ? (T) => [ceilDiv(T, wg), H, 1] : rows,
+      ),
+      this.step(
+        `${label}.values`,
+        vec4HD ? 'attentionValuesVec4' : 'attentionValues',
+        { overrides: { D, H, HD, WG_X: vec4HD ? wgVec4 : wg } },
+        [u, { buffer: qkv }, { buffer: att }, { buffer: z }],
+        // The vec4 kernel: 4 queries × 4 columns per thread.
+        vec4HD ? (T) => [ceilDiv(D, 4 * wgVec4), ceilDiv(T, 4), 1] : (T) => [ceilDiv(D, wg), T, 1],
+      ),
+    ];
   }
 
   /**
