@@ -1,8 +1,9 @@
 // The fused forward (ln_1 + c_attn and ln_2 + c_fc with the LayerNorm folded into the matmul,
-// softmax + values in one attention kernel: 5 dispatches per block) and the unfused one (8) against
-// the CPU reference (src/model/reference.ts, runWithCache for the hooks), on both kernel sets (the
-// barrier-free fallback kernels, scalar and vec4, and the tiled ones), on odd shapes (D and head
-// size not multiples of 4, T = 1, T not a multiple of the 64-row tiles) and on the bundled model.
+// softmax + values in one attention kernel: 5 dispatches per block), the attention alone fused (7)
+// and the unfused forward (8) against the CPU reference (src/model/reference.ts, runWithCache for
+// the hooks), on both kernel sets (the barrier-free fallback kernels, scalar and vec4, and the
+// tiled ones), on odd shapes (D and head size not multiples of 4, T = 1, T not a multiple of the
+// 64-row tiles) and on the bundled model.
 // Tolerances: attention patterns max abs error ≤ 1e-5; residuals, hook_z, logits and every other
 // hook ≤ 1e-4 × max |value|.
 import { describe, expect, test } from 'vitest';
@@ -157,21 +158,19 @@ describe.each(cases)('fused and unfused forward against the reference: $name', (
   const weights = sharpWeights(c.config, 7);
   const tokens = randomTokens(c.T, c.config.vocabSize, 3);
 
-  test('patterns, residuals, hook_z, logits; fusion on and off; dispatches per block 5 and 8', async () => {
+  test('patterns, residuals, hook_z, logits; fusion on, attention, off: 5, 7, 8 dispatches per block', async () => {
     await withEngine(gpu, weights, { fallbackKernels: c.fallbackKernels }, async (engine) => {
       const { nLayer: L, nEmbd: D } = c.config;
       const logitsLastFused = !c.fallbackKernels || D % 4 === 0;
       const wteParts = engine.weights.wteParts.length;
-      for (const fusion of ['on', 'off'] as const) {
+      for (const fusion of ['on', 'attention', 'off'] as const) {
         const session = engine.createSession({ capacity: 8, fusion, namesFilter: forwardHooks }); // grows to fit T
         const result = await session.run(tokens);
         await checkForward(session, weights, tokens);
-        const fused = fusion === 'on';
-        expect(result.dispatches).toBe(forwardDispatches(L, { fused, wteParts, logitsLastFused }));
-        expect(
-          forwardDispatches(L, { fused, wteParts, logitsLastFused }) -
-            forwardDispatches(0, { fused, wteParts, logitsLastFused }),
-        ).toBe(L * blockDispatches(fused));
+        const o = { fusion, wteParts, logitsLastFused };
+        expect(result.dispatches).toBe(forwardDispatches(L, o));
+        expect(forwardDispatches(L, o) - forwardDispatches(0, o)).toBe(L * blockDispatches(fusion));
+        expect(blockDispatches(fusion)).toBe({ on: 5, attention: 7, off: 8 }[fusion]);
         session.destroy();
       }
     });

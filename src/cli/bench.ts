@@ -1,7 +1,7 @@
 // npm run bench -- [--shape small,medium | tiny | L,H,D,N,V] [--T 16,64,256] [--reps 5]
 //                  [--lens layers|final|all] [--weights auto|f32|f16] [--kernels auto|tiled|fallback]
 //                  [--causal-shape small | L,H,D,N,V | none] [--causal-T 16] [--captures all,none]
-//                  [--fusion on,off] [--out bench/results.json]
+//                  [--fusion on,attention,off] [--out bench/results.json]
 //
 // Random weights of GPT-2 shape on whatever adapter Dawn finds (SwiftShader on a machine without a
 // GPU, the real GPU elsewhere). Per (shape, T): median wall time of one forward with all captures
@@ -9,8 +9,8 @@
 // forward, GPU memory; and in the same run, the best plain matmul GFLOP/s of our own kernels on this
 // adapter and the ratio forward/matmul (how much time goes to anything but arithmetic). With
 // `--captures none` (or `all,none`) also the forward alone: no captures, the final lens only. With
-// `--fusion on,off` each row runs fused (5 dispatches per block) and unfused (8) in the same run, and
-// the report gives the unfused/fused time ratio. Then the causal instruments (bench-causal.ts): all
+// `--fusion on,off` each row runs fused (5 dispatches per block) and unfused (8) in the same run
+// (`attention`: only softmax × V fused, 7), and the report gives the unfused/fused time ratios. Then the causal instruments (bench-causal.ts): all
 // four patching maps plus attribution at T=16.
 
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -43,7 +43,7 @@ export interface BenchRow {
   /** 'all': every capture (the default session); 'none': namesFilter [], the final lens only. */
   captures: 'all' | 'none';
   /** Fused kernels (plan.ts) or the unfused forward. */
-  fusion: 'on' | 'off';
+  fusion: 'on' | 'attention' | 'off';
   median_ms: number;
   /** The fastest rep (on a shared machine the least disturbed one). */
   min_ms: number;
@@ -152,7 +152,7 @@ function parseShape(spec: string): [string, Gpt2Config] {
 const usage = `usage: npm run bench -- [--shape small,medium | tiny | L,H,D,N,V] [--T 16,64,256] [--reps 5]
                       [--lens layers|final|all] [--weights auto|f32|f16] [--kernels auto|tiled|fallback]
                       [--causal-shape small | L,H,D,N,V | none] [--causal-T 16] [--captures all,none]
-                      [--fusion on,off] [--out bench/results.json]`;
+                      [--fusion on,attention,off] [--out bench/results.json]`;
 
 /** A comma-separated list of positive integers, or a clear error naming the option. */
 function positiveInts(option: string, text: string): number[] {
@@ -206,7 +206,7 @@ export async function main(args: string[]): Promise<number> {
       weights: oneOf('weights', values.weights, ['auto', 'f32', 'f16'] as const),
       kernels: oneOf('kernels', values.kernels, ['auto', 'tiled', 'fallback'] as const),
       captures: values.captures.split(',').map((c) => oneOf('captures', c, ['all', 'none'] as const)),
-      fusion: values.fusion.split(',').map((c) => oneOf('fusion', c, ['on', 'off'] as const)),
+      fusion: values.fusion.split(',').map((c) => oneOf('fusion', c, ['on', 'attention', 'off'] as const)),
     };
   } catch (e) {
     console.error(`${(e as Error).message}\n\n${usage}`);
@@ -278,7 +278,7 @@ export async function main(args: string[]): Promise<number> {
             const gflops = flops / ms / 1e6;
             // The non-block dispatches (embedding, lens) as cost.ts counts them, for the per-layer figure.
             const outside = forwardDispatches(0, {
-              fused: fusion === 'on',
+              fusion,
               wteParts: engine.weights.wteParts.length,
               logitsLastFused: !fallbackKernels || config.nEmbd % 4 === 0,
             });
@@ -340,7 +340,7 @@ export async function main(args: string[]): Promise<number> {
   }
   // Unfused over fused median time per (shape, T, captures): > 1 when fusion is faster.
   const fusionRatios = rows.flatMap((on) => {
-    if (on.fusion !== 'on') return [];
+    if (on.fusion === 'off') return [];
     const off = rows.find(
       (r) => r.fusion === 'off' && r.shape === on.shape && r.T === on.T && r.captures === on.captures,
     );
@@ -348,12 +348,13 @@ export async function main(args: string[]): Promise<number> {
     const ratio = off.median_ms / on.median_ms;
     const minRatio = off.min_ms / on.min_ms;
     console.log(
-      `fusion ${on.shape} T=${on.T} captures=${on.captures}: unfused/fused time ${ratio.toFixed(2)} ` +
+      `fusion=${on.fusion} ${on.shape} T=${on.T} captures=${on.captures}: unfused/fused time ${ratio.toFixed(2)} ` +
         `(medians ${off.median_ms.toFixed(1)} / ${on.median_ms.toFixed(1)} ms; fastest reps ` +
         `${minRatio.toFixed(2)}), dispatches per layer ${off.dispatches_per_layer} → ${on.dispatches_per_layer}`,
     );
     return [
       {
+        fusion: on.fusion,
         shape: on.shape,
         T: on.T,
         captures: on.captures,

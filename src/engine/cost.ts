@@ -146,11 +146,11 @@ export function formatBytes(n: number): string {
   return `${(n / 2 ** 10).toFixed(1)} KiB`;
 }
 
-/** Dispatches of one block's clean forward: fused (the default) 5, unfused 8 (plan.ts). */
-export function blockDispatches(fused: boolean): number {
-  // ln_1+c_attn, attention, attn.c_proj, ln_2+c_fc, mlp.c_proj; unfused ln_1, c_attn, softmax,
-  // values, attn.c_proj, ln_2, c_fc, mlp.c_proj.
-  return fused ? 5 : 8;
+/** Dispatches of one block's clean forward by fusion setting (plan.ts's Fusion). */
+export function blockDispatches(fusion: 'on' | 'attention' | 'off'): number {
+  // 'on': ln_1+c_attn, attention, attn.c_proj, ln_2+c_fc, mlp.c_proj; 'attention': ln_1 and ln_2
+  // on their own; 'off': also softmax and values apart.
+  return { on: 5, attention: 7, off: 8 }[fusion];
 }
 
 /**
@@ -160,7 +160,11 @@ export function blockDispatches(fused: boolean): number {
  */
 export function forwardDispatches(
   nLayer: number,
-  o: { readonly fused: boolean; readonly wteParts: number; readonly logitsLastFused: boolean },
+  o: {
+    readonly fusion: 'on' | 'attention' | 'off';
+    readonly wteParts: number;
+    readonly logitsLastFused: boolean;
+  },
 ): number {
-  return o.wteParts + nLayer * blockDispatches(o.fused) + 2 + o.wteParts * (o.logitsLastFused ? 1 : 2);
+  return o.wteParts + nLayer * blockDispatches(o.fusion) + 2 + o.wteParts * (o.logitsLastFused ? 1 : 2);
 }

@@ -41,6 +41,13 @@ export function lensPointsOf(lens: LensPoints, L: number): HookPoint[] {
   return [...Array.from({ length: L }, (_, layer): HookPoint => ({ kind: 'resid_pre', layer })), final];
 }
 
+/**
+ * 'on': ln_1 + c_attn, softmax + values and ln_2 + c_fc fused, 5 dispatches per block; 'attention':
+ * only softmax + values, 7 (on SwiftShader at GPT-2 small the folded LayerNorm's extra arithmetic
+ * costs more than the two dispatches it saves); 'off': the unfused 8.
+ */
+export type Fusion = 'on' | 'attention' | 'off';
+
 /** Ablation flag values (shaders/forward/ablate_*.wgsl): 0 keep, 1 zero, 2 mean. */
 const flagOf = { zero: 1, mean: 2 } as const;
 
@@ -82,17 +89,19 @@ export class ForwardPlan {
   /** logits_last comes out of the lens kernel (tiled and vec4 paths), not its own pass. */
   readonly logitsLastFused: boolean;
 
-  /** Fused kernels (ln_1 + c_attn, softmax + values, ln_2 + c_fc: 5 dispatches per block, not 8). */
-  readonly fused: boolean;
+  /** Which kernels are fused (see Fusion). */
+  readonly fusion: Fusion;
 
   constructor(
     f: StepFactory,
     acts: Allocation,
     slots: Slots,
     lensPoints: readonly HookPoint[],
-    fused = true,
+    fusion: Fusion = 'on',
   ) {
-    this.fused = fused;
+    this.fusion = fusion;
+    const fused = fusion !== 'off'; // the attention kernel
+    const foldLn = fusion === 'on';
     const { weights, fallback } = f.parts;
     const config = weights.config;
     this.#config = config;
@@ -155,8 +164,8 @@ export class ForwardPlan {
       // Fused, a LayerNorm still runs on its own where its output is captured (ln*.hook_normalized,
       // or mlp.hook_pre, whose c_fc without gelu reads it), for the capture alone: the forward
       // itself stays the same whatever is captured. ln*.hook_scale reads the stream itself.
-      const ln1Out = !fused || captured(l, 'ln1.hook_normalized');
-      const ln2Out = !fused || captured(l, 'ln2.hook_normalized') || captured(l, 'mlp.hook_pre');
+      const ln1Out = !foldLn || captured(l, 'ln1.hook_normalized');
+      const ln2Out = !foldLn || captured(l, 'ln2.hook_normalized') || captured(l, 'mlp.hook_pre');
       const lnLayer = (
         x: GPUBuffer,
         p: { weight: GPUBuffer; bias: GPUBuffer },
@@ -167,7 +176,7 @@ export class ForwardPlan {
         epilogue: 0 | 1,
         name: string,
       ) =>
-        fused
+        foldLn
           ? f.matmulLn(`blocks.${l}.${name}`, x, p, w, bias, out, D, N, epilogue, layerNormEpsilon)
           : f.matmul(`blocks.${l}.${name}`, ln, w, bias, out, D, N, epilogue);
       const attention = f.attention(`blocks.${l}.attn`, qkv, att, pattern, z, fused, captureFormat);

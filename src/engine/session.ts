@@ -51,7 +51,15 @@ import {
   forwardFlops,
   trackFlops,
 } from './cost';
-import { ForwardPlan, type LensPoints, lensChunk, lensPointsOf, lensTopK, normalizeAblation } from './plan';
+import {
+  ForwardPlan,
+  type Fusion,
+  type LensPoints,
+  lensChunk,
+  lensPointsOf,
+  lensTopK,
+  normalizeAblation,
+} from './plan';
 import { ceilDiv, encodeSteps, StepFactory, type EngineParts } from './steps';
 import { Tracking, type TokenTrack } from './tracking';
 
@@ -77,8 +85,8 @@ export interface SessionOptions {
    * and logits_last are captured whatever the filter says.
    */
   readonly namesFilter?: NamesFilter;
-  /** Fused kernels, 5 dispatches per block (default 'on'); 'off': the unfused 8 (plan.ts). */
-  readonly fusion?: 'on' | 'off';
+  /** Fused kernels: 'on' (default) 5 dispatches per block, 'attention' 7, 'off' 8 (plan.ts). */
+  readonly fusion?: Fusion;
 }
 
 /** Per-run options of PromptSession.run. */
@@ -136,7 +144,7 @@ export class PromptSession {
   readonly #captureBudget: number;
   readonly #lensOption: LensPoints;
   readonly #captures: Set<HookName>;
-  readonly #fused: boolean;
+  readonly #fusion: Fusion;
   #captureFormat: CaptureFormat = 'rgba32float';
   readonly lensPoints: readonly HookPoint[];
   #capacity = 0;
@@ -159,7 +167,7 @@ export class PromptSession {
     this.#formatOption = options.captureFormat;
     this.#captureBudget = options.captureBudget ?? captureBudgetBytes;
     this.#lensOption = options.lens;
-    this.#fused = options.fusion !== 'off';
+    this.#fusion = options.fusion ?? 'on';
     const L = this.#config.nLayer;
     this.lensPoints = lensPointsOf(options.lens, L);
     this.#captures = options.namesFilter ? resolveCaptures(L, options.namesFilter) : defaultCaptures(L);
@@ -409,7 +417,7 @@ export class PromptSession {
     });
     this.#acts.add(this.#parts.device, rows);
     this.#factory = new StepFactory(this.#parts, this.#acts.buffer('params'));
-    this.#plan = new ForwardPlan(this.#factory, this.#acts, slots, this.lensPoints, this.#fused);
+    this.#plan = new ForwardPlan(this.#factory, this.#acts, slots, this.lensPoints, this.#fusion);
   }
 
   #outOfMemory(T: number, capacity: number, oom: GPUError, restored: boolean): GpuOutOfMemoryError {
