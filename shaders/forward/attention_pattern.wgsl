@@ -1,7 +1,8 @@
-// attention_pattern — a module without an entry point, prepended to attention_softmax.wgsl and
-// attention_softmax_rows.wgsl (with attention_qk.wgsl: the shapes, qkv and the score; and
-// rows_uniform.wgsl: params, rows = T): the scratch and capture bindings both write, and the last
-// pass of the causal softmax over one attention row. The including kernel declares WG_X.
+// attention_pattern — a module without an entry point, prepended to attention_softmax.wgsl,
+// attention_softmax_rows.wgsl and the fused attention_fused*.wgsl (with rows_uniform.wgsl: params,
+// rows = T; all but attention_fused_vec4 also take attention_qk.wgsl: the shapes, qkv and the
+// score): the scratch and capture bindings both write, and the last pass of the causal softmax over
+// one attention row. The including kernel declares WG_X.
 // The 8-bit capture format stores √p (decoded as stored²): more levels near 0, where most weights are.
 override SQRT_ENCODE: bool = false;
 

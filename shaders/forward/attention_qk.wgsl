@@ -1,5 +1,6 @@
 // attention_qk — a module without an entry point, prepended to attention_softmax,
-// attention_softmax_rows (with attention_pattern.wgsl), attention_scores and attention_values:
+// attention_softmax_rows, attention_fused, attention_fused_rows (with attention_pattern.wgsl),
+// attention_scores and attention_values:
 // the attention shapes, qkv = [q | k | v] [T, 3D] at binding 1 (scalar loads), and the score of a
 // query for a key.
 override D: u32;

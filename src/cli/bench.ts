@@ -1,20 +1,22 @@
 // npm run bench -- [--shape small,medium | tiny | L,H,D,N,V] [--T 16,64,256] [--reps 5]
 //                  [--lens layers|final|all] [--weights auto|f32|f16] [--kernels auto|tiled|fallback]
 //                  [--causal-shape small | L,H,D,N,V | none] [--causal-T 16] [--captures all,none]
-//                  [--out bench/results.json]
+//                  [--fusion on,attention,off] [--out bench/results.json]
 //
 // Random weights of GPT-2 shape on whatever adapter Dawn finds (SwiftShader on a machine without a
 // GPU, the real GPU elsewhere). Per (shape, T): median wall time of one forward with all captures
 // after warm-up (submit to lens top-k back on the CPU), GFLOP/s, dispatches and bytes read back per
 // forward, GPU memory; and in the same run, the best plain matmul GFLOP/s of our own kernels on this
 // adapter and the ratio forward/matmul (how much time goes to anything but arithmetic). With
-// `--captures none` (or `all,none`) also the forward alone: no captures, the final lens only. Then the
-// causal instruments (bench-causal.ts): all four patching maps plus attribution at T=16.
+// `--captures none` (or `all,none`) also the forward alone: no captures, the final lens only. With
+// `--fusion on,off` each row runs fused (5 dispatches per block) and unfused (8) in the same run
+// (`attention`: only softmax × V fused, 7), and the report gives the unfused/fused time ratios. Then the causal instruments (bench-causal.ts): all
+// four patching maps plus attribution at T=16.
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatBytes } from '../engine/cost';
+import { forwardDispatches, formatBytes } from '../engine/cost';
 import { Engine } from '../engine/engine';
 import type { LensPoints } from '../engine/session';
 import { weightReaderFromMemory } from '../engine/weights';
@@ -40,10 +42,16 @@ export interface BenchRow {
   lens: LensPoints;
   /** 'all': every capture (the default session); 'none': namesFilter [], the final lens only. */
   captures: 'all' | 'none';
+  /** Fused kernels (plan.ts) or the unfused forward. */
+  fusion: 'on' | 'attention' | 'off';
   median_ms: number;
+  /** The fastest rep (on a shared machine the least disturbed one). */
+  min_ms: number;
   gflop: number;
   gflops: number;
   dispatches: number;
+  /** The blocks' dispatches over n_layer (the embedding and the lens taken out). */
+  dispatches_per_layer: number;
   readback_bytes: number;
   gpu_bytes: number;
   ratio_to_matmul: number;
@@ -144,7 +152,7 @@ function parseShape(spec: string): [string, Gpt2Config] {
 const usage = `usage: npm run bench -- [--shape small,medium | tiny | L,H,D,N,V] [--T 16,64,256] [--reps 5]
                       [--lens layers|final|all] [--weights auto|f32|f16] [--kernels auto|tiled|fallback]
                       [--causal-shape small | L,H,D,N,V | none] [--causal-T 16] [--captures all,none]
-                      [--out bench/results.json]`;
+                      [--fusion on,attention,off] [--out bench/results.json]`;
 
 /** A comma-separated list of positive integers, or a clear error naming the option. */
 function positiveInts(option: string, text: string): number[] {
@@ -178,6 +186,7 @@ export async function main(args: string[]): Promise<number> {
         'causal-shape': { type: 'string' },
         'causal-T': { type: 'string', default: '16' },
         captures: { type: 'string', default: 'all' },
+        fusion: { type: 'string', default: 'on' },
         help: { type: 'boolean' },
       },
     });
@@ -197,6 +206,7 @@ export async function main(args: string[]): Promise<number> {
       weights: oneOf('weights', values.weights, ['auto', 'f32', 'f16'] as const),
       kernels: oneOf('kernels', values.kernels, ['auto', 'tiled', 'fallback'] as const),
       captures: values.captures.split(',').map((c) => oneOf('captures', c, ['all', 'none'] as const)),
+      fusion: values.fusion.split(',').map((c) => oneOf('fusion', c, ['on', 'attention', 'off'] as const)),
     };
   } catch (e) {
     console.error(`${(e as Error).message}\n\n${usage}`);
@@ -241,38 +251,64 @@ export async function main(args: string[]): Promise<number> {
         if (T > config.nCtx) continue;
         for (const captures of values.captures) {
           const rowLens: LensPoints = captures === 'all' ? lens : 'final';
-          const session =
-            captures === 'all'
-              ? engine.createSession({ capacity: T, lens })
-              : engine.createSession({ capacity: T, lens: 'final', namesFilter: [] });
           const tokens = Array.from({ length: T }, (_, i) => (i * 7919) % config.vocabSize);
-          let last = await session.run(tokens);
-          const ms = await timeIt(reps, async () => (last = await session.run(tokens)));
-          // As encoded: counts logits_last once, whether or not the lens kernel computes it.
-          const flops = last.flops;
-          const gflops = flops / ms / 1e6;
-          rows.push({
-            shape,
-            T,
-            weights: engine.weights.format,
-            lens: rowLens,
-            captures,
-            median_ms: ms,
-            gflop: flops / 1e9,
-            gflops,
-            dispatches: last.dispatches,
-            readback_bytes: last.readbackBytes,
-            gpu_bytes: engine.weights.bytes + session.bytes,
-            ratio_to_matmul: gflops / bestMatmul,
-          });
-          session.destroy();
-          const r = rows.at(-1)!;
-          console.log(
-            `${shape} T=${T} ${r.weights} captures=${captures} lens=${rowLens}: ${ms.toFixed(1)} ms, ` +
-              `${r.gflop.toFixed(2)} GFLOP, ${gflops.toFixed(2)} GFLOP/s (${(100 * r.ratio_to_matmul).toFixed(0)}% ` +
-              `of matmul), ${r.dispatches} dispatches, ${r.readback_bytes} B read back, ` +
-              `${formatBytes(r.gpu_bytes)} on the GPU`,
+          // One session per fusion setting, their runs interleaved (on, off, on, off, …) so that a
+          // shared machine's changing load falls on both alike.
+          const sessions = values.fusion.map((fusion) =>
+            captures === 'all'
+              ? engine.createSession({ capacity: T, lens, fusion })
+              : engine.createSession({ capacity: T, lens: 'final', namesFilter: [], fusion }),
           );
+          const lasts = [];
+          for (const session of sessions) lasts.push(await session.run(tokens)); // warm-up
+          const times = sessions.map((): number[] => []);
+          for (let rep = 0; rep < reps; rep++) {
+            for (const [i, session] of sessions.entries()) {
+              const t0 = performance.now();
+              lasts[i] = await session.run(tokens);
+              times[i]!.push(performance.now() - t0);
+            }
+          }
+          for (const [i, fusion] of values.fusion.entries()) {
+            const last = lasts[i]!;
+            const session = sessions[i]!;
+            const ms = median(times[i]!);
+            // As encoded: counts logits_last once, whether or not the lens kernel computes it.
+            const flops = last.flops;
+            const gflops = flops / ms / 1e6;
+            // The non-block dispatches (embedding, lens) as cost.ts counts them, for the per-layer figure.
+            const outside = forwardDispatches(0, {
+              fusion,
+              wteParts: engine.weights.wteParts.length,
+              logitsLastFused: !fallbackKernels || config.nEmbd % 4 === 0,
+            });
+            rows.push({
+              shape,
+              T,
+              weights: engine.weights.format,
+              lens: rowLens,
+              captures,
+              fusion,
+              median_ms: ms,
+              min_ms: Math.min(...times[i]!),
+              gflop: flops / 1e9,
+              gflops,
+              dispatches: last.dispatches,
+              dispatches_per_layer: (last.dispatches - outside) / config.nLayer,
+              readback_bytes: last.readbackBytes,
+              gpu_bytes: engine.weights.bytes + session.bytes,
+              ratio_to_matmul: gflops / bestMatmul,
+            });
+            const r = rows.at(-1)!;
+            console.log(
+              `${shape} T=${T} ${r.weights} captures=${captures} lens=${rowLens} fusion=${fusion}: ` +
+                `${ms.toFixed(1)} ms, ${r.gflop.toFixed(2)} GFLOP, ${gflops.toFixed(2)} GFLOP/s ` +
+                `(${(100 * r.ratio_to_matmul).toFixed(0)}% of matmul), ${r.dispatches} dispatches ` +
+                `(${r.dispatches_per_layer} per layer), ${r.readback_bytes} B read back, ` +
+                `${formatBytes(r.gpu_bytes)} on the GPU`,
+            );
+          }
+          for (const session of sessions) session.destroy();
         }
       }
     } finally {
@@ -302,6 +338,32 @@ export async function main(args: string[]): Promise<number> {
       engine.dispose();
     }
   }
+  // Unfused over fused median time per (shape, T, captures): > 1 when fusion is faster.
+  const fusionRatios = rows.flatMap((on) => {
+    if (on.fusion === 'off') return [];
+    const off = rows.find(
+      (r) => r.fusion === 'off' && r.shape === on.shape && r.T === on.T && r.captures === on.captures,
+    );
+    if (!off) return [];
+    const ratio = off.median_ms / on.median_ms;
+    const minRatio = off.min_ms / on.min_ms;
+    console.log(
+      `fusion=${on.fusion} ${on.shape} T=${on.T} captures=${on.captures}: unfused/fused time ${ratio.toFixed(2)} ` +
+        `(medians ${off.median_ms.toFixed(1)} / ${on.median_ms.toFixed(1)} ms; fastest reps ` +
+        `${minRatio.toFixed(2)}), dispatches per layer ${off.dispatches_per_layer} → ${on.dispatches_per_layer}`,
+    );
+    return [
+      {
+        fusion: on.fusion,
+        shape: on.shape,
+        T: on.T,
+        captures: on.captures,
+        unfused_over_fused: ratio,
+        unfused_over_fused_min: minRatio,
+        dispatches_per_layer: { fused: on.dispatches_per_layer, unfused: off.dispatches_per_layer },
+      },
+    ];
+  });
   const report = {
     date: new Date().toISOString(),
     adapter: summary,
@@ -309,6 +371,7 @@ export async function main(args: string[]): Promise<number> {
     matmul,
     best_matmul_gflops: bestMatmul,
     forward: rows,
+    fusion: fusionRatios,
     causal,
   };
   await mkdir(dirname(values.out), { recursive: true });

@@ -145,3 +145,26 @@ export function formatBytes(n: number): string {
   if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(1)} MiB`;
   return `${(n / 2 ** 10).toFixed(1)} KiB`;
 }
+
+/** Dispatches of one block's clean forward by fusion setting (plan.ts's Fusion). */
+export function blockDispatches(fusion: 'on' | 'attention' | 'off'): number {
+  // 'on': ln_1+c_attn, attention, attn.c_proj, ln_2+c_fc, mlp.c_proj; 'attention': ln_1 and ln_2
+  // on their own; 'off': also softmax and values apart.
+  return { on: 5, attention: 7, off: 8 }[fusion];
+}
+
+/**
+ * Dispatches of one clean forward without capture-only hooks or ablation (any lens points): the
+ * embedding per wte part, the blocks, then the lens's ln_f, its unembedding per part, the top-k
+ * merge and, unless the lens kernel writes it, logits_last per part.
+ */
+export function forwardDispatches(
+  nLayer: number,
+  o: {
+    readonly fusion: 'on' | 'attention' | 'off';
+    readonly wteParts: number;
+    readonly logitsLastFused: boolean;
+  },
+): number {
+  return o.wteParts + nLayer * blockDispatches(o.fusion) + 2 + o.wteParts * (o.logitsLastFused ? 1 : 2);
+}

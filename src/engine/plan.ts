@@ -1,19 +1,22 @@
 // The forward plan: every step of one session's forward at its capacity, built once (pipelines,
-// bind groups) and put in order per run. Per block: ln_1, QKV matmul, softmax (writes the pattern
-// capture), attention × V (hook_z), c_proj + residual (hook_resid_mid), ln_2, c_fc + GELU,
-// c_proj + residual (hook_resid_post); hook_attn_out and hook_mlp_out each add one matmul, only
-// where captured; ablated heads and MLPs add their small steps. Then the logit lens over the
-// stacked lens points: ln_f, unembedding with top-k per vocabulary chunk (which also writes
-// logits_last on the tiled and vec4 paths), the top-k merge.
+// bind groups) and put in order per run. Per block, fused (the default): ln_1 + QKV matmul (the
+// LayerNorm folded into the matmul), attention (softmax and × V in one kernel: writes the pattern
+// capture and hook_z), c_proj + residual (hook_resid_mid), ln_2 + c_fc + GELU, c_proj + residual
+// (hook_resid_post): 5 dispatches. Unfused (fusion 'off'): ln_1, QKV matmul, softmax, attention × V,
+// c_proj + residual, ln_2, c_fc + GELU, c_proj + residual: 8. A LayerNorm whose output is captured
+// also runs on its own in the fused forward, for the capture alone; hook_attn_out and hook_mlp_out
+// each add one matmul, only where captured; ablated heads and MLPs add their small steps. Then the
+// logit lens over the stacked lens points: ln_f, unembedding with top-k per vocabulary chunk (which
+// also writes logits_last on the tiled and vec4 paths), the top-k merge.
 
 import type { CaptureFormat } from '../gpu/kernels';
 import { checkAblation, isEmptyAblation, type Ablation } from '../model/ablation';
-import { residualBoundaries, residualIndex, type HookPoint } from '../model/hooks';
+import { residualBoundaries, residualIndex, type HookName, type HookPoint } from '../model/hooks';
 import type { Gpt2Config } from '../model/types';
 import { ablationFlagStride, type Allocation, type Slots } from './activations';
 import type { ForwardFlopsOptions } from './cost';
 import { captureSteps, type CaptureSteps } from './capture-steps';
-import { ceilDiv, StepFactory, wg, wgVec4, type Step } from './steps';
+import { ceilDiv, StepFactory, wg, type Step } from './steps';
 
 /** Logit-lens settings shared by every session of an engine. */
 export const lensTopK = 5; // at most 8 (MAX_K in unembed_topk_tiled.wgsl)
@@ -38,15 +41,27 @@ export function lensPointsOf(lens: LensPoints, L: number): HookPoint[] {
   return [...Array.from({ length: L }, (_, layer): HookPoint => ({ kind: 'resid_pre', layer })), final];
 }
 
+/**
+ * 'on': ln_1 + c_attn, softmax + values and ln_2 + c_fc fused, 5 dispatches per block; 'attention':
+ * only softmax + values, 7 (on SwiftShader at GPT-2 small the folded LayerNorm's extra arithmetic
+ * costs more than the two dispatches it saves); 'off': the unfused 8.
+ */
+export type Fusion = 'on' | 'attention' | 'off';
+
 /** Ablation flag values (shaders/forward/ablate_*.wgsl): 0 keep, 1 zero, 2 mean. */
 const flagOf = { zero: 1, mean: 2 } as const;
 
 /** One block's steps, in order. */
 interface LayerSteps {
-  readonly attention: readonly Step[]; // ln_1, c_attn, softmax, values
+  /**
+   * ln_1 and c_attn (fused: one step, ln_1 run besides only where its output is captured), the
+   * captures that read them, softmax and values (fused: one step).
+   */
+  readonly attention: readonly Step[];
   readonly attnProj: Step; // c_proj + residual
   readonly attnOut?: Step; // c_proj alone into hook_attn_out, where captured
-  readonly mlp: readonly [ln2: Step, fc: Step, proj: Step];
+  readonly mlpIn: readonly Step[]; // ln_2 and c_fc + gelu (fused: one step, ln_2 only if captured)
+  readonly mlpProj: Step; // mlp.c_proj + residual
   readonly mlpOut?: Step; // mlp.c_proj alone into hook_mlp_out, where captured
 }
 
@@ -74,14 +89,26 @@ export class ForwardPlan {
   /** logits_last comes out of the lens kernel (tiled and vec4 paths), not its own pass. */
   readonly logitsLastFused: boolean;
 
-  constructor(f: StepFactory, acts: Allocation, slots: Slots, lensPoints: readonly HookPoint[]) {
+  /** Which kernels are fused (see Fusion). */
+  readonly fusion: Fusion;
+
+  constructor(
+    f: StepFactory,
+    acts: Allocation,
+    slots: Slots,
+    lensPoints: readonly HookPoint[],
+    fusion: Fusion = 'on',
+  ) {
+    this.fusion = fusion;
+    const fused = fusion !== 'off'; // the attention kernel
+    const foldLn = fusion === 'on';
     const { weights, fallback } = f.parts;
     const config = weights.config;
     this.#config = config;
     this.#acts = acts;
     this.#slots = slots;
     this.#f = f;
-    const { nEmbd: D, nInner: F, headDim: HD, nHead: H, vocabSize: V, layerNormEpsilon } = config;
+    const { nEmbd: D, nInner: F, vocabSize: V, layerNormEpsilon } = config;
     const wf = f.weightVariant;
     const buf = (name: string) => acts.buffer(name);
     const resid = (i: number) => buf(slots.boundary[i]!);
@@ -94,7 +121,6 @@ export class ForwardPlan {
     const captureFormat = acts.texture(slots.pattern[0]!).format as CaptureFormat;
     // The vec4 kernels (fallback adapters only) read rows of D floats as D/4 vec4s.
     const vec4D = fallback && D % 4 === 0;
-    const vec4HD = fallback && HD % 4 === 0; // and so D % 4 == 0
     const lnOverrides = { ...wf, overrides: { D, EPS: layerNormEpsilon, WG_X: wg } };
     const layerNorm = (
       label: string,
@@ -128,37 +154,39 @@ export class ForwardPlan {
         (T) => [ceilDiv(D, wg), T, 1],
       ),
     );
+    const captured = (l: number, hook: string) => slots.only.has(`blocks.${l}.${hook}` as HookName);
     this.#layers = weights.blocks.map((b, l): LayerSteps => {
       const [pre, mid, post] = [resid(2 * l), resid(2 * l + 1), resid(2 * l + 2)];
       const z = buf(slots.z[l]!);
       const attnOut = slots.attnOut[l];
       const mlpOut = slots.mlpOut[l];
-      const pattern = acts.texture(slots.pattern[l]!);
+      const pattern = acts.texture(slots.pattern[l]!).createView({ dimension: '2d-array' });
+      // Fused, a LayerNorm still runs on its own where its output is captured (ln*.hook_normalized,
+      // or mlp.hook_pre, whose c_fc without gelu reads it), for the capture alone: the forward
+      // itself stays the same whatever is captured. ln*.hook_scale reads the stream itself.
+      const ln1Out = !foldLn || captured(l, 'ln1.hook_normalized');
+      const ln2Out = !foldLn || captured(l, 'ln2.hook_normalized') || captured(l, 'mlp.hook_pre');
+      const lnLayer = (
+        x: GPUBuffer,
+        p: { weight: GPUBuffer; bias: GPUBuffer },
+        w: GPUBuffer,
+        bias: GPUBuffer,
+        out: GPUBuffer,
+        N: number,
+        epilogue: 0 | 1,
+        name: string,
+      ) =>
+        foldLn
+          ? f.matmulLn(`blocks.${l}.${name}`, x, p, w, bias, out, D, N, epilogue, layerNormEpsilon)
+          : f.matmul(`blocks.${l}.${name}`, ln, w, bias, out, D, N, epilogue);
+      const attention = f.attention(`blocks.${l}.attn`, qkv, att, pattern, z, fused, captureFormat);
       return {
         attention: [
-          layerNorm(`blocks.${l}.ln_1`, 0, pre, b.ln1, ln),
+          ...(ln1Out ? [layerNorm(`blocks.${l}.ln_1`, 0, pre, b.ln1, ln)] : []),
           ...only.ln1[l]!,
-          f.matmul(`blocks.${l}.attn.c_attn`, ln, b.cAttn.weight, b.cAttn.bias, qkv, D, 3 * D, 0),
+          lnLayer(pre, b.ln1, b.cAttn.weight, b.cAttn.bias, qkv, 3 * D, 0, 'attn.c_attn'),
           ...only.qkv[l]!,
-          f.step(
-            `blocks.${l}.attn.softmax`,
-            // One thread per (query, head) on fallback adapters, a workgroup per row on GPUs.
-            fallback ? 'attentionSoftmax' : 'attentionSoftmaxRows',
-            {
-              captureFormat,
-              overrides: { D, H, HD, WG_X: wg, SQRT_ENCODE: captureFormat === 'rgba8unorm' ? 1 : 0 },
-            },
-            [f.uniform(0), { buffer: qkv }, { buffer: att }, pattern.createView({ dimension: '2d-array' })],
-            fallback ? (T) => [ceilDiv(T, wg), H, 1] : (T) => [T, H, 1],
-          ),
-          f.step(
-            `blocks.${l}.attn.values`,
-            vec4HD ? 'attentionValuesVec4' : 'attentionValues',
-            { overrides: { D, H, HD, WG_X: vec4HD ? wgVec4 : wg } },
-            [f.uniform(0), { buffer: qkv }, { buffer: att }, { buffer: z }],
-            // The vec4 kernel: 4 queries × 4 columns per thread.
-            vec4HD ? (T) => [ceilDiv(D, 4 * wgVec4), ceilDiv(T, 4), 1] : (T) => [ceilDiv(D, wg), T, 1],
-          ),
+          ...attention,
         ],
         attnProj: f.matmul(
           `blocks.${l}.attn.c_proj`,
@@ -185,11 +213,11 @@ export class ForwardPlan {
               ),
             }
           : {}),
-        mlp: [
-          layerNorm(`blocks.${l}.ln_2`, 0, mid, b.ln2, ln),
-          f.matmul(`blocks.${l}.mlp.c_fc`, ln, b.fc.weight, b.fc.bias, fc, D, F, 1),
-          f.matmul(`blocks.${l}.mlp.c_proj`, fc, b.mlpProj.weight, b.mlpProj.bias, post, F, D, 2, mid),
+        mlpIn: [
+          ...(ln2Out ? [layerNorm(`blocks.${l}.ln_2`, 0, mid, b.ln2, ln)] : []),
+          lnLayer(mid, b.ln2, b.fc.weight, b.fc.bias, fc, F, 1, 'mlp.c_fc'),
         ],
+        mlpProj: f.matmul(`blocks.${l}.mlp.c_proj`, fc, b.mlpProj.weight, b.mlpProj.bias, post, F, D, 2, mid),
         ...(mlpOut
           ? {
               mlpOut: f.matmul(
@@ -296,14 +324,14 @@ export class ForwardPlan {
       steps.push(layer.attnProj);
       if (layer.attnOut) steps.push(layer.attnOut);
       if (mlpFlag === 0) {
-        steps.push(layer.mlp[0], layer.mlp[1], ...extra, layer.mlp[2]);
+        steps.push(...layer.mlpIn, ...extra, layer.mlpProj);
         if (layer.mlpOut) steps.push(layer.mlpOut);
       } else if (mlpFlag === flagOf.mean || layer.mlpOut) {
         // hook_mlp_out (captured: before ablation replaces it), then resid_post from resid_mid.
-        steps.push(layer.mlp[0], layer.mlp[1], ...extra, ablate!.mlpOut, ablate!.mlp);
+        steps.push(...layer.mlpIn, ...extra, ablate!.mlpOut, ablate!.mlp);
       } else if (extra.length > 0) {
         // zero, with the MLP's inputs or hidden layer captured: run up to them, then ablate.
-        steps.push(layer.mlp[0], layer.mlp[1], ...extra, ablate!.mlp);
+        steps.push(...layer.mlpIn, ...extra, ablate!.mlp);
       } else steps.push(ablate!.mlp); // zero: resid_post = resid_mid, the MLP need not run
     }
     steps.push(...this.#only.final);

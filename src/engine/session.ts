@@ -53,7 +53,15 @@ import {
   forwardFlops,
   trackFlops,
 } from './cost';
-import { ForwardPlan, type LensPoints, lensChunk, lensPointsOf, lensTopK, normalizeAblation } from './plan';
+import {
+  ForwardPlan,
+  type Fusion,
+  type LensPoints,
+  lensChunk,
+  lensPointsOf,
+  lensTopK,
+  normalizeAblation,
+} from './plan';
 import { ceilDiv, encodeSteps, StepFactory, type EngineParts } from './steps';
 import { readLens, submitLens } from './lens-stage';
 import { Tracking, type TokenTrack } from './tracking';
@@ -81,6 +89,8 @@ export interface SessionOptions {
    * and logits_last are captured whatever the filter says.
    */
   readonly namesFilter?: NamesFilter;
+  /** Fused kernels: 'on' (default) 5 dispatches per block, 'attention' 7, 'off' 8 (plan.ts). */
+  readonly fusion?: Fusion;
 }
 
 /** Per-run options of PromptSession.run. */
@@ -154,6 +164,7 @@ export class PromptSession {
   readonly #captureBudget: number;
   readonly #lensOption: LensPoints;
   readonly #captures: Set<HookName>;
+  readonly #fusion: Fusion;
   #captureFormat: CaptureFormat = 'rgba32float';
   readonly lensPoints: readonly HookPoint[];
   #capacity = 0;
@@ -178,6 +189,7 @@ export class PromptSession {
     this.#formatOption = options.captureFormat;
     this.#captureBudget = options.captureBudget ?? captureBudgetBytes;
     this.#lensOption = options.lens;
+    this.#fusion = options.fusion ?? 'on';
     const L = this.#config.nLayer;
     this.lensPoints = lensPointsOf(options.lens, L);
     this.#captures = options.namesFilter ? resolveCaptures(L, options.namesFilter) : defaultCaptures(L);
@@ -443,7 +455,7 @@ export class PromptSession {
     });
     this.#acts.add(this.#parts.device, rows);
     this.#factory = new StepFactory(this.#parts, this.#acts.buffer('params'));
-    this.#plan = new ForwardPlan(this.#factory, this.#acts, slots, this.lensPoints);
+    this.#plan = new ForwardPlan(this.#factory, this.#acts, slots, this.lensPoints, this.#fusion);
   }
 
   #outOfMemory(T: number, capacity: number, oom: GPUError, restored: boolean): GpuOutOfMemoryError {

@@ -3,7 +3,7 @@
 // kernels, with vec4 loads where the widths allow; on real GPUs the shared-memory tiled kernels.
 // Weights are f16 or f32 (weightFormat, a pipeline variant of the same WGSL).
 
-import type { Kernel, KernelName, KernelRegistry, PipelineVariant } from '../gpu/kernels';
+import type { CaptureFormat, Kernel, KernelName, KernelRegistry, PipelineVariant } from '../gpu/kernels';
 import { uniformStride } from './activations';
 import type { GpuWeights } from './weights';
 
@@ -128,6 +128,105 @@ export class StepFactory {
       resources,
       (T) => [ceilDiv(N, 64), ceilDiv(T, 64), 1],
     );
+  }
+
+  /**
+   * out = epilogue(LayerNorm(x) · w + bias), the LayerNorm (gain ln.weight, bias ln.bias, eps) folded
+   * into the matmul (EPILOGUE 0 none, 1 gelu_new), T rows of K = D → N: ln_1 → attn.c_attn and
+   * ln_2 → mlp.c_fc in one dispatch each. Same variant choice and dispatch shape as matmul.
+   */
+  matmulLn(
+    label: string,
+    x: GPUBuffer,
+    ln: { readonly weight: GPUBuffer; readonly bias: GPUBuffer },
+    w: GPUBuffer,
+    bias: GPUBuffer,
+    out: GPUBuffer,
+    K: number,
+    N: number,
+    epilogue: 0 | 1,
+    eps: number,
+  ): Step {
+    const wf = this.weightVariant;
+    // matmul_common's residual binding is unused here (no residual epilogue): x stands in.
+    const resources = [
+      this.uniform(0),
+      { buffer: x },
+      { buffer: w },
+      { buffer: bias },
+      { buffer: x },
+      { buffer: out },
+      { buffer: ln.weight },
+      { buffer: ln.bias },
+    ];
+    const overrides = { K, N, EPILOGUE: epilogue, EPS: eps };
+    if (this.parts.fallback) {
+      const vec4 = K % 4 === 0 && N % 4 === 0;
+      const [kernel, per, wgX] = vec4
+        ? (['matmulLnBlockedVec4', 8, wgVec4] as const)
+        : (['matmulLnBlocked', 4, wg] as const);
+      return this.step(label, kernel, { ...wf, overrides: { ...overrides, WG_X: wgX } }, resources, (T) => [
+        ceilDiv(N, per * wgX),
+        ceilDiv(T, per),
+        1,
+      ]);
+    }
+    return this.step(label, 'matmulLnTiled', { ...wf, overrides }, resources, (T) => [
+      ceilDiv(N, 64),
+      ceilDiv(T, 64),
+      1,
+    ]);
+  }
+
+  /**
+   * One block's attention, [T, 3D] qkv → the pattern capture (and the att scratch [H, T, T]) and z
+   * [T, D] (hook_z): fused, one kernel (softmax × V); else the softmax, then attention × V. One
+   * thread per (query, head) on fallback adapters (vec4 loads where the head size allows), a
+   * workgroup per (query, head) on GPUs.
+   */
+  attention(
+    label: string,
+    qkv: GPUBuffer,
+    att: GPUBuffer,
+    pattern: GPUTextureView,
+    z: GPUBuffer,
+    fused: boolean,
+    captureFormat: CaptureFormat,
+  ): Step[] {
+    const { nEmbd: D, nHead: H, headDim: HD } = this.parts.weights.config;
+    const { fallback } = this.parts;
+    const vec4HD = fallback && HD % 4 === 0; // and so D % 4 == 0
+    const sqrt = captureFormat === 'rgba8unorm' ? 1 : 0;
+    const softmax = (wgX: number) => ({
+      captureFormat,
+      overrides: { D, H, HD, WG_X: wgX, SQRT_ENCODE: sqrt },
+    });
+    const rows = (T: number): readonly [number, number, number] => [T, H, 1];
+    const u = this.uniform(0);
+    if (fused) {
+      const kernel = fallback ? (vec4HD ? 'attentionFusedVec4' : 'attentionFused') : 'attentionFusedRows';
+      const resources = [u, { buffer: qkv }, { buffer: att }, pattern, { buffer: z }];
+      return fallback
+        ? [this.step(label, kernel, softmax(wgVec4), resources, (T) => [ceilDiv(T, wgVec4), H, 1])]
+        : [this.step(label, kernel, softmax(wg), resources, rows)];
+    }
+    return [
+      this.step(
+        `${label}.softmax`,
+        fallback ? 'attentionSoftmax' : 'attentionSoftmaxRows',
+        softmax(wg),
+        [u, { buffer: qkv }, { buffer: att }, pattern],
+        fallback ? (T) => [ceilDiv(T, wg), H, 1] : rows,
+      ),
+      this.step(
+        `${label}.values`,
+        vec4HD ? 'attentionValuesVec4' : 'attentionValues',
+        { overrides: { D, H, HD, WG_X: vec4HD ? wgVec4 : wg } },
+        [u, { buffer: qkv }, { buffer: att }, { buffer: z }],
+        // The vec4 kernel: 4 queries × 4 columns per thread.
+        vec4HD ? (T) => [ceilDiv(D, 4 * wgVec4), ceilDiv(T, 4), 1] : (T) => [ceilDiv(D, wg), T, 1],
+      ),
+    ];
   }
 
   /**

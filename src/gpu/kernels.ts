@@ -24,11 +24,12 @@ export interface KernelDef {
 
 /** The modules a module uses: a kernel lists only the ones it uses itself. */
 const moduleDeps: Readonly<Record<string, readonly string[]>> = {
-  attention_pattern: ['attention_qk', 'rows_uniform'],
+  attention_pattern: ['rows_uniform'],
   embed_common: ['rows_uniform', 'wte_part'],
   layernorm_stats: ['rows_uniform'],
   lens_part: ['wte_part'],
   matmul_common: ['rows_uniform'],
+  matmul_ln_common: ['matmul_common'],
   topk_common: ['rows_uniform'],
 };
 
@@ -46,8 +47,12 @@ export function kernelFiles(def: KernelDef): string[] {
 
 /** The matmuls' (matmul_common.wgsl and matmul_blocked_vec4.wgsl): params, a, w, bias, residual; out. */
 const matmulBindings = ['uniform', 'read', 'read', 'read', 'read', 'write'] as const;
+/** The LayerNorm-folded matmuls' (matmul_ln_common.wgsl): the matmuls', then gamma, beta. */
+const matmulLnBindings = [...matmulBindings, 'read', 'read'] as const;
 /** The softmax kernels' (attention_pattern.wgsl): params, qkv; att, the pattern capture. */
 const softmaxBindings = ['uniform', 'read', 'write', 'pattern-texture'] as const;
+/** The fused attention kernels': the softmax kernels', then z (hook_z). */
+const attentionBindings = [...softmaxBindings, 'write'] as const;
 /** The rank-counting kernels' (track_count*.wgsl): params, x, wte, ids, points, tracked; rank. */
 const trackCountBindings = ['uniform', 'read', 'read', 'read', 'read', 'read', 'write'] as const;
 
@@ -78,12 +83,55 @@ export const kernelDefs = {
     modules: ['rows_uniform'],
   },
   matmulTiled: { file: 'matmul_tiled', bindings: matmulBindings, weights: true, modules: ['matmul_common'] },
-  attentionSoftmax: { file: 'attention_softmax', bindings: softmaxBindings, modules: ['attention_pattern'] },
+  /** Fusion: LayerNorm(a) · w + bias, the LayerNorm folded into the matmul (ln_1 → c_attn, ln_2 → c_fc). */
+  matmulLnBlocked: {
+    file: 'matmul_ln_blocked',
+    bindings: matmulLnBindings,
+    weights: true,
+    modules: ['matmul_ln_common'],
+  },
+  /** matmulLnBlocked for K % 4 == 0 and N % 4 == 0: the LayerNorm folded algebraically, one pass. */
+  matmulLnBlockedVec4: {
+    file: 'matmul_ln_blocked_vec4',
+    bindings: matmulLnBindings,
+    weights: true,
+    modules: ['rows_uniform'],
+  },
+  /** matmulLnBlocked for real GPUs: the rows' statistics in a prologue, normalized as they are staged. */
+  matmulLnTiled: {
+    file: 'matmul_ln_tiled',
+    bindings: matmulLnBindings,
+    weights: true,
+    modules: ['matmul_ln_common'],
+  },
+  attentionSoftmax: {
+    file: 'attention_softmax',
+    bindings: softmaxBindings,
+    modules: ['attention_pattern', 'attention_qk'],
+  },
   /** attentionSoftmax for real GPUs: one workgroup per (query, head), reductions in workgroup memory. */
   attentionSoftmaxRows: {
     file: 'attention_softmax_rows',
     bindings: softmaxBindings,
+    modules: ['attention_pattern', 'attention_qk'],
+  },
+  /** Fusion: attentionSoftmax and attentionValues in one dispatch (pattern capture and hook_z). */
+  attentionFused: {
+    file: 'attention_fused',
+    bindings: attentionBindings,
+    modules: ['attention_pattern', 'attention_qk'],
+  },
+  /** attentionFused for HD % 4 == 0 on fallback adapters: vec4 loads of q, k and v. */
+  attentionFusedVec4: {
+    file: 'attention_fused_vec4',
+    bindings: attentionBindings,
     modules: ['attention_pattern'],
+  },
+  /** attentionFused for real GPUs: attentionSoftmaxRows, a storage barrier, then z. */
+  attentionFusedRows: {
+    file: 'attention_fused_rows',
+    bindings: attentionBindings,
+    modules: ['attention_pattern', 'attention_qk'],
   },
   attentionValues: {
     file: 'attention_values',

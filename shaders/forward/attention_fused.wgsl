@@ -1,0 +1,57 @@
+// attention_fused — one block's attention in one dispatch (softmax and values fused), the variant
+// for CPU fallback adapters:
+//   att[h, t, s] = softmax_s(q_t · k_s / sqrt(HD)) for s ≤ t, 0 for s > t (causal mask), into the
+//     [H, T, T] scratch and the capture texture `pattern` (blocks.L.attn.hook_pattern; texel
+//     (s / 4, t) of layer h holds keys s..s+3 of query t; f32, f16 or 8-bit √p);
+//   z[t, h·HD + j] = Σ_{s ≤ t} att[h, t, s] · v[s, h·HD + j] (blocks.L.attn.hook_z, [T, D]).
+//   q, k, v: head h's slices of qkv = [q | k | v] [T, 3D], each head HD wide.
+// Dispatch: (ceil(T / WG_X), H, 1); one thread per (query, head): the three passes of
+// attention_softmax.wgsl (the last in attention_pattern.wgsl), then the head's HD outputs from the
+// row it wrote itself (no other thread's writes are read, so no barrier). Replaces
+// attention_softmax + attention_values (the unfused path, kept selectable). attention_fused_vec4.wgsl
+// is this with vec4 loads (HD % 4 == 0), attention_fused_rows.wgsl the variant for real GPUs.
+// Reference: attention() in src/model/reference.ts.
+override WG_X: u32 = 16u;
+
+// D, H, HD, qkv and qk_score: attention_qk.wgsl; SQRT_ENCODE, att, pattern and store_keys:
+// attention_pattern.wgsl; params (rows = T): rows_uniform.wgsl (all prepended).
+@group(0) @binding(4) var<storage, read_write> z: array<f32>; // [T, D]
+
+@compute @workgroup_size(WG_X)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let T = params.rows;
+  let t = gid.x;
+  let h = gid.y;
+  if (t >= T || h >= H) {
+    return;
+  }
+  let row = (h * T + t) * T;
+  // Pass 1: scores and their max.
+  var m = -3.0e38;
+  for (var s = 0u; s <= t; s++) {
+    let score = qk_score(t, s, h);
+    att[row + s] = score;
+    m = max(m, score);
+  }
+  // Pass 2: exponentials and their sum.
+  var sum = 0.0;
+  for (var s = 0u; s <= t; s++) {
+    let e = exp(att[row + s] - m);
+    att[row + s] = e;
+    sum += e;
+  }
+  // Pass 3: normalize, zero the masked keys, and write the capture four keys per texel.
+  let inv = 1.0 / sum;
+  for (var s0 = 0u; s0 < T; s0 += 4u) {
+    store_keys(row, t, h, s0, T, inv);
+  }
+  // Pass 4: the head's outputs, weights · values over the keys s ≤ t.
+  let col = h * HD;
+  for (var j = 0u; j < HD; j++) {
+    var acc = 0.0;
+    for (var s = 0u; s <= t; s++) {
+      acc += att[row + s] * qkv[s * 3u * D + 2u * D + col + j];
+    }
+    z[t * D + col + j] = acc;
+  }
+}
