@@ -103,12 +103,12 @@ describe('lens rows and tracked series', () => {
     const L = 3;
     expect(residualBoundaries(L).map((p) => pointTick(p))).toEqual([
       'emb',
-      '0a',
-      '0m',
-      '1a',
-      '1m',
-      '2a',
-      '2m',
+      'L0a',
+      'L0m',
+      'L1a',
+      'L1m',
+      'L2a',
+      'L2m',
     ]);
     expect(pointName(pre(0))).toBe('Embeddings');
     expect(pointName(mid(1))).toBe('L1 · after attention');

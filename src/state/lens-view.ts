@@ -53,7 +53,7 @@ export function pointCaption(p: HookPoint, nLayer: number): string {
     : hookName(p);
 }
 
-/** A short axis label for a lens point (depth-names' boundaryShortName): "emb", "3a", "3m". */
+/** A short axis label for a lens point (depth-names' boundaryShortName): "emb", "L3a", "L3m". */
 export function pointTick(p: HookPoint): string {
   return p.kind === 'resid_pre' || p.kind === 'resid_mid' || p.kind === 'resid_post'
     ? boundaryShortName(boundaryIndex(p))

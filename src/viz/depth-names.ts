@@ -28,11 +28,11 @@ export function boundaryName(index: number): string {
   return index % 2 === 1 ? `${layerName(layer)} · after attention` : `${layerName(layer)} · after MLP`;
 }
 
-/** A short axis label for boundary `index`: "emb", "3a" (after attention), "3m" (after MLP). */
+/** A short axis label for boundary `index`: "emb", "L3a" (after attention), "L3m" (after MLP). */
 export function boundaryShortName(index: number): string {
   if (index === 0) return 'emb';
   const layer = Math.floor((index - 1) / 2);
-  return index % 2 === 1 ? `${layer}a` : `${layer}m`;
+  return index % 2 === 1 ? `${layerName(layer)}a` : `${layerName(layer)}m`;
 }
 
 /**
