@@ -6,7 +6,7 @@
 //   z[t, h·HD + j] = Σ_{s ≤ t} att[h, t, s] · v[s, h·HD + j] (blocks.L.attn.hook_z, [T, D]).
 //   q, k, v: head h's slices of qkv = [q | k | v] [T, 3D], each head HD wide.
 // Dispatch: (ceil(T / WG_X), H, 1); one thread per (query, head): the three passes of
-// attention_softmax.wgsl (the last in attention_pattern.wgsl), then the head's HD outputs from the
+// softmax_thread.wgsl (the last in attention_pattern.wgsl), then the head's HD outputs from the
 // row it wrote itself (no other thread's writes are read, so no barrier). Replaces
 // attention_softmax + attention_values (the unfused path, kept selectable). attention_fused_vec4.wgsl
 // is this with vec4 loads (HD % 4 == 0), attention_fused_rows.wgsl the variant for real GPUs.
@@ -14,7 +14,7 @@
 override WG_X: u32 = 16u;
 
 // D, H, HD, qkv and qk_score: attention_qk.wgsl; SQRT_ENCODE, att, pattern and store_keys:
-// attention_pattern.wgsl; params (rows = T): rows_uniform.wgsl (all prepended).
+// attention_pattern.wgsl; softmax_row: softmax_thread.wgsl; params (rows = T): rows_uniform.wgsl (all prepended).
 @group(0) @binding(4) var<storage, read_write> z: array<f32>; // [T, D]
 
 @compute @workgroup_size(WG_X)
@@ -25,26 +25,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   if (t >= T || h >= H) {
     return;
   }
-  let row = (h * T + t) * T;
-  // Pass 1: scores and their max.
-  var m = -3.0e38;
-  for (var s = 0u; s <= t; s++) {
-    let score = qk_score(t, s, h);
-    att[row + s] = score;
-    m = max(m, score);
-  }
-  // Pass 2: exponentials and their sum.
-  var sum = 0.0;
-  for (var s = 0u; s <= t; s++) {
-    let e = exp(att[row + s] - m);
-    att[row + s] = e;
-    sum += e;
-  }
-  // Pass 3: normalize, zero the masked keys, and write the capture four keys per texel.
-  let inv = 1.0 / sum;
-  for (var s0 = 0u; s0 < T; s0 += 4u) {
-    store_keys(row, t, h, s0, T, inv);
-  }
+  let row = softmax_row(t, h, T); // passes 1–3: softmax_thread.wgsl
   // Pass 4: the head's outputs, weights · values over the keys s ≤ t.
   let col = h * HD;
   for (var j = 0u; j < HD; j++) {

@@ -14,9 +14,23 @@ override HD: u32; // a multiple of 4
 override WG_X: u32 = 16u;
 
 // SQRT_ENCODE, att (binding 2), pattern (binding 3) and store_keys: attention_pattern.wgsl;
-// params (rows = T): rows_uniform.wgsl (both prepended).
+// softmax_row: softmax_thread.wgsl; params (rows = T): rows_uniform.wgsl (all prepended).
 @group(0) @binding(1) var<storage, read> qkv: array<vec4f>; // [T, 3D/4]
 @group(0) @binding(4) var<storage, read_write> z: array<vec4f>; // [T, D/4]
+
+// The score of query t for key s in head h, q_t · k_s / sqrt(HD), with vec4 loads (softmax_thread.wgsl
+// calls it).
+fn qk_score(t: u32, s: u32, h: u32) -> f32 {
+  let D4 = D / 4u;
+  let HD4 = HD / 4u;
+  let q = t * 3u * D4 + h * HD4;
+  let k = s * 3u * D4 + D4 + h * HD4;
+  var dot4 = vec4f(0.0);
+  for (var j = 0u; j < HD4; j++) {
+    dot4 += qkv[q + j] * qkv[k + j];
+  }
+  return (dot4.x + dot4.y + dot4.z + dot4.w) * inverseSqrt(f32(HD));
+}
 
 @compute @workgroup_size(WG_X)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
@@ -29,33 +43,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   let D4 = D / 4u;
   let HD4 = HD / 4u;
   let row4 = 3u * D4; // qkv row stride in vec4
-  let row = (h * T + t) * T;
-  let q = t * row4 + h * HD4;
-  let scale = inverseSqrt(f32(HD));
-  // Pass 1: scores and their max.
-  var m = -3.0e38;
-  for (var s = 0u; s <= t; s++) {
-    let k = s * row4 + D4 + h * HD4;
-    var dot4 = vec4f(0.0);
-    for (var j = 0u; j < HD4; j++) {
-      dot4 += qkv[q + j] * qkv[k + j];
-    }
-    let score = (dot4.x + dot4.y + dot4.z + dot4.w) * scale;
-    att[row + s] = score;
-    m = max(m, score);
-  }
-  // Pass 2: exponentials and their sum.
-  var sum = 0.0;
-  for (var s = 0u; s <= t; s++) {
-    let e = exp(att[row + s] - m);
-    att[row + s] = e;
-    sum += e;
-  }
-  // Pass 3: normalize, zero the masked keys, and write the capture four keys per texel.
-  let inv = 1.0 / sum;
-  for (var s0 = 0u; s0 < T; s0 += 4u) {
-    store_keys(row, t, h, s0, T, inv);
-  }
+  let row = softmax_row(t, h, T); // passes 1–3: softmax_thread.wgsl, scores by qk_score below
   // Pass 4: z, column groups c..c+3 of the head (16 columns) per sweep over the keys.
   let v0 = 2u * D4 + h * HD4; // head h's v within a qkv row, in vec4
   let z0 = t * D4 + h * HD4;

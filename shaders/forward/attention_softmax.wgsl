@@ -10,7 +10,7 @@
 override WG_X: u32 = 64u;
 
 // D, H, HD, qkv and qk_score: attention_qk.wgsl; SQRT_ENCODE, att, pattern and store_keys:
-// attention_pattern.wgsl; params (rows = T): rows_uniform.wgsl (all prepended).
+// attention_pattern.wgsl; softmax_row: softmax_thread.wgsl; params (rows = T): rows_uniform.wgsl (all prepended).
 
 @compute @workgroup_size(WG_X)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
@@ -20,24 +20,5 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   if (t >= T || h >= H) {
     return;
   }
-  let row = (h * T + t) * T;
-  // Pass 1: scores and their max.
-  var m = -3.0e38;
-  for (var s = 0u; s <= t; s++) {
-    let score = qk_score(t, s, h);
-    att[row + s] = score;
-    m = max(m, score);
-  }
-  // Pass 2: exponentials and their sum.
-  var sum = 0.0;
-  for (var s = 0u; s <= t; s++) {
-    let e = exp(att[row + s] - m);
-    att[row + s] = e;
-    sum += e;
-  }
-  // Pass 3: normalize, zero the masked keys, and write the capture four keys per texel.
-  let inv = 1.0 / sum;
-  for (var s0 = 0u; s0 < T; s0 += 4u) {
-    store_keys(row, t, h, s0, T, inv);
-  }
+  softmax_row(t, h, T); // softmax_thread.wgsl
 }

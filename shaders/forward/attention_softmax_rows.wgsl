@@ -9,27 +9,8 @@
 // one thread per row, is the variant for CPU adapters, where barriers are slow).
 override WG_X: u32 = 64u; // a power of two
 
-const NEG: f32 = -3.0e38;
-
 // D, H, HD, qkv and qk_score: attention_qk.wgsl; SQRT_ENCODE, att, pattern and store_keys:
-// attention_pattern.wgsl; params (rows = T): rows_uniform.wgsl (all prepended).
-
-var<workgroup> partial: array<f32, WG_X>;
-
-/** The max (is_max) or the sum of v over the workgroup; every thread gets it. */
-fn reduce(v: f32, i: u32, is_max: bool) -> f32 {
-  partial[i] = v;
-  workgroupBarrier();
-  for (var w = WG_X / 2u; w > 0u; w /= 2u) {
-    if (i < w) {
-      partial[i] = select(partial[i] + partial[i + w], max(partial[i], partial[i + w]), is_max);
-    }
-    workgroupBarrier();
-  }
-  let r = partial[0];
-  workgroupBarrier(); // everyone has read it before the next reduce writes
-  return r;
-}
+// attention_pattern.wgsl; softmax_row_wg: softmax_rows.wgsl; params (rows = T): rows_uniform.wgsl (all prepended).
 
 @compute @workgroup_size(WG_X)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
@@ -37,29 +18,5 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   let t = wg.x;
   let h = wg.y;
   let i = lid.x;
-  let row = (h * T + t) * T;
-  // Pass 1: this thread's scores and their max.
-  var m = NEG;
-  for (var s0 = 4u * i; s0 <= t; s0 += 4u * WG_X) {
-    for (var s = s0; s <= min(s0 + 3u, t); s++) {
-      let score = qk_score(t, s, h);
-      att[row + s] = score;
-      m = max(m, score);
-    }
-  }
-  m = reduce(m, i, true);
-  // Pass 2: exponentials and their sum.
-  var sum = 0.0;
-  for (var s0 = 4u * i; s0 <= t; s0 += 4u * WG_X) {
-    for (var s = s0; s <= min(s0 + 3u, t); s++) {
-      let e = exp(att[row + s] - m);
-      att[row + s] = e;
-      sum += e;
-    }
-  }
-  let inv = 1.0 / reduce(sum, i, false);
-  // Pass 3 (attention_pattern.wgsl, prepended): normalize, zero the masked keys, write the capture.
-  for (var s0 = 4u * i; s0 < T; s0 += 4u * WG_X) {
-    store_keys(row, t, h, s0, T, inv);
-  }
+  softmax_row_wg(t, h, i, T); // softmax_rows.wgsl
 }

@@ -107,31 +107,31 @@ export const kernelDefs = {
   attentionSoftmax: {
     file: 'attention_softmax',
     bindings: softmaxBindings,
-    modules: ['attention_pattern', 'attention_qk'],
+    modules: ['softmax_thread', 'attention_pattern', 'attention_qk'],
   },
   /** attentionSoftmax for real GPUs: one workgroup per (query, head), reductions in workgroup memory. */
   attentionSoftmaxRows: {
     file: 'attention_softmax_rows',
     bindings: softmaxBindings,
-    modules: ['attention_pattern', 'attention_qk'],
+    modules: ['softmax_rows', 'attention_pattern', 'attention_qk'],
   },
   /** Fusion: attentionSoftmax and attentionValues in one dispatch (pattern capture and hook_z). */
   attentionFused: {
     file: 'attention_fused',
     bindings: attentionBindings,
-    modules: ['attention_pattern', 'attention_qk'],
+    modules: ['softmax_thread', 'attention_pattern', 'attention_qk'],
   },
   /** attentionFused for HD % 4 == 0 on fallback adapters: vec4 loads of q, k and v. */
   attentionFusedVec4: {
     file: 'attention_fused_vec4',
     bindings: attentionBindings,
-    modules: ['attention_pattern'],
+    modules: ['softmax_thread', 'attention_pattern'],
   },
   /** attentionFused for real GPUs: attentionSoftmaxRows, a storage barrier, then z. */
   attentionFusedRows: {
     file: 'attention_fused_rows',
     bindings: attentionBindings,
-    modules: ['attention_pattern', 'attention_qk'],
+    modules: ['softmax_rows', 'attention_pattern', 'attention_qk'],
   },
   attentionValues: {
     file: 'attention_values',
