@@ -28,3 +28,24 @@ fn epilogue(x: f32, idx: u32) -> f32 {
   }
   return x;
 }
+
+// The 4×4 block of out at rows r0.., columns c0.. (matmul_blocked.wgsl, matmul_ln_blocked.wgsl):
+// acc[i][j] + bias, through the epilogue; cb holds the block's columns clamped to N − 1, and what
+// lies past M or N is not stored.
+fn store_block(r0: u32, c0: u32, m_total: u32, cb: array<u32, 4>, acc: array<vec4f, 4>) {
+  let bv = vec4f(f32(bias[cb[0]]), f32(bias[cb[1]]), f32(bias[cb[2]]), f32(bias[cb[3]]));
+  for (var i = 0u; i < 4u; i++) {
+    let r = r0 + i;
+    if (r >= m_total) {
+      break;
+    }
+    let v = acc[i] + bv;
+    for (var j = 0u; j < 4u; j++) {
+      let c = c0 + j;
+      if (c < N) {
+        let idx = r * N + c;
+        out[idx] = epilogue(v[j], idx);
+      }
+    }
+  }
+}

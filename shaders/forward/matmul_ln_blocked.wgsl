@@ -11,8 +11,8 @@ alias weight_t = f32;
 
 override WG_X: u32 = 64u;
 
-// K, N, EPILOGUE, params, a, w, bias, out and epilogue(): matmul_common.wgsl; EPS, gamma, beta and
-// ln_value: matmul_ln_common.wgsl.
+// K, N, EPILOGUE, params, a, w, bias, out, epilogue() and store_block(): matmul_common.wgsl; EPS,
+// gamma, beta and ln_value: matmul_ln_common.wgsl.
 
 /** (mean, rstd) of a[r, :]; row = r · K. */
 fn ln_stats(row: u32) -> vec2f {
@@ -52,19 +52,5 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     acc[2] += ln_value(a[ra[2] + k], k, st[2]) * wv;
     acc[3] += ln_value(a[ra[3] + k], k, st[3]) * wv;
   }
-  let bv = vec4f(f32(bias[cb[0]]), f32(bias[cb[1]]), f32(bias[cb[2]]), f32(bias[cb[3]]));
-  for (var i = 0u; i < 4u; i++) {
-    let r = r0 + i;
-    if (r >= m_total) {
-      break;
-    }
-    let v = acc[i] + bv;
-    for (var j = 0u; j < 4u; j++) {
-      let c = c0 + j;
-      if (c < N) {
-        let idx = r * N + c;
-        out[idx] = epilogue(v[j], idx);
-      }
-    }
-  }
+  store_block(r0, c0, m_total, cb, acc);
 }

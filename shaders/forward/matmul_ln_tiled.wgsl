@@ -11,11 +11,7 @@ alias weight_t = f32;
 // K, N, EPILOGUE, params, a, w, bias, out and epilogue(): matmul_common.wgsl; EPS, gamma, beta and
 // ln_value: matmul_ln_common.wgsl.
 
-const TILE: u32 = 64u;
-const TK: u32 = 16u;
-
-var<workgroup> tile_a: array<array<f32, TK>, TILE>; // [64 rows, 16 k]
-var<workgroup> tile_w: array<array<f32, TILE>, TK>; // [16 k, 64 cols]
+// TILE, TK, tile_a, tile_w, stage_w, multiply_tiles and store_tile: matmul_tile.wgsl.
 var<workgroup> ln_part: array<f32, 256>; // [64 rows, 4 threads]: partial sums
 var<workgroup> ln_row: array<vec2f, TILE>; // [64 rows]: (mean, rstd)
 
@@ -64,32 +60,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
         x = ln_value(a[gr * K + gk], gk, ln_row[ar]);
       }
       tile_a[ar][ak] = x;
-      let wk = e / TILE;
-      let wc = e % TILE;
-      let gwk = k0 + wk;
-      let gc = col0 + wc;
-      tile_w[wk][wc] = select(0.0, f32(w[gwk * N + gc]), gwk < K && gc < N);
+      stage_w(e, k0, col0);
     }
     workgroupBarrier();
-    for (var kk = 0u; kk < TK; kk++) {
-      let wv = vec4f(tile_w[kk][lid.x * 4u], tile_w[kk][lid.x * 4u + 1u], tile_w[kk][lid.x * 4u + 2u], tile_w[kk][lid.x * 4u + 3u]);
-      for (var i = 0u; i < 4u; i++) {
-        acc[i] += tile_a[lid.y * 4u + i][kk] * wv;
-      }
-    }
+    multiply_tiles(lid, &acc);
     workgroupBarrier();
   }
-  for (var i = 0u; i < 4u; i++) {
-    let r = row0 + lid.y * 4u + i;
-    if (r >= m_total) {
-      break;
-    }
-    for (var j = 0u; j < 4u; j++) {
-      let c = col0 + lid.x * 4u + j;
-      if (c < N) {
-        let idx = r * N + c;
-        out[idx] = epilogue(acc[i][j] + f32(bias[c]), idx);
-      }
-    }
-  }
+  store_tile(row0, col0, lid, m_total, acc);
 }

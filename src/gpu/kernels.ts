@@ -82,7 +82,12 @@ export const kernelDefs = {
     weights: true,
     modules: ['rows_uniform'],
   },
-  matmulTiled: { file: 'matmul_tiled', bindings: matmulBindings, weights: true, modules: ['matmul_common'] },
+  matmulTiled: {
+    file: 'matmul_tiled',
+    bindings: matmulBindings,
+    weights: true,
+    modules: ['matmul_tile', 'matmul_common'],
+  },
   /** Fusion: LayerNorm(a) · w + bias, the LayerNorm folded into the matmul (ln_1 → c_attn, ln_2 → c_fc). */
   matmulLnBlocked: {
     file: 'matmul_ln_blocked',
@@ -102,7 +107,7 @@ export const kernelDefs = {
     file: 'matmul_ln_tiled',
     bindings: matmulLnBindings,
     weights: true,
-    modules: ['matmul_ln_common'],
+    modules: ['matmul_tile', 'matmul_ln_common'],
   },
   attentionSoftmax: {
     file: 'attention_softmax',
