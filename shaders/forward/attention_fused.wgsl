@@ -17,16 +17,8 @@ override WG_X: u32 = 16u;
 // attention_pattern.wgsl; softmax_row: softmax_thread.wgsl; params (rows = T): rows_uniform.wgsl (all prepended).
 @group(0) @binding(4) var<storage, read_write> z: array<f32>; // [T, D]
 
-@compute @workgroup_size(WG_X)
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let T = params.rows;
-  let t = gid.x;
-  let h = gid.y;
-  if (t >= T || h >= H) {
-    return;
-  }
-  let row = softmax_row(t, h, T); // passes 1–3: softmax_thread.wgsl
-  // Pass 4: the head's outputs, weights · values over the keys s ≤ t.
+// Pass 4: query t's outputs in head h, weights (att at `row`) · values over the keys s ≤ t.
+fn head_values(t: u32, h: u32, row: u32) {
   let col = h * HD;
   for (var j = 0u; j < HD; j++) {
     var acc = 0.0;
@@ -34,5 +26,13 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
       acc += att[row + s] * qkv[s * 3u * D + 2u * D + col + j];
     }
     z[t * D + col + j] = acc;
+  }
+}
+
+@compute @workgroup_size(WG_X)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  if (gid.x < params.rows && gid.y < H) {
+    // Query gid.x of head gid.y: passes 1–3 (softmax_thread.wgsl), then pass 4.
+    head_values(gid.x, gid.y, softmax_row(gid.x, gid.y, params.rows));
   }
 }

@@ -32,19 +32,12 @@ fn qk_score(t: u32, s: u32, h: u32) -> f32 {
   return (dot4.x + dot4.y + dot4.z + dot4.w) * inverseSqrt(f32(HD));
 }
 
-@compute @workgroup_size(WG_X)
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let T = params.rows;
-  let t = gid.x;
-  let h = gid.y;
-  if (t >= T || h >= H) {
-    return;
-  }
+// Pass 4: query t's outputs in head h from its weights (att at `row`), column groups c..c+3 of the
+// head (16 columns) per sweep over the keys.
+fn head_values(t: u32, h: u32, row: u32) {
   let D4 = D / 4u;
   let HD4 = HD / 4u;
   let row4 = 3u * D4; // qkv row stride in vec4
-  let row = softmax_row(t, h, T); // passes 1–3: softmax_thread.wgsl, scores by qk_score below
-  // Pass 4: z, column groups c..c+3 of the head (16 columns) per sweep over the keys.
   let v0 = 2u * D4 + h * HD4; // head h's v within a qkv row, in vec4
   let z0 = t * D4 + h * HD4;
   for (var c = 0u; c < HD4; c += 4u) {
@@ -73,5 +66,13 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     if (c + 3u < HD4) {
       z[z0 + c3] = a3;
     }
+  }
+}
+
+@compute @workgroup_size(WG_X)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  if (gid.x < params.rows && gid.y < H) {
+    // Query gid.x of head gid.y: passes 1–3 (softmax_thread.wgsl, scores by qk_score), then pass 4.
+    head_values(gid.x, gid.y, softmax_row(gid.x, gid.y, params.rows));
   }
 }

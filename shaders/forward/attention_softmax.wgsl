@@ -14,11 +14,7 @@ override WG_X: u32 = 64u;
 
 @compute @workgroup_size(WG_X)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let T = params.rows;
-  let t = gid.x;
-  let h = gid.y;
-  if (t >= T || h >= H) {
-    return;
+  if (gid.x < params.rows && gid.y < H) {
+    softmax_row(gid.x, gid.y, params.rows); // query gid.x of head gid.y: softmax_thread.wgsl
   }
-  softmax_row(t, h, T); // softmax_thread.wgsl
 }

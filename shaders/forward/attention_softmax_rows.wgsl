@@ -14,9 +14,6 @@ override WG_X: u32 = 64u; // a power of two
 
 @compute @workgroup_size(WG_X)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let T = params.rows;
-  let t = wg.x;
-  let h = wg.y;
-  let i = lid.x;
-  softmax_row_wg(t, h, i, T); // softmax_rows.wgsl
+  // Query wg.x of head wg.y, this thread's share (softmax_rows.wgsl).
+  softmax_row_wg(wg.x, wg.y, lid.x, params.rows);
 }
