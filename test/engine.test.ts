@@ -10,7 +10,7 @@ import { readBuffer } from '../src/gpu/readback';
 import { gpt2Config } from '../src/model/fixtures';
 import { referenceForward, unembed } from '../src/model/reference';
 import { residualBoundaries } from '../src/model/hooks';
-import { caseModels, referenceResiduals, type KernelCase } from './support/reference-cases';
+import { caseModels, referenceResiduals, type KernelCase, kernelCase } from './support/reference-cases';
 import { loadEngine, patternError, useGpu, withEngine } from './support/tiny-engine';
 import { maxAbs, randomTokens, sharpWeights, tinyWeights } from './support/tiny-models';
 
@@ -18,45 +18,14 @@ const gpu = useGpu();
 
 const cases: KernelCase[] = [
   // n_embd and head size not multiples of 4: the scalar kernels (c_fc's 30×120 still takes vec4).
-  {
-    name: 'D=30, HD=10, T=11',
-    config: gpt2Config({ nLayer: 1, nHead: 3, nEmbd: 30, nCtx: 12, vocabSize: 130 }),
-    T: 11,
-    fallbackKernels: true,
-  },
-  {
-    name: 'H=3, D=48, T=nCtx',
-    config: caseModels.vec4,
-    T: 24,
-    fallbackKernels: true,
-  },
-  {
-    name: 'H=5, D=60, nInner=100, T=1',
-    config: gpt2Config({ nLayer: 1, nHead: 5, nEmbd: 60, nCtx: 16, vocabSize: 517, nInner: 100 }),
-    T: 1,
-    fallbackKernels: true,
-  },
-  {
-    name: 'wte split in 3 parts, T=13',
-    config: gpt2Config({ nLayer: 2, nHead: 2, nEmbd: 32, nCtx: 20, vocabSize: 2100 }),
-    T: 13,
-    fallbackKernels: true,
-    maxVocabRowsPerPart: 1024,
-  },
-  {
-    name: 'tiled kernels, H=3, D=72, T=67',
-    config: gpt2Config({ nLayer: 1, nHead: 3, nEmbd: 72, nCtx: 70, vocabSize: 260 }),
-    T: 67,
-    fallbackKernels: false,
-  },
-  {
-    // attention_softmax_rows: each of its 64 threads owns every 64th group of 4 keys; past 256
-    // keys the threads take a second group.
-    name: 'tiled kernels, T=300 > 4·64 keys',
-    config: gpt2Config({ nLayer: 1, nHead: 2, nEmbd: 16, nCtx: 300, vocabSize: 100 }),
-    T: 300,
-    fallbackKernels: false,
-  },
+  kernelCase('D=30, HD=10, T=11', [1, 3, 30, 12, 130], 11, 'fallback'),
+  kernelCase('H=3, D=48, T=nCtx', caseModels.vec4, 24, 'fallback'),
+  kernelCase('H=5, D=60, nInner=100, T=1', [1, 5, 60, 16, 517, 100], 1, 'fallback'),
+  kernelCase('wte split in 3 parts, T=13', [2, 2, 32, 20, 2100], 13, 'fallback', 1024),
+  kernelCase('tiled kernels, H=3, D=72, T=67', [1, 3, 72, 70, 260], 67, 'tiled'),
+  // attention_softmax_rows: each of its 64 threads owns every 64th group of 4 keys; past 256
+  // keys the threads take a second group.
+  kernelCase('tiled kernels, T=300 > 4·64 keys', [1, 2, 16, 300, 100], 300, 'tiled'),
 ];
 
 describe.each(cases)(

@@ -12,12 +12,11 @@ import { blockDispatches, forwardDispatches } from '../src/engine/cost';
 import type { PromptSession } from '../src/engine/session';
 import { readBuffer, readTextureLayer } from '../src/gpu/readback';
 import { hookName, residualBoundaries, type HookName } from '../src/model/hooks';
-import { gpt2Config } from '../src/model/fixtures';
 import { openModel } from '../src/model/load';
 import { referenceForward, type ReferenceResult } from '../src/model/reference';
 import { runWithCache } from '../src/model/reference-hooks';
 import type { Gpt2Config, Gpt2Weights } from '../src/model/types';
-import { referenceResiduals } from './support/reference-cases';
+import { referenceResiduals, kernelCase } from './support/reference-cases';
 import { loadEngine, useGpu, withEngine } from './support/tiny-engine';
 import { maxAbs, randomTokens, sharpWeights } from './support/tiny-models';
 
@@ -34,48 +33,18 @@ interface Case {
 }
 
 const cases: Case[] = [
-  {
-    name: 'fallback vec4, D=48, HD=16, T=nCtx',
-    config: gpt2Config({ nLayer: 2, nHead: 3, nEmbd: 48, nCtx: 24, vocabSize: 300 }),
-    T: 24,
-    fallbackKernels: true,
-  },
-  {
-    name: 'fallback scalar, D=30, HD=10, T=11',
-    config: gpt2Config({ nLayer: 2, nHead: 3, nEmbd: 30, nCtx: 12, vocabSize: 130 }),
-    T: 11,
-    fallbackKernels: true,
-  },
-  {
-    name: 'fallback, D=60, HD=12, nInner=100, T=1',
-    config: gpt2Config({ nLayer: 1, nHead: 5, nEmbd: 60, nCtx: 16, vocabSize: 517, nInner: 100 }),
-    T: 1,
-    fallbackKernels: true,
-  },
-  {
-    name: 'fallback, D=36, HD=6 (vec4 matmuls, scalar attention), T=9',
-    config: gpt2Config({ nLayer: 2, nHead: 6, nEmbd: 36, nCtx: 16, vocabSize: 200 }),
-    T: 9,
-    fallbackKernels: true,
-  },
-  {
-    name: 'tiled, D=72, H=3, T=67 (not a multiple of 64)',
-    config: gpt2Config({ nLayer: 1, nHead: 3, nEmbd: 72, nCtx: 70, vocabSize: 260 }),
-    T: 67,
-    fallbackKernels: false,
-  },
-  {
-    name: 'tiled, D=30, HD=10, T=1',
-    config: gpt2Config({ nLayer: 2, nHead: 3, nEmbd: 30, nCtx: 8, vocabSize: 130 }),
-    T: 1,
-    fallbackKernels: false,
-  },
-  {
-    name: 'tiled, HD=80 > 64 threads, T=13',
-    config: gpt2Config({ nLayer: 1, nHead: 2, nEmbd: 160, nCtx: 16, vocabSize: 100 }),
-    T: 13,
-    fallbackKernels: false,
-  },
+  kernelCase('fallback vec4, D=48, HD=16, T=nCtx', [2, 3, 48, 24, 300], 24, 'fallback'),
+  kernelCase('fallback scalar, D=30, HD=10, T=11', [2, 3, 30, 12, 130], 11, 'fallback'),
+  kernelCase('fallback, D=60, HD=12, nInner=100, T=1', [1, 5, 60, 16, 517, 100], 1, 'fallback'),
+  kernelCase(
+    'fallback, D=36, HD=6 (vec4 matmuls, scalar attention), T=9',
+    [2, 6, 36, 16, 200],
+    9,
+    'fallback',
+  ),
+  kernelCase('tiled, D=72, H=3, T=67 (not a multiple of 64)', [1, 3, 72, 70, 260], 67, 'tiled'),
+  kernelCase('tiled, D=30, HD=10, T=1', [2, 3, 30, 8, 130], 1, 'tiled'),
+  kernelCase('tiled, HD=80 > 64 threads, T=13', [1, 2, 160, 16, 100], 13, 'tiled'),
 ];
 
 /** Max |got − want| over want's values, with the bound 1e-4 × max |want|. */

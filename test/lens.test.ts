@@ -15,7 +15,13 @@ import {
 import { lensChunk, lensTopK, type PromptSession } from '../src/engine/session';
 import { gpt2Config } from '../src/model/fixtures';
 import { residualBoundaries, type HookPoint } from '../src/model/hooks';
-import { caseModels, referenceLens, tiledThreePartsCase, type KernelCase } from './support/reference-cases';
+import {
+  caseModels,
+  referenceLens,
+  tiledThreePartsCase,
+  type KernelCase,
+  kernelCase,
+} from './support/reference-cases';
 import { useGpu, withEngine } from './support/tiny-engine';
 import { maxAbs, peakyWeights, randomTokens, softmax } from './support/tiny-models';
 
@@ -67,25 +73,9 @@ function expectTrackMatches(
 }
 
 const cases: KernelCase[] = [
-  {
-    name: 'vec4 kernels, L=2, D=48',
-    config: caseModels.vec4,
-    T: 11,
-    fallbackKernels: true,
-  },
-  {
-    name: 'scalar kernels, D=30',
-    config: caseModels.scalar,
-    T: 9,
-    fallbackKernels: true,
-  },
-  {
-    name: 'wte in 2 parts, vec4',
-    config: gpt2Config({ nLayer: 1, nHead: 2, nEmbd: 32, nCtx: 16, vocabSize: 1100 }),
-    T: 7,
-    fallbackKernels: true,
-    maxVocabRowsPerPart: 1024,
-  },
+  kernelCase('vec4 kernels, L=2, D=48', caseModels.vec4, 11, 'fallback'),
+  kernelCase('scalar kernels, D=30', caseModels.scalar, 9, 'fallback'),
+  kernelCase('wte in 2 parts, vec4', [1, 2, 32, 16, 1100], 7, 'fallback', 1024),
   tiledThreePartsCase,
 ];
 

@@ -16,36 +16,10 @@
 // work, not wrong) and never stored.
 alias weight_t = f32;
 
-override K: u32; // a multiple of 4
-override N: u32; // a multiple of 4
-override EPILOGUE: u32 = 0u;
 override WG_X: u32 = 16u;
 
-const ROWS: u32 = 8u; // rows per thread
-
-// params: rows_uniform.wgsl (prepended), rows = M, the number of positions T in this run.
-@group(0) @binding(1) var<storage, read> a: array<vec4f>; // (M, K/4)
-@group(0) @binding(2) var<storage, read> w: array<vec4<weight_t>>; // (K, N/4)
-@group(0) @binding(3) var<storage, read> bias: array<vec4<weight_t>>; // (N/4)
-@group(0) @binding(4) var<storage, read> residual: array<vec4f>; // (M, N/4), read when EPILOGUE == 2
-@group(0) @binding(5) var<storage, read_write> out: array<vec4f>; // (M, N/4)
-
-const GELU_C: f32 = 0.7978845608028654; // sqrt(2 / pi)
-
-fn epilogue(x: vec4f, idx: u32) -> vec4f {
-  if (EPILOGUE == 1u) {
-    return 0.5 * x * (1.0 + tanh(GELU_C * (x + 0.044715 * x * x * x)));
-  }
-  if (EPILOGUE == 2u) {
-    return residual[idx] + x;
-  }
-  return x;
-}
-
-/** One row's 4 steps of K against one column group: x.x·w0 + x.y·w1 + x.z·w2 + x.w·w3. */
-fn step4(x: vec4f, w0: vec4f, w1: vec4f, w2: vec4f, w3: vec4f) -> vec4f {
-  return x.x * w0 + x.y * w1 + x.z * w2 + x.w * w3;
-}
+// K, N, EPILOGUE, ROWS, the bindings a, w, bias, residual, out, epilogue() and step4():
+// matmul_vec4_common.wgsl; params (rows = M): rows_uniform.wgsl (both prepended).
 
 @compute @workgroup_size(WG_X)
 fn main(@builtin(global_invocation_id) gid: vec3u) {

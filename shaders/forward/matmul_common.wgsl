@@ -49,3 +49,16 @@ fn store_block(r0: u32, c0: u32, m_total: u32, cb: array<u32, 4>, acc: array<vec
     }
   }
 }
+
+// The 4×4 block at rows r0.., columns c0.. (matmul_blocked.wgsl, matmul_ln_blocked.wgsl): its rows'
+// offsets in a and its columns, clamped to the last row and column for reading (store_block skips
+// what lies outside).
+fn block_rows(r0: u32, m_total: u32) -> array<u32, 4> {
+  let r_last = m_total - 1u;
+  return array<u32, 4>(r0 * K, min(r0 + 1u, r_last) * K, min(r0 + 2u, r_last) * K, min(r0 + 3u, r_last) * K);
+}
+
+fn block_cols(c0: u32) -> array<u32, 4> {
+  let c_last = N - 1u;
+  return array<u32, 4>(c0, min(c0 + 1u, c_last), min(c0 + 2u, c_last), min(c0 + 3u, c_last));
+}

@@ -37,12 +37,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   if (c0 >= N || r0 >= m_total) {
     return;
   }
-  // Clamp reads at the edges; the stores below skip what is outside.
-  let r_last = m_total - 1u;
-  let ra = array<u32, 4>(r0 * K, min(r0 + 1u, r_last) * K, min(r0 + 2u, r_last) * K, min(r0 + 3u, r_last) * K);
+  let ra = block_rows(r0, m_total); // clamped reads: matmul_common.wgsl
   let st = array<vec2f, 4>(ln_stats(ra[0]), ln_stats(ra[1]), ln_stats(ra[2]), ln_stats(ra[3]));
-  let c_last = N - 1u;
-  let cb = array<u32, 4>(c0, min(c0 + 1u, c_last), min(c0 + 2u, c_last), min(c0 + 3u, c_last));
+  let cb = block_cols(c0);
   var acc: array<vec4f, 4>; // acc[i][j]: row r0+i, column c0+j
   for (var k = 0u; k < K; k++) {
     let wrow = k * N;

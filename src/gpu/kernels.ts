@@ -80,7 +80,7 @@ export const kernelDefs = {
     file: 'matmul_blocked_vec4',
     bindings: matmulBindings,
     weights: true,
-    modules: ['rows_uniform'],
+    modules: ['matmul_vec4_common', 'rows_uniform'],
   },
   matmulTiled: {
     file: 'matmul_tiled',
@@ -100,7 +100,7 @@ export const kernelDefs = {
     file: 'matmul_ln_blocked_vec4',
     bindings: matmulLnBindings,
     weights: true,
-    modules: ['rows_uniform'],
+    modules: ['matmul_vec4_common', 'rows_uniform'],
   },
   /** matmulLnBlocked for real GPUs: the rows' statistics in a prologue, normalized as they are staged. */
   matmulLnTiled: {

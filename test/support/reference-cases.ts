@@ -84,6 +84,39 @@ export interface KernelCase {
   readonly maxVocabRowsPerPart?: number;
 }
 
+/**
+ * A KernelCase from its model's dimensions [nLayer, nHead, nEmbd, nCtx, vocabSize, nInner?] (or a
+ * config), prompt length and kernel set ('fallback' or 'tiled'), wte split in parts of at most
+ * maxVocabRowsPerPart rows where given.
+ */
+export function kernelCase(
+  name: string,
+  model: Gpt2Config | readonly number[],
+  T: number,
+  kernels: 'fallback' | 'tiled',
+  maxVocabRowsPerPart?: number,
+): KernelCase {
+  let config: Gpt2Config;
+  if (Array.isArray(model)) {
+    const [nLayer, nHead, nEmbd, nCtx, vocabSize, nInner] = model as number[];
+    config = gpt2Config({
+      nLayer: nLayer!,
+      nHead: nHead!,
+      nEmbd: nEmbd!,
+      nCtx: nCtx!,
+      vocabSize: vocabSize!,
+      ...(nInner ? { nInner } : {}),
+    });
+  } else config = model as Gpt2Config;
+  return {
+    name,
+    config,
+    T,
+    fallbackKernels: kernels === 'fallback',
+    ...(maxVocabRowsPerPart ? { maxVocabRowsPerPart } : {}),
+  };
+}
+
 /** Models the tables share. */
 export const caseModels = {
   /** D and the head size (16) multiples of 4: the vec4 kernels. */
