@@ -18,8 +18,8 @@ override WG_X: u32 = 64u;
 
 @compute @workgroup_size(WG_X)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let r = gid.x;
   let rows = params.rows;
+  let r = gid.x; // lens row r
   if (r >= rows) {
     return;
   }

@@ -11,13 +11,8 @@ override WG_X: u32 = 64u;
 @group(0) @binding(2) var<storage, read_write> head_max: array<atomic<u32>>; // (H) f32 bits
 @group(0) @binding(3) var pattern_b: texture_2d_array<f32>; // (ceil(TcapB/4), TcapB) × H
 
-@compute @workgroup_size(WG_X)
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let t = gid.x;
-  let head = gid.y;
-  if (t >= u.rows || head >= arrayLength(&head_max)) {
-    return;
-  }
+// The largest |shown_A − shown_B| of query t's row in head `head`.
+fn row_max(t: u32, head: u32) -> f32 {
   let scale_a = row_scale(pattern, u.sqrt_encoded, t, head);
   let scale_b = row_scale(pattern_b, u.sqrt_encoded_b, t, head);
   var best = 0.0;
@@ -27,5 +22,12 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     // Masked and hidden cells are BACKGROUND in both: their difference is 0.
     best = max(best, max4(abs(a - b)));
   }
-  atomicMax(&head_max[head], bitcast<u32>(best));
+  return best;
+}
+
+@compute @workgroup_size(WG_X)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  if (gid.x < u.rows && gid.y < arrayLength(&head_max)) {
+    atomicMax(&head_max[gid.y], bitcast<u32>(row_max(gid.x, gid.y))); // query gid.x, head gid.y
+  }
 }

@@ -9,17 +9,19 @@ override WG_X: u32 = 64u;
 
 @group(0) @binding(2) var<storage, read_write> head_max: array<atomic<u32>>; // (H) f32 bits
 
-@compute @workgroup_size(WG_X)
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let t = gid.x;
-  let head = gid.y;
-  if (t >= u.rows || head >= arrayLength(&head_max)) {
-    return;
-  }
+// The largest shown weight of query t's row in head `head`.
+fn row_max(t: u32, head: u32) -> f32 {
   let scale = row_scale(pattern, u.sqrt_encoded, t, head);
   var best = 0.0;
   for (var x = 0u; x <= t / 4u; x++) {
     best = max(best, max4(shown4(pattern, u.sqrt_encoded, t, x, head, scale)));
   }
-  atomicMax(&head_max[head], bitcast<u32>(best));
+  return best;
+}
+
+@compute @workgroup_size(WG_X)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  if (gid.x < u.rows && gid.y < arrayLength(&head_max)) {
+    atomicMax(&head_max[gid.y], bitcast<u32>(row_max(gid.x, gid.y))); // query gid.x, head gid.y
+  }
 }

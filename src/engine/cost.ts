@@ -29,14 +29,11 @@ export function captureBytes(
   format: CaptureFormat,
   captures: CaptureSet = defaultCaptures(config.nLayer),
 ): number {
-  const { rows } = activationTable(config, capacity, {
-    lensPoints: 0,
-    lensChunk: 1,
-    topK: 0,
-    captureFormat: format,
-    captures,
-  });
-  return sum(rows.filter(isTexture));
+  // The textures alone: a table without lens rows.
+  const noLens = { lensPoints: 0, lensChunk: 1, topK: 0 };
+  return sum(
+    activationTable(config, capacity, { ...noLens, captureFormat: format, captures }).rows.filter(isTexture),
+  );
 }
 
 /** The finest capture format whose captures fit the budget (the 8-bit one if none does). */

@@ -53,6 +53,20 @@ const matmulLnBindings = [...matmulBindings, 'read', 'read'] as const;
 const softmaxBindings = ['uniform', 'read', 'write', 'pattern-texture'] as const;
 /** The fused attention kernels': the softmax kernels', then z (hook_z). */
 const attentionBindings = [...softmaxBindings, 'write'] as const;
+
+/**
+ * An attention kernel: its causal softmax (softmax_thread.wgsl: a thread per row, no barriers;
+ * softmax_rows.wgsl: a workgroup per row), the pattern capture's writer, and attention_qk.wgsl's
+ * scalar qkv and scores unless the kernel reads qkv its own way (qk false).
+ */
+function attentionKernel(
+  file: string,
+  bindings: readonly BindingKind[],
+  softmax: 'softmax_thread' | 'softmax_rows',
+  qk = true,
+): KernelDef {
+  return { file, bindings, modules: [softmax, 'attention_pattern', ...(qk ? ['attention_qk'] : [])] };
+}
 /** The rank-counting kernels' (track_count*.wgsl): params, x, wte, ids, points, tracked; rank. */
 const trackCountBindings = ['uniform', 'read', 'read', 'read', 'read', 'read', 'write'] as const;
 
@@ -109,35 +123,15 @@ export const kernelDefs = {
     weights: true,
     modules: ['matmul_tile', 'matmul_ln_common'],
   },
-  attentionSoftmax: {
-    file: 'attention_softmax',
-    bindings: softmaxBindings,
-    modules: ['softmax_thread', 'attention_pattern', 'attention_qk'],
-  },
+  attentionSoftmax: attentionKernel('attention_softmax', softmaxBindings, 'softmax_thread'),
   /** attentionSoftmax for real GPUs: one workgroup per (query, head), reductions in workgroup memory. */
-  attentionSoftmaxRows: {
-    file: 'attention_softmax_rows',
-    bindings: softmaxBindings,
-    modules: ['softmax_rows', 'attention_pattern', 'attention_qk'],
-  },
+  attentionSoftmaxRows: attentionKernel('attention_softmax_rows', softmaxBindings, 'softmax_rows'),
   /** Fusion: attentionSoftmax and attentionValues in one dispatch (pattern capture and hook_z). */
-  attentionFused: {
-    file: 'attention_fused',
-    bindings: attentionBindings,
-    modules: ['softmax_thread', 'attention_pattern', 'attention_qk'],
-  },
+  attentionFused: attentionKernel('attention_fused', attentionBindings, 'softmax_thread'),
   /** attentionFused for HD % 4 == 0 on fallback adapters: vec4 loads of q, k and v. */
-  attentionFusedVec4: {
-    file: 'attention_fused_vec4',
-    bindings: attentionBindings,
-    modules: ['softmax_thread', 'attention_pattern'],
-  },
+  attentionFusedVec4: attentionKernel('attention_fused_vec4', attentionBindings, 'softmax_thread', false),
   /** attentionFused for real GPUs: attentionSoftmaxRows, a storage barrier, then z. */
-  attentionFusedRows: {
-    file: 'attention_fused_rows',
-    bindings: attentionBindings,
-    modules: ['softmax_rows', 'attention_pattern', 'attention_qk'],
-  },
+  attentionFusedRows: attentionKernel('attention_fused_rows', attentionBindings, 'softmax_rows'),
   attentionValues: {
     file: 'attention_values',
     bindings: ['uniform', 'read', 'read', 'write'],
