@@ -1,7 +1,8 @@
-// matmul_common — a module without an entry point, prepended to matmul_blocked.wgsl and
-// matmul_tiled.wgsl (the scalar-load matmuls; matmul_blocked_vec4.wgsl reads vec4 and declares its
-// own): their overrides and bindings, and the epilogue applied to each output (the uniform:
-// rows_uniform.wgsl).
+// matmul_common — a module without an entry point, prepended to matmul_blocked.wgsl,
+// matmul_tiled.wgsl and (through matmul_ln_common.wgsl) their LayerNorm-folded twins, the
+// scalar-load matmuls (matmul_vec4_common.wgsl is the vec4 kernels' twin of this): their overrides
+// and bindings, the epilogue applied to each output, and the blocked kernels' 4×4 block (the
+// uniform: rows_uniform.wgsl).
 //   out = epilogue(a · w + bias); a: [M, K] f32 activations, row-major; w: [K, N] weights in
 //   Conv1D layout [in, out]; bias: [N]; residual, out: [M, N] f32. M = params.rows at run time.
 // EPILOGUE: 0 none, 1 gelu_new (tanh form), 2 residual add (out = residual + a·w + bias).
