@@ -1,7 +1,7 @@
 // The entry point of the GPU bundle (bench/pack-gpu.sh bundles it into one file; bench/gpu.sh runs
 // it): refuses a software adapter (SwiftShader, llvmpipe/lavapipe, a fallback adapter) unless
-// --allow-software, runs `npm run bench` (forward without captures and with all captures, the
-// causal instruments' patching case) on Dawn, and writes one JSON file with every number and where
+// --allow-software, runs `npm run bench` (forward without captures, with the studio's captures and
+// with every hook captured, the causal instruments' patching case) on Dawn, and writes one JSON file with every number and where
 // they come from (adapter, Node, Dawn, wall time).
 //   node bench.mjs [--allow-software] [--out FILE] [bench options…]
 
@@ -66,7 +66,7 @@ async function run(argv: string[]): Promise<number> {
   }
   const t0 = performance.now();
   const benchOut = `${out}.bench.part`;
-  const code = await bench(['--captures', 'none,all', ...args, '--out', benchOut]);
+  const code = await bench(['--captures', 'none,studio,every', ...args, '--out', benchOut]);
   if (code !== 0) return code;
   const results = JSON.parse(readFileSync(benchOut, 'utf8')) as Record<string, unknown>;
   const report = {

@@ -2,8 +2,8 @@
 # Runs `npm run bench` on a Linux machine's GPU through Dawn on Vulkan, from the bundle that
 # bench/pack-gpu.sh makes (Node, Dawn, the Vulkan loader and the bench; no network, no npm):
 #   tar -xJf strata-gpu.tar.xz && strata-gpu/gpu.sh [--allow-software] [--out FILE] [bench options]
-# Forward without captures and with every capture (GPT-2 small and medium shapes, T = 16, 64, 256),
-# and the causal instruments' patching case; one JSON file of every number (default
+# Forward without captures, with the studio's captures and with every hook captured (GPT-2 small
+# and medium shapes, T = 16, 64, 256), and the causal instruments' patching case; one JSON file of every number (default
 # strata-gpu-bench.json). Refuses a software adapter (SwiftShader, llvmpipe) unless --allow-software.
 # Stopped after 8 minutes.
 set -euo pipefail

@@ -74,15 +74,16 @@ describe.each(kernelCases)('capture(hook) against the reference: $name', ({ conf
       expect(session.captures.length).toBe(names.length - (config.nLayer - 1));
       const clean = await session.run(tokens);
       await checkAll(session, config, referenceForward(weights, tokens), T);
-      // The capture matmuls of hook_attn_out and hook_mlp_out are counted in the FLOPs.
-      const { nLayer: L, nEmbd: D, nInner: F } = config;
+      // hook_attn_out, hook_mlp_out and mlp.hook_pre cost no FLOPs (the matmuls store them beside
+      // their epilogue); the hooks computed for their capture alone are counted.
+      // `logits` costs none either where the lens kernel writes the final stream's rows whole (the
+      // tiled and vec4 kernels), else one unembedding of every position.
+      const { nLayer: L, nEmbd: D } = config;
+      const logitsLastFused = fallbackKernels ? D % 4 === 0 : true;
       expect(clean.flops).toBe(
-        forwardFlops(config, T, L + 1, { logitsLastFused: fallbackKernels ? D % 4 === 0 : true }) +
-          L * 2 * T * D * D +
-          L * 2 * T * F * D +
-          L * 2 * T * D * F + // mlp.hook_pre: c_fc again without gelu
+        forwardFlops(config, T, L + 1, { logitsLastFused }) +
           L * 2 * ((T * (T + 1)) / 2) * D + // attn.hook_attn_scores: q·k per causal pair
-          T * 2 * D * config.vocabSize, // logits at every position
+          (logitsLastFused ? 0 : T * 2 * D * config.vocabSize), // logits at every position
       );
       await session.run(tokens, { ablate });
       await checkAll(session, config, referenceForward(weights, tokens, { ablate }), T);
@@ -150,6 +151,36 @@ describe.each(kernelCases)('capture(hook) against the reference: $name', ({ conf
       );
     });
   });
+
+  test.each(['final', 'all'] as const)(
+    '`logits` with lens %s: every position against the reference, logits_last its last row',
+    async (lens) => {
+      await withEngine(gpu, weights, { fallbackKernels }, async (engine) => {
+        const base = { capacity: 16, lens, namesFilter: [] };
+        const plain = engine.createSession(base);
+        const withLogits = engine.createSession({ ...base, namesFilter: ['logits'] as const });
+        const r1 = await plain.run(tokens);
+        const r2 = await withLogits.run(tokens);
+        const ref = referenceForward(weights, tokens);
+        const { err, bound } = await bufferError(withLogits, 'logits', ref.logits);
+        expect(err).toBeLessThanOrEqual(bound);
+        const V = config.vocabSize;
+        const last = async (s: PromptSession) =>
+          new Float32Array(await readBuffer(gpu.device, s.capture('logits_last')));
+        const all = new Float32Array(await readBuffer(gpu.device, withLogits.capture('logits'), T * V * 4));
+        expect(await last(withLogits)).toEqual(all.subarray((T - 1) * V, T * V));
+        expect(await last(withLogits)).toEqual(await last(plain));
+        expect(r2.lens.probs).toEqual(r1.lens.probs);
+        // The tiled and vec4 lens kernels write the final stream's rows whole as they unembed
+        // them: no step and no FLOPs of its own. The scalar path runs ln_final and the
+        // unembedding of every position.
+        const inLens = !fallbackKernels || config.nEmbd % 4 === 0;
+        const { wteParts } = engine.weights;
+        expect(r2.dispatches - r1.dispatches).toBe(inLens ? 0 : 1 + wteParts.length);
+        expect(r2.flops - r1.flops).toBe(inLens ? 0 : T * 2 * config.nEmbd * V);
+      });
+    },
+  );
 });
 
 test('unknown hooks in a names filter are refused when the session is made', async () => {

@@ -149,7 +149,7 @@ describe.each(cases)('fused and unfused forward against the reference: $name', (
 describe.each(cases.filter((c) => c.T > 1))('captures with fusion: $name', (c) => {
   const weights = sharpWeights(c.config, 11);
   const tokens = randomTokens(c.T, c.config.vocabSize, 4);
-  const lnOutputs = /ln\d\.hook_normalized|mlp\.hook_pre/;
+  const lnOutputs = /ln\d\.hook_normalized/;
 
   test('every hook but the LayerNorm outputs, then every hook (the LayerNorms also run alone)', async () => {
     await withEngine(gpu, weights, { fallbackKernels: c.fallbackKernels }, async (engine) => {
@@ -160,16 +160,45 @@ describe.each(cases.filter((c) => c.T > 1))('captures with fusion: $name', (c) =
       await checkHooks(fused, weights, tokens);
       const r2 = await all.run(tokens);
       await checkHooks(all, weights, tokens);
-      // Capturing ln1/ln2.hook_normalized (and mlp.hook_pre) brings back ln_1 and ln_2 in every
-      // block, each with its copy: 4 more steps per block, mlp.hook_pre one more matmul; the
-      // forward's own steps stay the fused ones, so its results are bit-identical.
-      expect(r2.dispatches - r1.dispatches).toBe(L * 5);
+      // Capturing ln1/ln2.hook_normalized brings back ln_1 and ln_2 in every block, each with its
+      // copy: 4 more steps per block; the forward's own steps stay the fused ones, so its results
+      // are bit-identical.
+      expect(r2.dispatches - r1.dispatches).toBe(L * 4);
       expect(r2.lens.probs).toEqual(r1.lens.probs);
       const logits = async (s: PromptSession) =>
         new Float32Array(await readBuffer(gpu.device, s.capture('logits_last')));
       expect(await logits(all)).toEqual(await logits(fused));
     });
   });
+});
+
+describe.each(cases.filter((c) => c.T > 1))('side outputs: $name', (c) => {
+  const weights = sharpWeights(c.config, 12);
+  const tokens = randomTokens(c.T, c.config.vocabSize, 5);
+  const side = /hook_attn_out|hook_mlp_out|mlp\.hook_(pre|post)/;
+
+  test.each(['on', 'off'] as const)(
+    'hook_attn_out, hook_mlp_out and mlp.hook_pre/post add no dispatch (fusion %s)',
+    async (fusion) => {
+      await withEngine(gpu, weights, { fallbackKernels: c.fallbackKernels }, async (engine) => {
+        const base = { capacity: c.T, lens: 'final' as const, fusion };
+        const plain = engine.createSession({ ...base, namesFilter: forwardHooks });
+        const withSide = engine.createSession({
+          ...base,
+          namesFilter: (n) => forwardHooks(n) || side.test(n),
+        });
+        const r1 = await plain.run(tokens);
+        const r2 = await withSide.run(tokens);
+        // The matmuls store them beside their epilogue: same steps, same FLOPs, same results.
+        expect(r2.dispatches).toBe(r1.dispatches);
+        expect(r2.flops).toBe(r1.flops);
+        await checkHooks(withSide, weights, tokens);
+        const logits = async (s: PromptSession) =>
+          new Float32Array(await readBuffer(gpu.device, s.capture('logits_last')));
+        expect(await logits(withSide)).toEqual(await logits(plain));
+      });
+    },
+  );
 });
 
 test('the bundled model: fused and unfused agree with the reference', async () => {

@@ -1,8 +1,8 @@
 // The GPU bench bundle (bench/pack-gpu.sh, bench/gpu.sh): packed here, unpacked into a temporary
 // folder with nothing of the repo beside it, and run with a bare environment (PATH only: no npm, no
 // node_modules but the bundle's Dawn). On this machine Dawn finds SwiftShader, so gpu.sh must refuse
-// it without --allow-software, and with it write one JSON with the forward (no captures, all
-// captures) and the causal patching case. Slow (minutes): packing and the bench's own matmul run.
+// it without --allow-software, and with it write one JSON with the forward (no captures, the
+// studio's, every hook) and the causal patching case. Slow (minutes): packing and the bench's own matmul run.
 
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -59,7 +59,7 @@ describe('the GPU bench bundle', () => {
     expect(json.adapter_info.architecture).toBe('swiftshader');
     expect(json.bundle).toMatchObject({ allow_software: true, node: process.version });
     expect(json.bundle.software_adapter).toMatch(/fallback|software/);
-    expect(json.forward.map((f: { captures: string }) => f.captures)).toEqual(['none', 'all']);
+    expect(json.forward.map((f: { captures: string }) => f.captures)).toEqual(['none', 'studio', 'every']);
     for (const f of json.forward) {
       expect(f).toMatchObject({ shape: 'tiny', T: 16 });
       expect(f.median_ms).toBeGreaterThan(0);

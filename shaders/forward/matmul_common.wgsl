@@ -6,10 +6,13 @@
 //   out = epilogue(a · w + bias); a: [M, K] f32 activations, row-major; w: [K, N] weights in
 //   Conv1D layout [in, out]; bias: [N]; residual, out: [M, N] f32. M = params.rows at run time.
 // EPILOGUE: 0 none, 1 gelu_new (tanh form), 2 residual add (out = residual + a·w + bias).
+// SIDE 1: side = a·w + bias as well, the value before the epilogue (hook_attn_out and hook_mlp_out
+// beside the residual add, mlp.hook_pre beside gelu), so a capture costs a store, not a matmul.
 // The including kernel declares `alias weight_t = f32;`.
 override K: u32;
 override N: u32;
 override EPILOGUE: u32 = 0u;
+override SIDE: u32 = 0u;
 
 // params: rows_uniform.wgsl (prepended), rows = M, the number of positions T in this run.
 @group(0) @binding(1) var<storage, read> a: array<f32>; // [M, K]
@@ -17,10 +20,14 @@ override EPILOGUE: u32 = 0u;
 @group(0) @binding(3) var<storage, read> bias: array<weight_t>; // [N]
 @group(0) @binding(4) var<storage, read> residual: array<f32>; // [M, N], read when EPILOGUE == 2
 @group(0) @binding(5) var<storage, read_write> out: array<f32>; // [M, N]
+@group(0) @binding(6) var<storage, read_write> side: array<f32>; // [M, N], written when SIDE == 1
 
 const GELU_C: f32 = 0.7978845608028654; // sqrt(2 / pi)
 
 fn epilogue(x: f32, idx: u32) -> f32 {
+  if (SIDE == 1u) {
+    side[idx] = x;
+  }
   if (EPILOGUE == 1u) {
     return 0.5 * x * (1.0 + tanh(GELU_C * (x + 0.044715 * x * x * x)));
   }

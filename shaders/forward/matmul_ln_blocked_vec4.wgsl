@@ -21,8 +21,8 @@ override WG_X: u32 = 16u;
 
 // K, N, EPILOGUE, ROWS, the bindings a, w, bias, residual (unused: EPILOGUE 0 or 1), out, epilogue()
 // and step4(): matmul_vec4_common.wgsl; params (rows = M): rows_uniform.wgsl (both prepended).
-@group(0) @binding(6) var<storage, read> gamma: array<vec4<weight_t>>; // [K/4]
-@group(0) @binding(7) var<storage, read> beta: array<vec4<weight_t>>; // [K/4]
+@group(0) @binding(7) var<storage, read> gamma: array<vec4<weight_t>>; // [K/4]
+@group(0) @binding(8) var<storage, read> beta: array<vec4<weight_t>>; // [K/4]
 
 /** (μ, rstd) of a row from Σy and Σy² of its shifted values (see the header). */
 fn row_norm(sum: f32, sq: f32) -> vec2f {

@@ -7,8 +7,8 @@
 // Reference: layerNorm in src/model/reference.ts.
 override EPS: f32 = 1e-5;
 
-@group(0) @binding(6) var<storage, read> gamma: array<weight_t>; // [K]
-@group(0) @binding(7) var<storage, read> beta: array<weight_t>; // [K]
+@group(0) @binding(7) var<storage, read> gamma: array<weight_t>; // [K]
+@group(0) @binding(8) var<storage, read> beta: array<weight_t>; // [K]
 
 /** x = a[r, k], normalized with its row's (mean, rstd). */
 fn ln_value(x: f32, k: u32, stats: vec2f) -> f32 {

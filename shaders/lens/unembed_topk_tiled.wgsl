@@ -2,10 +2,11 @@
 // one vocabulary chunk of CHUNK tokens, logits l_v = x_r · wte[v] (tied unembedding) computed tile
 // by tile through workgroup memory (lens_tile.wgsl, prepended), and of them per row: the running
 // max, Σ exp(l_v − max), and the TOPK largest (id, logit). Same outputs as unembed_topk.wgsl, plus
-// `logits_last` as unembed_topk_vec4.wgsl (the stack's last row whole: it is computed anyway).
+// `logits_last` (or `logits`) as unembed_topk_vec4.wgsl (rows written whole: lens_logits.wgsl).
 //   x: (rows, D) f32 after ln_f; wte: one part of the embedding, rows [VOCAB_START, VOCAB_START +
 //   VOCAB_COUNT); partial: (rows, N_CHUNKS, 2 + 2·TOPK) f32 [max, sumexp, logits.., ids..] (ids as
-//   bit patterns), chunk index global over all parts; logits: (V) f32.
+//   bit patterns), chunk index global over all parts; logits: (V) f32 logits_last, or (T, V) the
+//   `logits` capture (lens_logits.wgsl, prepended).
 // Dispatch: (ceil(chunks in this part), ceil(rows / 64), 1) workgroups of 16×16 threads. Each
 // thread keeps the statistics and a top-k of its 4 rows over its 4 tokens of every 64-token tile;
 // at the end of the chunk the 16 threads that share rows merge their lists through workgroup
@@ -20,7 +21,7 @@ const NEG: f32 = -3.0e38;
 @group(0) @binding(1) var<storage, read> x: array<f32>; // (rows, D)
 @group(0) @binding(2) var<storage, read> wte: array<weight_t>; // (VOCAB_COUNT, D)
 @group(0) @binding(3) var<storage, read_write> partial: array<f32>; // (rows, N_CHUNKS, 2 + 2·TOPK)
-@group(0) @binding(4) var<storage, read_write> logits: array<f32>; // (V)
+@group(0) @binding(4) var<storage, read_write> logits: array<f32>; // (V) or (T, V): lens_logits.wgsl
 
 fn lens_row(r: u32) -> u32 {
   return r;
@@ -80,6 +81,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
     }
   }
   let last_row = rows - 1u;
+  let first = logits_first(rows); // rows from here on go out whole (lens_logits.wgsl)
   for (var v0 = chunk.begin; v0 < v_end; v0 += TILE) {
     let acc = lens_tile(row0, rows, v0, v_end, lid);
     for (var i = 0u; i < 4u; i++) {
@@ -89,8 +91,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
         if (r <= last_row && v < v_end) {
           let l = acc[i][j];
           push(i, l, VOCAB_START + v);
-          if (r == last_row) {
-            logits[VOCAB_START + v] = l;
+          if (r >= first) {
+            logits[logits_index(r, first, VOCAB_START + v)] = l;
           }
         }
       }

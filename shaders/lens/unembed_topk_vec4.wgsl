@@ -10,7 +10,8 @@
 //   logits: (V) f32, `logits_last`: the full logits of the stack's last row, which is the last
 //            position of the final residual stream (the lens points are stacked in depth order and
 //            the final stream is always the last); written here because this kernel computes them
-//            anyway, instead of by a separate unembed_logits pass.
+//            anyway, instead of by a separate unembed_logits pass. Or (T, V), the `logits`
+//            capture: every row of the final stream (lens_logits.wgsl, prepended, says which).
 // Dispatch: (ceil(chunks in this part / WG_X), ceil(rows / 8), 1); each thread owns 8 rows × one
 // chunk and walks the chunk 8 tokens at a time. 7-20x faster on SwiftShader than one (row, chunk)
 // per thread with scalar loads. No barriers, no workgroup memory. Rows past the end are clamped on
@@ -27,7 +28,7 @@ const NEG: f32 = -3.0e38;
 @group(0) @binding(1) var<storage, read> x: array<vec4f>; // (rows, D/4)
 @group(0) @binding(2) var<storage, read> wte: array<vec4<weight_t>>; // (VOCAB_COUNT, D/4)
 @group(0) @binding(3) var<storage, read_write> partial: array<f32>; // (rows, N_CHUNKS, 2 + 2·TOPK)
-@group(0) @binding(4) var<storage, read_write> logits: array<f32>; // (V)
+@group(0) @binding(4) var<storage, read_write> logits: array<f32>; // (V) or (T, V): lens_logits.wgsl
 
 fn lens_row(r: u32) -> u32 {
   return r;
@@ -59,19 +60,22 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
       top_i[i * MAX_K + k] = 0u;
     }
   }
+  let first = logits_first(rows);
   for (var v0 = chunk.begin; v0 < v_end; v0 += 8u) {
     // ls[i]: logits of tokens v0..v0+3 for row r0+i; ls[8 + i]: tokens v0+4..v0+7 (those past the
     // chunk are masked out of the stats below).
     let ls = lens_block(xs, v0, v_end);
-    // The last row's logits go out whole (logits_last).
-    let last = rows - 1u - r0;
-    if (last < ROWS) {
-      for (var half = 0u; half < 2u; half++) {
-        let l = ls[half * ROWS + last];
-        for (var j = 0u; j < 4u; j++) {
-          let v = v0 + 4u * half + j;
-          if (v < v_end) {
-            logits[VOCAB_START + v] = l[j];
+    // The rows from `first` on go out whole (logits_last, or the final stream's `logits`).
+    for (var i = 0u; i < ROWS; i++) {
+      let r = r0 + i;
+      if (r >= first && r < rows) {
+        for (var half = 0u; half < 2u; half++) {
+          let l = ls[half * ROWS + i];
+          for (var j = 0u; j < 4u; j++) {
+            let v = v0 + 4u * half + j;
+            if (v < v_end) {
+              logits[logits_index(r, first, VOCAB_START + v)] = l[j];
+            }
           }
         }
       }

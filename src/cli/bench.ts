@@ -1,14 +1,16 @@
 // npm run bench -- [--shape small,medium | tiny | L,H,D,N,V] [--T 16,64,256] [--reps 5]
 //                  [--lens layers|final|all] [--weights auto|f32|f16] [--kernels auto|tiled|fallback]
-//                  [--causal-shape small | L,H,D,N,V | none] [--causal-T 16] [--captures all,none]
+//                  [--causal-shape small | L,H,D,N,V | none] [--causal-T 16] [--captures studio,every,none]
 //                  [--fusion on,attention,off] [--out bench/results.json]
 //
 // Random weights of GPT-2 shape on whatever adapter Dawn finds (SwiftShader on a machine without a
-// GPU, the real GPU elsewhere). Per (shape, T): median wall time of one forward with all captures
-// after warm-up (submit to lens top-k back on the CPU), GFLOP/s, dispatches and bytes read back per
+// GPU, the real GPU elsewhere). Per (shape, T): median wall time of one forward with the studio's
+// captures (every pattern and residual boundary, the lens) after warm-up (submit to lens top-k back
+// on the CPU), GFLOP/s, dispatches and bytes read back per
 // forward, GPU memory; and in the same run, the best plain matmul GFLOP/s of our own kernels on this
 // adapter and the ratio forward/matmul (how much time goes to anything but arithmetic). With
-// `--captures none` (or `all,none`) also the forward alone: no captures, the final lens only. With
+// `--captures none` (or `studio,none`) also the forward alone: no captures, the final lens only;
+// `every`: every hook point captured (as run_with_cache), with the lens. With
 // `--fusion on,off` each row runs fused (5 dispatches per block) and unfused (8) in the same run
 // (`attention`: only softmax × V fused, 7), and the report gives the unfused/fused time ratios. Then the causal instruments (bench-causal.ts): all
 // four patching maps plus attribution at T=16.
@@ -21,41 +23,20 @@ import { Engine } from '../engine/engine';
 import type { LensPoints } from '../engine/session';
 import { weightReaderFromMemory } from '../engine/weights';
 import type { GpuContext } from '../gpu/device';
-import { KernelRegistry, type KernelName, type WeightFormat } from '../gpu/kernels';
+import { KernelRegistry, type KernelName } from '../gpu/kernels';
 import type { ShaderLibrary } from '../gpu/shader-library';
 import { gpt2Config, randomGpt2Weights } from '../model/fixtures';
 import type { Gpt2Config } from '../model/types';
 import { nodeGpu } from './node-gpu';
 import { nodeShaders } from './node-shaders';
 import { benchCausal, type CausalBenchRow } from './bench-causal';
+import { captureReport, fusionReport, type BenchRow } from './bench-report';
 
 const shapes: Record<string, Gpt2Config> = {
   tiny: gpt2Config({ nLayer: 2, nHead: 4, nEmbd: 64, nCtx: 256, vocabSize: 50257 }),
   small: gpt2Config({ nLayer: 12, nHead: 12, nEmbd: 768, nCtx: 1024, vocabSize: 50257 }),
   medium: gpt2Config({ nLayer: 24, nHead: 16, nEmbd: 1024, nCtx: 1024, vocabSize: 50257 }),
 };
-
-export interface BenchRow {
-  shape: string;
-  T: number;
-  weights: WeightFormat;
-  lens: LensPoints;
-  /** 'all': every capture (the default session); 'none': namesFilter [], the final lens only. */
-  captures: 'all' | 'none';
-  /** Fused kernels (plan.ts) or the unfused forward. */
-  fusion: 'on' | 'attention' | 'off';
-  median_ms: number;
-  /** The fastest rep (on a shared machine the least disturbed one). */
-  min_ms: number;
-  gflop: number;
-  gflops: number;
-  dispatches: number;
-  /** The blocks' dispatches over n_layer (the embedding and the lens taken out). */
-  dispatches_per_layer: number;
-  readback_bytes: number;
-  gpu_bytes: number;
-  ratio_to_matmul: number;
-}
 
 export interface MatmulResult {
   kernel: KernelName;
@@ -151,7 +132,7 @@ function parseShape(spec: string): [string, Gpt2Config] {
 
 const usage = `usage: npm run bench -- [--shape small,medium | tiny | L,H,D,N,V] [--T 16,64,256] [--reps 5]
                       [--lens layers|final|all] [--weights auto|f32|f16] [--kernels auto|tiled|fallback]
-                      [--causal-shape small | L,H,D,N,V | none] [--causal-T 16] [--captures all,none]
+                      [--causal-shape small | L,H,D,N,V | none] [--causal-T 16] [--captures studio,every,none]
                       [--fusion on,attention,off] [--out bench/results.json]`;
 
 /** A comma-separated list of positive integers, or a clear error naming the option. */
@@ -185,7 +166,7 @@ export async function main(args: string[]): Promise<number> {
         out: { type: 'string', default: 'bench/results.json' },
         'causal-shape': { type: 'string' },
         'causal-T': { type: 'string', default: '16' },
-        captures: { type: 'string', default: 'all' },
+        captures: { type: 'string', default: 'studio' },
         fusion: { type: 'string', default: 'on' },
         help: { type: 'boolean' },
       },
@@ -205,7 +186,9 @@ export async function main(args: string[]): Promise<number> {
           : oneOf('lens', values.lens, ['layers', 'final', 'all'] as const),
       weights: oneOf('weights', values.weights, ['auto', 'f32', 'f16'] as const),
       kernels: oneOf('kernels', values.kernels, ['auto', 'tiled', 'fallback'] as const),
-      captures: values.captures.split(',').map((c) => oneOf('captures', c, ['all', 'none'] as const)),
+      captures: values.captures
+        .split(',')
+        .map((c) => oneOf('captures', c, ['studio', 'every', 'none'] as const)),
       fusion: values.fusion.split(',').map((c) => oneOf('fusion', c, ['on', 'attention', 'off'] as const)),
     };
   } catch (e) {
@@ -249,67 +232,71 @@ export async function main(args: string[]): Promise<number> {
     try {
       for (const T of Ts) {
         if (T > config.nCtx) continue;
-        for (const captures of values.captures) {
-          const rowLens: LensPoints = captures === 'all' ? lens : 'final';
-          const tokens = Array.from({ length: T }, (_, i) => (i * 7919) % config.vocabSize);
-          // One session per fusion setting, their runs interleaved (on, off, on, off, …) so that a
-          // shared machine's changing load falls on both alike.
-          const sessions = values.fusion.map((fusion) =>
-            captures === 'all'
-              ? engine.createSession({ capacity: T, lens, fusion })
-              : engine.createSession({ capacity: T, lens: 'final', namesFilter: [], fusion }),
-          );
-          const lasts = [];
-          for (const session of sessions) lasts.push(await session.run(tokens)); // warm-up
-          const times = sessions.map((): number[] => []);
-          for (let rep = 0; rep < reps; rep++) {
-            for (const [i, session] of sessions.entries()) {
-              const t0 = performance.now();
-              lasts[i] = await session.run(tokens);
-              times[i]!.push(performance.now() - t0);
-            }
+        const tokens = Array.from({ length: T }, (_, i) => (i * 7919) % config.vocabSize);
+        // One session per (captures, fusion) setting, their runs interleaved (on, off, on, off, …)
+        // so that a shared machine's changing load falls on all alike.
+        const settings = values.captures.flatMap((captures) =>
+          values.fusion.map((fusion) => ({ captures, fusion, lens: captures === 'none' ? 'final' : lens })),
+        );
+        const sessions = settings.map(({ captures, fusion, lens }) =>
+          engine.createSession({
+            capacity: T,
+            lens,
+            fusion,
+            ...(captures === 'none' ? { namesFilter: [] } : {}),
+            ...(captures === 'every' ? { namesFilter: () => true } : {}),
+          }),
+        );
+        const lasts = [];
+        for (const session of sessions) lasts.push(await session.run(tokens)); // warm-up
+        const times = sessions.map((): number[] => []);
+        for (let rep = 0; rep < reps; rep++) {
+          for (const [i, session] of sessions.entries()) {
+            const t0 = performance.now();
+            lasts[i] = await session.run(tokens);
+            times[i]!.push(performance.now() - t0);
           }
-          for (const [i, fusion] of values.fusion.entries()) {
-            const last = lasts[i]!;
-            const session = sessions[i]!;
-            const ms = median(times[i]!);
-            // As encoded: counts logits_last once, whether or not the lens kernel computes it.
-            const flops = last.flops;
-            const gflops = flops / ms / 1e6;
-            // The non-block dispatches (embedding, lens) as cost.ts counts them, for the per-layer figure.
-            const outside = forwardDispatches(0, {
-              fusion,
-              wteParts: engine.weights.wteParts.length,
-              logitsLastFused: !fallbackKernels || config.nEmbd % 4 === 0,
-            });
-            rows.push({
-              shape,
-              T,
-              weights: engine.weights.format,
-              lens: rowLens,
-              captures,
-              fusion,
-              median_ms: ms,
-              min_ms: Math.min(...times[i]!),
-              gflop: flops / 1e9,
-              gflops,
-              dispatches: last.dispatches,
-              dispatches_per_layer: (last.dispatches - outside) / config.nLayer,
-              readback_bytes: last.readbackBytes,
-              gpu_bytes: engine.weights.bytes + session.bytes,
-              ratio_to_matmul: gflops / bestMatmul,
-            });
-            const r = rows.at(-1)!;
-            console.log(
-              `${shape} T=${T} ${r.weights} captures=${captures} lens=${rowLens} fusion=${fusion}: ` +
-                `${ms.toFixed(1)} ms, ${r.gflop.toFixed(2)} GFLOP, ${gflops.toFixed(2)} GFLOP/s ` +
-                `(${(100 * r.ratio_to_matmul).toFixed(0)}% of matmul), ${r.dispatches} dispatches ` +
-                `(${r.dispatches_per_layer} per layer), ${r.readback_bytes} B read back, ` +
-                `${formatBytes(r.gpu_bytes)} on the GPU`,
-            );
-          }
-          for (const session of sessions) session.destroy();
         }
+        for (const [i, { captures, fusion, lens: rowLens }] of settings.entries()) {
+          const last = lasts[i]!;
+          const session = sessions[i]!;
+          const ms = median(times[i]!);
+          // As encoded: counts logits_last once, whether or not the lens kernel computes it.
+          const flops = last.flops;
+          const gflops = flops / ms / 1e6;
+          // The non-block dispatches (embedding, lens) as cost.ts counts them, for the per-layer figure.
+          const outside = forwardDispatches(0, {
+            fusion,
+            wteParts: engine.weights.wteParts.length,
+            logitsLastFused: !fallbackKernels || config.nEmbd % 4 === 0,
+          });
+          rows.push({
+            shape,
+            T,
+            weights: engine.weights.format,
+            lens: rowLens,
+            captures,
+            fusion,
+            median_ms: ms,
+            min_ms: Math.min(...times[i]!),
+            gflop: flops / 1e9,
+            gflops,
+            dispatches: last.dispatches,
+            dispatches_per_layer: (last.dispatches - outside) / config.nLayer,
+            readback_bytes: last.readbackBytes,
+            gpu_bytes: engine.weights.bytes + session.bytes,
+            ratio_to_matmul: gflops / bestMatmul,
+          });
+          const r = rows.at(-1)!;
+          console.log(
+            `${shape} T=${T} ${r.weights} captures=${captures} lens=${rowLens} fusion=${fusion}: ` +
+              `${ms.toFixed(1)} ms, ${r.gflop.toFixed(2)} GFLOP, ${gflops.toFixed(2)} GFLOP/s ` +
+              `(${(100 * r.ratio_to_matmul).toFixed(0)}% of matmul), ${r.dispatches} dispatches ` +
+              `(${r.dispatches_per_layer} per layer), ${r.readback_bytes} B read back, ` +
+              `${formatBytes(r.gpu_bytes)} on the GPU`,
+          );
+        }
+        for (const session of sessions) session.destroy();
       }
     } finally {
       engine.dispose();
@@ -338,32 +325,8 @@ export async function main(args: string[]): Promise<number> {
       engine.dispose();
     }
   }
-  // Unfused over fused median time per (shape, T, captures): > 1 when fusion is faster.
-  const fusionRatios = rows.flatMap((on) => {
-    if (on.fusion === 'off') return [];
-    const off = rows.find(
-      (r) => r.fusion === 'off' && r.shape === on.shape && r.T === on.T && r.captures === on.captures,
-    );
-    if (!off) return [];
-    const ratio = off.median_ms / on.median_ms;
-    const minRatio = off.min_ms / on.min_ms;
-    console.log(
-      `fusion=${on.fusion} ${on.shape} T=${on.T} captures=${on.captures}: unfused/fused time ${ratio.toFixed(2)} ` +
-        `(medians ${off.median_ms.toFixed(1)} / ${on.median_ms.toFixed(1)} ms; fastest reps ` +
-        `${minRatio.toFixed(2)}), dispatches per layer ${off.dispatches_per_layer} → ${on.dispatches_per_layer}`,
-    );
-    return [
-      {
-        fusion: on.fusion,
-        shape: on.shape,
-        T: on.T,
-        captures: on.captures,
-        unfused_over_fused: ratio,
-        unfused_over_fused_min: minRatio,
-        dispatches_per_layer: { fused: on.dispatches_per_layer, unfused: off.dispatches_per_layer },
-      },
-    ];
-  });
+  const fusionRatios = fusionReport(rows);
+  const captureRatios = captureReport(rows);
   const report = {
     date: new Date().toISOString(),
     adapter: summary,
@@ -372,6 +335,7 @@ export async function main(args: string[]): Promise<number> {
     best_matmul_gflops: bestMatmul,
     forward: rows,
     fusion: fusionRatios,
+    captures: captureRatios,
     causal,
   };
   await mkdir(dirname(values.out), { recursive: true });

@@ -143,9 +143,15 @@ export function activationTable(config: Gpt2Config, C: number, o: TableOptions):
     return name;
   };
   const captured = (p: HookPoint) => o.captures.has(hookName(p));
-  const capture = (hook: HookPoint, shape: number[], type: ElementType = 'f32'): string => {
+  const capture = (hook: HookPoint, shape: number[], type: ElementType = 'f32', ...more: Usage[]): string => {
     const name = hookName(hook);
-    rows.push({ name, hook, shape, type, usage: isTextureType(type) ? [] : ['storage', 'copy-src'] });
+    rows.push({
+      name,
+      hook,
+      shape,
+      type,
+      usage: isTextureType(type) ? [] : ['storage', 'copy-src', ...more],
+    });
     return name;
   };
   const layers = <X>(f: (l: number) => X): X[] => Array.from({ length: L }, (_, l) => f(l));
@@ -170,7 +176,11 @@ export function activationTable(config: Gpt2Config, C: number, o: TableOptions):
   const attnOut = layers((l) =>
     captured({ kind: 'attn_out', layer: l }) ? capture({ kind: 'attn_out', layer: l }, [C, D]) : undefined,
   );
-  row('mlp.hidden', [C, F], 'f32', 'storage'); // after gelu
+  // The MLP's hidden layer after gelu, for the blocks whose mlp.hook_post (c_fc's output) is not
+  // captured.
+  if (layers((l) => !captured({ kind: 'mlp_post', layer: l })).some(Boolean)) {
+    row('mlp.hidden', [C, F], 'f32', 'storage');
+  }
   const mlpOut = layers((l) =>
     captured({ kind: 'mlp_out', layer: l }) ? capture({ kind: 'mlp_out', layer: l }, [C, D]) : undefined,
   );
@@ -179,7 +189,8 @@ export function activationTable(config: Gpt2Config, C: number, o: TableOptions):
   row('lens.ln_f', [P * C, D], 'f32', 'storage');
   row('lens.partial', [P * C, nChunks, 2 + 2 * o.topK], 'f32', 'storage'); // softmax partials
   row('lens.topk', [P * C, o.topK, 2], 'u32', 'storage', 'copy-src'); // [id, bitcast(prob)]
-  capture({ kind: 'logits_last' }, [V]); // always captured: the lens kernels write it
+  // Always captured: the lens kernels write it (or, with `logits` captured, its last row is copied).
+  capture({ kind: 'logits_last' }, [V], 'f32', 'copy-dst');
   row('lens.readback', [P * C, o.topK, 2], 'u32', 'map-read', 'copy-dst');
   // Patterns [H, T, T] as texture_2d_array (ceil(T/4), T) × H: texel (s/4, t) of layer h holds
   // keys s…s+3 of query t; one shared texture for the layers not captured.

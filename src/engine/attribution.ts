@@ -27,6 +27,7 @@ export function engineParts(engine: Engine): EngineParts {
     kernels: engine.kernels,
     weights: engine.weights,
     fallback: engine.fallbackKernels,
+    none: engine.none,
   };
 }
 

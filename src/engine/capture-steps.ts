@@ -1,10 +1,12 @@
 // The steps of the hooks computed for their capture alone (Slots.only): each runs only when its
 // hook is captured, reading what the forward already computed (the ln and qkv scratch, the
-// residual stream, mlp.hidden) and writing the capture's own buffer, so a session that does not
-// capture them runs exactly the forward it ran before. Per block: after ln_1, ln1.hook_scale and
+// residual stream) and writing the capture's own buffer, so a session that does not capture them
+// runs exactly the forward it ran before. Per block: after ln_1, ln1.hook_scale and
 // ln1.hook_normalized; after c_attn, attn.hook_q/k/v and attn.hook_attn_scores; after c_fc,
-// ln2.hook_scale, ln2.hook_normalized, mlp.hook_pre (c_fc again without gelu) and mlp.hook_post.
-// After the blocks, ln_final.hook_scale, ln_final.hook_normalized and `logits` at every position.
+// ln2.hook_scale and ln2.hook_normalized. After the blocks, ln_final.hook_scale,
+// ln_final.hook_normalized and `logits` at every position, unless the lens kernel writes them
+// (logitsInLens). (mlp.hook_pre and mlp.hook_post need no step of their own: c_fc writes them,
+// plan.ts.)
 
 import type { HookName } from '../model/hooks';
 import type { Allocation, Slots } from './activations';
@@ -21,20 +23,25 @@ export interface CaptureSteps {
   readonly mlp: readonly (readonly Step[])[];
   /** After the blocks. */
   readonly final: readonly Step[];
-  /** Blocks whose mlp.hook_pre is captured (one extra c_fc matmul each). */
-  readonly mlpPre: readonly boolean[];
   /** Blocks whose attn.hook_attn_scores is captured (q·k again for every causal pair). */
   readonly attnScores: number;
-  /** `logits` is captured: the unembedding at every position. */
+  /** `logits` is captured and computed here: the unembedding at every position. */
   readonly allLogits: boolean;
 }
 
-export function captureSteps(f: StepFactory, acts: Allocation, slots: Slots): CaptureSteps {
+/** logitsInLens: the lens's unembedding writes `logits` (it covers the final stream's every row). */
+export function captureSteps(
+  f: StepFactory,
+  acts: Allocation,
+  slots: Slots,
+  logitsInLens: boolean,
+): CaptureSteps {
   const { weights } = f.parts;
   const config = weights.config;
-  const { nEmbd: D, nInner: F, nHead: H, headDim: HD, nLayer: L, vocabSize: V } = config;
+  const { nEmbd: D, nHead: H, headDim: HD, nLayer: L, vocabSize: V } = config;
   const wf = f.weightVariant;
   const has = (name: HookName) => slots.only.has(name);
+  const allLogits = has('logits') && !logitsInLens;
   const buf = (name: string) => acts.buffer(name);
   const resid = (i: number) => buf(slots.boundary[i]!);
   const copy = (label: HookName, x: GPUBuffer, stride: number, offset: number, n: number) =>
@@ -88,8 +95,7 @@ export function captureSteps(f: StepFactory, acts: Allocation, slots: Slots): Ca
   const ln1: Step[][] = [];
   const qkvSteps: Step[][] = [];
   const mlp: Step[][] = [];
-  const mlpPre: boolean[] = [];
-  weights.blocks.forEach((b, l) => {
+  for (let l = 0; l < L; l++) {
     const n = (hook: string) => `blocks.${l}.${hook}` as HookName;
     const a: Step[] = [];
     if (has(n('ln1.hook_scale'))) a.push(scale(n('ln1.hook_scale'), resid(2 * l)));
@@ -114,19 +120,13 @@ export function captureSteps(f: StepFactory, acts: Allocation, slots: Slots): Ca
     const m: Step[] = [];
     if (has(n('ln2.hook_scale'))) m.push(scale(n('ln2.hook_scale'), resid(2 * l + 1)));
     if (has(n('ln2.hook_normalized'))) m.push(copy(n('ln2.hook_normalized'), ln, D, 0, D));
-    mlpPre.push(has(n('mlp.hook_pre')));
-    if (has(n('mlp.hook_pre'))) {
-      const out = buf(n('mlp.hook_pre'));
-      m.push(f.matmul(n('mlp.hook_pre'), ln, b.fc.weight, b.fc.bias, out, D, F, 0));
-    }
-    if (has(n('mlp.hook_post'))) m.push(copy(n('mlp.hook_post'), buf('mlp.hidden'), F, 0, F));
     mlp.push(m);
-  });
+  }
 
   const final: Step[] = [];
   const last = resid(2 * L);
   if (has('ln_final.hook_scale')) final.push(scale('ln_final.hook_scale', last));
-  if (has('ln_final.hook_normalized') || has('logits')) {
+  if (has('ln_final.hook_normalized') || allLogits) {
     // Without its capture, ln_final's output goes to the ln scratch (free after the last block).
     const lnF = has('ln_final.hook_normalized') ? buf('ln_final.hook_normalized') : ln;
     final.push(
@@ -144,7 +144,7 @@ export function captureSteps(f: StepFactory, acts: Allocation, slots: Slots): Ca
         (T) => [ceilDiv(T, wg), 1, 1],
       ),
     );
-    if (has('logits')) {
+    if (allLogits) {
       for (const part of weights.wteParts) {
         final.push(
           f.step(
@@ -161,5 +161,5 @@ export function captureSteps(f: StepFactory, acts: Allocation, slots: Slots): Ca
   const attnScores = Array.from({ length: L }, (_, l) => has(`blocks.${l}.attn.hook_attn_scores`)).filter(
     Boolean,
   ).length;
-  return { embed, ln1, qkv: qkvSteps, mlp, final, mlpPre, attnScores, allLogits: has('logits') };
+  return { embed, ln1, qkv: qkvSteps, mlp, final, attnScores, allLogits };
 }

@@ -86,10 +86,11 @@ export interface ForwardFlopsOptions {
   /** Layers whose MLP is zero-ablated: their c_fc and c_proj are not run. Default 0. */
   readonly skippedMlps?: number;
   /**
-   * Layers whose attn.c_proj (attn) or mlp.c_proj (mlp) runs a second time, without the residual
-   * add, for a hook_attn_out or hook_mlp_out capture. Default none.
+   * Layers whose MLP is zero-ablated but whose ln_2 or MLP hooks are captured: their c_fc runs for
+   * the captures, their c_proj does not. Default 0. (hook_attn_out, hook_mlp_out and mlp.hook_pre
+   * cost no FLOPs: the matmuls store them beside their epilogue.)
    */
-  readonly extraProjections?: { readonly attn: number; readonly mlp: number };
+  readonly mlpInputsOnly?: number;
   /**
    * Hooks computed for their capture alone with more than O(T·D) work: attn.hook_attn_scores of
    * `attnScores` layers (q·k for every causal pair again), and `logits` at every position (the
@@ -114,14 +115,12 @@ export function forwardFlops(
   const mlp = 2 * 2 * T * D * F;
   const perLayer = 2 * T * D * 3 * D + 2 * 2 * causalPairs * D + 2 * T * D * D + mlp;
   const logitsRow = options.logitsLastFused ? 0 : 2 * D * V;
-  const extra = options.extraProjections ?? { attn: 0, mlp: 0 };
-  const projections = extra.attn * 2 * T * D * D + extra.mlp * 2 * T * F * D;
   const only = options.captureOnly ?? { attnScores: 0, allLogits: false };
   const captureOnly = only.attnScores * 2 * causalPairs * D + (only.allLogits ? T * 2 * D * V : 0);
   return (
     L * perLayer -
-    (options.skippedMlps ?? 0) * mlp +
-    projections +
+    (options.skippedMlps ?? 0) * mlp -
+    (options.mlpInputsOnly ?? 0) * (mlp / 2) +
     captureOnly +
     lensPoints * T * 2 * D * V +
     logitsRow

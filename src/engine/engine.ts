@@ -26,6 +26,8 @@ export class Engine {
   readonly weights: GpuWeights;
   readonly kernels: KernelRegistry;
   readonly fallbackKernels: boolean;
+  /** EngineParts.none: 16 bytes bound where a kernel's optional output is not wanted. */
+  readonly none: GPUBuffer;
   readonly #sessions = new Set<PromptSession>();
 
   private constructor(
@@ -39,6 +41,7 @@ export class Engine {
     this.weights = weights;
     this.kernels = kernels;
     this.fallbackKernels = fallbackKernels;
+    this.none = gpu.device.createBuffer({ label: 'none', size: 16, usage: GPUBufferUsage.STORAGE });
   }
 
   static async load(
@@ -105,6 +108,7 @@ export class Engine {
         kernels: this.kernels,
         weights: this.weights,
         fallback: this.fallbackKernels,
+        none: this.none,
       },
       { captureFormat: 'auto', lens: 'layers', ...options },
     );
@@ -116,6 +120,7 @@ export class Engine {
     for (const s of this.#sessions) s.destroy();
     this.#sessions.clear();
     this.weights.destroy();
+    this.none.destroy();
   }
 }
 

@@ -1,6 +1,7 @@
 // The logit lens's stage of a run (PromptSession.runForward → lens()): the lens points' rows
 // stacked into lens.stack ([points · T, D], copies), ln_f and the unembedding with top-k over them
-// (plan.lens, which also writes logits_last), and the top-k's readback, decoded.
+// (plan.lens, which also writes logits_last, or `logits` where captured), and the top-k's
+// readback, decoded.
 
 import type { Allocation } from './activations';
 import type { ForwardPlan } from './plan';
@@ -32,6 +33,11 @@ export function submitLens(
     encoder.copyBufferToBuffer(from, 0, stack, i * T * rowBytes, T * rowBytes),
   );
   const dispatches = encodeSteps(encoder, 'logit lens', plan.lens, nLens * T);
+  if (plan.logitsFromLens) {
+    // The lens wrote every position's logits ([T, V]): logits_last is the last row.
+    const V = acts.buffer('logits_last').size / 4;
+    encoder.copyBufferToBuffer(acts.buffer('logits'), (T - 1) * V * 4, acts.buffer('logits_last'), 0, V * 4);
+  }
   const bytes = nLens * T * k * 8;
   encoder.copyBufferToBuffer(acts.buffer('lens.topk'), 0, acts.buffer('lens.readback'), 0, bytes);
   device.queue.submit([encoder.finish()]);

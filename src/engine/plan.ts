@@ -4,8 +4,10 @@
 // capture and hook_z), c_proj + residual (hook_resid_mid), ln_2 + c_fc + GELU, c_proj + residual
 // (hook_resid_post): 5 dispatches. Unfused (fusion 'off'): ln_1, QKV matmul, softmax, attention × V,
 // c_proj + residual, ln_2, c_fc + GELU, c_proj + residual: 8. A LayerNorm whose output is captured
-// also runs on its own in the fused forward, for the capture alone; hook_attn_out and hook_mlp_out
-// each add one matmul, only where captured; ablated heads and MLPs add their small steps. Then the
+// also runs on its own in the fused forward, for the capture alone; hook_attn_out, hook_mlp_out and
+// mlp.hook_pre are stored by the matmuls beside their epilogue (their side output), and
+// mlp.hook_post is c_fc's own output, so they add no dispatch; ablated heads and MLPs add their
+// small steps. Then the
 // logit lens over the stacked lens points: ln_f, unembedding with top-k per vocabulary chunk (which
 // also writes logits_last on the tiled and vec4 paths), the top-k merge.
 
@@ -58,11 +60,15 @@ interface LayerSteps {
    * captures that read them, softmax and values (fused: one step).
    */
   readonly attention: readonly Step[];
-  readonly attnProj: Step; // c_proj + residual
-  readonly attnOut?: Step; // c_proj alone into hook_attn_out, where captured
+  readonly attnProj: Step; // c_proj + residual (and hook_attn_out beside it, where captured)
   readonly mlpIn: readonly Step[]; // ln_2 and c_fc + gelu (fused: one step, ln_2 only if captured)
-  readonly mlpProj: Step; // mlp.c_proj + residual
-  readonly mlpOut?: Step; // mlp.c_proj alone into hook_mlp_out, where captured
+  readonly mlpProj: Step; // mlp.c_proj + residual (and hook_mlp_out beside it, where captured)
+  /** The MLP's hidden layer [T, F]: mlp.hook_post where captured, else the mlp.hidden scratch. */
+  readonly hidden: GPUBuffer;
+  /** ln2.*, mlp.hook_pre or mlp.hook_post is captured: c_fc runs even when the MLP is zeroed. */
+  readonly mlpHooks: boolean;
+  /** hook_mlp_out is captured. */
+  readonly mlpOutCaptured: boolean;
 }
 
 /** A block's ablation steps, built the first time a run ablates something in that block. */
@@ -88,6 +94,11 @@ export class ForwardPlan {
   readonly lensCopies: readonly GPUBuffer[];
   /** logits_last comes out of the lens kernel (tiled and vec4 paths), not its own pass. */
   readonly logitsLastFused: boolean;
+  /**
+   * `logits` is captured and the lens kernel writes it (tiled and vec4 paths): logits_last is then
+   * its last row, copied after the lens (lens-stage.ts).
+   */
+  readonly logitsFromLens: boolean;
 
   /** Which kernels are fused (see Fusion). */
   readonly fusion: Fusion;
@@ -112,12 +123,7 @@ export class ForwardPlan {
     const wf = f.weightVariant;
     const buf = (name: string) => acts.buffer(name);
     const resid = (i: number) => buf(slots.boundary[i]!);
-    const [ln, qkv, att, fc] = ['ln', 'qkv', 'att', 'mlp.hidden'].map(buf) as [
-      GPUBuffer,
-      GPUBuffer,
-      GPUBuffer,
-      GPUBuffer,
-    ];
+    const [ln, qkv, att] = ['ln', 'qkv', 'att'].map(buf) as [GPUBuffer, GPUBuffer, GPUBuffer];
     const captureFormat = acts.texture(slots.pattern[0]!).format as CaptureFormat;
     // The vec4 kernels (fallback adapters only) read rows of D floats as D/4 vec4s.
     const vec4D = fallback && D % 4 === 0;
@@ -137,7 +143,11 @@ export class ForwardPlan {
         (rows) => [ceilDiv(rows, wg), 1, 1],
       );
 
-    const only = captureSteps(f, acts, slots);
+    // The tiled and vec4 lens kernels write logits rows whole (lens_logits.wgsl): logits_last, or
+    // with `logits` captured the final stream's every row, copied to logits_last after the lens.
+    this.logitsLastFused = !fallback || vec4D;
+    this.logitsFromLens = this.logitsLastFused && slots.only.has('logits');
+    const only = captureSteps(f, acts, slots, this.logitsFromLens);
     this.#only = only;
     this.embed = weights.wteParts.map((part) =>
       f.step(
@@ -160,12 +170,14 @@ export class ForwardPlan {
       const z = buf(slots.z[l]!);
       const attnOut = slots.attnOut[l];
       const mlpOut = slots.mlpOut[l];
+      const hookPre = captured(l, 'mlp.hook_pre') ? buf(`blocks.${l}.mlp.hook_pre`) : undefined;
+      const hidden = buf(captured(l, 'mlp.hook_post') ? `blocks.${l}.mlp.hook_post` : 'mlp.hidden');
       const pattern = acts.texture(slots.pattern[l]!).createView({ dimension: '2d-array' });
-      // Fused, a LayerNorm still runs on its own where its output is captured (ln*.hook_normalized,
-      // or mlp.hook_pre, whose c_fc without gelu reads it), for the capture alone: the forward
-      // itself stays the same whatever is captured. ln*.hook_scale reads the stream itself.
+      // Fused, a LayerNorm still runs on its own where its output is captured (ln*.hook_normalized),
+      // for the capture alone: the forward itself stays the same whatever is captured.
+      // ln*.hook_scale reads the stream itself.
       const ln1Out = !foldLn || captured(l, 'ln1.hook_normalized');
-      const ln2Out = !foldLn || captured(l, 'ln2.hook_normalized') || captured(l, 'mlp.hook_pre');
+      const ln2Out = !foldLn || captured(l, 'ln2.hook_normalized');
       const lnLayer = (
         x: GPUBuffer,
         p: { weight: GPUBuffer; bias: GPUBuffer },
@@ -175,10 +187,11 @@ export class ForwardPlan {
         N: number,
         epilogue: 0 | 1,
         name: string,
+        side?: GPUBuffer,
       ) =>
         foldLn
-          ? f.matmulLn(`blocks.${l}.${name}`, x, p, w, bias, out, D, N, epilogue, layerNormEpsilon)
-          : f.matmul(`blocks.${l}.${name}`, ln, w, bias, out, D, N, epilogue);
+          ? f.matmulLn(`blocks.${l}.${name}`, x, p, w, bias, out, D, N, epilogue, layerNormEpsilon, side)
+          : f.matmul(`blocks.${l}.${name}`, ln, w, bias, out, D, N, epilogue, undefined, side);
       const attention = f.attention(`blocks.${l}.attn`, qkv, att, pattern, z, fused, captureFormat);
       return {
         attention: [
@@ -198,40 +211,27 @@ export class ForwardPlan {
           D,
           2,
           pre,
+          attnOut === undefined ? undefined : buf(attnOut),
         ),
-        ...(attnOut
-          ? {
-              attnOut: f.matmul(
-                `blocks.${l}.hook_attn_out`,
-                z,
-                b.attnProj.weight,
-                b.attnProj.bias,
-                buf(attnOut),
-                D,
-                D,
-                0,
-              ),
-            }
-          : {}),
         mlpIn: [
           ...(ln2Out ? [layerNorm(`blocks.${l}.ln_2`, 0, mid, b.ln2, ln)] : []),
-          lnLayer(mid, b.ln2, b.fc.weight, b.fc.bias, fc, F, 1, 'mlp.c_fc'),
+          lnLayer(mid, b.ln2, b.fc.weight, b.fc.bias, hidden, F, 1, 'mlp.c_fc', hookPre),
         ],
-        mlpProj: f.matmul(`blocks.${l}.mlp.c_proj`, fc, b.mlpProj.weight, b.mlpProj.bias, post, F, D, 2, mid),
-        ...(mlpOut
-          ? {
-              mlpOut: f.matmul(
-                `blocks.${l}.hook_mlp_out`,
-                fc,
-                b.mlpProj.weight,
-                b.mlpProj.bias,
-                buf(mlpOut),
-                F,
-                D,
-                0,
-              ),
-            }
-          : {}),
+        mlpProj: f.matmul(
+          `blocks.${l}.mlp.c_proj`,
+          hidden,
+          b.mlpProj.weight,
+          b.mlpProj.bias,
+          post,
+          F,
+          D,
+          2,
+          mid,
+          mlpOut === undefined ? undefined : buf(mlpOut),
+        ),
+        hidden,
+        mlpHooks: only.mlp[l]!.length > 0 || hookPre !== undefined || captured(l, 'mlp.hook_post'),
+        mlpOutCaptured: mlpOut !== undefined,
       };
     });
 
@@ -255,7 +255,6 @@ export class ForwardPlan {
         VOCAB_COUNT: part.count,
         TOPK: lensTopK,
       };
-      // The tiled and vec4 kernels also write the final stream's last row whole: logits_last.
       lens.push(
         f.vocabScan(
           'lens.unembed_topk',
@@ -264,7 +263,8 @@ export class ForwardPlan {
           [f.uniform(1), { buffer: lensX }, { buffer: part.buffer }, { buffer: partial }],
           ceilDiv(part.count, lensChunk),
           D,
-          [{ buffer: logits }],
+          [{ buffer: this.logitsFromLens ? buf('logits') : logits }],
+          { LOGITS_POINTS: this.logitsFromLens ? lensPoints.length : 0, LOGITS_V: V },
         ),
       );
     }
@@ -277,7 +277,6 @@ export class ForwardPlan {
         (rows) => [ceilDiv(rows, wg), 1, 1],
       ),
     );
-    this.logitsLastFused = !fallback || vec4D;
     for (const part of this.logitsLastFused ? [] : weights.wteParts) {
       lens.push(
         f.step(
@@ -314,7 +313,7 @@ export class ForwardPlan {
     const stride = ablationFlagStride(this.#config) / 4;
     const steps = [...this.embed, ...this.#only.embed];
     for (let l = 0; l < L; l++) {
-      const extra = this.#only.mlp[l]!; // ln2.*, mlp.hook_pre/post: after c_fc
+      const extra = this.#only.mlp[l]!; // ln2.*: after c_fc
       const layer = this.#layers[l]!;
       const headsAblated = flags.subarray(l * stride, l * stride + H).some((f) => f !== 0);
       const mlpFlag = flags[l * stride + H]!;
@@ -322,14 +321,12 @@ export class ForwardPlan {
       steps.push(...layer.attention);
       if (headsAblated) steps.push(ablate!.heads);
       steps.push(layer.attnProj);
-      if (layer.attnOut) steps.push(layer.attnOut);
       if (mlpFlag === 0) {
         steps.push(...layer.mlpIn, ...extra, layer.mlpProj);
-        if (layer.mlpOut) steps.push(layer.mlpOut);
-      } else if (mlpFlag === flagOf.mean || layer.mlpOut) {
+      } else if (mlpFlag === flagOf.mean || layer.mlpOutCaptured) {
         // hook_mlp_out (captured: before ablation replaces it), then resid_post from resid_mid.
         steps.push(...layer.mlpIn, ...extra, ablate!.mlpOut, ablate!.mlp);
-      } else if (extra.length > 0) {
+      } else if (layer.mlpHooks) {
         // zero, with the MLP's inputs or hidden layer captured: run up to them, then ablate.
         steps.push(...layer.mlpIn, ...extra, ablate!.mlp);
       } else steps.push(ablate!.mlp); // zero: resid_post = resid_mid, the MLP need not run
@@ -342,23 +339,19 @@ export class ForwardPlan {
   flopsOptions(flags: Uint32Array): ForwardFlopsOptions {
     const stride = ablationFlagStride(this.#config) / 4;
     let skippedMlps = 0;
-    let mlp = 0;
+    let mlpInputsOnly = 0;
     this.#layers.forEach((layer, l) => {
       const flag = flags[l * stride + this.#config.nHead];
-      if (flag === flagOf.zero && !layer.mlpOut) {
-        skippedMlps++;
-        // …but with ln2.* or mlp.hook_pre/post captured, its c_fc still runs (2·T·D·F, as a c_proj).
-        if (this.#only.mlp[l]!.length > 0) mlp++;
+      if (flag === flagOf.zero && !layer.mlpOutCaptured) {
+        // …but with ln2.* or mlp.hook_pre/post captured, its c_fc still runs.
+        if (layer.mlpHooks) mlpInputsOnly++;
+        else skippedMlps++;
       }
-      if (flag === 0 && layer.mlpOut) mlp++;
-      // mlp.hook_pre: c_fc again without gelu, T·D·F multiply-adds as an mlp.c_proj.
-      if (this.#only.mlpPre[l]) mlp++;
     });
-    const attn = this.#layers.filter((layer) => layer.attnOut).length;
     return {
       logitsLastFused: this.logitsLastFused,
       skippedMlps,
-      extraProjections: { attn, mlp },
+      mlpInputsOnly,
       captureOnly: { attnScores: this.#only.attnScores, allLogits: this.#only.allLogits },
     };
   }
@@ -386,18 +379,16 @@ export class ForwardPlan {
     const captured = this.#slots.mlpOut[l];
     const mlpOut = buf(captured ?? 'ln');
     const steps: AblationSteps = {
-      mlpOut:
-        layer.mlpOut ??
-        f.matmul(
-          `blocks.${l}.mlp.c_proj`,
-          buf('mlp.hidden'),
-          b.mlpProj.weight,
-          b.mlpProj.bias,
-          mlpOut,
-          F,
-          D,
-          0,
-        ),
+      mlpOut: f.matmul(
+        `blocks.${l}.mlp.c_proj`,
+        layer.hidden,
+        b.mlpProj.weight,
+        b.mlpProj.bias,
+        mlpOut,
+        F,
+        D,
+        0,
+      ),
       heads: f.step(
         `blocks.${l}.attn.hook_z.ablate`,
         'ablateHeads',

@@ -22,6 +22,8 @@ export interface EngineParts {
   readonly weights: GpuWeights;
   /** Barrier-free kernels for CPU fallback adapters, shared-memory tiling on real GPUs. */
   readonly fallback: boolean;
+  /** A 16-byte storage buffer bound where a kernel's optional output is not wanted (a matmul's side). */
+  readonly none: GPUBuffer;
 }
 
 export const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
@@ -83,7 +85,10 @@ export class StepFactory {
     return { buffer: this.#params, offset: entry * uniformStride, size: 16 };
   }
 
-  /** out = epilogue(a · w + bias) (EPILOGUE 0 none, 1 gelu_new, 2 + residual), T rows of K → N. */
+  /**
+   * out = epilogue(a · w + bias) (EPILOGUE 0 none, 1 gelu_new, 2 + residual), T rows of K → N; with
+   * `side`, a · w + bias is stored there too (the value before the epilogue).
+   */
   matmul(
     label: string,
     a: GPUBuffer,
@@ -94,6 +99,7 @@ export class StepFactory {
     N: number,
     epilogue: 0 | 1 | 2,
     residual?: GPUBuffer,
+    side?: GPUBuffer,
   ): Step {
     const wf = this.weightVariant;
     // Without a residual the binding still needs a buffer; the shader does not read it.
@@ -105,7 +111,9 @@ export class StepFactory {
       { buffer: bias },
       { buffer: res },
       { buffer: out },
+      { buffer: side ?? this.parts.none },
     ];
+    const sideOut = side ? 1 : 0;
     if (this.parts.fallback) {
       // With vec4 loads (K and N multiples of 4), 8×8 outputs per thread and small workgroups so
       // that T=16 still makes several of them for SwiftShader's worker threads; else 4×4.
@@ -116,7 +124,7 @@ export class StepFactory {
       return this.step(
         label,
         kernel,
-        { ...wf, overrides: { K, N, EPILOGUE: epilogue, WG_X: wgX } },
+        { ...wf, overrides: { K, N, EPILOGUE: epilogue, SIDE: sideOut, WG_X: wgX } },
         resources,
         (T) => [ceilDiv(N, per * wgX), ceilDiv(T, per), 1],
       );
@@ -124,7 +132,7 @@ export class StepFactory {
     return this.step(
       label,
       'matmulTiled',
-      { ...wf, overrides: { K, N, EPILOGUE: epilogue } },
+      { ...wf, overrides: { K, N, EPILOGUE: epilogue, SIDE: sideOut } },
       resources,
       (T) => [ceilDiv(N, 64), ceilDiv(T, 64), 1],
     );
@@ -133,7 +141,8 @@ export class StepFactory {
   /**
    * out = epilogue(LayerNorm(x) · w + bias), the LayerNorm (gain ln.weight, bias ln.bias, eps) folded
    * into the matmul (EPILOGUE 0 none, 1 gelu_new), T rows of K = D → N: ln_1 → attn.c_attn and
-   * ln_2 → mlp.c_fc in one dispatch each. Same variant choice and dispatch shape as matmul.
+   * ln_2 → mlp.c_fc in one dispatch each, `side` as in matmul. Same variant choice and dispatch
+   * shape as matmul.
    */
   matmulLn(
     label: string,
@@ -146,6 +155,7 @@ export class StepFactory {
     N: number,
     epilogue: 0 | 1,
     eps: number,
+    side?: GPUBuffer,
   ): Step {
     const wf = this.weightVariant;
     // matmul_common's residual binding is unused here (no residual epilogue): x stands in.
@@ -156,10 +166,11 @@ export class StepFactory {
       { buffer: bias },
       { buffer: x },
       { buffer: out },
+      { buffer: side ?? this.parts.none },
       { buffer: ln.weight },
       { buffer: ln.bias },
     ];
-    const overrides = { K, N, EPILOGUE: epilogue, EPS: eps };
+    const overrides = { K, N, EPILOGUE: epilogue, SIDE: side ? 1 : 0, EPS: eps };
     if (this.parts.fallback) {
       const vec4 = K % 4 === 0 && N % 4 === 0;
       const [kernel, per, wgX] = vec4
@@ -233,7 +244,8 @@ export class StepFactory {
    * A vocabulary scan over rows × chunks of lensChunk entries (the lens's top-k, token tracking's
    * ranks): tiled on real GPUs (64 rows × one chunk per workgroup), 8 rows × one chunk per thread
    * with vec4 loads on fallback adapters when D % 4 == 0, one (row, chunk) per thread otherwise.
-   * `fused`: bindings the tiled and vec4 kernels take after `resources` (the lens's logits_last).
+   * `fused`: bindings the tiled and vec4 kernels take after `resources` (the lens's logits), and
+   * overrides only they take.
    */
   vocabScan(
     label: string,
@@ -243,20 +255,24 @@ export class StepFactory {
     chunks: number,
     D: number,
     fused: GPUBindingResource[] = [],
+    fusedOverrides: Readonly<Record<string, number>> = {},
   ): Step {
     const wf = this.weightVariant;
     if (!this.parts.fallback) {
-      return this.step(label, names.tiled, { ...wf, overrides }, [...resources, ...fused], (rows) => [
-        chunks,
-        ceilDiv(rows, 64),
-        1,
-      ]);
+      const tiledOverrides = { ...overrides, ...fusedOverrides };
+      return this.step(
+        label,
+        names.tiled,
+        { ...wf, overrides: tiledOverrides },
+        [...resources, ...fused],
+        (rows) => [chunks, ceilDiv(rows, 64), 1],
+      );
     }
     if (D % 4 === 0) {
       return this.step(
         label,
         names.vec4,
-        { ...wf, overrides: { ...overrides, WG_X: wgVec4 } },
+        { ...wf, overrides: { ...overrides, ...fusedOverrides, WG_X: wgVec4 } },
         [...resources, ...fused],
         (rows) => [ceilDiv(chunks, wgVec4), ceilDiv(rows, 8), 1],
       );

@@ -45,8 +45,8 @@ export function kernelFiles(def: KernelDef): string[] {
   return files;
 }
 
-/** The matmuls' (matmul_common.wgsl and matmul_blocked_vec4.wgsl): params, a, w, bias, residual; out. */
-const matmulBindings = ['uniform', 'read', 'read', 'read', 'read', 'write'] as const;
+/** The matmuls' (matmul_common.wgsl, matmul_vec4_common.wgsl): params, a, w, bias, residual; out, side. */
+const matmulBindings = ['uniform', 'read', 'read', 'read', 'read', 'write', 'write'] as const;
 /** The LayerNorm-folded matmuls' (matmul_ln_common.wgsl): the matmuls', then gamma, beta. */
 const matmulLnBindings = [...matmulBindings, 'read', 'read'] as const;
 /** The softmax kernels' (attention_pattern.wgsl): params, qkv; att, the pattern capture. */
@@ -151,20 +151,21 @@ export const kernelDefs = {
   },
   /**
    * unembedTopk for D % 4 == 0 on fallback adapters: vec4 loads, 8 rows × 8 tokens per step; also
-   * writes logits_last (the stack's last row), so no unembedLogits pass follows it.
+   * writes logits_last (the stack's last row), so no unembedLogits pass follows it, or every row of
+   * the final stream when `logits` is captured (lens_logits.wgsl).
    */
   unembedTopkVec4: {
     file: 'unembed_topk_vec4',
     bindings: ['uniform', 'read', 'read', 'write', 'write'],
     weights: true,
-    modules: ['topk_common', 'lens_part', 'lens_block_vec4'],
+    modules: ['topk_common', 'lens_part', 'lens_block_vec4', 'lens_logits'],
   },
-  /** unembedTopk for real GPUs: 64 rows × 64 tokens per tile in workgroup memory; writes logits_last too. */
+  /** unembedTopk for real GPUs: 64 rows × 64 tokens per tile in workgroup memory; writes logits too. */
   unembedTopkTiled: {
     file: 'unembed_topk_tiled',
     bindings: ['uniform', 'read', 'read', 'write', 'write'],
     weights: true,
-    modules: ['topk_common', 'lens_part', 'lens_tile'],
+    modules: ['topk_common', 'lens_part', 'lens_tile', 'lens_logits'],
   },
   topkMerge: { file: 'topk_merge', bindings: ['uniform', 'read', 'write'], modules: ['topk_common'] },
   unembedLogits: {
