@@ -94,6 +94,29 @@ describe.each(kernelCases)('every TransformerLens hook on the GPU: $name', ({ co
   });
 });
 
+describe.each(kernelCases)('a zeroed MLP whose inputs are captured: $name', ({ config, fallbackKernels }) => {
+  test('c_fc still runs for ln2.hook_normalized and mlp.hook_pre/post (hook_mlp_out not captured)', async () => {
+    const weights = sharpWeights(config, 19);
+    const tokens = randomTokens(9, config.vocabSize, 6);
+    const ablate: Ablation = { heads: [], mlps: [1], mode: 'zero' };
+    const names = allHookNames(config.nLayer).filter((n) => !n.endsWith('hook_mlp_out'));
+    await withEngine(gpu, weights, { fallbackKernels }, async (engine) => {
+      const s = engine.createSession({ capacity: 16, namesFilter: names, captureFormat: 'rgba32float' });
+      const clean = await s.run(tokens);
+      const zeroed = await s.run(tokens, { ablate });
+      await checkHooks(
+        s,
+        runWithCache(weights, tokens, names, { logits: 'all', ablate }),
+        tokens.length,
+        ablate,
+      );
+      // Its c_proj is skipped, its c_fc is not: T·D·F multiply-adds fewer than the clean run.
+      const { nEmbd: D, nInner: F } = config;
+      expect(clean.flops - zeroed.flops).toBe(2 * tokens.length * D * F);
+    });
+  });
+});
+
 test('every TransformerLens hook on the GPU: the bundled model', async () => {
   const model = await openModel(await filesFromDirectory('static/models/gpt2-brown-mini'));
   const weights = await model.checkpoint.loadWeights();

@@ -80,6 +80,7 @@ export async function benchMatmul(
   const w = buffer('w', k * n);
   const bias = buffer('bias', n);
   const out = buffer('out', m * n);
+  const none = buffer('none', 4); // the matmuls' side output, not wanted here (SIDE 0)
   const sync = buffer('sync', 1, GPUBufferUsage.COPY_SRC);
   const staging = device.createBuffer({ size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
   const results: MatmulResult[] = [];
@@ -95,10 +96,17 @@ export async function benchMatmul(
       if (!shape) throw new Error(`${name} is not a matmul kernel`);
       const [overrides, workgroups] = shape;
       const kernel = registry.get(name, { overrides });
+      // A bind group that does not match the kernel would make every dispatch a silent no-op.
+      device.pushErrorScope('validation');
       const bindGroup = device.createBindGroup({
         layout: kernel.layout,
-        entries: [params, a, w, bias, a, out].map((buffer, binding) => ({ binding, resource: { buffer } })),
+        entries: [params, a, w, bias, a, out, none].map((buffer, binding) => ({
+          binding,
+          resource: { buffer },
+        })),
       });
+      const invalid = await device.popErrorScope();
+      if (invalid) throw new Error(`the ${name} bench's bind group: ${invalid.message}`);
       const ms = await timeIt(reps, async () => {
         const encoder = device.createCommandEncoder();
         const pass = encoder.beginComputePass();
@@ -114,7 +122,7 @@ export async function benchMatmul(
       results.push({ kernel: name, m, k, n, median_ms: ms, gflops: (2 * m * k * n) / ms / 1e6 });
     }
   } finally {
-    for (const b of [params, a, w, bias, out, sync, staging]) b.destroy();
+    for (const b of [params, a, w, bias, out, none, sync, staging]) b.destroy();
   }
   return results;
 }

@@ -1,12 +1,12 @@
 // The steps of the hooks computed for their capture alone (Slots.only): each runs only when its
-// hook is captured, reading what the forward already computed (the ln and qkv scratch, the
-// residual stream) and writing the capture's own buffer, so a session that does not capture them
-// runs exactly the forward it ran before. Per block: after ln_1, ln1.hook_scale and
-// ln1.hook_normalized; after c_attn, attn.hook_q/k/v and attn.hook_attn_scores; after c_fc,
-// ln2.hook_scale and ln2.hook_normalized. After the blocks, ln_final.hook_scale,
-// ln_final.hook_normalized and `logits` at every position, unless the lens kernel writes them
-// (logitsInLens). (mlp.hook_pre and mlp.hook_post need no step of their own: c_fc writes them,
-// plan.ts.)
+// hook is captured, reading what the forward already computed (the qkv scratch, the residual
+// stream) and writing the capture's own buffer, so a session that does not capture them runs
+// exactly the forward it ran before. Per block: after ln_1, ln1.hook_scale; after c_attn,
+// attn.hook_q/k/v and attn.hook_attn_scores; after c_fc, ln2.hook_scale. After the blocks,
+// ln_final.hook_scale, ln_final.hook_normalized and `logits` at every position, unless the lens
+// kernel writes them (logitsInLens). Where the forward writes a hook itself it needs no step here
+// (plan.ts): ln1/ln2.hook_normalized (the LayerNorm writes its capture), mlp.hook_pre and
+// mlp.hook_post (c_fc), hook_attn_out and hook_mlp_out (the projections).
 
 import type { HookName } from '../model/hooks';
 import type { Allocation, Slots } from './activations';
@@ -15,11 +15,11 @@ import { ceilDiv, wg, type Step, type StepFactory } from './steps';
 export interface CaptureSteps {
   /** After the embedding: hook_embed, hook_pos_embed. */
   readonly embed: readonly Step[];
-  /** Per block, after ln_1. */
+  /** Per block, after ln_1 (ln1.hook_scale). */
   readonly ln1: readonly (readonly Step[])[];
   /** Per block, after the QKV matmul. */
   readonly qkv: readonly (readonly Step[])[];
-  /** Per block, after c_fc (before anything reuses the ln scratch). */
+  /** Per block, after c_fc (ln2.hook_scale). */
   readonly mlp: readonly (readonly Step[])[];
   /** After the blocks. */
   readonly final: readonly Step[];
@@ -99,7 +99,6 @@ export function captureSteps(
     const n = (hook: string) => `blocks.${l}.${hook}` as HookName;
     const a: Step[] = [];
     if (has(n('ln1.hook_scale'))) a.push(scale(n('ln1.hook_scale'), resid(2 * l)));
-    if (has(n('ln1.hook_normalized'))) a.push(copy(n('ln1.hook_normalized'), ln, D, 0, D));
     ln1.push(a);
     const q: Step[] = [];
     (['q', 'k', 'v'] as const).forEach((x, i) => {
@@ -119,7 +118,6 @@ export function captureSteps(
     qkvSteps.push(q);
     const m: Step[] = [];
     if (has(n('ln2.hook_scale'))) m.push(scale(n('ln2.hook_scale'), resid(2 * l + 1)));
-    if (has(n('ln2.hook_normalized'))) m.push(copy(n('ln2.hook_normalized'), ln, D, 0, D));
     mlp.push(m);
   }
 

@@ -178,8 +178,13 @@ export class ForwardPlan {
       // ln*.hook_scale reads the stream itself.
       const ln1Out = !foldLn || captured(l, 'ln1.hook_normalized');
       const ln2Out = !foldLn || captured(l, 'ln2.hook_normalized');
+      // A captured LayerNorm output is written to its capture, which the unfused matmul then reads.
+      const lnBuf = (hook: 'ln1' | 'ln2') =>
+        captured(l, `${hook}.hook_normalized`) ? buf(`blocks.${l}.${hook}.hook_normalized`) : ln;
+      const [ln1, ln2] = [lnBuf('ln1'), lnBuf('ln2')];
       const lnLayer = (
         x: GPUBuffer,
+        normalized: GPUBuffer,
         p: { weight: GPUBuffer; bias: GPUBuffer },
         w: GPUBuffer,
         bias: GPUBuffer,
@@ -191,13 +196,13 @@ export class ForwardPlan {
       ) =>
         foldLn
           ? f.matmulLn(`blocks.${l}.${name}`, x, p, w, bias, out, D, N, epilogue, layerNormEpsilon, side)
-          : f.matmul(`blocks.${l}.${name}`, ln, w, bias, out, D, N, epilogue, undefined, side);
+          : f.matmul(`blocks.${l}.${name}`, normalized, w, bias, out, D, N, epilogue, undefined, side);
       const attention = f.attention(`blocks.${l}.attn`, qkv, att, pattern, z, fused, captureFormat);
       return {
         attention: [
-          ...(ln1Out ? [layerNorm(`blocks.${l}.ln_1`, 0, pre, b.ln1, ln)] : []),
+          ...(ln1Out ? [layerNorm(`blocks.${l}.ln_1`, 0, pre, b.ln1, ln1)] : []),
           ...only.ln1[l]!,
-          lnLayer(pre, b.ln1, b.cAttn.weight, b.cAttn.bias, qkv, 3 * D, 0, 'attn.c_attn'),
+          lnLayer(pre, ln1, b.ln1, b.cAttn.weight, b.cAttn.bias, qkv, 3 * D, 0, 'attn.c_attn'),
           ...only.qkv[l]!,
           ...attention,
         ],
@@ -214,8 +219,8 @@ export class ForwardPlan {
           attnOut === undefined ? undefined : buf(attnOut),
         ),
         mlpIn: [
-          ...(ln2Out ? [layerNorm(`blocks.${l}.ln_2`, 0, mid, b.ln2, ln)] : []),
-          lnLayer(mid, b.ln2, b.fc.weight, b.fc.bias, hidden, F, 1, 'mlp.c_fc', hookPre),
+          ...(ln2Out ? [layerNorm(`blocks.${l}.ln_2`, 0, mid, b.ln2, ln2)] : []),
+          lnLayer(mid, ln2, b.ln2, b.fc.weight, b.fc.bias, hidden, F, 1, 'mlp.c_fc', hookPre),
         ],
         mlpProj: f.matmul(
           `blocks.${l}.mlp.c_proj`,
@@ -230,7 +235,9 @@ export class ForwardPlan {
           mlpOut === undefined ? undefined : buf(mlpOut),
         ),
         hidden,
-        mlpHooks: only.mlp[l]!.length > 0 || hookPre !== undefined || captured(l, 'mlp.hook_post'),
+        mlpHooks: ['ln2.hook_scale', 'ln2.hook_normalized', 'mlp.hook_pre', 'mlp.hook_post'].some((h) =>
+          captured(l, h),
+        ),
         mlpOutCaptured: mlpOut !== undefined,
       };
     });
