@@ -153,8 +153,9 @@ describe.each(cases.filter((c) => c.T > 1))('captures with fusion: $name', (c) =
 
   test('every hook but the LayerNorm outputs, then every hook (the LayerNorms also run alone)', async () => {
     await withEngine(gpu, weights, { fallbackKernels: c.fallbackKernels }, async (engine) => {
-      const fused = engine.createSession({ capacity: c.T, namesFilter: (n) => !lnOutputs.test(n) });
-      const all = engine.createSession({ capacity: c.T, namesFilter: () => true });
+      const base = { capacity: c.T, fusion: 'on' } as const;
+      const fused = engine.createSession({ ...base, namesFilter: (n) => !lnOutputs.test(n) });
+      const all = engine.createSession({ ...base, namesFilter: () => true });
       const L = c.config.nLayer;
       const r1 = await fused.run(tokens);
       await checkHooks(fused, weights, tokens);

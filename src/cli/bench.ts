@@ -12,14 +12,16 @@
 // `--captures none` (or `studio,none`) also the forward alone: no captures, the final lens only;
 // `every`: every hook point captured (as run_with_cache), with the lens. With
 // `--fusion on,off` each row runs fused (5 dispatches per block) and unfused (8) in the same run
-// (`attention`: only softmax × V fused, 7), and the report gives the unfused/fused time ratios. Then the causal instruments (bench-causal.ts): all
-// four patching maps plus attribution at T=16.
+// (`attention`: only softmax × V fused, 7), and the report gives the unfused/fused time ratios;
+// without it, the engine's default for the kernel set (defaultFusion). Then the causal
+// instruments (bench-causal.ts): all four patching maps plus attribution at T=16.
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { forwardDispatches, formatBytes } from '../engine/cost';
 import { Engine } from '../engine/engine';
+import { defaultFusion } from '../engine/plan';
 import type { LensPoints } from '../engine/session';
 import { weightReaderFromMemory } from '../engine/weights';
 import type { GpuContext } from '../gpu/device';
@@ -175,7 +177,7 @@ export async function main(args: string[]): Promise<number> {
         'causal-shape': { type: 'string' },
         'causal-T': { type: 'string', default: '16' },
         captures: { type: 'string', default: 'studio' },
-        fusion: { type: 'string', default: 'on' },
+        fusion: { type: 'string' },
         help: { type: 'boolean' },
       },
     });
@@ -197,7 +199,8 @@ export async function main(args: string[]): Promise<number> {
       captures: values.captures
         .split(',')
         .map((c) => oneOf('captures', c, ['studio', 'every', 'none'] as const)),
-      fusion: values.fusion.split(',').map((c) => oneOf('fusion', c, ['on', 'attention', 'off'] as const)),
+      // Default: the engine's own for the kernel set (defaultFusion).
+      fusion: values.fusion?.split(',').map((c) => oneOf('fusion', c, ['on', 'attention', 'off'] as const)),
     };
   } catch (e) {
     console.error(`${(e as Error).message}\n\n${usage}`);
@@ -209,6 +212,7 @@ export async function main(args: string[]): Promise<number> {
   const shaders = nodeShaders();
   const { reps, Ts } = values;
   const fallbackKernels = values.kernels === 'auto' ? summary.fallback : values.kernels === 'fallback';
+  const fusions = values.fusion ?? [defaultFusion(fallbackKernels)];
   // On a CPU adapter the lens over every layer costs minutes per forward at GPT-2 size.
   const lens: LensPoints = values.lens ?? (summary.fallback ? 'final' : 'layers');
   const shapeSpecs = (values.shape ?? (summary.fallback ? 'small' : 'small,medium')).split(',');
@@ -244,7 +248,7 @@ export async function main(args: string[]): Promise<number> {
         // One session per (captures, fusion) setting, their runs interleaved (on, off, on, off, …)
         // so that a shared machine's changing load falls on all alike.
         const settings = values.captures.flatMap((captures) =>
-          values.fusion.map((fusion) => ({ captures, fusion, lens: captures === 'none' ? 'final' : lens })),
+          fusions.map((fusion) => ({ captures, fusion, lens: captures === 'none' ? 'final' : lens })),
         );
         const sessions = settings.map(({ captures, fusion, lens }) =>
           engine.createSession({

@@ -1,15 +1,15 @@
 // The forward plan: every step of one session's forward at its capacity, built once (pipelines,
-// bind groups) and put in order per run. Per block, fused (the default): ln_1 + QKV matmul (the
-// LayerNorm folded into the matmul), attention (softmax and × V in one kernel: writes the pattern
-// capture and hook_z), c_proj + residual (hook_resid_mid), ln_2 + c_fc + GELU, c_proj + residual
-// (hook_resid_post): 5 dispatches. Unfused (fusion 'off'): ln_1, QKV matmul, softmax, attention × V,
-// c_proj + residual, ln_2, c_fc + GELU, c_proj + residual: 8. A LayerNorm whose output is captured
-// also runs on its own in the fused forward, for the capture alone; hook_attn_out, hook_mlp_out and
-// mlp.hook_pre are stored by the matmuls beside their epilogue (their side output), and
-// mlp.hook_post is c_fc's own output, so they add no dispatch; ablated heads and MLPs add their
-// small steps. Then the
-// logit lens over the stacked lens points: ln_f, unembedding with top-k per vocabulary chunk (which
-// also writes logits_last on the tiled and vec4 paths), the top-k merge.
+// bind groups) and put in order per run. Per block, fused (the default on GPUs, defaultFusion):
+// ln_1 + QKV matmul (the LayerNorm folded into the matmul), attention (softmax and × V in one
+// kernel: writes the pattern capture and hook_z), c_proj + residual (hook_resid_mid), ln_2 + c_fc +
+// GELU, c_proj + residual (hook_resid_post): 5 dispatches. Unfused (fusion 'off'): ln_1, QKV matmul,
+// softmax, attention × V, c_proj + residual, ln_2, c_fc + GELU, c_proj + residual: 8. A LayerNorm
+// whose output is captured also runs on its own in the fused forward, writing its capture;
+// hook_attn_out, hook_mlp_out and mlp.hook_pre are stored by the matmuls beside their epilogue
+// (their side output), and mlp.hook_post is c_fc's own output, so they add no dispatch; ablated
+// heads and MLPs add their small steps. Then the logit lens over the stacked lens points: ln_f,
+// unembedding with top-k per vocabulary chunk (which also writes logits_last, or with `logits`
+// captured every position's logits, on the tiled and vec4 paths), the top-k merge.
 
 import type { CaptureFormat } from '../gpu/kernels';
 import { checkAblation, isEmptyAblation, type Ablation } from '../model/ablation';
@@ -45,10 +45,19 @@ export function lensPointsOf(lens: LensPoints, L: number): HookPoint[] {
 
 /**
  * 'on': ln_1 + c_attn, softmax + values and ln_2 + c_fc fused, 5 dispatches per block; 'attention':
- * only softmax + values, 7 (on SwiftShader at GPT-2 small the folded LayerNorm's extra arithmetic
- * costs more than the two dispatches it saves); 'off': the unfused 8.
+ * only softmax + values, 7; 'off': the unfused 8.
  */
 export type Fusion = 'on' | 'attention' | 'off';
+
+/**
+ * The default Fusion: 'on' for the tiled kernels of real GPUs, where a dispatch costs more than a
+ * LayerNorm prologue; 'attention' for the barrier-free kernels of CPU fallback adapters, where each
+ * thread of the folded matmul recomputes its rows' statistics (3 more operations per multiply-add
+ * of 8 columns) and that costs more than the two dispatches it saves (measured on SwiftShader).
+ */
+export function defaultFusion(fallbackKernels: boolean): Fusion {
+  return fallbackKernels ? 'attention' : 'on';
+}
 
 /** Ablation flag values (shaders/forward/ablate_*.wgsl): 0 keep, 1 zero, 2 mean. */
 const flagOf = { zero: 1, mean: 2 } as const;

@@ -54,6 +54,7 @@ import {
   trackFlops,
 } from './cost';
 import {
+  defaultFusion,
   ForwardPlan,
   type Fusion,
   type LensPoints,
@@ -89,7 +90,7 @@ export interface SessionOptions {
    * and logits_last are captured whatever the filter says.
    */
   readonly namesFilter?: NamesFilter;
-  /** Fused kernels: 'on' (default) 5 dispatches per block, 'attention' 7, 'off' 8 (plan.ts). */
+  /** Fused kernels: 'on' 5 dispatches per block, 'attention' 7, 'off' 8 (plan.ts: defaultFusion). */
   readonly fusion?: Fusion;
 }
 
@@ -189,7 +190,7 @@ export class PromptSession {
     this.#formatOption = options.captureFormat;
     this.#captureBudget = options.captureBudget ?? captureBudgetBytes;
     this.#lensOption = options.lens;
-    this.#fusion = options.fusion ?? 'on';
+    this.#fusion = options.fusion ?? defaultFusion(parts.fallback);
     const L = this.#config.nLayer;
     this.lensPoints = lensPointsOf(options.lens, L);
     this.#captures = options.namesFilter ? resolveCaptures(L, options.namesFilter) : defaultCaptures(L);
