@@ -5,6 +5,7 @@
 // flow, lens, instruments), plays and loops. The URL keeps the instruments' tab, the ablation
 // selection and the lens's tracked tokens, and a reload restores them. At 3840×2160 a 12-head
 // layer's grid uses the pane's height: several rows of large squares, not one row of small ones.
+// At 1280×800 a height-bound grid is centred in its pane.
 import type { Page } from '@playwright/test';
 import { gpt2Config } from '../src/model/fixtures';
 import { hubFiles, tinyWeights } from '../test/support/tiny-models';
@@ -82,7 +83,7 @@ for (const [width, height] of [
 }
 
 const twelveHeads = 'strata-test/twelve-heads';
-test.describe('a 12-head model at 3840×2160', () => {
+test.describe('a 12-head model at 3840×2160 and 1280×800', () => {
   test.beforeAll(({ hub }) =>
     hub.publish(
       twelveHeads,
@@ -126,6 +127,23 @@ test.describe('a 12-head model at 3840×2160', () => {
     await expectOnScreen(page, 'head-grid-canvas');
     const box = (await canvas.boundingBox())!;
     expect(box.height, 'the grid takes most of the pane').toBeGreaterThan(0.6 * 2160);
+  });
+
+  test('at 1280×800 the height-bound grid is centred in its pane', async ({ page, hub }) => {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.goto(hub.studioUrl(twelveHeads, 'The cat sat on the mat, and the dog ran after it'));
+    await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
+    const runs = page.getByTestId('attention-panel').locator('.runs');
+    const canvas = page.getByTestId('head-grid-canvas');
+    await expect(async () => {
+      const pane = (await runs.boundingBox())!;
+      const grid = (await canvas.boundingBox())!;
+      // Bound by the height (3 rows of 4 squares), narrower than the pane by well over 100 px.
+      expect(pane.width - grid.width, 'the room the grid leaves').toBeGreaterThan(100);
+      const left = grid.x - pane.x;
+      const right = pane.x + pane.width - (grid.x + grid.width);
+      expect(Math.abs(left - right), `left ${left} px, right ${right} px`).toBeLessThanOrEqual(4);
+    }).toPass({ timeout: 20_000 });
   });
 });
 
