@@ -5,7 +5,7 @@
 import { describe, expect, test } from 'vitest';
 import { Camera2D } from '../src/viz/camera';
 import { boundaryName, boundaryShortName } from '../src/viz/depth-names';
-import { flowAxisFont, flowBounds, flowRowLabels } from '../src/viz/flow-layout';
+import { flowAxisFont, flowBounds, flowGutterWidth, flowRowLabels } from '../src/viz/flow-layout';
 
 /** The flow fitted to a plot `height` px tall (as the flow view fits it). */
 const fitted = (nLayer: number, T: number, width: number, height: number) =>
@@ -75,4 +75,16 @@ describe('flowRowLabels', () => {
       }
     });
   }
+});
+
+describe('flowGutterWidth', () => {
+  test('room for the longest full name, or a short one, at the text size', () => {
+    // ~0.6 em a character in the UI font, plus the 8 px right margin.
+    const longest = boundaryName(23).length; // "L11 · after attention"
+    for (const font of [11, 14, 16]) {
+      expect(flowGutterWidth(true, font)).toBeGreaterThanOrEqual(longest * 0.6 * font + 8);
+      expect(flowGutterWidth(false, font)).toBeGreaterThanOrEqual('L47 ▸'.length * 0.7 * font + 8);
+      expect(flowGutterWidth(false, font)).toBeLessThan(flowGutterWidth(true, font) / 2);
+    }
+  });
 });

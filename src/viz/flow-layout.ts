@@ -216,6 +216,12 @@ export function flowAxisFont(width: number, height: number): number {
   return Math.round(Math.min(16, Math.max(11, 5 + Math.max(width, height) / 160)));
 }
 
+/** Whether rows `rowPx` tall get their full names in `font` px text (else thinned short names). */
+export const flowFullRowNames = (rowPx: number, font: number): boolean => rowPx >= font + 2;
+
+/** The gutter's width for the row labels, CSS px: full names ("L11 · after attention") or short ("L47m"). */
+export const flowGutterWidth = (full: boolean, font: number): number => Math.ceil((full ? 13.8 : 5.4) * font);
+
 export interface FlowRowLabel {
   /** Residual boundary, 0 … 2L. */
   readonly b: number;
@@ -244,7 +250,7 @@ export function flowRowLabels(
   const half = font / 2 + 1;
   const at = (b: number) => Math.max(half, Math.min(height - half, camera.toScreen(0, b + 0.5)[1]));
   const band = { pre: 2 * layer, mid: 2 * layer + 1, post: 2 * layer + 2 };
-  const full = sy >= font + 2;
+  const full = flowFullRowNames(sy, font);
   const gap = full ? font + 1 : font + 3;
   const kept: FlowRowLabel[] = [];
   if (!full && band.mid >= b0 && band.mid < b1)
