@@ -175,3 +175,21 @@ export function headTickStep(nHead: number): number {
   const cell = Math.min(20, Math.max(9, 220 / Math.max(1, nHead)));
   return nHead <= 10 || cell >= 13 ? 1 : cell >= 11 ? 2 : 5;
 }
+
+/** A focused head's token label as its axes show it: spaces as "·", newlines as "↵", ≤ `max` characters. */
+export function focusLabel(label: string, max = 14): string {
+  const s = label.replaceAll(' ', '·').replaceAll('\n', '↵');
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
+
+/**
+ * A focused head's label gutters, px, for the token labels of its prompt: the query labels' width
+ * and the (rotated) key labels' height, room for the longest "index label" ("·capital 12") in the
+ * 11 px monospace font (≈ 6.7 px a character). Short prompts leave the plot more room.
+ */
+export function focusGutters(labels: readonly string[]): { readonly query: number; readonly key: number } {
+  let n = 1;
+  for (const l of labels) n = Math.max(n, focusLabel(l).length);
+  const chars = n + 1 + String(Math.max(0, labels.length - 1)).length;
+  return { query: Math.max(56, Math.ceil(chars * 6.7) + 14), key: Math.max(40, Math.ceil(chars * 6.7) + 12) };
+}
