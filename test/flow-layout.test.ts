@@ -14,12 +14,13 @@ const fitted = (nLayer: number, T: number, width: number, height: number) =>
 describe('flowAxisFont', () => {
   test('11 px in a 1280×800 window’s flow, 14–16 px in a 3840×2160 one’s, growing in between', () => {
     // The flow's body (gutter, plot, axis) as the studio lays it out: 1280×800 ≈ 540 × 430,
-    // 3840×2160 ≈ 1070 × 1730 (one prompt) and ≈ 1070 × 830 (two, compare mode).
+    // 3840×2160 ≈ 1070 × 1730 (one prompt) and ≈ 1000 × 800 (two, compare mode).
     expect(flowAxisFont(540, 430)).toBe(11);
     const big = flowAxisFont(1070, 1730);
     expect(big).toBeGreaterThanOrEqual(14);
     expect(big).toBeLessThanOrEqual(16);
-    expect(flowAxisFont(1070, 830)).toBeGreaterThanOrEqual(11);
+    expect(flowAxisFont(1000, 800)).toBeGreaterThanOrEqual(12);
+    expect(flowAxisFont(800, 700), '1920×1080').toBe(11);
     let last = 0;
     for (let h = 200; h <= 4000; h += 100) {
       const f = flowAxisFont(400, h);

@@ -213,7 +213,7 @@ export function flowLabelCells(
  * 16 at a 4K screen's (≈ 1700 px tall). DOM text, so it is drawn at the device pixel ratio.
  */
 export function flowAxisFont(width: number, height: number): number {
-  return Math.round(Math.min(16, Math.max(11, 5 + Math.max(width, height) / 160)));
+  return Math.round(Math.min(16, Math.max(11, 4 + Math.max(width, height) / 125)));
 }
 
 /** Whether rows `rowPx` tall get their full names in `font` px text (else thinned short names). */
