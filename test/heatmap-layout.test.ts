@@ -3,6 +3,7 @@
 // both, every head placed, nothing outside the pane; by width alone (no height) the old wrapping.
 // Compare mode with a focused head: the grid above it only where the focused head keeps room for
 // its smallest plot and its key labels (else it alone), nothing taller than the column.
+// Beside the grid, the focused head keeps its smallest side where the pane allows (smaller squares).
 import { expect, test } from 'vitest';
 import { arrangeFocus, compareFocusFit, focusMinSide, gridBesideFocus } from '../src/state/studio-layout';
 import {
@@ -182,4 +183,20 @@ test('compare mode with a focused head: the grid above it only where its labels 
   const big = compareFocusFit(12, 750, 1794, long);
   expect(big.grid).toBe(true);
   expect(big.focusHeight).toBeGreaterThanOrEqual(750 - long.query - 8 + 44 + long.key);
+});
+
+test('a focused head keeps its smallest side where the pane allows it: smaller squares beside it', () => {
+  // 25 heads at 1280×800 (the views ≈ 650 × 400): 56 px squares in 7 columns left the focused
+  // head no width beside them, and 6 px under them.
+  const a = arrangeFocus(25, 400, 650);
+  expect(a.stacked).toBe(false);
+  expect(a.focusSide).toBeGreaterThanOrEqual(focusMinSide);
+  expect(a.grid.width + 20 + a.focusWidth).toBeLessThanOrEqual(650);
+  for (const H of heads)
+    for (const [width, height] of [...panes, [650, 400], [600, 380], [700, 360]] as const) {
+      const f = arrangeFocus(H, height, width);
+      // Room for it: its smallest side and its labels, and 200 px for the grid beside it.
+      if (height >= focusMinSide + 132 && width >= focusMinSide + 112 + 20 + 200)
+        expect(f.focusSide, `H=${H} ${width}×${height}`).toBeGreaterThanOrEqual(focusMinSide);
+    }
 });

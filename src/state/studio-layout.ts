@@ -75,15 +75,19 @@ export interface FocusArrangement {
  * Where the grid goes in a `width` × `height` panel with a focused head: beside it (a wide pane:
  * gridBesideFocus), or above it (a tall one, a 4K screen's attention pane: the focused head as
  * wide as the pane, the grid in the height left, its squares ≥ `minCell`), whichever gives the
- * focused head the larger side; a tie, the larger grid squares.
+ * focused head the larger side; a tie, the larger grid squares. Beside it, the squares go below
+ * `minCell` (to 24 px) where that is what keeps the focused head its smallest side.
  */
 export function arrangeFocus(nHead: number, height: number, width: number, minCell = 56): FocusArrangement {
   const H = Math.max(1, nHead);
-  const beside = gridBesideFocus(H, height, width, minCell);
-  const besideSide = Math.max(
-    0,
-    Math.min(focusMax, height - focusGutterY, width - beside.width - 2 * gap - focusGutterX),
-  );
+  const sideBeside = (g: GridFit) =>
+    Math.max(0, Math.min(focusMax, height - focusGutterY, width - g.width - 2 * gap - focusGutterX));
+  // Squares of minCell that leave the focused head less than its smallest side (25 heads at
+  // 1280×800): smaller squares, down to 24 px, rather than a focused head squeezed under them.
+  let beside = gridBesideFocus(H, height, width, minCell);
+  for (const m of [48, 40, 32, 24])
+    if (sideBeside(beside) < focusMinSide && m < minCell) beside = gridBesideFocus(H, height, width, m);
+  const besideSide = sideBeside(beside);
   const box = (side: number) => ({
     focusSide: side,
     focusWidth: side + focusGutterX,
