@@ -235,7 +235,8 @@ export interface FlowRowLabel {
 /**
  * The gutter's row labels for a plot `height` px tall with text `font` px: every visible row by
  * its full name while rows are at least font + 2 px tall; shorter rows thinned to every k-th
- * (short names), the selected block as one label ("L3 ▸"). Labels are kept inside the plot, and
+ * (short names; k even from 2: the ends of every 1, 2, 3, 5, 10… layers), the selected block as
+ * one label ("L3 ▸"). Labels are kept inside the plot, and
  * none lies closer than a line to another (a clamped top or bottom row gives way), top down.
  */
 export function flowRowLabels(
@@ -255,7 +256,9 @@ export function flowRowLabels(
   const kept: FlowRowLabel[] = [];
   if (!full && band.mid >= b0 && band.mid < b1)
     kept.push({ b: band.mid, y: at(band.mid), current: true, text: `${layerName(layer)} ▸` });
-  const step = full ? 1 : Math.ceil(gap / sy);
+  // Every k-th boundary, k even from 2 (layer ends, "after MLP": every 1, 2, 3, 5, 10… layers).
+  const least = gap / sy;
+  const step = full ? 1 : ([1, 2, 4, 6, 10, 20, 40, 100, 200].find((k) => k >= least) ?? 400);
   for (let b = b1 - 1; b >= b0; b--) {
     if (b % step !== 0 || (!full && b === band.mid)) continue;
     const y = at(b);
