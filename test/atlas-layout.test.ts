@@ -1,5 +1,5 @@
 // The atlas's geometry (src/viz/atlas-layout.ts): L × H squares inside the width and height given,
-// and its row labels thinned so that no two (≈ 10 px text) are nearer than 11 px, the depth
+// and its row labels thinned so that no two (12 px boxes of ≈ 10 px text) are nearer than 12 px, the depth
 // scrubber's layer always labelled.
 import { expect, test } from 'vitest';
 import { atlasLayout, atlasRowLabels } from '../src/viz/atlas-layout';
@@ -18,7 +18,7 @@ test('L × H squares fit the width and height given', () => {
   }
 });
 
-test('row labels: all while rows are 11 px apart, else thinned, never two nearer, the current one kept', () => {
+test('row labels: all while rows are 12 px apart, else thinned, never two nearer, the current one kept', () => {
   const roomy = atlasLayout(12, 12, 1400, 1690);
   expect(atlasRowLabels(roomy, 3)).toEqual(Array.from({ length: 12 }, (_, l) => l));
   for (const [width, height] of [

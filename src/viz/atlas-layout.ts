@@ -92,10 +92,11 @@ export function atlasHit(layout: AtlasLayout, x: number, y: number): AtlasThumb 
 
 /**
  * The layers whose row label ("L12", ~10 px tall) the atlas shows: every one while rows are at
- * least `minPitch` px apart, else every 2nd, 5th, 10th… (GPT-2 XL's 48 rows in a laptop's pane),
- * and always the `current` layer (the depth scrubber's), the others too near it left out.
+ * least `minPitch` px apart (a label box is 12 px tall), else every 2nd, 5th, 10th… (GPT-2 XL's
+ * 48 rows in a laptop's pane), and always the `current` layer (the depth scrubber's), the others
+ * too near it left out.
  */
-export function atlasRowLabels(layout: AtlasLayout, current: number, minPitch = 11): number[] {
+export function atlasRowLabels(layout: AtlasLayout, current: number, minPitch = 12): number[] {
   const pitch = layout.cell + layout.gap;
   const step = [1, 2, 5, 10, 20, 50].find((s) => s * pitch >= minPitch) ?? 100;
   const out: number[] = [];
