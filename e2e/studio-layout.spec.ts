@@ -5,7 +5,8 @@
 // flow, lens, instruments), plays and loops. The URL keeps the instruments' tab, the ablation
 // selection and the lens's tracked tokens, and a reload restores them. At 3840×2160 a 12-head
 // layer's grid uses the pane's height: several rows of large squares, not one row of small ones.
-// At 1280×800 a height-bound grid is centred in its pane.
+// At 1280×800 a height-bound grid is centred in its pane, and compare mode's narrow squares keep
+// their labels (badges, "ablated") inside them.
 import type { Page } from '@playwright/test';
 import { gpt2Config } from '../src/model/fixtures';
 import { hubFiles, tinyWeights } from '../test/support/tiny-models';
@@ -143,6 +144,32 @@ test.describe('a 12-head model at 3840×2160 and 1280×800', () => {
       const left = grid.x - pane.x;
       const right = pane.x + pane.width - (grid.x + grid.width);
       expect(Math.abs(left - right), `left ${left} px, right ${right} px`).toBeLessThanOrEqual(4);
+    }).toPass({ timeout: 20_000 });
+  });
+
+  test('compare mode at 1280×800: narrow squares keep their labels inside them', async ({ page, hub }) => {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    const prompt = 'The cat sat on the mat, and the dog ran after it';
+    await page.goto(
+      hub.studioUrl(twelveHeads, prompt, { compare: prompt.replace('cat', 'cow'), ablate: '0.11' }),
+    );
+    await expect(page.getByTestId('next-tokens-b').locator('li')).toHaveCount(5);
+    const ablated = page.getByRole('button', { name: 'Head L0.H11 of prompt A', exact: true });
+    await expect(ablated).toContainText('ablated'); // for screen readers, if not shown
+    await expect(async () => {
+      const boxes = await page
+        .getByTestId('attention-panel')
+        .locator('button.head')
+        .evaluateAll((els) =>
+          els.map((e) => ({
+            name: e.getAttribute('aria-label'),
+            right: e.getBoundingClientRect().right,
+            label: e.querySelector('.label')!.getBoundingClientRect().right,
+          })),
+        );
+      expect(boxes).toHaveLength(24);
+      for (const b of boxes)
+        expect(b.label, `${b.name}: its label's right edge`).toBeLessThanOrEqual(b.right + 1);
     }).toPass({ timeout: 20_000 });
   });
 });
