@@ -102,6 +102,9 @@ test('the atlas shows every layer × head of a 12 × 12 model, drawn from the ca
   page,
   hub,
 }) => {
+  // 1280 × 1024: thumbnails of ≈ 48 px, whose edge cells (sampled below) lie clear of the current
+  // row's highlight (at 1280 × 800 the atlas now fits its pane: ≈ 31 px, 2 px a cell).
+  await page.setViewportSize({ width: 1280, height: 1024 });
   await openStudio(page, hub);
   const atlas = page.getByTestId('atlas');
   await atlas.scrollIntoViewIfNeeded();
