@@ -68,6 +68,22 @@ for (const [width, height] of [
     await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
     await expect(page.getByTestId('flow-view').getByTestId('flow-canvas')).toBeVisible();
     await expectFirstScreen(page);
+    // The focused head's axis labels: 11 px on a laptop, 14–16 px on a 4K screen, all on screen.
+    const ticks = await page
+      .getByTestId('heatmap-focus')
+      .locator('.tick')
+      .evaluateAll((els) =>
+        els.map((e) => ({
+          size: parseFloat(getComputedStyle(e).fontSize),
+          bottom: e.getBoundingClientRect().bottom,
+        })),
+      );
+    expect(ticks.length).toBeGreaterThan(8);
+    for (const t of ticks) {
+      expect(t.size, 'a focused head label’s size').toBeGreaterThanOrEqual(width === 1280 ? 11 : 14);
+      expect(t.size, 'a focused head label’s size').toBeLessThanOrEqual(width === 1280 ? 11 : 16);
+      expect(t.bottom, 'a focused head label’s bottom').toBeLessThanOrEqual(height);
+    }
     // The token chips scroll inside their box.
     const chips = page.getByTestId('tokens');
     expect(await chips.evaluate((el) => el.scrollHeight > el.clientHeight)).toBe(true);

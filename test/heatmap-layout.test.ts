@@ -9,6 +9,7 @@ import { arrangeFocus, compareFocusFit, focusMinSide, gridBesideFocus } from '..
 import {
   fitHeadGrid,
   focusGutters,
+  focusLabelFont,
   headAt,
   headGridLayout,
   headTickStep,
@@ -199,4 +200,19 @@ test('a focused head keeps its smallest side where the pane allows it: smaller s
       if (height >= focusMinSide + 132 && width >= focusMinSide + 112 + 20 + 200)
         expect(f.focusSide, `H=${H} ${width}×${height}`).toBeGreaterThanOrEqual(focusMinSide);
     }
+});
+
+test('a focused head’s axis labels grow with it: 11 px in a laptop’s pane, 14–16 px in a 4K one’s', () => {
+  expect(focusLabelFont(300)).toBe(11); // 1280×800, beside the grid
+  expect(focusLabelFont(700)).toBe(11); // 1920×1080
+  const big = focusLabelFont(1380); // 3840×2160, the focused head as wide as the pane
+  expect(big).toBeGreaterThanOrEqual(14);
+  expect(big).toBeLessThanOrEqual(16);
+  expect(focusLabelFont(5000)).toBe(16);
+  // The gutters grow with the text: 16 px labels need 16/11 the room.
+  const labels = Array.from({ length: 248 }, (_, i) => (i === 65 ? ' Victory' : ' a'));
+  expect(focusGutters(labels, 16)).toEqual({
+    query: Math.ceil((12 * 6.7 * 16) / 11) + 14,
+    key: Math.ceil((12 * 6.7 * 16) / 11) + 12,
+  });
 });
