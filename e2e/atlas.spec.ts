@@ -4,7 +4,9 @@
 // colormap colour of the CPU reference forward's pattern at sampled cells (one colormap step of
 // slack for f32 rounding; masked cells the background colour); Enter on a thumbnail focuses that
 // head in the focused heatmap; arrow keys move the cursor; the layer slider highlights its row
-// (a DOM highlight: the atlas canvas is not redrawn).
+// (a DOM highlight: the atlas canvas is not redrawn). GPT-2 XL's 48 × 25 lie inside the atlas's
+// panel (its slot bounds them, not the window) at 1280 × 800, centred, and fill the panel's
+// height at 3840 × 2160, as 12 × 12 fill its width.
 import type { Locator, Page } from '@playwright/test';
 import { gpt2Config } from '../src/model/fixtures';
 import { maskedColor } from '../src/render/heatmap-renderer';
@@ -100,6 +102,9 @@ test('the atlas shows every layer × head of a 12 × 12 model, drawn from the ca
   page,
   hub,
 }) => {
+  // 1280 × 1024: thumbnails of ≈ 48 px, whose edge cells (sampled below) lie clear of the current
+  // row's highlight (at 1280 × 800 the atlas now fits its pane: ≈ 31 px, 2 px a cell).
+  await page.setViewportSize({ width: 1280, height: 1024 });
   await openStudio(page, hub);
   const atlas = page.getByTestId('atlas');
   await atlas.scrollIntoViewIfNeeded();
@@ -208,6 +213,39 @@ test('the atlas shows every layer × head of a 12 × 12 model, drawn from the ca
   expect(await atlasFrame()).toBe(framed);
 });
 
+/**
+ * The atlas lies inside its panel, which lies inside the window (the panel's slot, not the window,
+ * bounds it), and fills the panel's width or its height to within a row or column of squares.
+ */
+async function expectInPanel(page: Page) {
+  const viewport = page.viewportSize()!;
+  const [atlas, panel] = await page.evaluate(() =>
+    ['atlas', 'atlas-panel'].map((id) => {
+      const r = document.querySelector(`[data-testid="${id}"]`)!.getBoundingClientRect();
+      return { x: r.x, y: r.y, right: r.right, bottom: r.bottom };
+    }),
+  );
+  expect(await page.evaluate(() => window.scrollY), 'the page scrolls down by').toBe(0);
+  expect(panel!.bottom, 'the panel’s bottom').toBeLessThanOrEqual(viewport.height);
+  expect(atlas!.bottom, 'the atlas’s bottom').toBeLessThanOrEqual(panel!.bottom);
+  expect(atlas!.right, 'the atlas’s right edge').toBeLessThanOrEqual(panel!.right);
+  const step = Number(await page.getByTestId('atlas').getAttribute('data-cell')) + 4;
+  const spare = Math.min(panel!.right - atlas!.right, panel!.bottom - atlas!.bottom);
+  expect(spare, 'room the atlas leaves on its tighter side').toBeLessThanOrEqual(step + 40);
+}
+
+test('at 3840 × 2160 GPT-2 XL’s 48 × 25 heads and 12 × 12 ones fill the panel', async ({ page, hub }) => {
+  await page.setViewportSize({ width: 3840, height: 2160 });
+  await page.goto(hub.studioUrl(xlRepo, 'A short prompt for a tall model.', { view: 'atlas' }));
+  await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5, { timeout: 120_000 });
+  await expect(page.getByTestId('atlas').locator('button.thumb')).toHaveCount(1200);
+  await expect(async () => expectInPanel(page)).toPass({ timeout: 20_000 });
+  // A square model in a tall pane: bound by the width.
+  await page.goto(hub.studioUrl(repo, prompt, { view: 'atlas' }));
+  await expect(page.getByTestId('atlas').locator('button.thumb')).toHaveCount(144, { timeout: 120_000 });
+  await expect(async () => expectInPanel(page)).toPass({ timeout: 20_000 });
+});
+
 test('GPT-2 XL’s 48 × 25 heads fit the window at 1280 × 800', async ({ page, hub }) => {
   await page.goto(hub.studioUrl(xlRepo, 'A short prompt for a tall model.', { view: 'atlas' }));
   await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5, { timeout: 120_000 });
@@ -225,6 +263,12 @@ test('GPT-2 XL’s 48 × 25 heads fit the window at 1280 × 800', async ({ page,
   );
   expect(box!.x + box!.width).toBeLessThanOrEqual(viewport.width);
   expect(box!.height).toBeLessThanOrEqual(viewport.height - 100);
+  await expectInPanel(page);
+  // Bound by the height: the frame (labels included) centred in the panel's width.
+  const wrap = (await page.getByTestId('atlas-panel').locator('.wrap').boundingBox())!;
+  const frame = (await page.getByTestId('atlas-panel').locator('.frame').boundingBox())!;
+  const [left, right] = [frame.x - wrap.x, wrap.x + wrap.width - frame.x - frame.width];
+  expect(Math.abs(left - right), `left ${left} px, right ${right} px`).toBeLessThanOrEqual(4);
   expect(last!.x + last!.width).toBe(box!.x + box!.width);
   expect(last!.y + last!.height).toBe(box!.y + box!.height);
   const cell = Number(await atlas.getAttribute('data-cell'));

@@ -5,6 +5,7 @@
 // (p_A − p_B) / max |p_A − p_B|, one colormap entry of slack for f32 rounding, masked cells the
 // background); the linked focused head and its tooltip (p_A, p_B within 1e-5); and, once the
 // prompts' lengths differ, the per-layer cosine of their last-position streams (within 1e-4).
+// At 1280×800 a focused head of each prompt is whole (plot and key labels inside the pane).
 import type { Locator, Page } from '@playwright/test';
 import { colormapIndex, colormapTable, divergingIndex } from '../src/viz/colormaps';
 import { maskedColor } from '../src/render/heatmap-renderer';
@@ -174,4 +175,41 @@ test('compare mode: both prompts, their difference head by head, and their strea
   await page.getByTestId('compare-toggle').click();
   await expect(page.getByTestId('difference-panel')).toHaveCount(0);
   await expect(page).not.toHaveURL(/compare=/);
+});
+
+test('at 1280×800 the focused heads of two prompts are whole: plot and key labels in the pane', async ({
+  page,
+  fixture,
+}) => {
+  const long = 'When Mary and John went to the store on a cold day in April, John gave a drink to';
+  await page.goto(fixture.url(long, { compare: long.replace(', John', ', Mary'), head: '1' }));
+  await expect(page.getByTestId('next-tokens-b').locator('li')).toHaveCount(5);
+  const runs = page.getByTestId('attention-panel').locator('.runs');
+  await expect(async () => {
+    const pane = (await runs.boundingBox())!;
+    for (const id of ['heatmap-focus', 'heatmap-focus-B']) {
+      const focus = page.getByTestId(id);
+      const boxes = [
+        (await page.getByTestId(`${id}-canvas`).boundingBox())!,
+        ...(await focus.locator('.keys .tick').evaluateAll((els) =>
+          els.map((e) => {
+            const r = e.getBoundingClientRect();
+            return { x: r.x, y: r.y, width: r.width, height: r.height };
+          }),
+        )),
+      ];
+      expect(boxes.length, `${id}: the plot and its key labels`).toBeGreaterThan(5);
+      for (const b of boxes) {
+        expect(b.y + b.height, `${id} bottom`).toBeLessThanOrEqual(pane.y + pane.height);
+        expect(b.x + b.width, `${id} right`).toBeLessThanOrEqual(pane.x + pane.width);
+        expect(b.x, `${id} left`).toBeGreaterThanOrEqual(pane.x);
+      }
+    }
+    // Nothing to scroll to: the views fit the pane.
+    expect(await runs.evaluate((el) => el.scrollHeight - el.clientHeight)).toBeLessThanOrEqual(0);
+  }).toPass({ timeout: 20_000 });
+  // Closing the focused head brings the grids back, the keyboard on its head.
+  await page.getByTestId('heatmap-focus').getByRole('button', { name: 'Back to the grid of heads' }).click();
+  await expect(page.getByTestId('heatmap-focus')).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'Head L0.H1 of prompt A' })).toBeVisible();
 });

@@ -9,6 +9,7 @@
 // under the pointer; drag pans), 0 readbacks (every GPUBuffer.mapAsync counted in the page) while
 // scrubbing, panning and zooming, and the lens's cost and choice. Last, a 200-token prompt on a
 // model with a longer context: the page does not widen, and the view re-fits a resize.
+// The axis text: 11 px at 1280×800, 14–16 px at 3840×2160 (DOM text, drawn at the pixel ratio).
 import type { Locator, Page } from '@playwright/test';
 import { gpt2Config } from '../src/model/fixtures';
 import { boundaryName } from '../src/viz/depth-names';
@@ -310,6 +311,36 @@ test.describe('a long prompt', () => {
         expect(x1).toBeGreaterThanOrEqual(n - 1e-6); // f32 view bounds
         // The flow shares the stage with the heads (a quarter to a half of the window).
         expect(b.width).toBeGreaterThan(width * 0.2);
+      }).toPass({ timeout: 20_000 });
+    }
+  });
+
+  test('the axis text grows with the view: 11 px at 1280×800, 14–16 px at 3840×2160, inside the gutter', async ({
+    page,
+    hub,
+  }) => {
+    await page.goto(hub.studioUrl(longRepo, 'the cat sat on a mat and then it ran away from a dog'));
+    await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
+    const flow = page.getByTestId('flow-view');
+    for (const [width, height, least, most] of [
+      [1280, 800, 11, 11],
+      [3840, 2160, 14, 16],
+    ] as const) {
+      await page.setViewportSize({ width, height });
+      await expect(async () => {
+        const labels = await flow.getByTestId('flow-row-label').evaluateAll((els) =>
+          els.map((e) => {
+            const gutter = e.parentElement!.getBoundingClientRect();
+            const r = e.getBoundingClientRect();
+            return { size: parseFloat(getComputedStyle(e).fontSize), left: r.left - gutter.left };
+          }),
+        );
+        expect(labels.length).toBeGreaterThan(0);
+        for (const l of labels) {
+          expect(l.size, `${width}×${height}: font size`).toBeGreaterThanOrEqual(least);
+          expect(l.size, `${width}×${height}: font size`).toBeLessThanOrEqual(most);
+          expect(l.left, 'the label inside its gutter').toBeGreaterThanOrEqual(0);
+        }
       }).toPass({ timeout: 20_000 });
     }
   });

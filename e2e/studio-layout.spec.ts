@@ -5,6 +5,8 @@
 // flow, lens, instruments), plays and loops. The URL keeps the instruments' tab, the ablation
 // selection and the lens's tracked tokens, and a reload restores them. At 3840×2160 a 12-head
 // layer's grid uses the pane's height: several rows of large squares, not one row of small ones.
+// At 1280×800 a height-bound grid is centred in its pane, and compare mode's narrow squares keep
+// their labels (badges, "ablated") inside them.
 import type { Page } from '@playwright/test';
 import { gpt2Config } from '../src/model/fixtures';
 import { hubFiles, tinyWeights } from '../test/support/tiny-models';
@@ -66,6 +68,22 @@ for (const [width, height] of [
     await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
     await expect(page.getByTestId('flow-view').getByTestId('flow-canvas')).toBeVisible();
     await expectFirstScreen(page);
+    // The focused head's axis labels: 11 px on a laptop, 14–16 px on a 4K screen, all on screen.
+    const ticks = await page
+      .getByTestId('heatmap-focus')
+      .locator('.tick')
+      .evaluateAll((els) =>
+        els.map((e) => ({
+          size: parseFloat(getComputedStyle(e).fontSize),
+          bottom: e.getBoundingClientRect().bottom,
+        })),
+      );
+    expect(ticks.length).toBeGreaterThan(8);
+    for (const t of ticks) {
+      expect(t.size, 'a focused head label’s size').toBeGreaterThanOrEqual(width === 1280 ? 11 : 14);
+      expect(t.size, 'a focused head label’s size').toBeLessThanOrEqual(width === 1280 ? 11 : 16);
+      expect(t.bottom, 'a focused head label’s bottom').toBeLessThanOrEqual(height);
+    }
     // The token chips scroll inside their box.
     const chips = page.getByTestId('tokens');
     expect(await chips.evaluate((el) => el.scrollHeight > el.clientHeight)).toBe(true);
@@ -82,7 +100,7 @@ for (const [width, height] of [
 }
 
 const twelveHeads = 'strata-test/twelve-heads';
-test.describe('a 12-head model at 3840×2160', () => {
+test.describe('a 12-head model at 3840×2160 and 1280×800', () => {
   test.beforeAll(({ hub }) =>
     hub.publish(
       twelveHeads,
@@ -126,6 +144,49 @@ test.describe('a 12-head model at 3840×2160', () => {
     await expectOnScreen(page, 'head-grid-canvas');
     const box = (await canvas.boundingBox())!;
     expect(box.height, 'the grid takes most of the pane').toBeGreaterThan(0.6 * 2160);
+  });
+
+  test('at 1280×800 the height-bound grid is centred in its pane', async ({ page, hub }) => {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.goto(hub.studioUrl(twelveHeads, 'The cat sat on the mat, and the dog ran after it'));
+    await expect(page.getByTestId('next-tokens').locator('li')).toHaveCount(5);
+    const runs = page.getByTestId('attention-panel').locator('.runs');
+    const canvas = page.getByTestId('head-grid-canvas');
+    await expect(async () => {
+      const pane = (await runs.boundingBox())!;
+      const grid = (await canvas.boundingBox())!;
+      // Bound by the height (3 rows of 4 squares), narrower than the pane by well over 100 px.
+      expect(pane.width - grid.width, 'the room the grid leaves').toBeGreaterThan(100);
+      const left = grid.x - pane.x;
+      const right = pane.x + pane.width - (grid.x + grid.width);
+      expect(Math.abs(left - right), `left ${left} px, right ${right} px`).toBeLessThanOrEqual(4);
+    }).toPass({ timeout: 20_000 });
+  });
+
+  test('compare mode at 1280×800: narrow squares keep their labels inside them', async ({ page, hub }) => {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    const prompt = 'The cat sat on the mat, and the dog ran after it';
+    await page.goto(
+      hub.studioUrl(twelveHeads, prompt, { compare: prompt.replace('cat', 'cow'), ablate: '0.11' }),
+    );
+    await expect(page.getByTestId('next-tokens-b').locator('li')).toHaveCount(5);
+    const ablated = page.getByRole('button', { name: 'Head L0.H11 of prompt A', exact: true });
+    await expect(ablated).toContainText('ablated'); // for screen readers, if not shown
+    await expect(async () => {
+      const boxes = await page
+        .getByTestId('attention-panel')
+        .locator('button.head')
+        .evaluateAll((els) =>
+          els.map((e) => ({
+            name: e.getAttribute('aria-label'),
+            right: e.getBoundingClientRect().right,
+            label: e.querySelector('.label')!.getBoundingClientRect().right,
+          })),
+        );
+      expect(boxes).toHaveLength(24);
+      for (const b of boxes)
+        expect(b.label, `${b.name}: its label's right edge`).toBeLessThanOrEqual(b.right + 1);
+    }).toPass({ timeout: 20_000 });
   });
 });
 

@@ -1,10 +1,15 @@
 // The head grid's layout (src/viz/heatmap-layout.ts; beside or above a focused head,
 // src/state/studio-layout.ts): given the pane's width and height, the largest squares that fit
 // both, every head placed, nothing outside the pane; by width alone (no height) the old wrapping.
+// Compare mode with a focused head: the grid above it only where the focused head keeps room for
+// its smallest plot and its key labels (else it alone), nothing taller than the column.
+// Beside the grid, the focused head keeps its smallest side where the pane allows (smaller squares).
 import { expect, test } from 'vitest';
-import { arrangeFocus, gridBesideFocus } from '../src/state/studio-layout';
+import { arrangeFocus, compareFocusFit, focusMinSide, gridBesideFocus } from '../src/state/studio-layout';
 import {
   fitHeadGrid,
+  focusGutters,
+  focusLabelFont,
   headAt,
   headGridLayout,
   headTickStep,
@@ -139,4 +144,75 @@ test('a focused head: beside the grid in a wide pane, under it in a tall one, no
 
 test('the detector maps label every head while two-digit numbers fit, else every 2nd or 5th', () => {
   expect([4, 12, 16, 20, 25, 48].map(headTickStep)).toEqual([1, 1, 1, 2, 5, 5]);
+});
+
+test('a focused head’s label gutters fit its longest label and index', () => {
+  // "·Victory 247": 12 characters of 6.7 px, and the margins.
+  const labels = Array.from({ length: 248 }, (_, i) => (i === 65 ? ' Victory' : ' a'));
+  expect(focusGutters(labels)).toEqual({ query: Math.ceil(12 * 6.7) + 14, key: Math.ceil(12 * 6.7) + 12 });
+  // Longer labels are cut at 14 characters; a one-token prompt keeps the floors.
+  expect(focusGutters([' '.repeat(40), 'x']).key).toBe(Math.ceil((14 + 1 + 1) * 6.7) + 12);
+  expect(focusGutters(['a'])).toEqual({ query: 56, key: 40 });
+});
+
+test('compare mode with a focused head: the grid above it only where its labels still fit', () => {
+  const gutterSets = [focusGutters(['a']), focusGutters(Array.from({ length: 250 }, () => ' Victory'))];
+  for (const H of heads)
+    for (const [width, height] of [
+      [350, 309], // 1280×800: a prompt's column
+      [350, 500],
+      [480, 620],
+      [750, 900],
+      [750, 1794], // 3840×2160
+      [300, 2000],
+    ] as const)
+      for (const g of gutterSets) {
+        const fit = compareFocusFit(H, width, height, g);
+        const at = `H=${H} ${width}×${height} key ${g.key}`;
+        expect(fit.focusHeight, at).toBeLessThanOrEqual(height);
+        if (fit.grid) {
+          const grid = headGridLayout(H, width, { height: fit.gridHeight, minCell: 40 });
+          expect(grid.height + 20 + fit.focusHeight, at).toBeLessThanOrEqual(height);
+          // The focused head's smallest plot, its title bar and its key labels: nothing cut off.
+          expect(fit.focusHeight, at).toBeGreaterThanOrEqual(focusMinSide + 44 + g.key);
+        }
+      }
+  const long = gutterSets[1]!;
+  // 1280×800: 12 heads and a 250-token prompt's focused head do not both fit: it alone.
+  expect(compareFocusFit(12, 350, 309, long)).toEqual({ grid: false, gridHeight: 103, focusHeight: 309 });
+  // 3840×2160: both, the focused head as wide as the column allows.
+  const big = compareFocusFit(12, 750, 1794, long);
+  expect(big.grid).toBe(true);
+  expect(big.focusHeight).toBeGreaterThanOrEqual(750 - long.query - 8 + 44 + long.key);
+});
+
+test('a focused head keeps its smallest side where the pane allows it: smaller squares beside it', () => {
+  // 25 heads at 1280×800 (the views ≈ 650 × 400): 56 px squares in 7 columns left the focused
+  // head no width beside them, and 6 px under them.
+  const a = arrangeFocus(25, 400, 650);
+  expect(a.stacked).toBe(false);
+  expect(a.focusSide).toBeGreaterThanOrEqual(focusMinSide);
+  expect(a.grid.width + 20 + a.focusWidth).toBeLessThanOrEqual(650);
+  for (const H of heads)
+    for (const [width, height] of [...panes, [650, 400], [600, 380], [700, 360]] as const) {
+      const f = arrangeFocus(H, height, width);
+      // Room for it: its smallest side and its labels, and 200 px for the grid beside it.
+      if (height >= focusMinSide + 132 && width >= focusMinSide + 112 + 20 + 200)
+        expect(f.focusSide, `H=${H} ${width}×${height}`).toBeGreaterThanOrEqual(focusMinSide);
+    }
+});
+
+test('a focused head’s axis labels grow with it: 11 px in a laptop’s pane, 14–16 px in a 4K one’s', () => {
+  expect(focusLabelFont(300)).toBe(11); // 1280×800, beside the grid
+  expect(focusLabelFont(700)).toBe(11); // 1920×1080
+  const big = focusLabelFont(1380); // 3840×2160, the focused head as wide as the pane
+  expect(big).toBeGreaterThanOrEqual(14);
+  expect(big).toBeLessThanOrEqual(16);
+  expect(focusLabelFont(5000)).toBe(16);
+  // The gutters grow with the text: 16 px labels need 16/11 the room.
+  const labels = Array.from({ length: 248 }, (_, i) => (i === 65 ? ' Victory' : ' a'));
+  expect(focusGutters(labels, 16)).toEqual({
+    query: Math.ceil((12 * 6.7 * 16) / 11) + 14,
+    key: Math.ceil((12 * 6.7 * 16) / 11) + 12,
+  });
 });

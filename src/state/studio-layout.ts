@@ -1,13 +1,17 @@
 // The studio screen's sizing arithmetic (pure): how the heads grid shares a panel with the
 // focused head. Squares and gaps as headGridLayout (src/viz/heatmap-layout.ts) draws them.
 
-import { fitHeadGrid } from '../viz/heatmap-layout';
+import { fitHeadGrid, headGridLayout } from '../viz/heatmap-layout';
 
 const gap = 10;
 const label = 18;
 /** The focused head's fixed parts (src/components/heatmap-focus.svelte): query labels, key labels and title bar. */
 const focusGutterX = 112;
 const focusGutterY = 132;
+/** The focused head's smallest side, px (src/components/heatmap-focus.svelte: below it, it overflows). */
+export const focusMinSide = 160;
+/** The focused head's title bar and the margin under it, px (heatmap-focus.svelte). */
+const focusBar = 26 + 18;
 /** The focused head's largest side, px (a 4K screen's attention pane). */
 export const focusMaxSide = 1600;
 const focusMax = focusMaxSide;
@@ -71,15 +75,19 @@ export interface FocusArrangement {
  * Where the grid goes in a `width` × `height` panel with a focused head: beside it (a wide pane:
  * gridBesideFocus), or above it (a tall one, a 4K screen's attention pane: the focused head as
  * wide as the pane, the grid in the height left, its squares ≥ `minCell`), whichever gives the
- * focused head the larger side; a tie, the larger grid squares.
+ * focused head the larger side; a tie, the larger grid squares. Beside it, the squares go below
+ * `minCell` (to 24 px) where that is what keeps the focused head its smallest side.
  */
 export function arrangeFocus(nHead: number, height: number, width: number, minCell = 56): FocusArrangement {
   const H = Math.max(1, nHead);
-  const beside = gridBesideFocus(H, height, width, minCell);
-  const besideSide = Math.max(
-    0,
-    Math.min(focusMax, height - focusGutterY, width - beside.width - 2 * gap - focusGutterX),
-  );
+  const sideBeside = (g: GridFit) =>
+    Math.max(0, Math.min(focusMax, height - focusGutterY, width - g.width - 2 * gap - focusGutterX));
+  // Squares of minCell that leave the focused head less than its smallest side (25 heads at
+  // 1280×800): smaller squares, down to 24 px, rather than a focused head squeezed under them.
+  let beside = gridBesideFocus(H, height, width, minCell);
+  for (const m of [48, 40, 32, 24])
+    if (sideBeside(beside) < focusMinSide && m < minCell) beside = gridBesideFocus(H, height, width, m);
+  const besideSide = sideBeside(beside);
   const box = (side: number) => ({
     focusSide: side,
     focusWidth: side + focusGutterX,
@@ -109,3 +117,37 @@ export function arrangeFocus(nHead: number, height: number, width: number, minCe
 /** The height of a focused head `width` px wide, labels and title bar included (it is square). */
 export const stackedFocusBox = (width: number): number =>
   Math.min(focusMax, Math.max(0, width - focusGutterX)) + focusGutterY;
+
+/** The widest a focused head is under its grid in compare mode, labels included (heatmap-views.svelte). */
+export const compareFocusMax = 830;
+
+export interface CompareFocusFit {
+  /** Whether the grid is shown above the focused head (else the focused head alone). */
+  readonly grid: boolean;
+  /** The height the grid may take, and the focused head's (labels and title bar included), px. */
+  readonly gridHeight: number;
+  readonly focusHeight: number;
+}
+
+/**
+ * Compare mode with a focused head, in a prompt's column `width` px wide with `height` px below its
+ * heading; `gutters`: the focused head's label gutters (focusGutters of the longer prompt). The grid
+ * takes at least a third of the height, more where the focused head (as wide as the column, at
+ * most compareFocusMax) leaves it; the focused head the rest — when that is room for its smallest
+ * plot and its labels. Else (a short pane: 1280×800) the focused head takes the whole column and
+ * the grid comes back when it closes: squeezed under the grid, its key labels would be cut off.
+ */
+export function compareFocusFit(
+  nHead: number,
+  width: number,
+  height: number,
+  gutters: { readonly query: number; readonly key: number },
+): CompareFocusFit {
+  const gutterY = focusBar + gutters.key;
+  const side = Math.min(focusMax, Math.max(0, Math.min(compareFocusMax, width) - gutters.query - 8));
+  const gridHeight = Math.max(Math.floor(height / 3), height - viewsGap - side - gutterY);
+  const grid = headGridLayout(nHead, width, { height: gridHeight, minCell: 40 });
+  const focusHeight = height - viewsGap - grid.height;
+  if (focusHeight >= focusMinSide + gutterY) return { grid: true, gridHeight, focusHeight };
+  return { grid: false, gridHeight, focusHeight: height };
+}

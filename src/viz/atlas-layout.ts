@@ -89,3 +89,18 @@ export function atlasHit(layout: AtlasLayout, x: number, y: number): AtlasThumb 
   if (x - head * step >= layout.cell || y - layer * step >= layout.cell) return undefined;
   return layout.thumbs[layer * layout.nHead + head];
 }
+
+/**
+ * The layers whose row label ("L12", ~10 px tall) the atlas shows: every one while rows are at
+ * least `minPitch` px apart (a label box is 12 px tall), else every 2nd, 5th, 10th… (GPT-2 XL's
+ * 48 rows in a laptop's pane), and always the `current` layer (the depth scrubber's), the others
+ * too near it left out.
+ */
+export function atlasRowLabels(layout: AtlasLayout, current: number, minPitch = 12): number[] {
+  const pitch = layout.cell + layout.gap;
+  const step = [1, 2, 5, 10, 20, 50].find((s) => s * pitch >= minPitch) ?? 100;
+  const out: number[] = [];
+  for (let l = 0; l < layout.nLayer; l++)
+    if (l === current || (l % step === 0 && Math.abs(l - current) * pitch >= minPitch)) out.push(l);
+  return out;
+}

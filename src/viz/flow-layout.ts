@@ -15,6 +15,7 @@
 
 import type { Camera2D, WorldRect } from './camera';
 import { colormapIndex, colormapSize, colormapTable, divergingIndex } from './colormaps';
+import { boundaryName, boundaryShortName, layerName } from './depth-names';
 
 export interface LensToken {
   readonly id: number;
@@ -204,4 +205,66 @@ export function flowLabelCells(
   for (let b = b0; b < b1; b++) if (has(b)) rows.push(b);
   if (rows.length * (t1 - t0) > max) return [];
   return rows.flatMap((b) => Array.from({ length: t1 - t0 }, (_, i) => ({ boundary: b, position: t0 + i })));
+}
+
+/**
+ * The size of the flow's axis text (row and column labels), CSS px, for a flow body (labels and
+ * plot) of `width` × `height` CSS px: 11 at a laptop's pane, growing with the body's larger side to
+ * 16 at a 4K screen's (≈ 1700 px tall). DOM text, so it is drawn at the device pixel ratio.
+ */
+export function flowAxisFont(width: number, height: number): number {
+  return Math.round(Math.min(16, Math.max(11, 4 + Math.max(width, height) / 125)));
+}
+
+/** Whether rows `rowPx` tall get their full names in `font` px text (else thinned short names). */
+export const flowFullRowNames = (rowPx: number, font: number): boolean => rowPx >= font + 2;
+
+/** The gutter's width for the row labels, CSS px: full names ("L11 · after attention") or short ("L47m"). */
+export const flowGutterWidth = (full: boolean, font: number): number => Math.ceil((full ? 13.8 : 5.4) * font);
+
+export interface FlowRowLabel {
+  /** Residual boundary, 0 … 2L. */
+  readonly b: number;
+  /** Centre of the label, CSS px from the plot's top (kept inside the plot). */
+  readonly y: number;
+  /** In the selected layer's block. */
+  readonly current: boolean;
+  readonly text: string;
+}
+
+/**
+ * The gutter's row labels for a plot `height` px tall with text `font` px: every visible row by
+ * its full name while rows are at least font + 2 px tall; shorter rows thinned to every k-th
+ * (short names; k even from 2: the ends of every 1, 2, 3, 5, 10… layers), the selected block as
+ * one label ("L3 ▸"). Labels are kept inside the plot, and
+ * none lies closer than a line to another (a clamped top or bottom row gives way), top down.
+ */
+export function flowRowLabels(
+  camera: Camera2D,
+  nLayer: number,
+  height: number,
+  layer: number,
+  font = 11,
+): FlowRowLabel[] {
+  const { b0, b1 } = flowVisible(camera, nLayer, 1);
+  const sy = camera.scale()[1];
+  const half = font / 2 + 1;
+  const at = (b: number) => Math.max(half, Math.min(height - half, camera.toScreen(0, b + 0.5)[1]));
+  const band = { pre: 2 * layer, mid: 2 * layer + 1, post: 2 * layer + 2 };
+  const full = flowFullRowNames(sy, font);
+  const gap = full ? font + 1 : font + 3;
+  const kept: FlowRowLabel[] = [];
+  if (!full && band.mid >= b0 && band.mid < b1)
+    kept.push({ b: band.mid, y: at(band.mid), current: true, text: `${layerName(layer)} ▸` });
+  // Every k-th boundary, k even from 2 (layer ends, "after MLP": every 1, 2, 3, 5, 10… layers).
+  const least = gap / sy;
+  const step = full ? 1 : ([1, 2, 4, 6, 10, 20, 40, 100, 200].find((k) => k >= least) ?? 400);
+  for (let b = b1 - 1; b >= b0; b--) {
+    if (b % step !== 0 || (!full && b === band.mid)) continue;
+    const y = at(b);
+    if (kept.some((k) => Math.abs(k.y - y) < gap)) continue;
+    const current = full && b >= band.pre && b <= band.post;
+    kept.push({ b, y, current, text: full ? boundaryName(b) : boundaryShortName(b) });
+  }
+  return kept.sort((p, q) => p.b - q.b);
 }

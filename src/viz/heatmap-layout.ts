@@ -175,3 +175,35 @@ export function headTickStep(nHead: number): number {
   const cell = Math.min(20, Math.max(9, 220 / Math.max(1, nHead)));
   return nHead <= 10 || cell >= 13 ? 1 : cell >= 11 ? 2 : 5;
 }
+
+/** A focused head's token label as its axes show it: spaces as "·", newlines as "↵", ≤ `max` characters. */
+export function focusLabel(label: string, max = 14): string {
+  const s = label.replaceAll(' ', '·').replaceAll('\n', '↵');
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
+
+/**
+ * The size of a focused head's axis labels, CSS px, for the head's box `width` px wide: 11 in a
+ * laptop's pane, growing to 16 in a 4K screen's (≈ 1400 px), so that they stay readable (DOM text:
+ * drawn at the device pixel ratio).
+ */
+export function focusLabelFont(width: number): number {
+  return Math.round(Math.min(16, Math.max(11, 5 + width / 110)));
+}
+
+/**
+ * A focused head's label gutters, px, for the token labels of its prompt: the query labels' width
+ * and the (rotated) key labels' height, room for the longest "index label" ("·capital 12") in the
+ * monospace font of `font` px (≈ 0.61 em a character: 6.7 px at 11). Short prompts leave the plot
+ * more room.
+ */
+export function focusGutters(
+  labels: readonly string[],
+  font = 11,
+): { readonly query: number; readonly key: number } {
+  let n = 1;
+  for (const l of labels) n = Math.max(n, focusLabel(l).length);
+  const chars = n + 1 + String(Math.max(0, labels.length - 1)).length;
+  const text = Math.ceil((chars * 6.7 * font) / 11);
+  return { query: Math.max(56, text + 14), key: Math.max(40, text + 12) };
+}
