@@ -117,6 +117,29 @@ describe.each(kernelCases)('a zeroed MLP whose inputs are captured: $name', ({ c
   });
 });
 
+describe.each(kernelCases)('some of q, k and v: $name', ({ config, fallbackKernels }) => {
+  test('one dispatch writes only those captured (hook_k alone, hook_q with hook_v)', async () => {
+    const weights = sharpWeights(config, 23);
+    const tokens = randomTokens(7, config.vocabSize, 8);
+    const names = ['blocks.0.attn.hook_k', 'blocks.1.attn.hook_q', 'blocks.1.attn.hook_v', 'logits'] as const;
+    await withEngine(gpu, weights, { fallbackKernels }, async (engine) => {
+      const base = { capacity: 8, lens: 'final' as const };
+      const some = engine.createSession({ ...base, namesFilter: names });
+      const none = engine.createSession({ ...base, namesFilter: [] });
+      const r1 = await some.run(tokens);
+      const r0 = await none.run(tokens);
+      // The session also captures its lens point (the final resid_post) and logits_last.
+      const captured = some.captures.filter((n) => n !== 'logits_last');
+      await checkHooks(some, runWithCache(weights, tokens, captured, { logits: 'all' }), tokens.length);
+      // One per layer; `logits` none on the tiled and vec4 paths (the lens writes it), ln_final and
+      // the unembedding on the scalar one.
+      const inLens = !fallbackKernels || config.nEmbd % 4 === 0;
+      expect(r1.dispatches - r0.dispatches).toBe(2 + (inLens ? 0 : 1 + engine.weights.wteParts.length));
+      expect(() => some.capture('blocks.0.attn.hook_q')).toThrow(/not captured/);
+    });
+  });
+});
+
 test('every TransformerLens hook on the GPU: the bundled model', async () => {
   const model = await openModel(await filesFromDirectory('static/models/gpt2-brown-mini'));
   const weights = await model.checkpoint.loadWeights();

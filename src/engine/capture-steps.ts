@@ -44,14 +44,6 @@ export function captureSteps(
   const allLogits = has('logits') && !logitsInLens;
   const buf = (name: string) => acts.buffer(name);
   const resid = (i: number) => buf(slots.boundary[i]!);
-  const copy = (label: HookName, x: GPUBuffer, stride: number, offset: number, n: number) =>
-    f.step(
-      label,
-      'copyColumns',
-      { overrides: { STRIDE: stride, OFFSET: offset, N: n, WG_X: wg } },
-      [f.uniform(0), { buffer: x }, { buffer: buf(label) }],
-      (T) => [ceilDiv(n, wg), T, 1],
-    );
   const scale = (label: HookName, x: GPUBuffer) =>
     f.step(
       label,
@@ -101,9 +93,25 @@ export function captureSteps(
     if (has(n('ln1.hook_scale'))) a.push(scale(n('ln1.hook_scale'), resid(2 * l)));
     ln1.push(a);
     const q: Step[] = [];
-    (['q', 'k', 'v'] as const).forEach((x, i) => {
-      if (has(n(`attn.hook_${x}`))) q.push(copy(n(`attn.hook_${x}`), qkv, 3 * D, i * D, D));
-    });
+    // hook_q, hook_k and hook_v: one dispatch for those captured (the others bound to distinct
+    // stand-in slots: one writable range bound twice would make the dispatch invalid).
+    const qkvHooks = (['q', 'k', 'v'] as const).map((x) => n(`attn.hook_${x}`));
+    const write = qkvHooks.reduce((bits, h, i) => bits | (has(h) ? 1 << i : 0), 0);
+    if (write !== 0) {
+      q.push(
+        f.step(
+          `blocks.${l}.attn.hook_qkv`,
+          'splitQkv',
+          { overrides: { D, WRITE: write, WG_X: wg } },
+          [
+            f.uniform(0),
+            { buffer: qkv },
+            ...qkvHooks.map((h, i) => (has(h) ? { buffer: buf(h) } : f.none(i))),
+          ],
+          (T) => [ceilDiv(D, wg), T, 1],
+        ),
+      );
+    }
     if (has(n('attn.hook_attn_scores'))) {
       q.push(
         f.step(

@@ -7,6 +7,7 @@ import type { ShaderLibrary } from '../gpu/shader-library';
 import type { Gpt2Config } from '../model/types';
 import { activationBytes, captureBytes, chooseCaptureFormat, captureBudgetBytes, formatBytes } from './cost';
 import { PromptSession, firstLine, lensChunk, lensTopK, type SessionOptions } from './session';
+import { noneSlots } from './steps';
 import { GpuWeights, largestBlockTensor, type WeightReader } from './weights';
 
 export interface EngineOptions {
@@ -26,7 +27,7 @@ export class Engine {
   readonly weights: GpuWeights;
   readonly kernels: KernelRegistry;
   readonly fallbackKernels: boolean;
-  /** EngineParts.none: 16 bytes bound where a kernel's optional output is not wanted. */
+  /** EngineParts.none: stand-ins bound where a kernel's optional output is not wanted. */
   readonly none: GPUBuffer;
   readonly #sessions = new Set<PromptSession>();
 
@@ -41,7 +42,8 @@ export class Engine {
     this.weights = weights;
     this.kernels = kernels;
     this.fallbackKernels = fallbackKernels;
-    this.none = gpu.device.createBuffer({ label: 'none', size: 16, usage: GPUBufferUsage.STORAGE });
+    const size = 256 * (noneSlots - 1) + 16;
+    this.none = gpu.device.createBuffer({ label: 'none', size, usage: GPUBufferUsage.STORAGE });
   }
 
   static async load(

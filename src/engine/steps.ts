@@ -22,11 +22,17 @@ export interface EngineParts {
   readonly weights: GpuWeights;
   /** Barrier-free kernels for CPU fallback adapters, shared-memory tiling on real GPUs. */
   readonly fallback: boolean;
-  /** A 16-byte storage buffer bound where a kernel's optional output is not wanted (a matmul's side). */
+  /**
+   * Storage bound where a kernel's optional output is not wanted (a matmul's side, hook_q/k/v not
+   * captured): noneSlots slots of 16 bytes, 256 apart, so that one dispatch can bind several without
+   * aliasing one writable range twice (StepFactory.none).
+   */
   readonly none: GPUBuffer;
 }
 
 export const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
+/** Slots of EngineParts.none (the most outputs one kernel may leave unwanted). */
+export const noneSlots = 3;
 /** Threads per workgroup of the scalar kernels, and of the vec4 ones. */
 export const wg = 64;
 export const wgVec4 = 16;
@@ -80,6 +86,12 @@ export class StepFactory {
     return { label, kernel, bindGroup, workgroups };
   }
 
+  /** Stand-in slot i (< noneSlots) of EngineParts.none, for an output not wanted. */
+  none(i: number): GPUBindingResource {
+    if (i >= noneSlots) throw new RangeError(`EngineParts.none has ${noneSlots} slots, not ${i + 1}`);
+    return { buffer: this.parts.none, offset: i * 256, size: 16 };
+  }
+
   /** Uniform slot `entry` (0 the blocks, 1 the lens, 2 logits_last, 3 tracking). */
   uniform(entry: number): GPUBindingResource {
     return { buffer: this.#params, offset: entry * uniformStride, size: 16 };
@@ -111,7 +123,7 @@ export class StepFactory {
       { buffer: bias },
       { buffer: res },
       { buffer: out },
-      { buffer: side ?? this.parts.none },
+      side ? { buffer: side } : this.none(0),
     ];
     const sideOut = side ? 1 : 0;
     if (this.parts.fallback) {
@@ -166,7 +178,7 @@ export class StepFactory {
       { buffer: bias },
       { buffer: x },
       { buffer: out },
-      { buffer: side ?? this.parts.none },
+      side ? { buffer: side } : this.none(0),
       { buffer: ln.weight },
       { buffer: ln.bias },
     ];

@@ -182,7 +182,12 @@ export const kernelDefs = {
     modules: ['embed_common'],
   },
   /** Captures only: columns of a wider buffer (hook_q/k/v from qkv, hook_normalized, hook_post). */
-  copyColumns: { file: 'copy_columns', bindings: ['uniform', 'read', 'write'], modules: ['rows_uniform'] },
+  /** Captures only: attn.hook_q, hook_k and hook_v out of qkv, in one dispatch. */
+  splitQkv: {
+    file: 'split_qkv',
+    bindings: ['uniform', 'read', 'write', 'write', 'write'],
+    modules: ['rows_uniform'],
+  },
   /** Captures only: ln*.hook_scale, √(var + eps) per row. */
   layerNormScale: {
     file: 'layernorm_scale',
