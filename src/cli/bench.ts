@@ -6,9 +6,9 @@
 // Random weights of GPT-2 shape on whatever adapter Dawn finds (SwiftShader on a machine without a
 // GPU, the real GPU elsewhere). Per (shape, T): median wall time of one forward with the studio's
 // captures (every pattern and residual boundary, the lens) after warm-up (submit to lens top-k back
-// on the CPU), GFLOP/s, dispatches and bytes read back per
-// forward, GPU memory; and in the same run, the best plain matmul GFLOP/s of our own kernels on this
-// adapter and the ratio forward/matmul (how much time goes to anything but arithmetic). With
+// on the CPU), GFLOP/s, dispatches and bytes read back per forward, GPU memory; and in the same run,
+// the best plain matmul GFLOP/s of our own kernels on this adapter and the ratio forward/matmul (how
+// much time goes to anything but arithmetic). With
 // `--captures none` (or `studio,none`) also the forward alone: no captures, the final lens only;
 // `every`: every hook point captured (as run_with_cache), with the lens. With
 // `--fusion on,off` each row runs fused (5 dispatches per block) and unfused (8) in the same run
