@@ -10,7 +10,8 @@
 // GPU resource, rows [0, T) valid, rows ≥ T stale:
 //   blocks.{l}.hook_resid_pre | hook_resid_mid | hook_resid_post, blocks.{l}.hook_attn_out,
 //   blocks.{l}.hook_mlp_out: a [T, D] f32 buffer; blocks.{l}.attn.hook_z: [T, H, d_head] f32;
-//   logits_last: [V] f32, the last position's next-token logits (written by the lens stage); logits: [T, V] f32, every position's;
+//   logits_last: [V] f32, the last position's next-token logits (written by the lens stage);
+//   logits: [T, V] f32, every position's (written by the lens stage too on the tiled and vec4 paths);
 //   hook_embed, hook_pos_embed, ln*.hook_normalized, ln_final.hook_normalized: [T, D];
 //   ln1/ln2/ln_final.hook_scale: [T, 1]; attn.hook_q/k/v: [T, H, d_head]; mlp.hook_pre/post: [T, F];
 //   blocks.{l}.attn.hook_attn_scores: [H, T, T] packed for the run's T (-Infinity above the diagonal);
@@ -196,10 +197,10 @@ export class PromptSession {
 
   /**
    * The first stage of run: encodes and submits the blocks' forward (every capture but the lens
-   * stack and logits_last); resolves once it is submitted, with the run's second stage. Work
+   * stack, logits_last and, on the tiled and vec4 paths, logits); resolves once it is submitted, with the run's second stage. Work
    * submitted after this resolves sees the forward's captures (queue order). Call `lens()` of the
    * result to submit the logit lens, or drop it: the session then keeps the last lens it ran (its
-   * stack, which trackTokens reads, and logits_last). The next run of the session supersedes it.
+   * stack, which trackTokens reads, and its logits). The next run of the session supersedes it.
    */
   async runForward(tokens: readonly number[], options: RunOptions = {}): Promise<StagedRun> {
     if (this.#destroyed) throw new Error('this prompt session was destroyed');
