@@ -33,13 +33,24 @@ export interface BenchRow {
   ratio_to_matmul: number;
 }
 
+/** The row of the same shape and T as `row`, and the same settings but `key`, which is `value`. */
+function baseline<K extends 'fusion' | 'captures'>(
+  rows: readonly BenchRow[],
+  row: BenchRow,
+  key: K,
+  value: BenchRow[K],
+): BenchRow | undefined {
+  const other = key === 'fusion' ? 'captures' : 'fusion';
+  return rows.find(
+    (r) => r[key] === value && r.shape === row.shape && r.T === row.T && r[other] === row[other],
+  );
+}
+
 /** Unfused over fused median time per (shape, T, captures): > 1 when fusion is faster. */
 export function fusionReport(rows: readonly BenchRow[]) {
   return rows.flatMap((on) => {
     if (on.fusion === 'off') return [];
-    const off = rows.find(
-      (r) => r.fusion === 'off' && r.shape === on.shape && r.T === on.T && r.captures === on.captures,
-    );
+    const off = baseline(rows, on, 'fusion', 'off');
     if (!off) return [];
     const ratio = off.median_ms / on.median_ms;
     const minRatio = off.min_ms / on.min_ms;
@@ -66,9 +77,7 @@ export function fusionReport(rows: readonly BenchRow[]) {
 export function captureReport(rows: readonly BenchRow[]) {
   return rows.flatMap((c) => {
     if (c.captures === 'none') return [];
-    const none = rows.find(
-      (r) => r.captures === 'none' && r.shape === c.shape && r.T === c.T && r.fusion === c.fusion,
-    );
+    const none = baseline(rows, c, 'captures', 'none');
     if (!none) return [];
     const ratio = c.median_ms / none.median_ms;
     console.log(

@@ -3,6 +3,7 @@
 // (plan.lens, which also writes logits_last, or `logits` where captured), and the top-k's
 // readback, decoded.
 
+import type { Gpt2Config } from '../model/types';
 import type { Allocation } from './activations';
 import type { ForwardPlan } from './plan';
 import { encodeSteps } from './steps';
@@ -23,9 +24,10 @@ export function submitLens(
   acts: Allocation,
   T: number,
   nLens: number,
-  D: number,
+  config: Pick<Gpt2Config, 'nEmbd' | 'vocabSize'>,
   k: number,
 ): { dispatches: number; bytes: number } {
+  const { nEmbd: D, vocabSize: V } = config;
   const encoder = device.createCommandEncoder({ label: 'logit lens' });
   const rowBytes = D * 4;
   const stack = acts.buffer('lens.stack');
@@ -35,7 +37,6 @@ export function submitLens(
   const dispatches = encodeSteps(encoder, 'logit lens', plan.lens, nLens * T);
   if (plan.logitsFromLens) {
     // The lens wrote every position's logits ([T, V]): logits_last is the last row.
-    const V = acts.buffer('logits_last').size / 4;
     encoder.copyBufferToBuffer(acts.buffer('logits'), (T - 1) * V * 4, acts.buffer('logits_last'), 0, V * 4);
   }
   const bytes = nLens * T * k * 8;

@@ -258,7 +258,7 @@ export class PromptSession {
       started = true;
       if (this.#destroyed) throw new Error('this prompt session was destroyed');
       if (superseded()) throw new Error('this run was superseded: the session ran again since its forward');
-      const { dispatches, bytes } = submitLens(device, plan, acts, T, nLens, this.#config.nEmbd, lensTopK);
+      const { dispatches, bytes } = submitLens(device, plan, acts, T, nLens, this.#config, lensTopK);
       this.#lastT = T; // trackTokens called from now on reads this run (queue order)
       const { ids, probs } = await readLens(acts, bytes);
       return {
