@@ -1,10 +1,12 @@
 // npm run bench:peers -- [--shapes tiny,small] [--T-tiny 16,64,256] [--T-small 16,64] [--reps 5]
 //                        [--engines strata,ort,ort-fused,tfjs] [--budget-tiny 30] [--budget-small 60]
-//                        [--load-timeout 300]
+//                        [--load-timeout 300] [--runtime chromium|node] [--vk swiftshader|lavapipe]
 //                        [--out FILE]
 //
 // Strata against the engines a user would pick instead, in one headless Chromium page (WebGPU on
-// whatever adapter it has: SwiftShader here, the GPU elsewhere): one random-weight GPT-2 checkpoint
+// whatever adapter it has: SwiftShader here, the GPU elsewhere), or with --runtime node in one Node
+// process on Dawn (--vk picks the CPU Vulkan driver here; the GPU bundle runs it on the machine's
+// GPU, where Chromium does not fit; node-host.ts says what that takes): one random-weight GPT-2 checkpoint
 // per shape in the hub layout, run by Strata's engine, onnxruntime-web (WebGPU EP) on an ONNX graph
 // built from it (standard ops, and a variant with com.microsoft FastGelu/SkipLayerNormalization),
 // and TensorFlow.js (WebGPU backend), on the same token ids. Each engine's last-position logits are
@@ -16,23 +18,19 @@
 // first, checked forward of a configuration (pipelines compiled) may take twice the budget, and
 // loading the checkpoint and the engine has its own limit (--load-timeout).
 
-import { chromium, type Browser, type Page } from '@playwright/test';
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { chromiumArgs, chromiumPath } from '../../e2e/chromium';
-import { nodeShaders } from '../../src/cli/node-shaders';
 import { gpt2ConfigJson } from '../../src/model/config';
 import { gpt2CheckpointParts, gpt2Config, randomGpt2Weights } from '../../src/model/fixtures';
 import { referenceForward } from '../../src/model/reference';
 import type { Gpt2Config, Gpt2Weights } from '../../src/model/types';
+import type { PeerDriver } from './driver';
+import type { EngineName, LoadReport, Mode, RunReport } from './engines';
 import { ensurePeers, peersDir } from './install';
-import type { EngineName, LoadReport, Mode, RunReport } from './page';
 import { report, type Row } from './report';
-import { startServer } from './server';
 
-const { values } = parseArgs({
-  options: {
+const options = {
     shapes: { type: 'string', default: 'tiny,small' },
     'T-tiny': { type: 'string', default: '16,64,256' },
     'T-small': { type: 'string', default: '16,64' },
@@ -41,17 +39,16 @@ const { values } = parseArgs({
     'budget-tiny': { type: 'string', default: '30' },
     'budget-small': { type: 'string', default: '60' },
     'load-timeout': { type: 'string', default: '300' },
+    runtime: { type: 'string', default: 'chromium' },
+    vk: { type: 'string' },
     out: { type: 'string' },
-  },
-});
+} as const;
 
 const shapes: Record<string, Gpt2Config> = {
   tiny: gpt2Config({ nLayer: 2, nHead: 4, nEmbd: 64, nCtx: 256, vocabSize: 50257 }),
   small: gpt2Config({ nLayer: 12, nHead: 12, nEmbd: 768, nCtx: 1024, vocabSize: 50257 }),
 };
 const list = (s: string) => s.split(',').filter((x) => x !== '');
-const reps = Number(values.reps);
-const engines = list(values.engines) as EngineName[];
 const tolerance = 1e-4; // × max |logit|, as the engine tests
 
 /** Multiply-adds ×2 of one forward with logits at every position (what every engine here computes). */
@@ -82,8 +79,41 @@ function withTimeout<T>(p: Promise<T>, seconds: number, what: string): Promise<T
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
-async function main(): Promise<void> {
-  ensurePeers();
+type Values = ReturnType<typeof parseArgs<{ options: typeof options }>>['values'];
+
+/** Where the Node runtime's parts are: the source tree's, or the GPU bundle's (gpu-entry.ts). */
+export interface NodeRuntimeParts {
+  worker: string;
+  execArgv: string[];
+  ortDist: string;
+  /** Install bench/peers/node_modules first (not in the bundle, which carries what it needs). */
+  install: boolean;
+}
+
+const sourceParts = (): NodeRuntimeParts => ({
+  worker: join(peersDir, 'node-worker.ts'),
+  execArgv: ['--import', 'tsx'],
+  ortDist: join(peersDir, 'node_modules', 'onnxruntime-web', 'dist'),
+  install: true,
+});
+
+async function openDriver(values: Values, modelsDir: string, parts: NodeRuntimeParts, log: (t: string) => void) {
+  if (values.runtime === 'node') {
+    const { nodeDriver } = await import('./driver-node');
+    return nodeDriver({ models: modelsDir, ...parts, ...(values.vk ? { vk: values.vk } : {}) }, log);
+  }
+  if (values.runtime !== 'chromium') throw new Error(`--runtime: ${values.runtime} is not chromium or node`);
+  if (values.vk) throw new Error('--vk is for --runtime node (Chromium picks its own Vulkan driver)');
+  const { chromiumDriver } = await import('./driver-chromium');
+  return chromiumDriver(modelsDir, log);
+}
+
+/** Runs bench:peers with these arguments; returns the exit code. */
+export async function main(argv: string[], parts: NodeRuntimeParts = sourceParts()): Promise<number> {
+  const { values } = parseArgs({ args: argv, options });
+  const reps = Number(values.reps);
+  const engines = list(values.engines) as EngineName[];
+  if (parts.install) ensurePeers();
   const modelsDir = join(peersDir, '.cache', 'models');
   const weightsOf: Record<string, Gpt2Weights> = {};
   for (const shape of list(values.shapes)) {
@@ -92,29 +122,19 @@ async function main(): Promise<void> {
     weightsOf[shape] = randomGpt2Weights(config, 1);
     writeCheckpoint(join(modelsDir, shape), weightsOf[shape]);
   }
-  const server = await startServer(nodeShaders(), modelsDir);
   const ortLog: { engine: string; text: string }[] = [];
   let current = '';
-  let browser: Browser | undefined;
-  let page: Page | undefined;
-  const openPage = async () => {
-    await browser?.close();
-    browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
-    page = await browser.newPage();
-    page.on('console', (m) => {
-      const text = m.text();
-      if (/VerifyEachNodeIsAssignedToAnEp|\[peers\]/.test(text)) ortLog.push({ engine: current, text });
-    });
-    page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
-    await page.goto(server.url);
-    await page.waitForFunction(() => 'peerBench' in window);
-  };
   const rows: Row[] = [];
   const log = (line: string) => console.log(line);
+  const driver: PeerDriver = await openDriver(values, modelsDir, parts, (text) =>
+    ortLog.push({ engine: current, text }),
+  );
   try {
-    await openPage();
-    const adapter = await page!.evaluate(() => window.peerBench.adapter());
-    log(`adapter: ${adapter.vendor} ${adapter.architecture}${adapter.fallback ? ' (fallback)' : ''}`);
+    const adapter = await driver.adapter();
+    log(
+      `adapter: ${adapter.vendor} ${adapter.architecture}${adapter.fallback ? ' (fallback)' : ''}, ` +
+        `in ${driver.runtime}`,
+    );
     const references = new Map<string, Float32Array>();
     const reference = (shape: string, T: number) => {
       const key = `${shape}:${T}`;
@@ -159,7 +179,7 @@ async function main(): Promise<void> {
               if (!loaded) {
                 current = `${shape} ${engine}`;
                 loaded = await withTimeout(
-                  page!.evaluate(([e, s]) => window.peerBench.load(e, s), [engine, shape] as const),
+                  driver.load(engine, shape),
                   Number(values['load-timeout']),
                   `loading ${engine}`,
                 );
@@ -171,7 +191,7 @@ async function main(): Promise<void> {
               const ids = tokensFor(T, config.vocabSize);
               const run = (want: boolean) =>
                 withTimeout(
-                  page!.evaluate(([i, m, w]) => window.peerBench.run(i, m, w), [ids, mode, want] as const),
+                  driver.run(ids, mode, want),
                   want ? 2 * budget : Math.max(1, left()),
                   `${engine} T=${T}`,
                 ) as Promise<RunReport>;
@@ -218,28 +238,31 @@ async function main(): Promise<void> {
                 : `failed: ${(e as Error).message.split('\n')[0]}`;
               rows.push({ ...base, status: timedOut ? 'skipped' : 'failed', reason });
               log(`${shape} T=${T} ${engine}: ${reason}`);
+              if (!timedOut) console.error((e as Error).message);
               gaveUp = timedOut ? `over budget (T=${T} already was)` : reason;
-              // The page may still be busy on the GPU: start a new browser for what follows.
-              await openPage();
+              // The host may still be busy on the GPU: start a new one for what follows.
+              await driver.restart();
               loaded = undefined;
             }
           }
         }
-        if (loaded) await page!.evaluate(() => window.peerBench.unload());
+        if (loaded) await driver.unload();
       }
     }
-    const out = report(rows, adapter, ortLog, tolerance);
+    const out = report(rows, { ...adapter, runtime: driver.runtime }, ortLog, tolerance);
     for (const line of out.lines) log(line);
     if (values.out) {
       mkdirSync(dirname(values.out), { recursive: true });
       writeFileSync(values.out, JSON.stringify(out.json, null, 2) + '\n');
       log(`wrote ${values.out}`);
     }
+    return 0;
   } finally {
-    await browser?.close();
-    await server.close();
+    await driver.close();
   }
 }
 
-if (!existsSync(chromiumPath)) throw new Error(`no Chromium at ${chromiumPath} (set CHROME_PATH)`);
-await main();
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.exitCode = await main(process.argv.slice(2));
+  process.exit(); // Dawn (the Node runtime's parent has none) or a lingering socket: exit when done
+}

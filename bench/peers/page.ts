@@ -1,250 +1,41 @@
-// The page of `npm run bench:peers` (bundled by bench.ts with esbuild): one random-weight GPT-2
-// checkpoint in the hub layout, fetched from the bench's server, run by Strata's engine, by
-// onnxruntime-web's WebGPU execution provider on an ONNX graph built here from that checkpoint
-// (onnx-gpt2.ts), and by TensorFlow.js's WebGPU backend (tfjs-gpt2.ts). Every forward is timed from
-// handing over the token ids to the last position's logits in a Float32Array on the CPU; compute
-// dispatches and queue submissions are counted by wrapping the WebGPU prototypes every engine calls.
+// The Chromium host of `npm run bench:peers` (bundled by server.ts with esbuild): the engines of
+// engines.ts on the page's WebGPU, with the checkpoints, the kernels and onnxruntime-web's files
+// fetched from the bench's server, and TensorFlow.js from its UMD scripts (they set window.tf).
 
-import type { AdapterSummary } from '../../src/gpu/device';
-import { acquireGpu, type GpuContext } from '../../src/gpu/device';
-import { Engine } from '../../src/engine/engine';
-import type { PromptSession } from '../../src/engine/session';
-import { weightReaderFromMemory } from '../../src/engine/weights';
-import { readBuffer } from '../../src/gpu/readback';
+import { acquireGpu } from '../../src/gpu/device';
 import type { ShaderLibrary } from '../../src/gpu/shader-library';
 import { bytesSource } from '../../src/model/byte-source';
 import { openGpt2Checkpoint } from '../../src/model/checkpoint';
 import { parseGpt2Config } from '../../src/model/config';
 import { openSafetensors } from '../../src/model/safetensors';
-import type { Gpt2Weights } from '../../src/model/types';
-import { gpt2Onnx } from './onnx-gpt2';
-import type { OrtModule, OrtSession, TfModule } from './peer-types';
-import { TfjsGpt2 } from './tfjs-gpt2';
-
-export type EngineName = 'strata' | 'ort' | 'ort-fused' | 'tfjs';
-/** Strata's runs: captures off (namesFilter [], the final lens only) or every capture. */
-export type Mode = 'forward' | 'captures';
-
-export interface RunReport {
-  ms: number;
-  dispatches: number;
-  submits: number;
-  logits?: number[];
-}
-
-export interface LoadReport {
-  ms: number;
-  info: Record<string, unknown>;
-}
-
-const counts = { dispatches: 0, submits: 0 };
-{
-  const pass = GPUComputePassEncoder.prototype;
-  const direct = pass.dispatchWorkgroups;
-  const indirect = pass.dispatchWorkgroupsIndirect;
-  pass.dispatchWorkgroups = function (this: GPUComputePassEncoder, ...a: Parameters<typeof direct>) {
-    counts.dispatches++;
-    return direct.apply(this, a);
-  };
-  pass.dispatchWorkgroupsIndirect = function (
-    this: GPUComputePassEncoder,
-    ...a: Parameters<typeof indirect>
-  ) {
-    counts.dispatches++;
-    return indirect.apply(this, a);
-  };
-  const submit = GPUQueue.prototype.submit;
-  GPUQueue.prototype.submit = function (this: GPUQueue, ...a: Parameters<typeof submit>) {
-    counts.submits++;
-    return submit.apply(this, a);
-  };
-}
+import { PeerEngines } from './engines';
+import type { OrtModule, TfModule } from './peer-types';
 
 declare global {
   interface Window {
     tf?: TfModule;
-    peerBench: PeerBench;
+    peerBench: PeerEngines;
   }
 }
 
-interface Loaded {
-  name: EngineName;
-  run(tokens: readonly number[], mode: Mode): Promise<Float32Array>;
-  dispose(): Promise<void>;
-}
-
-class PeerBench {
-  #shaders?: ShaderLibrary;
-  #gpu?: GpuContext;
-  #weights?: { shape: string; weights: Gpt2Weights };
-  #loaded?: Loaded;
-
-  async adapter(): Promise<AdapterSummary> {
-    return (await this.#strataGpu()).summary;
-  }
-
-  async #strataGpu(): Promise<GpuContext> {
-    this.#gpu ??= await acquireGpu(navigator.gpu, { environment: 'Chromium' });
-    return this.#gpu;
-  }
-
-  async #checkpoint(shape: string): Promise<Gpt2Weights> {
-    if (this.#weights?.shape === shape) return this.#weights.weights;
-    this.#weights = undefined;
+window.peerBench = new PeerEngines({
+  gpu: () => acquireGpu(navigator.gpu, { environment: 'Chromium' }),
+  shaders: async () => (await (await fetch('/shaders.json')).json()) as ShaderLibrary,
+  async checkpoint(shape) {
     const base = `/models/${shape}/`;
     const config = parseGpt2Config(await (await fetch(base + 'config.json')).text());
     const bytes = new Uint8Array(await (await fetch(base + 'model.safetensors')).arrayBuffer());
     const file = await openSafetensors(bytesSource('model.safetensors', bytes));
-    const weights = await openGpt2Checkpoint(config, file).loadWeights();
-    this.#weights = { shape, weights };
-    return weights;
-  }
-
-  /** Loads `name` on the checkpoint of `shape` (after unloading the engine loaded before). */
-  async load(name: EngineName, shape: string): Promise<LoadReport> {
-    await this.unload();
-    const c0 = performance.now();
-    const weights = await this.#checkpoint(shape);
-    const t0 = performance.now();
-    let info: Record<string, unknown> = {};
-    if (name === 'strata') [this.#loaded, info] = await this.#loadStrata(weights);
-    else if (name === 'tfjs') [this.#loaded, info] = await this.#loadTfjs(weights);
-    else [this.#loaded, info] = await this.#loadOrt(name, weights);
-    return { ms: performance.now() - t0, info: { ...info, checkpoint_s: (t0 - c0) / 1000 } };
-  }
-
-  async run(tokens: number[], mode: Mode, wantLogits: boolean): Promise<RunReport> {
-    const loaded = this.#loaded;
-    if (!loaded) throw new Error('no engine is loaded');
-    const [d0, s0] = [counts.dispatches, counts.submits];
-    const t0 = performance.now();
-    const logits = await loaded.run(tokens, mode);
-    const ms = performance.now() - t0;
-    return {
-      ms,
-      dispatches: counts.dispatches - d0,
-      submits: counts.submits - s0,
-      ...(wantLogits ? { logits: [...logits] } : {}),
-    };
-  }
-
-  async unload(): Promise<void> {
-    const loaded = this.#loaded;
-    this.#loaded = undefined;
-    await loaded?.dispose();
-  }
-
-  async #loadStrata(weights: Gpt2Weights): Promise<[Loaded, Record<string, unknown>]> {
-    const gpu = await this.#strataGpu();
-    this.#shaders ??= (await (await fetch('/shaders.json')).json()) as ShaderLibrary;
-    const engine = await Engine.load(gpu, this.#shaders, weightReaderFromMemory(weights), {
-      weightFormat: 'f32',
-    });
-    // As `npm run bench` chooses: the final lens only on a CPU adapter, every layer's otherwise.
-    const lens = gpu.summary.fallback ? 'final' : 'layers';
-    const sessions = new Map<string, PromptSession>();
-    const session = (T: number, mode: Mode) => {
-      const key = `${mode}:${T}`;
-      let s = sessions.get(key);
-      if (!s) {
-        s =
-          mode === 'forward'
-            ? engine.createSession({ capacity: T, lens: 'final', namesFilter: [] })
-            : engine.createSession({ capacity: T, lens });
-        sessions.set(key, s);
-      }
-      return s;
-    };
-    const loaded: Loaded = {
-      name: 'strata',
-      async run(tokens, mode) {
-        const s = session(tokens.length, mode);
-        await s.run(tokens);
-        return new Float32Array(await readBuffer(gpu.device, s.capture('logits_last')));
-      },
-      async dispose() {
-        for (const s of sessions.values()) s.destroy();
-        engine.dispose();
-      },
-    };
-    const info = {
-      weights: engine.weights.format,
-      kernels: engine.fallbackKernels ? 'barrier-free' : 'tiled',
-      lens_with_captures: lens,
-    };
-    return [loaded, info];
-  }
-
-  async #loadTfjs(weights: Gpt2Weights): Promise<[Loaded, Record<string, unknown>]> {
-    const tf = window.tf;
-    if (!tf) throw new Error('TensorFlow.js did not load (its scripts set window.tf)');
-    if (!(await tf.setBackend('webgpu'))) throw new Error('TensorFlow.js could not start its WebGPU backend');
-    await tf.ready();
-    const model = new TfjsGpt2(tf, weights);
-    const loaded: Loaded = {
-      name: 'tfjs',
-      async run(tokens) {
-        const last = model.forward(tokens);
-        try {
-          return await last.data();
-        } finally {
-          last.dispose();
-        }
-      },
-      async dispose() {
-        model.dispose();
-      },
-    };
-    return [loaded, { version: tf.version_core, backend: tf.getBackend() }];
-  }
-
-  async #loadOrt(
-    name: 'ort' | 'ort-fused',
-    weights: Gpt2Weights,
-  ): Promise<[Loaded, Record<string, unknown>]> {
+    return openGpt2Checkpoint(config, file).loadWeights();
+  },
+  async ort() {
     const ort = (await import(/* @vite-ignore */ '/ort/ort.webgpu.min.mjs' as string)) as OrtModule;
     ort.env.wasm.wasmPaths = '/ort/';
-    ort.env.wasm.numThreads = 1;
-    ort.env.logLevel = 'verbose';
-    const onnx = gpt2Onnx(weights, { fused: name === 'ort-fused' });
-    const bytes = new Uint8Array(onnx.bytes);
-    let offset = 0;
-    for (const c of onnx.chunks) {
-      bytes.set(c, offset);
-      offset += c.byteLength;
-    }
-    console.log(
-      `[peers] ${name}: ONNX graph ${(onnx.bytes / 2 ** 20).toFixed(1)} MiB, ops ${JSON.stringify(onnx.ops)}`,
-    );
-    // Default graph optimisation; logits stay on the GPU, where only the last row is copied out.
-    const session: OrtSession = await ort.InferenceSession.create(bytes, {
-      executionProviders: ['webgpu'],
-      preferredOutputLocation: { logits: 'gpu-buffer' },
-      logSeverityLevel: 0,
-      logVerbosityLevel: 0,
-    });
-    const device = await ort.env.webgpu.device;
-    const V = weights.config.vocabSize;
-    const loaded: Loaded = {
-      name,
-      async run(tokens) {
-        const ids = new ort.Tensor('int64', BigInt64Array.from(tokens, BigInt), [tokens.length]);
-        const out = await session.run({ input_ids: ids });
-        const logits = out.logits!;
-        try {
-          const row = V * 4;
-          return new Float32Array(await readBuffer(device, logits.gpuBuffer, row, (tokens.length - 1) * row));
-        } finally {
-          logits.dispose();
-          ids.dispose();
-        }
-      },
-      async dispose() {
-        await session.release();
-      },
-    };
-    return [loaded, { version: ort.env.versions.web ?? ort.env.versions.common, ops: onnx.ops }];
-  }
-}
-
-window.peerBench = new PeerBench();
+    return ort;
+  },
+  async tf() {
+    const tf = window.tf;
+    if (!tf) throw new Error('TensorFlow.js did not load (its scripts set window.tf)');
+    return tf;
+  },
+});
