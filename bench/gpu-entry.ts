@@ -1,13 +1,18 @@
 // The entry point of the GPU bundle (bench/pack-gpu.sh bundles it into one file; bench/gpu.sh runs
 // it): refuses a software adapter (SwiftShader, llvmpipe/lavapipe, a fallback adapter) unless
 // --allow-software, runs `npm run bench` (forward without captures, with the studio's captures and
-// with every hook captured, the causal instruments' patching case) on Dawn, and writes one JSON file with every number and where
-// they come from (adapter, Node, Dawn, wall time).
-//   node bench.mjs [--allow-software] [--out FILE] [bench options…]
+// with every hook captured, the causal instruments' patching case) on Dawn, then `npm run
+// bench:peers` in Node on the same adapter (Strata against onnxruntime-web and TensorFlow.js; its
+// default shapes and T, or the options given in --peers "…"; --no-peers skips it), and writes one
+// JSON file with every number and where they come from (adapter, Node, Dawn, wall time). The file
+// is written after the bench and again after the peers, so a run stopped in the peers keeps the bench.
+//   node bench.mjs [--allow-software] [--out FILE] [--no-peers | --peers "OPTIONS"] [bench options…]
 
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { main as bench } from '../src/cli/bench';
 import { nodeGpuApi } from '../src/cli/node-gpu';
+import { main as peers } from './peers/bench';
 
 const software = /swiftshader|llvmpipe|lavapipe|softpipe|software/i;
 
@@ -36,9 +41,40 @@ export async function describeAdapter(): Promise<
   return { info, ...(sw ? { software: sw } : {}) };
 }
 
+/** Takes `--name VALUE` out of args; undefined when absent. */
+function take(args: string[], name: string): string | undefined {
+  const at = args.indexOf(name);
+  if (at < 0) return undefined;
+  const value = args[at + 1];
+  if (value === undefined) throw new Error(`${name} needs a value`);
+  args.splice(at, 2);
+  return value;
+}
+
+/** bench:peers in Node on this adapter, from the bundle's own files; its JSON, or why it has none. */
+async function runPeers(options: string, part: string): Promise<Record<string, unknown>> {
+  const here = dirname(process.argv[1]!); // the unpacked bundle (bench.mjs's folder)
+  const models = join(here, 'peers', 'models');
+  const args = [...options.split(/\s+/).filter((a) => a !== ''), '--runtime', 'node', '--out', part];
+  try {
+    const parts = { worker: join(here, 'peers-worker.mjs'), execArgv: [], install: false };
+    const code = await peers(args, { ...parts, ortDist: join(here, 'peers', 'ort'), models });
+    if (code !== 0 || !existsSync(part)) return { error: `bench:peers exited with ${code}`, args };
+    return { ...(JSON.parse(readFileSync(part, 'utf8')) as Record<string, unknown>), args };
+  } catch (e) {
+    console.error(`bench:peers failed: ${(e as Error).stack ?? String(e)}`);
+    return { error: (e as Error).message, args };
+  } finally {
+    rmSync(part, { force: true });
+    rmSync(models, { recursive: true, force: true });
+  }
+}
+
 async function run(argv: string[]): Promise<number> {
   const allowSoftware = argv.includes('--allow-software');
-  const args = argv.filter((a) => a !== '--allow-software');
+  const noPeers = argv.includes('--no-peers');
+  const args = argv.filter((a) => a !== '--allow-software' && a !== '--no-peers');
+  const peerOptions = take(args, '--peers') ?? '';
   const outAt = args.indexOf('--out');
   const out = outAt >= 0 ? args[outAt + 1] : 'strata-gpu-bench.json';
   if (!out) {
@@ -81,10 +117,18 @@ async function run(argv: string[]): Promise<number> {
     },
     adapter_info: info,
   };
-  writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
+  const write = () => writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
+  write();
   rmSync(benchOut, { force: true });
-  console.log(`wrote ${out}`);
-  return 0;
+  console.log(`wrote ${out} (the bench)`);
+  if (noPeers) return 0;
+  const p0 = performance.now();
+  const peersReport = await runPeers(peerOptions, `${out}.peers.part`);
+  Object.assign(report, { peers: { ...peersReport, wall_s: (performance.now() - p0) / 1000 } });
+  report.bundle.wall_s = (performance.now() - t0) / 1000;
+  write();
+  console.log(`wrote ${out} (the bench and bench:peers)`);
+  return 'error' in peersReport ? 4 : 0;
 }
 
 process.exitCode = await run(process.argv.slice(2));

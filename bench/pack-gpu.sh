@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Packs the GPU bench bundle: bench/gpu.sh with everything it needs on a Linux x86-64 machine with an
 # NVIDIA GPU and no network — this machine's Node (stripped), the `webgpu` package's Dawn build,
-# the Vulkan loader (Debian's libvulkan1), libstdc++/libgcc_s for systems without them, and the
-# bench bundled into one file (bench/pack-gpu.ts). At most 64 MiB, xz-compressed.
+# the Vulkan loader (Debian's libvulkan1), libstdc++/libgcc_s for systems without them, the bench
+# bundled into one file and bench:peers' Node host into another, with onnxruntime-web's WebGPU
+# build beside it (bench/pack-gpu.ts; it installs bench/peers first). At most 64 MiB, xz-compressed.
 #   bash bench/pack-gpu.sh [OUT.tar.xz]      (default bench/strata-gpu.tar.xz; XZ_LEVEL=0…9, default 6)
 # On the GPU machine: tar -xJf strata-gpu.tar.xz && strata-gpu/gpu.sh --out results.json
 set -euo pipefail
@@ -38,7 +39,7 @@ node -p "require('./$w/package.json').version" > "$b/DAWN_VERSION"
 # Only used where the system has none (gpu.sh checks).
 cp -L /usr/lib/x86_64-linux-gnu/libstdc++.so.6 /usr/lib/x86_64-linux-gnu/libgcc_s.so.1 "$b/lib/compat/"
 
-npx tsx bench/pack-gpu.ts "$b/bench.mjs"
+npx tsx bench/pack-gpu.ts "$b"
 cp bench/gpu.sh "$b/gpu.sh"
 chmod +x "$b/gpu.sh" "$b/bin/node"
 

@@ -31,17 +31,17 @@ import { ensurePeers, peersDir } from './install';
 import { report, type Row } from './report';
 
 const options = {
-    shapes: { type: 'string', default: 'tiny,small' },
-    'T-tiny': { type: 'string', default: '16,64,256' },
-    'T-small': { type: 'string', default: '16,64' },
-    reps: { type: 'string', default: '5' },
-    engines: { type: 'string', default: 'strata,ort,ort-fused,tfjs' },
-    'budget-tiny': { type: 'string', default: '30' },
-    'budget-small': { type: 'string', default: '60' },
-    'load-timeout': { type: 'string', default: '300' },
-    runtime: { type: 'string', default: 'chromium' },
-    vk: { type: 'string' },
-    out: { type: 'string' },
+  shapes: { type: 'string', default: 'tiny,small' },
+  'T-tiny': { type: 'string', default: '16,64,256' },
+  'T-small': { type: 'string', default: '16,64' },
+  reps: { type: 'string', default: '5' },
+  engines: { type: 'string', default: 'strata,ort,ort-fused,tfjs' },
+  'budget-tiny': { type: 'string', default: '30' },
+  'budget-small': { type: 'string', default: '60' },
+  'load-timeout': { type: 'string', default: '300' },
+  runtime: { type: 'string', default: 'chromium' },
+  vk: { type: 'string' },
+  out: { type: 'string' },
 } as const;
 
 const shapes: Record<string, Gpt2Config> = {
@@ -86,6 +86,8 @@ export interface NodeRuntimeParts {
   worker: string;
   execArgv: string[];
   ortDist: string;
+  /** Where the random checkpoints are written (one folder per shape). */
+  models: string;
   /** Install bench/peers/node_modules first (not in the bundle, which carries what it needs). */
   install: boolean;
 }
@@ -94,13 +96,23 @@ const sourceParts = (): NodeRuntimeParts => ({
   worker: join(peersDir, 'node-worker.ts'),
   execArgv: ['--import', 'tsx'],
   ortDist: join(peersDir, 'node_modules', 'onnxruntime-web', 'dist'),
+  models: join(peersDir, '.cache', 'models'),
   install: true,
 });
 
-async function openDriver(values: Values, modelsDir: string, parts: NodeRuntimeParts, log: (t: string) => void) {
+async function openDriver(
+  values: Values,
+  modelsDir: string,
+  parts: NodeRuntimeParts,
+  log: (t: string) => void,
+) {
   if (values.runtime === 'node') {
     const { nodeDriver } = await import('./driver-node');
-    return nodeDriver({ models: modelsDir, ...parts, ...(values.vk ? { vk: values.vk } : {}) }, log);
+    const { worker, execArgv, ortDist } = parts;
+    return nodeDriver(
+      { models: modelsDir, worker, execArgv, ortDist, ...(values.vk ? { vk: values.vk } : {}) },
+      log,
+    );
   }
   if (values.runtime !== 'chromium') throw new Error(`--runtime: ${values.runtime} is not chromium or node`);
   if (values.vk) throw new Error('--vk is for --runtime node (Chromium picks its own Vulkan driver)');
@@ -114,7 +126,7 @@ export async function main(argv: string[], parts: NodeRuntimeParts = sourceParts
   const reps = Number(values.reps);
   const engines = list(values.engines) as EngineName[];
   if (parts.install) ensurePeers();
-  const modelsDir = join(peersDir, '.cache', 'models');
+  const modelsDir = parts.models;
   const weightsOf: Record<string, Gpt2Weights> = {};
   for (const shape of list(values.shapes)) {
     const config = shapes[shape];
@@ -200,8 +212,10 @@ export async function main(argv: string[], parts: NodeRuntimeParts = sourceParts
               const max = ref.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
               let err = 0;
               first.logits!.forEach((v, i) => (err = Math.max(err, Math.abs(v - ref[i]!))));
+              const gpu_errors = first.gpuErrors;
+              if (gpu_errors) log(`${shape} T=${T} ${engine}: WebGPU errors: ${gpu_errors.join(' | ')}`);
               if (!(err <= tolerance * max)) {
-                rows.push({ ...base, status: 'wrong', max_err: err, tol: tolerance * max });
+                rows.push({ ...base, status: 'wrong', max_err: err, tol: tolerance * max, gpu_errors });
                 log(
                   `${shape} T=${T} ${engine}: WRONG, max |Δlogit| ${err.toExponential(2)} > ${(tolerance * max).toExponential(2)}`,
                 );
@@ -225,6 +239,7 @@ export async function main(argv: string[], parts: NodeRuntimeParts = sourceParts
                 max_err: err,
                 tol: tolerance * max,
                 gflop: g,
+                ...(gpu_errors ? { gpu_errors } : {}),
               });
               log(
                 `${shape} T=${T} ${engine}${mode === 'captures' ? ' +captures' : ''}: ${median.toFixed(1)} ms ` +

@@ -13,6 +13,9 @@ export const vulkanDrivers: Record<string, string> = {
   lavapipe: '/usr/share/vulkan/icd.d/lvp_icd.json',
 };
 
+// ORT's log colours (ESC [ … m).
+const ansiColour = new RegExp(String.fromCharCode(27) + '\\[[0-9;]*m', 'g');
+
 export interface NodeDriverOptions {
   models: string;
   ortDist: string;
@@ -24,7 +27,11 @@ export interface NodeDriverOptions {
 }
 
 export async function nodeDriver(o: NodeDriverOptions, log: PeerLog): Promise<PeerDriver> {
-  const env: NodeJS.ProcessEnv = { ...process.env, STRATA_PEERS_MODELS: o.models, STRATA_PEERS_ORT: o.ortDist };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    STRATA_PEERS_MODELS: o.models,
+    STRATA_PEERS_ORT: o.ortDist,
+  };
   if (o.vk !== undefined) {
     const icd = vulkanDrivers[o.vk];
     if (!icd) throw new Error(`--vk: ${o.vk} is not one of ${Object.keys(vulkanDrivers).join(', ')}`);
@@ -41,7 +48,7 @@ export async function nodeDriver(o: NodeDriverOptions, log: PeerLog): Promise<Pe
       child = c;
       const lines = (stream: NodeJS.ReadableStream, keep: boolean) =>
         createInterface({ input: stream }).on('line', (raw) => {
-          const line = raw.replace(/\x1b\[[0-9;]*m/g, ''); // ORT colours its log
+          const line = raw.replace(ansiColour, ''); // ORT colours its log
           if (isPeerLogLine(line)) log(line);
           else if (keep) stderrTail.splice(0, Math.max(0, stderrTail.push(line) - 40));
         });

@@ -26,6 +26,8 @@ export interface RunReport {
   dispatches: number;
   submits: number;
   logits?: number[];
+  /** Uncaptured WebGPU errors on the engine's device during the run (first line of each, once). */
+  gpuErrors?: string[];
 }
 
 export interface LoadReport {
@@ -61,6 +63,18 @@ function countDispatches(): void {
   };
 }
 
+// WebGPU errors nobody captured (a dispatch whose bind group is invalid does nothing, silently):
+// each run reports those raised on its engine's device while it ran.
+const gpuErrors: string[] = [];
+const listening = new WeakSet<GPUDevice>();
+function listen(device: GPUDevice): void {
+  if (listening.has(device)) return;
+  listening.add(device);
+  device.addEventListener('uncapturederror', (e) => {
+    gpuErrors.push((e as GPUUncapturedErrorEvent).error.message.split('\n')[0]!);
+  });
+}
+
 /** What a host gives the engines: its GPU, the kernels, the checkpoints and the peers' modules. */
 export interface PeerHost {
   gpu(): Promise<GpuContext>;
@@ -74,6 +88,8 @@ export interface PeerHost {
 
 interface Loaded {
   name: EngineName;
+  /** The engine's device, whose uncaptured WebGPU errors the runs report. */
+  device: GPUDevice;
   run(tokens: readonly number[], mode: Mode): Promise<Float32Array>;
   dispose(): Promise<void>;
 }
@@ -117,21 +133,24 @@ export class PeerEngines {
     if (name === 'strata') [this.#loaded, info] = await this.#loadStrata(weights);
     else if (name === 'tfjs') [this.#loaded, info] = await this.#loadTfjs(weights);
     else [this.#loaded, info] = await this.#loadOrt(name, weights);
+    listen(this.#loaded.device);
     return { ms: performance.now() - t0, info: { ...info, checkpoint_s: (t0 - c0) / 1000 } };
   }
 
   async run(tokens: number[], mode: Mode, wantLogits: boolean): Promise<RunReport> {
     const loaded = this.#loaded;
     if (!loaded) throw new Error('no engine is loaded');
-    const [d0, s0] = [counts.dispatches, counts.submits];
+    const [d0, s0, e0] = [counts.dispatches, counts.submits, gpuErrors.length];
     const t0 = performance.now();
     const logits = await loaded.run(tokens, mode);
     const ms = performance.now() - t0;
+    const errors = [...new Set(gpuErrors.slice(e0))];
     return {
       ms,
       dispatches: counts.dispatches - d0,
       submits: counts.submits - s0,
       ...(wantLogits ? { logits: [...logits] } : {}),
+      ...(errors.length ? { gpuErrors: errors } : {}),
     };
   }
 
@@ -164,6 +183,7 @@ export class PeerEngines {
     };
     const loaded: Loaded = {
       name: 'strata',
+      device: gpu.device,
       async run(tokens, mode) {
         const s = session(tokens.length, mode);
         await s.run(tokens);
@@ -187,8 +207,11 @@ export class PeerEngines {
     if (!(await tf.setBackend('webgpu'))) throw new Error('TensorFlow.js could not start its WebGPU backend');
     await tf.ready();
     const model = new TfjsGpt2(tf, weights);
+    const device = tf.engine().backend.device;
+    if (!device) throw new Error("TensorFlow.js's WebGPU backend has no device");
     const loaded: Loaded = {
       name: 'tfjs',
+      device,
       async run(tokens) {
         const last = model.forward(tokens);
         try {
@@ -232,6 +255,7 @@ export class PeerEngines {
     const V = weights.config.vocabSize;
     const loaded: Loaded = {
       name,
+      device,
       async run(tokens) {
         const ids = new ort.Tensor('int64', BigInt64Array.from(tokens, BigInt), [tokens.length]);
         const out = await session.run({ input_ids: ids });
@@ -251,4 +275,3 @@ export class PeerEngines {
     return [loaded, { version: ort.env.versions.web ?? ort.env.versions.common, ops: onnx.ops }];
   }
 }
-

@@ -49,7 +49,10 @@ async function installShims(): Promise<void> {
   ) {
     if (ArrayBuffer.isView(data) && data.buffer instanceof SharedArrayBuffer) {
       // dataOffset and size count elements of a typed array, bytes of a DataView.
-      const unit = 'BYTES_PER_ELEMENT' in data ? (data as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT : 1;
+      const unit =
+        'BYTES_PER_ELEMENT' in data
+          ? (data as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT
+          : 1;
       const start = data.byteOffset + dataOffset * unit;
       const bytes = size !== undefined ? size * unit : data.byteLength - dataOffset * unit;
       return write.call(this, buffer, offset, new Uint8Array(data.buffer, start, bytes).slice());

@@ -19,6 +19,8 @@ export interface Row {
   gflop?: number;
   /** The checked forward (the first of its session: includes pipeline creation). */
   first_ms?: number;
+  /** Uncaptured WebGPU errors in the checked forward (why an engine is wrong, often). */
+  gpu_errors?: string[];
 }
 
 const cell = (r: Row | undefined) =>
