@@ -55,8 +55,12 @@ const plugins: Plugin[] = [
   replace(
     'bundled-tfjs',
     /bench[\\/]peers[\\/]tf-node\.ts$/,
-    `import * as tf from '@tensorflow/tfjs-core';\nimport '@tensorflow/tfjs-backend-webgpu';\n` +
-      `export async function loadTf() { return tf; }\n`,
+    // Imported when called, as tf-node.ts requires them: the backend registers itself only if
+    // navigator.gpu is there, which the Node host sets first.
+    `export async function loadTf() {\n` +
+      `  const tf = await import('@tensorflow/tfjs-core');\n` +
+      `  await import('@tensorflow/tfjs-backend-webgpu');\n` +
+      `  return tf;\n}\n`,
     peersDir,
   ),
   // The bundle has no Chromium: bench:peers runs there with --runtime node only.
