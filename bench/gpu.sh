@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs `npm run bench` on a Linux machine's GPU through Dawn on Vulkan, from the bundle that
 # bench/pack-gpu.sh makes (Node, Dawn, the Vulkan loader and the bench; no network, no npm):
-#   tar -xJf strata-gpu.tar.xz && strata-gpu/gpu.sh [--allow-software] [--out FILE] [bench options]
+#   tar -xJf strata-gpu.tar.xz && strata-gpu/gpu.sh [--allow-software] [--out FILE]
+#     [--no-peers | --peers "bench:peers options"] [bench options]
 # Forward without captures, with the studio's captures and with every hook captured (GPT-2 small
-# and medium shapes, T = 16, 64, 256), and the causal instruments' patching case; one JSON file of every number (default
-# strata-gpu-bench.json). Refuses a software adapter (SwiftShader, llvmpipe) unless --allow-software.
-# Stopped after 8 minutes.
+# and medium shapes, T = 16, 64, 256), and the causal instruments' patching case; then bench:peers in
+# Node on the same adapter (Strata, onnxruntime-web, TensorFlow.js). One JSON file of every number
+# (default strata-gpu-bench.json), written after the bench and again after the peers. Refuses a
+# software adapter (SwiftShader, llvmpipe) unless --allow-software. Stopped after 8 minutes.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 if [ ! -x "$here/bin/node" ]; then

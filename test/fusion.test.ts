@@ -156,15 +156,16 @@ describe.each(cases.filter((c) => c.T > 1))('captures with fusion: $name', (c) =
       const base = { capacity: c.T, fusion: 'on' } as const;
       const fused = engine.createSession({ ...base, namesFilter: (n) => !lnOutputs.test(n) });
       const all = engine.createSession({ ...base, namesFilter: () => true });
-      const L = c.config.nLayer;
       const r1 = await fused.run(tokens);
       await checkHooks(fused, weights, tokens);
       const r2 = await all.run(tokens);
       await checkHooks(all, weights, tokens);
       // Capturing ln1/ln2.hook_normalized brings back ln_1 and ln_2 in every block, each writing
-      // its capture: 2 more steps per block; the forward's own steps stay the fused ones, so its
-      // results are bit-identical.
-      expect(r2.dispatches - r1.dispatches).toBe(L * 2);
+      // its capture and its hook_scale, in place of the 2 steps per block that computed the scales
+      // alone (ln_final likewise): as many dispatches. The forward's own steps stay the fused
+      // ones, so its results are bit-identical.
+      expect(r1.dispatches).toBeGreaterThan(0);
+      expect(r2.dispatches - r1.dispatches).toBe(0);
       expect(r2.lens.probs).toEqual(r1.lens.probs);
       const logits = async (s: PromptSession) =>
         new Float32Array(await readBuffer(gpu.device, s.capture('logits_last')));
@@ -197,6 +198,37 @@ describe.each(cases.filter((c) => c.T > 1))('side outputs: $name', (c) => {
         const logits = async (s: PromptSession) =>
           new Float32Array(await readBuffer(gpu.device, s.capture('logits_last')));
         expect(await logits(withSide)).toEqual(await logits(plain));
+      });
+    },
+  );
+});
+
+describe.each(cases.filter((c) => c.T > 1))('hook_scale in the LayerNorm: $name', (c) => {
+  const weights = sharpWeights(c.config, 13);
+  const tokens = randomTokens(c.T, c.config.vocabSize, 6);
+  const L = c.config.nLayer;
+  const normalized = /ln(1|2|_final)\.hook_normalized/;
+  const scales = /ln(1|2|_final)\.hook_scale/;
+
+  test.each(['on', 'off'] as const)(
+    'ln*.hook_scale is written by the LayerNorm where it runs (fusion %s)',
+    async (fusion) => {
+      await withEngine(gpu, weights, { fallbackKernels: c.fallbackKernels }, async (engine) => {
+        const base = { capacity: c.T, lens: 'final' as const, fusion };
+        const session = (f: (n: string) => boolean) =>
+          engine.createSession({ ...base, namesFilter: (n) => forwardHooks(n) || f(n) });
+        const plain = await session(() => false).run(tokens);
+        const norm = await session((n) => normalized.test(n)).run(tokens);
+        const scaleOnly = session((n) => scales.test(n));
+        const both = session((n) => normalized.test(n) || scales.test(n));
+        // Beside a captured hook_normalized, every LayerNorm runs and writes its scale: no dispatch more.
+        expect((await both.run(tokens)).dispatches).toBe(norm.dispatches);
+        await checkHooks(both, weights, tokens);
+        // Alone, hook_scale takes a step where its LayerNorm does not run: ln_1 and ln_2 folded into
+        // their matmuls (fusion 'on'), and ln_final (the lens normalises the final stream itself).
+        const alone = (await scaleOnly.run(tokens)).dispatches - plain.dispatches;
+        expect(alone).toBe(fusion === 'on' ? 2 * L + 1 : 1);
+        await checkHooks(scaleOnly, weights, tokens);
       });
     },
   );

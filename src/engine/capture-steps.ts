@@ -5,8 +5,9 @@
 // attn.hook_q/k/v and attn.hook_attn_scores; after c_fc, ln2.hook_scale. After the blocks,
 // ln_final.hook_scale, ln_final.hook_normalized and `logits` at every position, unless the lens
 // kernel writes them (logitsInLens). Where the forward writes a hook itself it needs no step here
-// (plan.ts): ln1/ln2.hook_normalized (the LayerNorm writes its capture), mlp.hook_pre and
-// mlp.hook_post (c_fc), hook_attn_out and hook_mlp_out (the projections).
+// (plan.ts): ln1/ln2.hook_normalized (the LayerNorm writes its capture), ln*.hook_scale where
+// that LayerNorm runs (it writes the scale in the same pass), mlp.hook_pre and mlp.hook_post
+// (c_fc), hook_attn_out and hook_mlp_out (the projections).
 
 import type { HookName } from '../model/hooks';
 import type { Allocation, Slots } from './activations';
@@ -35,6 +36,7 @@ export function captureSteps(
   acts: Allocation,
   slots: Slots,
   logitsInLens: boolean,
+  foldLn: boolean,
 ): CaptureSteps {
   const { weights } = f.parts;
   const config = weights.config;
@@ -44,6 +46,9 @@ export function captureSteps(
   const allLogits = has('logits') && !logitsInLens;
   const buf = (name: string) => acts.buffer(name);
   const resid = (i: number) => buf(slots.boundary[i]!);
+  // ln_1 and ln_2 run on their own unfused, or fused where their output is captured (plan.ts); where
+  // they run they write hook_scale too, so it has a step of its own only where they do not.
+  const lnRuns = (normalized: HookName) => !foldLn || has(normalized);
   const scale = (label: HookName, x: GPUBuffer) =>
     f.step(
       label,
@@ -90,7 +95,8 @@ export function captureSteps(
   for (let l = 0; l < L; l++) {
     const n = (hook: string) => `blocks.${l}.${hook}` as HookName;
     const a: Step[] = [];
-    if (has(n('ln1.hook_scale'))) a.push(scale(n('ln1.hook_scale'), resid(2 * l)));
+    if (has(n('ln1.hook_scale')) && !lnRuns(n('ln1.hook_normalized')))
+      a.push(scale(n('ln1.hook_scale'), resid(2 * l)));
     ln1.push(a);
     const q: Step[] = [];
     // hook_q, hook_k and hook_v: one dispatch for those captured (the others bound to distinct
@@ -125,31 +131,20 @@ export function captureSteps(
     }
     qkvSteps.push(q);
     const m: Step[] = [];
-    if (has(n('ln2.hook_scale'))) m.push(scale(n('ln2.hook_scale'), resid(2 * l + 1)));
+    if (has(n('ln2.hook_scale')) && !lnRuns(n('ln2.hook_normalized')))
+      m.push(scale(n('ln2.hook_scale'), resid(2 * l + 1)));
     mlp.push(m);
   }
 
   const final: Step[] = [];
   const last = resid(2 * L);
-  if (has('ln_final.hook_scale')) final.push(scale('ln_final.hook_scale', last));
-  if (has('ln_final.hook_normalized') || allLogits) {
+  const lnFinal = has('ln_final.hook_normalized') || allLogits;
+  if (has('ln_final.hook_scale') && !lnFinal) final.push(scale('ln_final.hook_scale', last));
+  if (lnFinal) {
     // Without its capture, ln_final's output goes to the ln scratch (free after the last block).
     const lnF = has('ln_final.hook_normalized') ? buf('ln_final.hook_normalized') : ln;
-    final.push(
-      f.step(
-        'ln_final',
-        'layerNorm',
-        { ...wf, overrides: { D, EPS: config.layerNormEpsilon, WG_X: wg } },
-        [
-          f.uniform(0),
-          { buffer: last },
-          { buffer: weights.lnF.weight },
-          { buffer: weights.lnF.bias },
-          { buffer: lnF },
-        ],
-        (T) => [ceilDiv(T, wg), 1, 1],
-      ),
-    );
+    const scaleF = has('ln_final.hook_scale') ? buf('ln_final.hook_scale') : undefined;
+    final.push(f.layerNorm('ln_final', 0, last, weights.lnF, lnF, scaleF));
     if (allLogits) {
       for (const part of weights.wteParts) {
         final.push(

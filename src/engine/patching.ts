@@ -180,13 +180,7 @@ export async function patchOnGpu(
       const hid = make(`patching.${label}.hidden`, R * F * 4);
       const m = make(`patching.${label}.m`, Math.max(16, n * 4), rw);
       const lnStep = (name: string, xIn: GPUBuffer, p: { weight: GPUBuffer; bias: GPUBuffer }) =>
-        f.step(
-          name,
-          'layerNorm',
-          { ...wf, overrides: { D, EPS, WG_X: 64 } },
-          [f.uniform(0), { buffer: xIn }, { buffer: p.weight }, { buffer: p.bias }, { buffer: ln }],
-          (rows) => [ceilDiv(rows, 64), 1, 1],
-        );
+        f.layerNorm(name, 0, xIn, p, ln);
       const layers = w.blocks.map((b, l) => ({
         attn: [
           lnStep(`patching.${l}.ln_1`, x[0], b.ln1),

@@ -136,27 +136,11 @@ export class ForwardPlan {
     const captureFormat = acts.texture(slots.pattern[0]!).format as CaptureFormat;
     // The vec4 kernels (fallback adapters only) read rows of D floats as D/4 vec4s.
     const vec4D = fallback && D % 4 === 0;
-    const lnOverrides = { ...wf, overrides: { D, EPS: layerNormEpsilon, WG_X: wg } };
-    const layerNorm = (
-      label: string,
-      uniform: number,
-      x: GPUBuffer,
-      p: { weight: GPUBuffer; bias: GPUBuffer },
-      out: GPUBuffer,
-    ) =>
-      f.step(
-        label,
-        'layerNorm',
-        lnOverrides,
-        [f.uniform(uniform), { buffer: x }, { buffer: p.weight }, { buffer: p.bias }, { buffer: out }],
-        (rows) => [ceilDiv(rows, wg), 1, 1],
-      );
-
     // The tiled and vec4 lens kernels write logits rows whole (lens_logits.wgsl): logits_last, or
     // with `logits` captured the final stream's every row, copied to logits_last after the lens.
     this.logitsLastFused = !fallback || vec4D;
     this.logitsFromLens = this.logitsLastFused && slots.only.has('logits');
-    const only = captureSteps(f, acts, slots, this.logitsFromLens);
+    const only = captureSteps(f, acts, slots, this.logitsFromLens, foldLn);
     this.#only = only;
     this.embed = weights.wteParts.map((part) =>
       f.step(
@@ -191,6 +175,10 @@ export class ForwardPlan {
       const lnBuf = (hook: 'ln1' | 'ln2') =>
         captured(l, `${hook}.hook_normalized`) ? buf(`blocks.${l}.${hook}.hook_normalized`) : ln;
       const [ln1, ln2] = [lnBuf('ln1'), lnBuf('ln2')];
+      // Where the LayerNorm runs, it writes a captured ln*.hook_scale too (captureSteps then has no
+      // step of its own for it).
+      const scaleOf = (hook: 'ln1' | 'ln2') =>
+        captured(l, `${hook}.hook_scale`) ? buf(`blocks.${l}.${hook}.hook_scale`) : undefined;
       const lnLayer = (
         x: GPUBuffer,
         normalized: GPUBuffer,
@@ -209,7 +197,7 @@ export class ForwardPlan {
       const attention = f.attention(`blocks.${l}.attn`, qkv, att, pattern, z, fused, captureFormat);
       return {
         attention: [
-          ...(ln1Out ? [layerNorm(`blocks.${l}.ln_1`, 0, pre, b.ln1, ln1)] : []),
+          ...(ln1Out ? [f.layerNorm(`blocks.${l}.ln_1`, 0, pre, b.ln1, ln1, scaleOf('ln1'))] : []),
           ...only.ln1[l]!,
           lnLayer(pre, ln1, b.ln1, b.cAttn.weight, b.cAttn.bias, qkv, 3 * D, 0, 'attn.c_attn'),
           ...only.qkv[l]!,
@@ -228,7 +216,7 @@ export class ForwardPlan {
           attnOut === undefined ? undefined : buf(attnOut),
         ),
         mlpIn: [
-          ...(ln2Out ? [layerNorm(`blocks.${l}.ln_2`, 0, mid, b.ln2, ln2)] : []),
+          ...(ln2Out ? [f.layerNorm(`blocks.${l}.ln_2`, 0, mid, b.ln2, ln2, scaleOf('ln2'))] : []),
           lnLayer(mid, ln2, b.ln2, b.fc.weight, b.fc.bias, hidden, F, 1, 'mlp.c_fc', hookPre),
         ],
         mlpProj: f.matmul(
@@ -261,7 +249,7 @@ export class ForwardPlan {
       'logits_last',
     ].map(buf) as GPUBuffer[] as [GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer, GPUBuffer];
     this.lensCopies = lensPoints.map((p) => resid(residualIndex(p)));
-    const lens = [layerNorm('lens.ln_f', 1, stack, weights.lnF, lensX)];
+    const lens = [f.layerNorm('lens.ln_f', 1, stack, weights.lnF, lensX)];
     for (const part of weights.wteParts) {
       const overrides = {
         D,

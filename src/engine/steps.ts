@@ -98,6 +98,35 @@ export class StepFactory {
   }
 
   /**
+   * out = LayerNorm(x) with γ, β of `p`, over the rows of uniform slot `uniform` (T, or lens points ·
+   * T); with `scale`, each row's divisor sqrt(var + ε) too (ln*.hook_scale), in the same pass.
+   */
+  layerNorm(
+    label: string,
+    uniform: number,
+    x: GPUBuffer,
+    p: { weight: GPUBuffer; bias: GPUBuffer },
+    out: GPUBuffer,
+    scale?: GPUBuffer,
+  ): Step {
+    const { nEmbd: D, layerNormEpsilon: EPS } = this.parts.weights.config;
+    return this.step(
+      label,
+      'layerNorm',
+      { ...this.weightVariant, overrides: { D, EPS, WG_X: wg, SCALE: scale ? 1 : 0 } },
+      [
+        this.uniform(uniform),
+        { buffer: x },
+        { buffer: p.weight },
+        { buffer: p.bias },
+        { buffer: out },
+        scale ? { buffer: scale } : this.none(0),
+      ],
+      (rows) => [ceilDiv(rows, wg), 1, 1],
+    );
+  }
+
+  /**
    * out = epilogue(a · w + bias) (EPILOGUE 0 none, 1 gelu_new, 2 + residual), T rows of K → N; with
    * `side`, a · w + bias is stored there too (the value before the epilogue).
    */

@@ -77,9 +77,10 @@ export const kernelDefs = {
     weights: true,
     modules: ['embed_common'],
   },
+  /** params, x, gamma, beta; out, scale (ln*.hook_scale with SCALE, a stand-in without). */
   layerNorm: {
     file: 'layernorm',
-    bindings: ['uniform', 'read', 'read', 'read', 'write'],
+    bindings: ['uniform', 'read', 'read', 'read', 'write', 'write'],
     weights: true,
     modules: ['layernorm_stats'],
   },
