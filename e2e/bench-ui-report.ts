@@ -53,6 +53,9 @@ export function printTable(results: Record<string, unknown>): void {
   const names = Object.keys(results);
   const r = results as Record<string, Record<string, unknown>>;
   const cell = (s: Summary | undefined) => (s ? `${s.median_ms.toFixed(1)} / ${s.p90_ms.toFixed(1)}` : '–');
+  // A canvas with no GPU frame in a phase was not redrawn in it (the atlas, while the layer is
+  // scrubbed or its cursor moves: only its DOM highlight follows).
+  const gpuCell = (s: Summary | undefined) => (s && s.n === 0 ? 'not redrawn' : cell(s));
   const rows: [string, (name: string) => string][] = [
     ['tokens', (m) => String(r[m]!['tokens'])],
     ['load + first draw (s)', (m) => ((r[m]!['load_and_first_draw_ms'] as number) / 1000).toFixed(1)],
@@ -84,7 +87,7 @@ export function printTable(results: Record<string, unknown>): void {
     rows.push([`${p}: frame interval`, (m) => cell((r[m]![p] as Phase).frame_interval)]);
     const canvases = new Set(names.flatMap((m) => Object.keys((r[m]![p] as Phase).gpu_frame)));
     for (const c of canvases)
-      rows.push([`${p}: GPU ${c.replace('-canvas', '')}`, (m) => cell((r[m]![p] as Phase).gpu_frame[c])]);
+      rows.push([`${p}: GPU ${c.replace('-canvas', '')}`, (m) => gpuCell((r[m]![p] as Phase).gpu_frame[c])]);
     rows.push([`${p}: readbacks/frame`, (m) => String((r[m]![p] as Phase).readbacks_per_frame)]);
   }
   const width = Math.max(...rows.map(([l]) => l.length));
