@@ -187,6 +187,24 @@ test.describe('a 12-head model at 3840×2160 and 1280×800', () => {
       for (const b of boxes)
         expect(b.label, `${b.name}: its label's right edge`).toBeLessThanOrEqual(b.right + 1);
     }).toPass({ timeout: 20_000 });
+    // The two flows share their pane: each toolbar keeps to two lines (title and Fit; legend and
+    // lens), so each plot keeps most of its half (it was ~90 px under a four-line toolbar).
+    for (const id of ['flow-view', 'flow-view-b']) {
+      const flow = page.getByTestId(id);
+      const plot = (await flow.locator('.plot').boundingBox())!;
+      const bar = (await flow.locator('.toolbar').boundingBox())!;
+      const lens = (await flow.getByTestId('flow-lens').boundingBox())!;
+      expect(plot.height, `${id}: the plot's height`).toBeGreaterThanOrEqual(110);
+      expect(lens.y + lens.height, `${id}: the lens choice inside its toolbar`).toBeLessThanOrEqual(
+        bar.y + bar.height,
+      );
+      expect(bar.height, `${id}: the toolbar's height`).toBeLessThanOrEqual(70);
+    }
+    // The lens's cost moves to the select's tooltip (and screen readers).
+    await expect(page.getByTestId('flow-view').getByTestId('flow-lens')).toHaveAttribute(
+      'title',
+      /lens at \d+ of/,
+    );
   });
 });
 
