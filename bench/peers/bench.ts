@@ -279,5 +279,5 @@ export async function main(argv: string[], parts: NodeRuntimeParts = sourceParts
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   process.exitCode = await main(process.argv.slice(2));
-  process.exit(); // Dawn (the Node runtime's parent has none) or a lingering socket: exit when done
+  process.exit(); // once the report is written: no lingering handle may keep the bench alive
 }

@@ -18,7 +18,8 @@ import type { OrtModule, OrtSession, TfModule } from './peer-types';
 import { TfjsGpt2 } from './tfjs-gpt2';
 
 export type EngineName = 'strata' | 'ort' | 'ort-fused' | 'tfjs';
-/** Strata's runs: captures off (namesFilter [], the final lens only) or every capture. */
+/** Strata's runs: captures off (namesFilter [], the final lens only) or the studio's captures (the
+ * default filter: every attention pattern and residual boundary). */
 export type Mode = 'forward' | 'captures';
 
 export interface RunReport {

@@ -1,6 +1,7 @@
 // The table and the JSON of `npm run bench:peers`: per configuration each engine's median, and the
-// ratio Strata / peer with Strata's captures off (forward only) and with every capture (< 1: Strata
-// is faster); the lines onnxruntime-web logged about where it placed nodes (CPU fallbacks).
+// ratio Strata / peer with Strata's captures off (forward only) and with the studio's captures
+// (< 1: Strata is faster); the lines onnxruntime-web logged about where it placed nodes (CPU
+// fallbacks).
 
 export interface Row {
   shape: string;
